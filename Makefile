@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make up` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up test lint proto lock clean
+
+$(STAMP): requirements-dev.lock pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps --editable .
+	touch $(STAMP)
+
+## Start the whole platform with embedded defaults (Ctrl-C stops it).
+up: $(STAMP)
+	$(BIN)/litcomp up
+
+## Run the whole test suite (needs PostgreSQL and Redis, see README).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+## Regenerate the gRPC code in src/litcomp/v1 from proto/.
+proto: $(STAMP)
+	$(BIN)/python proto/generate.py src
+
+## Re-pin every dependency (needs the network).
+lock:
+	$(BIN)/uv pip compile --quiet pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

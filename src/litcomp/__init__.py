@@ -1,0 +1,1 @@
+"""litcomp: an open platform for literary competitions."""

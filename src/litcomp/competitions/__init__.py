@@ -1,0 +1,1 @@
+"""The competitions service: competitions, entries, likes, comments and results."""

@@ -1,0 +1,252 @@
+"""HTTP routes of the competitions service: translate requests to service calls and back."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from litcomp.competitions import service
+from litcomp.competitions.models import Comment, Competition, Submission
+from litcomp.competitions.schemas import (
+    Author,
+    CommentCreate,
+    CommentCreated,
+    CommentThread,
+    CompetitionCreate,
+    CompetitionDetails,
+    CompetitionSummary,
+    CompetitionUpdate,
+    ResultEntry,
+    SubmissionCreate,
+    SubmissionCreated,
+    SubmissionDetails,
+    SubmissionPage,
+    SubmissionSummary,
+)
+from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
+from litcomp.competitions.users_client import UsersClient
+from litcomp.kit.http import CurrentUser, MaybeUser, Message, SessionDep, from_state
+
+UsersDep = Annotated[UsersClient, Depends(from_state("users"))]
+
+router = APIRouter(prefix="/competitions", tags=["competitions"])
+
+EXCERPT_CHARS = 300
+
+
+def _summary(competition: Competition) -> CompetitionSummary:
+    return CompetitionSummary(
+        competition_id=competition.id,
+        title=competition.title,
+        description=competition.description,
+        start_date=competition.start_date,
+        end_date=competition.end_date,
+        status=status_of(competition),
+    )
+
+
+def _details(competition: Competition) -> CompetitionDetails:
+    return CompetitionDetails(
+        **_summary(competition).model_dump(),
+        admin_id=competition.admin_id,
+        max_entries_per_user=competition.max_entries_per_user,
+        created_at=competition.created_at,
+    )
+
+
+@router.get("")
+async def list_competitions(
+    session: SessionDep,
+    status: StatusFilter = "active",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[CompetitionSummary]:
+    """Competitions open for entries now (``status=active``, the default), or others."""
+    competitions = await service.list_competitions(session=session, status=status, limit=limit)
+    return [_summary(c) for c in competitions]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={403: {}})
+async def create_competition(
+    body: CompetitionCreate, me: CurrentUser, session: SessionDep
+) -> CompetitionDetails:
+    competition = await service.create_competition(
+        session=session, admin=me, fields=body.model_dump()
+    )
+    return _details(competition)
+
+
+@router.get("/{competition_id}")
+async def get_competition(competition_id: uuid.UUID, session: SessionDep) -> CompetitionDetails:
+    return _details(await service.get_competition(session=session, competition_id=competition_id))
+
+
+@router.patch("/{competition_id}", responses={403: {}, 409: {}})
+async def update_competition(
+    competition_id: uuid.UUID, body: CompetitionUpdate, me: CurrentUser, session: SessionDep
+) -> CompetitionDetails:
+    competition = await service.update_competition(
+        session=session,
+        actor=me,
+        competition_id=competition_id,
+        changes=body.model_dump(exclude_unset=True, exclude_none=True),
+    )
+    return _details(competition)
+
+
+@router.post("/{competition_id}/submit", status_code=status.HTTP_201_CREATED, responses={409: {}})
+async def submit(
+    competition_id: uuid.UUID, body: SubmissionCreate, me: CurrentUser, session: SessionDep
+) -> SubmissionCreated:
+    submission = await service.submit(
+        session=session,
+        author_id=me.user_id,
+        competition_id=competition_id,
+        title=body.title,
+        content=body.content,
+    )
+    return SubmissionCreated(submission_id=submission.id)
+
+
+@router.get("/{competition_id}/submissions")
+async def list_submissions(
+    competition_id: uuid.UUID,
+    session: SessionDep,
+    users: UsersDep,
+    sort: SubmissionSort = "new",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SubmissionPage:
+    """Entries newest first (``sort=new``) or most liked first (``sort=top``)."""
+    submissions, total = await service.list_submissions(
+        session=session, competition_id=competition_id, sort=sort, limit=limit, offset=offset
+    )
+    names = await users.usernames(s.author_id for s in submissions)
+    items = [
+        SubmissionSummary(
+            submission_id=s.id,
+            competition_id=s.competition_id,
+            title=s.title,
+            excerpt=s.content[:EXCERPT_CHARS],
+            author=Author(user_id=s.author_id, username=names.get(s.author_id)),
+            likes=s.like_count,
+            created_at=s.created_at,
+        )
+        for s in submissions
+    ]
+    return SubmissionPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{competition_id}/submissions/{submission_id}")
+async def get_submission(
+    competition_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    session: SessionDep,
+    users: UsersDep,
+    me: MaybeUser,
+) -> SubmissionDetails:
+    """One entry with its like count and its comments as threads of replies."""
+    submission = await service.get_submission(
+        session=session, competition_id=competition_id, submission_id=submission_id
+    )
+    comments = await service.list_comments(session=session, submission_id=submission_id)
+    liked = me is not None and await service.is_liked(
+        session=session, submission_id=submission_id, user_id=me.user_id
+    )
+    names = await users.usernames([submission.author_id, *(c.author_id for c in comments)])
+    return SubmissionDetails(
+        submission_id=submission.id,
+        competition_id=submission.competition_id,
+        title=submission.title,
+        content=submission.content,
+        author=Author(user_id=submission.author_id, username=names.get(submission.author_id)),
+        likes=submission.like_count,
+        liked_by_me=liked,
+        created_at=submission.created_at,
+        comments=_threads(comments, names),
+    )
+
+
+def _threads(comments: list[Comment], names: dict[uuid.UUID, str]) -> list[CommentThread]:
+    """Nest replies under their parents; ``comments`` come oldest first."""
+    nodes = {
+        c.id: CommentThread(
+            comment_id=c.id,
+            parent_id=c.parent_id,
+            author=Author(user_id=c.author_id, username=names.get(c.author_id)),
+            content=c.content,
+            created_at=c.created_at,
+            replies=[],
+        )
+        for c in comments
+    }
+    roots: list[CommentThread] = []
+    for c in comments:
+        parent = nodes.get(c.parent_id) if c.parent_id else None
+        (parent.replies if parent else roots).append(nodes[c.id])
+    return roots
+
+
+@router.post("/{competition_id}/like/{submission_id}", responses={409: {}})
+async def like(
+    competition_id: uuid.UUID, submission_id: uuid.UUID, me: CurrentUser, session: SessionDep
+) -> Message:
+    await service.like(
+        session=session,
+        user_id=me.user_id,
+        competition_id=competition_id,
+        submission_id=submission_id,
+    )
+    return Message(message="Like added")
+
+
+@router.delete("/{competition_id}/like/{submission_id}", responses={409: {}})
+async def unlike(
+    competition_id: uuid.UUID, submission_id: uuid.UUID, me: CurrentUser, session: SessionDep
+) -> Message:
+    await service.unlike(
+        session=session,
+        user_id=me.user_id,
+        competition_id=competition_id,
+        submission_id=submission_id,
+    )
+    return Message(message="Like removed")
+
+
+@router.post(
+    "/{competition_id}/comment/{submission_id}",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {}},
+)
+async def comment(
+    competition_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    body: CommentCreate,
+    me: CurrentUser,
+    session: SessionDep,
+) -> CommentCreated:
+    new = await service.comment(
+        session=session,
+        author_id=me.user_id,
+        competition_id=competition_id,
+        submission_id=submission_id,
+        content=body.content,
+        parent_id=body.parent_id,
+    )
+    return CommentCreated(comment_id=new.id)
+
+
+@router.get("/{competition_id}/results", responses={409: {}})
+async def results(competition_id: uuid.UUID, session: SessionDep) -> list[ResultEntry]:
+    """Final places, most likes first, a tie going to the earlier entry."""
+    placed = await service.results(session=session, competition_id=competition_id)
+    return [_result(place, submission) for place, submission in placed]
+
+
+def _result(place: int, submission: Submission) -> ResultEntry:
+    return ResultEntry(
+        place=place,
+        submission_id=submission.id,
+        title=submission.title,
+        author_id=submission.author_id,
+        likes=submission.like_count,
+    )

@@ -1,0 +1,92 @@
+"""Tables of the competitions database."""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from litcomp.kit.db import NAMING_CONVENTION, UTCDateTime
+from litcomp.kit.times import utcnow
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Competition(Base):
+    __tablename__ = "competitions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    admin_id: Mapped[uuid.UUID]
+    start_date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end_date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    max_entries_per_user: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("end_date > start_date", name="ends_after_start"),
+        sa.CheckConstraint("max_entries_per_user >= 1", name="max_entries_positive"),
+    )
+
+
+class Submission(Base):
+    """An entry. ``like_count`` is kept in step with ``likes`` in the same transaction,
+    so "top" lists and results read one row per entry."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    competition_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("competitions.id", ondelete="CASCADE")
+    )
+    author_id: Mapped[uuid.UUID]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    content: Mapped[str] = mapped_column(sa.Text)
+    like_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_submissions_competition_id_created_at", "competition_id", "created_at"),
+        sa.Index(
+            "ix_submissions_competition_id_like_count",
+            "competition_id",
+            sa.text("like_count DESC"),
+            "created_at",
+        ),
+        sa.Index("ix_submissions_author_id_created_at", "author_id", "created_at"),
+    )
+
+
+class Like(Base):
+    __tablename__ = "likes"
+
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Comment(Base):
+    """A comment on an entry, or a reply to another comment on the same entry."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE")
+    )
+    author_id: Mapped[uuid.UUID]
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("comments.id", ondelete="CASCADE")
+    )
+    content: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_comments_submission_id_created_at", "submission_id", "created_at"),
+    )

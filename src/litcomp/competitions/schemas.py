@@ -1,0 +1,139 @@
+"""Request and response bodies of the competitions API (field names are the seed's contract)."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from litcomp.competitions.rules import Status
+from litcomp.kit.times import Instant
+
+TITLE_MAX = 200
+CONTENT_MAX = 200_000
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# Text is stored exactly as sent: it is checked, never trimmed or rewritten.
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX), AfterValidator(_not_blank)]
+Content = Annotated[str, Field(min_length=1, max_length=CONTENT_MAX), AfterValidator(_not_blank)]
+CommentText = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
+Description = Annotated[str, Field(max_length=10_000)]
+MaxEntries = Annotated[int, Field(ge=1, le=100)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CompetitionCreate(Input):
+    title: Title
+    description: Description = ""
+    start_date: Instant
+    end_date: Instant
+    max_entries_per_user: MaxEntries = 1
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date")
+        return self
+
+
+class CompetitionUpdate(Input):
+    title: Title | None = None
+    description: Description | None = None
+    start_date: Instant | None = None
+    end_date: Instant | None = None
+    max_entries_per_user: MaxEntries | None = None
+
+
+class CompetitionSummary(BaseModel):
+    competition_id: uuid.UUID
+    title: str
+    description: str
+    start_date: datetime
+    end_date: datetime
+    status: Status
+
+
+class CompetitionDetails(CompetitionSummary):
+    admin_id: uuid.UUID
+    max_entries_per_user: int
+    created_at: datetime
+
+
+class SubmissionCreate(Input):
+    title: Title
+    content: Content
+
+
+class SubmissionCreated(BaseModel):
+    submission_id: uuid.UUID
+    message: str = "Submission successful"
+
+
+class Author(BaseModel):
+    user_id: uuid.UUID
+    username: str | None = Field(description="null while the users service cannot be reached")
+
+
+class SubmissionSummary(BaseModel):
+    submission_id: uuid.UUID
+    competition_id: uuid.UUID
+    title: str
+    excerpt: str = Field(description="The first 300 characters of the content")
+    author: Author
+    likes: int
+    created_at: datetime
+
+
+class SubmissionPage(BaseModel):
+    items: list[SubmissionSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class CommentCreate(Input):
+    content: CommentText
+    parent_id: uuid.UUID | None = Field(None, description="The comment this one replies to")
+
+
+class CommentCreated(BaseModel):
+    comment_id: uuid.UUID
+    message: str = "Comment added"
+
+
+class CommentThread(BaseModel):
+    comment_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    author: Author
+    content: str
+    created_at: datetime
+    replies: list["CommentThread"]
+
+
+class SubmissionDetails(BaseModel):
+    submission_id: uuid.UUID
+    competition_id: uuid.UUID
+    title: str
+    content: str
+    author: Author
+    likes: int
+    liked_by_me: bool = Field(description="false when the request carries no token")
+    created_at: datetime
+    comments: list[CommentThread]
+
+
+class ResultEntry(BaseModel):
+    place: int
+    submission_id: uuid.UUID
+    title: str
+    author_id: uuid.UUID
+    likes: int

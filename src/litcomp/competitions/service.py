@@ -1,0 +1,289 @@
+"""The rules of the competitions service: no HTTP here, only sessions and domain errors."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from litcomp.competitions.models import Comment, Competition, Like, Submission
+from litcomp.competitions.rules import Status, placed, status_at
+from litcomp.kit.auth import Principal
+from litcomp.kit.db import insert_ignore
+from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from litcomp.kit.times import utcnow
+
+StatusFilter = Literal["active", "upcoming", "finished", "all"]
+SubmissionSort = Literal["new", "top"]
+
+
+def status_of(competition: Competition, now: datetime | None = None) -> Status:
+    return status_at(start=competition.start_date, end=competition.end_date, now=now or utcnow())
+
+
+async def create_competition(
+    *, session: AsyncSession, admin: Principal, fields: dict[str, Any]
+) -> Competition:
+    if not admin.is_admin:
+        raise Forbidden("only admins can create competitions")
+    competition = Competition(admin_id=admin.user_id, **fields)
+    session.add(competition)
+    await session.commit()
+    return competition
+
+
+async def update_competition(
+    *, session: AsyncSession, actor: Principal, competition_id: uuid.UUID, changes: dict[str, Any]
+) -> Competition:
+    competition = await get_competition(session=session, competition_id=competition_id)
+    if competition.admin_id != actor.user_id:
+        raise Forbidden("only the competition's admin can edit it")
+    if status_of(competition) is Status.FINISHED:
+        raise Conflict("a finished competition cannot be edited", code="competition_finished")
+    start = changes.get("start_date", competition.start_date)
+    end = changes.get("end_date", competition.end_date)
+    if end <= start:
+        raise Invalid("end_date must be after start_date")
+    for field, value in changes.items():
+        setattr(competition, field, value)
+    await session.commit()
+    return competition
+
+
+async def get_competition(*, session: AsyncSession, competition_id: uuid.UUID) -> Competition:
+    competition = await session.get(Competition, competition_id)
+    if competition is None:
+        raise NotFound("no such competition")
+    return competition
+
+
+async def list_competitions(
+    *, session: AsyncSession, status: StatusFilter, limit: int
+) -> list[Competition]:
+    """Active ones end soonest first; upcoming start soonest first; the rest newest first."""
+    now = utcnow()
+    query = sa.select(Competition)
+    if status == "active":
+        query = query.where(Competition.start_date <= now, Competition.end_date > now)
+        query = query.order_by(Competition.end_date, Competition.id)
+    elif status == "upcoming":
+        query = query.where(Competition.start_date > now)
+        query = query.order_by(Competition.start_date, Competition.id)
+    elif status == "finished":
+        query = query.where(Competition.end_date <= now)
+        query = query.order_by(Competition.end_date.desc(), Competition.id)
+    else:
+        query = query.order_by(Competition.start_date.desc(), Competition.id)
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def get_competitions(
+    *, session: AsyncSession, competition_ids: Sequence[uuid.UUID]
+) -> list[Competition]:
+    if not competition_ids:
+        return []
+    query = sa.select(Competition).where(Competition.id.in_(competition_ids))
+    return list(await session.scalars(query))
+
+
+async def _open_competition(
+    session: AsyncSession, competition_id: uuid.UUID, *, lock: bool = False
+) -> Competition:
+    query = sa.select(Competition).where(Competition.id == competition_id)
+    competition = await session.scalar(query.with_for_update() if lock else query)
+    if competition is None:
+        raise NotFound("no such competition")
+    status = status_of(competition)
+    if status is not Status.OPEN:
+        raise Conflict(
+            f"the competition is {status.value}, not open",
+            code="competition_not_open",
+            details={"status": status.value},
+        )
+    return competition
+
+
+async def submit(
+    *,
+    session: AsyncSession,
+    author_id: uuid.UUID,
+    competition_id: uuid.UUID,
+    title: str,
+    content: str,
+) -> Submission:
+    # The row lock makes concurrent entries by one author take turns, so the
+    # entry limit holds even when they race.
+    competition = await _open_competition(session, competition_id, lock=True)
+    entries = await session.scalar(
+        sa.select(sa.func.count()).where(
+            Submission.competition_id == competition_id, Submission.author_id == author_id
+        )
+    )
+    if (entries or 0) >= competition.max_entries_per_user:
+        raise Conflict(
+            f"at most {competition.max_entries_per_user} entries per person in this competition",
+            code="entry_limit_reached",
+        )
+    submission = Submission(
+        competition_id=competition_id, author_id=author_id, title=title, content=content
+    )
+    session.add(submission)
+    await session.commit()
+    return submission
+
+
+async def get_submission(
+    *, session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID
+) -> Submission:
+    submission = await session.get(Submission, submission_id)
+    if submission is None or submission.competition_id != competition_id:
+        raise NotFound("no such submission in this competition")
+    return submission
+
+
+async def _submission_to_react_to(
+    session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID
+) -> Submission:
+    submission = await get_submission(
+        session=session, competition_id=competition_id, submission_id=submission_id
+    )
+    await _open_competition(session, competition_id)
+    return submission
+
+
+async def like(
+    *,
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    competition_id: uuid.UUID,
+    submission_id: uuid.UUID,
+) -> bool:
+    """Like an entry; True if this added a like, False if it was liked already."""
+    submission = await _submission_to_react_to(session, competition_id, submission_id)
+    if submission.author_id == user_id:
+        raise Conflict("you cannot like your own entry", code="own_submission")
+    added = await insert_ignore(
+        session,
+        Like,
+        {"submission_id": submission_id, "user_id": user_id, "created_at": utcnow()},
+    )
+    if added:
+        await _count_like(session, submission_id, +1)
+    await session.commit()
+    return added
+
+
+async def unlike(
+    *,
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    competition_id: uuid.UUID,
+    submission_id: uuid.UUID,
+) -> bool:
+    """Take a like back; True if there was one."""
+    await _submission_to_react_to(session, competition_id, submission_id)
+    result = await session.execute(
+        sa.delete(Like).where(Like.submission_id == submission_id, Like.user_id == user_id)
+    )
+    removed = bool(result.rowcount)  # type: ignore[attr-defined]
+    if removed:
+        await _count_like(session, submission_id, -1)
+    await session.commit()
+    return removed
+
+
+async def _count_like(session: AsyncSession, submission_id: uuid.UUID, delta: int) -> None:
+    await session.execute(
+        sa.update(Submission)
+        .where(Submission.id == submission_id)
+        .values(like_count=Submission.like_count + delta)
+    )
+
+
+async def is_liked(*, session: AsyncSession, submission_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return await session.get(Like, (submission_id, user_id)) is not None
+
+
+async def comment(
+    *,
+    session: AsyncSession,
+    author_id: uuid.UUID,
+    competition_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    content: str,
+    parent_id: uuid.UUID | None,
+) -> Comment:
+    await _submission_to_react_to(session, competition_id, submission_id)
+    if parent_id is not None:
+        parent = await session.get(Comment, parent_id)
+        if parent is None or parent.submission_id != submission_id:
+            raise Invalid(
+                "parent_id does not name a comment on this submission",
+                details=[{"location": "body.parent_id", "message": "no such comment here"}],
+            )
+    new = Comment(
+        submission_id=submission_id, author_id=author_id, parent_id=parent_id, content=content
+    )
+    session.add(new)
+    await session.commit()
+    return new
+
+
+async def list_comments(*, session: AsyncSession, submission_id: uuid.UUID) -> list[Comment]:
+    query = (
+        sa.select(Comment)
+        .where(Comment.submission_id == submission_id)
+        .order_by(Comment.created_at, Comment.id)
+    )
+    return list(await session.scalars(query))
+
+
+async def list_submissions(
+    *,
+    session: AsyncSession,
+    competition_id: uuid.UUID,
+    sort: SubmissionSort,
+    limit: int,
+    offset: int,
+) -> tuple[list[Submission], int]:
+    """One page of a competition's entries, and how many there are in all."""
+    await get_competition(session=session, competition_id=competition_id)
+    where = Submission.competition_id == competition_id
+    order = (
+        (Submission.created_at.desc(), Submission.id)
+        if sort == "new"
+        else (Submission.like_count.desc(), Submission.created_at, Submission.id)
+    )
+    page = await session.scalars(
+        sa.select(Submission).where(where).order_by(*order).limit(limit).offset(offset)
+    )
+    total = await session.scalar(sa.select(sa.func.count()).where(where))
+    return list(page), total or 0
+
+
+async def results(
+    *, session: AsyncSession, competition_id: uuid.UUID
+) -> list[tuple[int, Submission]]:
+    competition = await get_competition(session=session, competition_id=competition_id)
+    status = status_of(competition)
+    if status is not Status.FINISHED:
+        raise Conflict(
+            f"results are known once the competition ends ({competition.end_date.isoformat()})",
+            code="competition_not_finished",
+            details={"status": status.value, "end_date": competition.end_date.isoformat()},
+        )
+    entries = await session.scalars(
+        sa.select(Submission).where(Submission.competition_id == competition_id)
+    )
+    return placed(list(entries))
+
+
+async def list_user_submissions(*, session: AsyncSession, user_id: uuid.UUID) -> list[Submission]:
+    query = (
+        sa.select(Submission)
+        .where(Submission.author_id == user_id)
+        .order_by(Submission.created_at.desc(), Submission.id)
+    )
+    return list(await session.scalars(query))

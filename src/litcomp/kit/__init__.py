@@ -1,0 +1,1 @@
+"""Code shared by every litcomp service. It never imports a service."""

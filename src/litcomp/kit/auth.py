@@ -1,0 +1,188 @@
+"""JSON Web Tokens: users signs them with an Ed25519 key, every service verifies them locally.
+
+Only the users service holds the private key. It publishes the public half as a
+JWKS document; other services fetch that once, cache it, and fetch again only when
+a token names a key id (``kid``) they have not seen, so verifying costs no call.
+Only ``EdDSA`` is accepted: ``alg=none`` and HMAC-with-the-public-key tricks fail.
+"""
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from jwt.algorithms import OKPAlgorithm
+
+from litcomp.kit.errors import Unauthorized
+from litcomp.kit.times import utcnow
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "EdDSA"
+ROLES = ("user", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request, as proven by their token."""
+
+    user_id: uuid.UUID
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    private_key: Ed25519PrivateKey
+    kid: str
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> "SigningKey":
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the JWT signing key must be an Ed25519 private key")
+        return cls(key, _thumbprint(key.public_key()))
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> "SigningKey":
+        """Read the key at ``path``, creating it first if there is none.
+
+        Replicas starting together may race to create it: the file appears
+        atomically (hard link of a finished temporary file), and the loser reads
+        the winner's key.
+        """
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            temporary = path.with_name(f".{path.name}.{os.getpid()}")
+            temporary.write_bytes(pem)
+            temporary.chmod(0o600)
+            try:
+                os.link(temporary, path)
+                log.info("generated a new JWT signing key", extra={"path": str(path)})
+            except FileExistsError:
+                pass
+            finally:
+                temporary.unlink()
+        return cls.from_pem(path.read_bytes())
+
+    def public_jwk(self) -> dict[str, str]:
+        jwk = OKPAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid, "alg": ALGORITHM, "use": "sig"}
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        return {"keys": [self.public_jwk()]}
+
+    def issue(
+        self, *, user_id: uuid.UUID, role: str, issuer: str, ttl: timedelta
+    ) -> tuple[str, datetime]:
+        issued_at = utcnow()
+        expires_at = issued_at + ttl
+        claims = {
+            "sub": str(user_id),
+            "role": role,
+            "iss": issuer,
+            "iat": issued_at,
+            "exp": expires_at,
+        }
+        token = jwt.encode(claims, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
+        return token, expires_at
+
+
+def _thumbprint(public_key: Ed25519PublicKey) -> str:
+    """RFC 7638 thumbprint: a key id that every party can recompute from the key."""
+    jwk = OKPAlgorithm.to_jwk(public_key, as_dict=True)
+    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x")}, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+class PublicKeys:
+    """The public keys tokens may be signed with, by ``kid``, refreshed on demand.
+
+    ``fetch`` returns a JWKS document. An unknown ``kid`` triggers a refetch, at
+    most once per ``min_refresh_seconds`` so a flood of forged kids cannot turn
+    into a flood of fetches.
+    """
+
+    def __init__(self, fetch: JwksFetcher, *, min_refresh_seconds: float = 30.0) -> None:
+        self._fetch = fetch
+        self._min_refresh = min_refresh_seconds
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = float("-inf")
+
+    @classmethod
+    def of(cls, key: SigningKey) -> "PublicKeys":
+        async def own() -> Mapping[str, Any]:
+            return key.jwks()
+
+        return cls(own)
+
+    async def get(self, kid: str) -> Any:
+        if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refresh:
+            await self._refresh()
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise Unauthorized("the token was signed with an unknown key") from None
+
+    async def _refresh(self) -> None:
+        self._fetched_at = time.monotonic()
+        document = await self._fetch()
+        key_set = jwt.PyJWKSet.from_dict(dict(document))
+        self._keys = {key.key_id: key.key for key in key_set.keys if key.key_id}
+
+
+class TokenVerifier:
+    def __init__(self, keys: PublicKeys, *, issuer: str) -> None:
+        self._keys = keys
+        self._issuer = issuer
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthorized("the token is malformed") from None
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            raise Unauthorized("the token is not signed the way litcomp signs tokens")
+        key = await self._keys.get(header["kid"])
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                options={"require": ["sub", "exp", "iss", "role"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired", code="token_expired") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("the token is invalid") from None
+        try:
+            user_id = uuid.UUID(claims["sub"])
+        except (ValueError, TypeError):
+            raise Unauthorized("the token is invalid") from None
+        if claims["role"] not in ROLES:
+            raise Unauthorized("the token is invalid")
+        return Principal(user_id=user_id, role=claims["role"])

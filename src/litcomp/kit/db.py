@@ -1,0 +1,140 @@
+"""Database plumbing shared by the services: engines, a UTC column type, migrations.
+
+Each service owns one database. PostgreSQL (asyncpg) is the real thing; SQLite
+(aiosqlite) is the embedded default so the platform starts with no set-up. Code
+above this module stays portable between the two.
+"""
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from litcomp.kit.times import as_utc
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Errors that mean "the database cannot be reached or is overloaded", as opposed to
+# a bug: the HTTP edge answers these with 503 so callers may retry later.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back timezone-aware.
+
+    PostgreSQL keeps the zone itself; SQLite has no zone, so values are stored as
+    naive UTC and made aware again on the way out.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 15})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=5,
+        pool_pre_ping=True,
+        connect_args={"timeout": 5, "command_timeout": 15},
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def insert_ignore(
+    session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
+) -> bool:
+    """INSERT a row unless it would break a unique constraint; True if it was inserted."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(model).values(**values).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(sa.text("SELECT 1"))
+
+
+async def migrate(engine: AsyncEngine, migrations_dir: Path) -> None:
+    """Bring the database to the newest revision in ``migrations_dir``.
+
+    On PostgreSQL a transaction-scoped advisory lock makes replicas that start
+    together take turns, so each migration runs exactly once.
+    """
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(migrations_dir.parent.name.encode()).digest()[:7])
+            await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        await connection.run_sync(_upgrade, migrations_dir)
+
+
+def _upgrade(connection: Connection, migrations_dir: Path) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def run_alembic_env(metadata: sa.MetaData) -> None:
+    """The body of each service's ``migrations/env.py``: migrate on the given connection."""
+    from alembic import context
+
+    connection = context.config.attributes["connection"]
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,141 @@
+"""gRPC plumbing shared by the services: a server with health checking and error
+mapping, and a client that always sends a deadline and the request id.
+
+Servicers raise ``kit.errors`` exceptions like the HTTP code does; the server
+wrapper here turns them into status codes, and the client turns status codes back
+into the same exceptions, so a 404 from another service stays a 404 and a service
+that is down becomes a 503, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeAlias
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+
+from litcomp.kit import metrics
+from litcomp.kit.db import UNAVAILABLE_ERRORS
+from litcomp.kit.errors import AppError, Invalid, NotFound, Unavailable
+from litcomp.kit.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
+
+log = logging.getLogger(__name__)
+
+Register = Callable[[Any, grpc.aio.Server], None]
+
+_STATUS_OF_ERROR: dict[type[AppError], grpc.StatusCode] = {
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    Invalid: grpc.StatusCode.INVALID_ARGUMENT,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
+}
+_ERROR_OF_STATUS = {status: error for error, status in _STATUS_OF_ERROR.items()}
+_UNAVAILABLE_STATUSES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.CANCELLED,
+}
+
+
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only
+
+
+class _ServerContext(grpc.aio.ServerInterceptor):
+    """Wraps every unary-unary handler: request id in, errors out as status codes."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner: Any = handler.unary_unary  # an async function under grpc.aio
+        method = details.method.rsplit("/", 1)[-1]
+        incoming = dict(details.invocation_metadata or ()).get(REQUEST_ID_HEADER)
+
+        async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            token = request_id_var.set(str(incoming) if incoming else new_request_id())
+            code = grpc.StatusCode.OK
+            try:
+                return await inner(request, context)
+            except AppError as exc:
+                code = _STATUS_OF_ERROR.get(type(exc), grpc.StatusCode.FAILED_PRECONDITION)
+                await context.abort(code, exc.message)
+            except UNAVAILABLE_ERRORS as exc:
+                log.warning("dependency unavailable in %s", method, exc_info=exc)
+                code = grpc.StatusCode.UNAVAILABLE
+                await context.abort(code, "a dependency is unavailable")
+            finally:
+                metrics.GRPC_SERVER_CALLS.labels(self.service, method, code.name).inc()
+                request_id_var.reset(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            handle,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+async def start_server(
+    *, service: str, registrations: Iterable[tuple[Register, Any]], host: str, port: int
+) -> tuple[grpc.aio.Server, int]:
+    """Start a server with our servicers and the standard health service.
+
+    Returns the server and the port it bound (useful when ``port`` is 0).
+    """
+    server = grpc.aio.server(interceptors=[_ServerContext(service)])
+    for register, servicer in registrations:
+        register(servicer, server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    await health.set("", health_pb2.HealthCheckResponse.SERVING)
+    return server, bound
+
+
+class Client:
+    """Calls one service's methods with a deadline, the request id and error mapping."""
+
+    def __init__(
+        self, *, service: str, stub: Callable[[grpc.aio.Channel], Any], target: str, timeout: float
+    ) -> None:
+        self.service = service
+        self.channel = grpc.aio.insecure_channel(target)
+        self.stub = stub(self.channel)
+        self.timeout = timeout
+
+    async def call(self, name: str, request: Any) -> Any:
+        """Call method ``name`` of the stub, e.g. ``await users.call("GetUsers", request)``."""
+        method = getattr(self.stub, name)
+        metadata = ((REQUEST_ID_HEADER, request_id_var.get() or new_request_id()),)
+        try:
+            response = await method(request, timeout=self.timeout, metadata=metadata)
+        except grpc.aio.AioRpcError as exc:
+            metrics.GRPC_CLIENT_CALLS.labels(self.service, name, exc.code().name).inc()
+            raise _error_from(exc, self.service) from None
+        metrics.GRPC_CLIENT_CALLS.labels(self.service, name, "OK").inc()
+        return response
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+
+def _error_from(exc: grpc.aio.AioRpcError, service: str) -> Exception:
+    code = exc.code()
+    if code in _UNAVAILABLE_STATUSES:
+        log.warning("the %s service did not answer: %s", service, code.name)
+        return Unavailable(f"the {service} service is unavailable; try again shortly")
+    error = _ERROR_OF_STATUS.get(code)
+    if error is not None:
+        mapped: Exception = error(exc.details() or code.name)
+        return mapped
+    return exc

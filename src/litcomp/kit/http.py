@@ -1,0 +1,314 @@
+"""The HTTP edge every service shares: app factory, middleware, errors, health, auth.
+
+Service code raises ``kit.errors`` exceptions; this module alone turns them, and
+everything else that can go wrong, into ``{"error": {"code", "message", "details"}}``
+with the right status. Nothing a client sends can produce a stack trace.
+"""
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette import types as asgi
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from litcomp.kit import metrics
+from litcomp.kit.auth import Principal, TokenVerifier
+from litcomp.kit.db import UNAVAILABLE_ERRORS
+from litcomp.kit.errors import AppError, Unauthorized
+from litcomp.kit.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+HealthCheck = Callable[[], Awaitable[None]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Message(BaseModel):
+    """The answer of an action that creates nothing a client needs to refer to."""
+
+    message: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "model": ErrorBody}
+    for status, description in {
+        401: "Missing, invalid or expired token",
+        404: "Not found",
+        422: "Invalid input",
+        503: "A dependency is unavailable",
+    }.items()
+}
+
+
+def create_app(
+    *, service: str, title: str, lifespan: Lifespan, routers: Sequence[APIRouter]
+) -> FastAPI:
+    app = FastAPI(title=title, lifespan=lifespan, responses=ERROR_RESPONSES)
+    app.state.health_checks = {}
+    for router in routers:
+        app.include_router(router)
+    app.include_router(_operations_router())
+    _install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestContext, service=service)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def app_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    async def validation_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = exc.errors()
+        if any(error["type"] == "json_invalid" for error in errors):
+            return error_response(400, "bad_request", "the request body is not valid JSON")
+        if all(error["loc"][0] == "path" for error in errors):
+            # A malformed id names nothing that exists: the same answer as an unknown one.
+            return error_response(404, "not_found", "no such resource")
+        details = [
+            {
+                "location": ".".join(str(part) for part in error["loc"]),
+                "message": error["msg"],
+                "type": error["type"],
+            }
+            for error in errors
+        ]
+        return error_response(422, "validation_failed", "the request is not valid", details)
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    async def unavailable(_: Request, exc: Exception) -> Response:
+        log.warning("dependency unavailable: %s", type(exc).__name__, exc_info=exc)
+        return error_response(
+            503,
+            "unavailable",
+            "a dependency is unavailable; try again shortly",
+            headers={"Retry-After": "1"},
+        )
+
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc)
+        return error_response(500, "internal", "something went wrong on our side")
+
+    app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    for error_type in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error_type, unavailable)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/health")
+    async def ready(request: Request) -> Response:
+        checks: dict[str, HealthCheck] = request.app.state.health_checks
+        outcomes = await asyncio.gather(*(_run(check) for check in checks.values()))
+        results = dict(zip(checks, outcomes, strict=True))
+        healthy = all(result == "ok" for result in results.values())
+        body = {"status": "ok" if healthy else "unavailable", "checks": results}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @router.get("/metrics")
+    async def prometheus() -> Response:
+        content, media_type = metrics.exposition()
+        return Response(content, media_type=media_type)
+
+    return router
+
+
+async def _run(check: HealthCheck) -> str:
+    try:
+        await asyncio.wait_for(check(), timeout=2)
+    except Exception:
+        return "unavailable"
+    return "ok"
+
+
+class RequestContext:
+    """Gives each request an id (kept from ``X-Request-ID`` when sane), echoes it
+    back, logs one line per request and records its metrics."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
+        token = request_id_var.set(request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: asgi.Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            metrics.HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": method,
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+class BodySizeLimit:
+    """Refuses bodies over ``max_bytes`` with 413 before the app reads them.
+
+    A declared Content-Length is checked up front; a chunked body is read here,
+    up to the limit, and handed on only if it fits.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, "payload_too_large", f"the request body is over {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> asgi.Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /users/login")
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def optional_principal(request: Request, credentials: Credentials) -> Principal | None:
+    """Who is asking, if the request carries a token; a bad token is still refused."""
+    if credentials is None:
+        return None
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return await verifier.verify(credentials.credentials)
+
+
+async def current_principal(request: Request, credentials: Credentials) -> Principal:
+    principal = await optional_principal(request, credentials)
+    if principal is None:
+        raise Unauthorized("this endpoint needs a bearer token (Authorization: Bearer ...)")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(db_session)]
+
+
+def from_state(name: str) -> Callable[[Request], Any]:
+    """A dependency handing out ``app.state.<name>``, set up by the service's lifespan."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return dependency

@@ -1,0 +1,54 @@
+"""JSON logs, one object per line, each carrying the request id of the work in hand.
+
+The request id lives in a context variable: the HTTP middleware and the gRPC
+server interceptor set it from the incoming request, the gRPC client sends it on,
+so one id follows a request across every service it touches.
+"""
+
+import logging
+import sys
+import uuid
+from contextvars import ContextVar
+
+from pythonjsonlogger.json import JsonFormatter
+
+REQUEST_ID_HEADER = "x-request-id"
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+class _ContextFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        record.request_id = request_id_var.get()
+        record.__dict__.pop("color_message", None)  # uvicorn's copy of the message, with ANSI codes
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Send every logger (ours, uvicorn's, SQLAlchemy's) as JSON to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_ContextFilter(service))
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # Our own middleware logs each request once, with its id; uvicorn's line would repeat it.
+    logging.getLogger("uvicorn.access").disabled = True

@@ -1,0 +1,74 @@
+"""Configuration from ``LITCOMP_*`` environment variables, validated once at start.
+
+Each service declares one settings class deriving from ``BaseServiceSettings``
+and loads it with ``load_settings``; a bad value stops the process with a message
+naming the variable, instead of failing later in some request.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+S = TypeVar("S", bound="BaseServiceSettings")
+
+ENV_PREFIX = "LITCOMP_"
+
+
+class SettingsError(SystemExit):
+    """Raised (and so exits) when the environment holds a bad setting."""
+
+
+class BaseServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    var_dir: Path = Path("var")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    host: str = "127.0.0.1"
+    jwt_issuer: str = "litcomp-users"
+    grpc_timeout_seconds: float = 3.0
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual spellings and pick the async driver we ship with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
+        return url
+    raise ValueError("must be a postgresql:// or sqlite:/// URL")
+
+
+DatabaseUrl = Annotated[str, AfterValidator(normalise_database_url)]
+
+
+def in_var_dir(file_name: str) -> Callable[[dict[str, Any]], Path]:
+    """A default for a path setting: the file in ``LITCOMP_VAR_DIR``."""
+    return lambda settings: Path(settings["var_dir"]) / file_name
+
+
+def embedded_database(name: str) -> Callable[[dict[str, Any]], str]:
+    """A default for a database URL setting: an SQLite file in ``LITCOMP_VAR_DIR``."""
+    return lambda settings: f"sqlite+aiosqlite:///{Path(settings['var_dir']) / name}.db"
+
+
+def load_settings(cls: type[S]) -> S:
+    try:
+        return cls()
+    except ValidationError as exc:
+        # A default computed from another setting is not tried when that one is bad.
+        errors = [e for e in exc.errors() if e["type"] != "default_factory_not_called"]
+        lines = [f"invalid litcomp settings ({len(errors)}):"]
+        for error in errors:
+            field = ".".join(str(part) for part in error["loc"])
+            lines.append(f"  {ENV_PREFIX}{field.upper()}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,1 @@
+"""The users service: accounts, login (JWT), profiles and subscriptions."""

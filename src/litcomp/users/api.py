@@ -1,0 +1,133 @@
+"""HTTP routes of the users service: translate requests to service calls and back."""
+
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from litcomp.kit.auth import SigningKey
+from litcomp.kit.http import CurrentUser, Message, SessionDep, from_state
+from litcomp.users import service
+from litcomp.users.competitions_client import CompetitionsClient
+from litcomp.users.models import User
+from litcomp.users.schemas import (
+    LoginToken,
+    ProfilePrivate,
+    ProfilePublic,
+    ProfileUpdate,
+    SubscribedCompetition,
+    UserLogin,
+    UserRegister,
+    UserRegistered,
+    UserSubmission,
+)
+from litcomp.users.settings import UsersSettings
+
+CompetitionsDep = Annotated[CompetitionsClient, Depends(from_state("competitions"))]
+SettingsDep = Annotated[UsersSettings, Depends(from_state("settings"))]
+SigningKeyDep = Annotated[SigningKey, Depends(from_state("signing_key"))]
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+def _private(user: User) -> ProfilePrivate:
+    return ProfilePrivate(
+        user_id=user.id,
+        username=user.username,
+        email=user.email,
+        role=user.role,  # type: ignore[arg-type]
+        profile_picture=user.profile_picture,
+        bio=user.bio,
+        created_at=user.created_at,
+    )
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses={409: {}})
+async def register(body: UserRegister, session: SessionDep) -> UserRegistered:
+    user = await service.register(
+        session=session, username=body.username, email=body.email, password=body.password
+    )
+    return UserRegistered(
+        user_id=user.id, username=user.username, email=user.email, created_at=user.created_at
+    )
+
+
+@router.post("/login")
+async def login(
+    body: UserLogin, session: SessionDep, settings: SettingsDep, key: SigningKeyDep
+) -> LoginToken:
+    user = await service.authenticate(session=session, email=body.email, password=body.password)
+    token, expires_at = key.issue(
+        user_id=user.id,
+        role=user.role,
+        issuer=settings.jwt_issuer,
+        ttl=timedelta(seconds=settings.jwt_ttl_seconds),
+    )
+    return LoginToken(token=token, user_id=user.id, expires_at=expires_at)
+
+
+@router.get("/.well-known/jwks.json", tags=["auth"])
+async def jwks(key: SigningKeyDep) -> dict[str, list[dict[str, str]]]:
+    """The public keys that verify litcomp tokens (RFC 7517)."""
+    return key.jwks()
+
+
+@router.get("/profile")
+async def get_profile(me: CurrentUser, session: SessionDep) -> ProfilePrivate:
+    return _private(await service.get_user(session=session, user_id=me.user_id))
+
+
+@router.patch("/profile")
+async def update_profile(
+    body: ProfileUpdate, me: CurrentUser, session: SessionDep
+) -> ProfilePrivate:
+    fields = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = {field: str(value) for field, value in fields.items()}
+    user = await service.update_profile(session=session, user_id=me.user_id, changes=changes)
+    return _private(user)
+
+
+@router.get("/profile/submissions")
+async def my_submissions(me: CurrentUser, competitions: CompetitionsDep) -> list[UserSubmission]:
+    return await competitions.list_user_submissions(me.user_id)
+
+
+@router.get("/profile/subscriptions")
+async def my_subscriptions(
+    me: CurrentUser, session: SessionDep, competitions: CompetitionsDep
+) -> list[SubscribedCompetition]:
+    return await service.list_subscriptions(
+        session=session, competitions=competitions, user_id=me.user_id
+    )
+
+
+@router.post("/subscribe/{competition_id}", responses={409: {}})
+async def subscribe(
+    competition_id: uuid.UUID, me: CurrentUser, session: SessionDep, competitions: CompetitionsDep
+) -> Message:
+    await service.subscribe(
+        session=session,
+        competitions=competitions,
+        user_id=me.user_id,
+        competition_id=competition_id,
+    )
+    return Message(message="Subscription successful")
+
+
+@router.delete("/subscribe/{competition_id}")
+async def unsubscribe(competition_id: uuid.UUID, me: CurrentUser, session: SessionDep) -> Message:
+    await service.unsubscribe(session=session, user_id=me.user_id, competition_id=competition_id)
+    return Message(message="Unsubscribed")
+
+
+@router.get("/{user_id}")
+async def public_profile(user_id: uuid.UUID, session: SessionDep) -> ProfilePublic:
+    user = await service.get_user(session=session, user_id=user_id)
+    return ProfilePublic(
+        user_id=user.id,
+        username=user.username,
+        profile_picture=user.profile_picture,
+        bio=user.bio,
+        created_at=user.created_at,
+    )

@@ -1,0 +1,48 @@
+"""What the users service asks of the competitions service, over gRPC."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC
+
+from litcomp.kit.grpc import Client
+from litcomp.users.schemas import SubscribedCompetition, UserSubmission
+from litcomp.v1 import competitions_pb2 as pb
+from litcomp.v1.competitions_pb2_grpc import CompetitionsStub
+
+
+class CompetitionsClient:
+    def __init__(self, *, target: str, timeout: float) -> None:
+        self._client = Client(
+            service="competitions", stub=CompetitionsStub, target=target, timeout=timeout
+        )
+
+    async def get_competitions(self, ids: Sequence[uuid.UUID]) -> list[SubscribedCompetition]:
+        request = pb.GetCompetitionsRequest(competition_ids=[str(i) for i in ids])
+        response = await self._client.call("GetCompetitions", request)
+        return [
+            SubscribedCompetition(
+                competition_id=uuid.UUID(c.competition_id),
+                title=c.title,
+                description=c.description,
+                start_date=c.start_date.ToDatetime(tzinfo=UTC),
+                end_date=c.end_date.ToDatetime(tzinfo=UTC),
+            )
+            for c in response.competitions
+        ]
+
+    async def list_user_submissions(self, user_id: uuid.UUID) -> list[UserSubmission]:
+        request = pb.ListUserSubmissionsRequest(user_id=str(user_id))
+        response = await self._client.call("ListUserSubmissions", request)
+        return [
+            UserSubmission(
+                submission_id=uuid.UUID(s.submission_id),
+                competition_id=uuid.UUID(s.competition_id),
+                title=s.title,
+                content=s.content,
+                created_at=s.created_at.ToDatetime(tzinfo=UTC),
+            )
+            for s in response.submissions
+        ]
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,50 @@
+"""The users gRPC service (litcomp.v1.Users), as called by competitions."""
+
+import uuid
+from typing import Any
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from litcomp.kit.errors import Invalid
+from litcomp.users import service
+from litcomp.v1 import users_pb2 as pb
+from litcomp.v1.users_pb2_grpc import UsersServicer
+
+
+def _uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Invalid(f"{field} is not a valid id") from None
+
+
+class Users(UsersServicer):
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def GetUsers(
+        self, request: pb.GetUsersRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetUsersResponse:
+        ids = [_uuid(i, "user_ids") for i in request.user_ids]
+        async with self.sessionmaker() as session:
+            users = await service.get_users(session=session, user_ids=ids)
+        return pb.GetUsersResponse(
+            users=[pb.User(user_id=str(u.id), username=u.username, role=u.role) for u in users]
+        )
+
+    async def ListSubscribers(
+        self, request: pb.ListSubscribersRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListSubscribersResponse:
+        competition_id = _uuid(request.competition_id, "competition_id")
+        after = _uuid(request.page_token, "page_token") if request.page_token else None
+        async with self.sessionmaker() as session:
+            ids, last = await service.list_subscribers(
+                session=session,
+                competition_id=competition_id,
+                page_size=request.page_size,
+                after=after,
+            )
+        return pb.ListSubscribersResponse(
+            user_ids=[str(i) for i in ids], next_page_token=str(last) if last else ""
+        )

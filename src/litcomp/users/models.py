@@ -1,0 +1,51 @@
+"""Tables of the users database."""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from litcomp.kit.db import NAMING_CONVENTION, UTCDateTime
+from litcomp.kit.times import utcnow
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(sa.String(32))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16), default="user")
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    profile_picture: Mapped[str] = mapped_column(sa.String(2048), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("role IN ('user', 'admin')", name="role"),)
+
+
+# Usernames and emails are unique whatever their case.
+sa.Index("uq_users_username_lower", sa.func.lower(User.username), unique=True)
+sa.Index("uq_users_email_lower", sa.func.lower(User.email), unique=True)
+
+
+class Subscription(Base):
+    """A user following a competition (which lives in the competitions service)."""
+
+    __tablename__ = "subscriptions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    competition_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        # Fan-out of "new submission" notices pages through a competition's subscribers.
+        sa.Index("ix_subscriptions_competition_id_user_id", "competition_id", "user_id"),
+    )

@@ -1,0 +1,79 @@
+"""Request and response bodies of the users API (field names are the seed's contract)."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Username = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"
+    ),
+]
+Password = Annotated[str, Field(min_length=8, max_length=1024)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserRegister(Input):
+    username: Username
+    email: EmailStr
+    password: Password
+
+
+class UserLogin(Input):
+    email: EmailStr
+    password: Annotated[str, Field(max_length=1024)]
+
+
+class ProfileUpdate(Input):
+    bio: Annotated[str, Field(max_length=2000)] | None = None
+    profile_picture: AnyHttpUrl | Literal[""] | None = Field(
+        None, description="An http(s) URL of the picture, or an empty string to remove it"
+    )
+
+
+class UserRegistered(BaseModel):
+    user_id: uuid.UUID
+    username: str
+    email: str
+    created_at: datetime
+
+
+class LoginToken(BaseModel):
+    token: str
+    user_id: uuid.UUID
+    expires_at: datetime
+
+
+class ProfilePublic(BaseModel):
+    user_id: uuid.UUID
+    username: str
+    profile_picture: str
+    bio: str
+    created_at: datetime
+
+
+class ProfilePrivate(ProfilePublic):
+    email: str
+    role: Literal["user", "admin"]
+
+
+class UserSubmission(BaseModel):
+    submission_id: uuid.UUID
+    competition_id: uuid.UUID
+    title: str
+    content: str
+    created_at: datetime
+
+
+class SubscribedCompetition(BaseModel):
+    competition_id: uuid.UUID
+    title: str
+    description: str
+    start_date: datetime
+    end_date: datetime

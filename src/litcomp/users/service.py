@@ -1,0 +1,166 @@
+"""The rules of the users service: no HTTP here, only sessions and domain errors."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from litcomp.kit.db import insert_ignore
+from litcomp.kit.errors import Conflict, NotFound, Unauthorized
+from litcomp.kit.times import utcnow
+from litcomp.users.competitions_client import CompetitionsClient
+from litcomp.users.models import Subscription, User
+from litcomp.users.passwords import hash_password, verify_password
+from litcomp.users.schemas import SubscribedCompetition
+
+MAX_SUBSCRIBERS_PAGE = 1000
+
+
+async def _taken(session: AsyncSession, *, username: str, email: str) -> list[str]:
+    rows = await session.execute(
+        sa.select(sa.func.lower(User.username), sa.func.lower(User.email)).where(
+            sa.or_(
+                sa.func.lower(User.username) == username.lower(),
+                sa.func.lower(User.email) == email.lower(),
+            )
+        )
+    )
+    taken: set[str] = set()
+    for taken_username, taken_email in rows:
+        if taken_username == username.lower():
+            taken.add("username")
+        if taken_email == email.lower():
+            taken.add("email")
+    return sorted(taken)
+
+
+async def register(
+    *, session: AsyncSession, username: str, email: str, password: str, role: str = "user"
+) -> User:
+    taken = await _taken(session, username=username, email=email)
+    if taken:
+        raise Conflict(f"{' and '.join(taken)} already taken", details={"fields": taken})
+    user = User(
+        username=username, email=email, password_hash=await hash_password(password), role=role
+    )
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Someone took the name between our check and our insert.
+        await session.rollback()
+        raise Conflict("username or email already taken") from None
+    return user
+
+
+async def authenticate(*, session: AsyncSession, email: str, password: str) -> User:
+    user = await session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.lower()))
+    if not await verify_password(user.password_hash if user else None, password):
+        raise Unauthorized("wrong email or password", code="invalid_credentials")
+    assert user is not None
+    return user
+
+
+async def get_user(*, session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+async def update_profile(
+    *, session: AsyncSession, user_id: uuid.UUID, changes: dict[str, Any]
+) -> User:
+    user = await get_user(session=session, user_id=user_id)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    await session.commit()
+    return user
+
+
+async def subscribe(
+    *,
+    session: AsyncSession,
+    competitions: CompetitionsClient,
+    user_id: uuid.UUID,
+    competition_id: uuid.UUID,
+) -> None:
+    await get_user(session=session, user_id=user_id)
+    found = await competitions.get_competitions([competition_id])
+    if not found:
+        raise NotFound("no such competition")
+    if found[0].end_date <= utcnow():
+        raise Conflict("the competition has finished", code="competition_finished")
+    await insert_ignore(
+        session,
+        Subscription,
+        {"user_id": user_id, "competition_id": competition_id, "created_at": utcnow()},
+    )
+    await session.commit()
+
+
+async def unsubscribe(
+    *, session: AsyncSession, user_id: uuid.UUID, competition_id: uuid.UUID
+) -> None:
+    await session.execute(
+        sa.delete(Subscription).where(
+            Subscription.user_id == user_id, Subscription.competition_id == competition_id
+        )
+    )
+    await session.commit()
+
+
+async def list_subscriptions(
+    *, session: AsyncSession, competitions: CompetitionsClient, user_id: uuid.UUID
+) -> list[SubscribedCompetition]:
+    """The user's competitions, most recently followed first."""
+    ids = list(
+        await session.scalars(
+            sa.select(Subscription.competition_id)
+            .where(Subscription.user_id == user_id)
+            .order_by(Subscription.created_at.desc())
+        )
+    )
+    if not ids:
+        return []
+    by_id = {c.competition_id: c for c in await competitions.get_competitions(ids)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def get_users(*, session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> list[User]:
+    if not user_ids:
+        return []
+    return list(await session.scalars(sa.select(User).where(User.id.in_(user_ids))))
+
+
+async def list_subscribers(
+    *, session: AsyncSession, competition_id: uuid.UUID, page_size: int, after: uuid.UUID | None
+) -> tuple[list[uuid.UUID], uuid.UUID | None]:
+    """One page of subscriber ids in id order, and the id to continue after (None at the end)."""
+    size = page_size if 0 < page_size <= MAX_SUBSCRIBERS_PAGE else MAX_SUBSCRIBERS_PAGE
+    query = sa.select(Subscription.user_id).where(Subscription.competition_id == competition_id)
+    if after is not None:
+        query = query.where(Subscription.user_id > after)
+    ids = list(await session.scalars(query.order_by(Subscription.user_id).limit(size + 1)))
+    return ids[:size], ids[size - 1] if len(ids) > size else None
+
+
+async def create_admin(
+    *, session: AsyncSession, email: str, username: str, password: str
+) -> tuple[User, bool]:
+    """Make the user with this email an admin, creating the account if there is none.
+
+    Returns the user and whether it was created.
+    """
+    user = await session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.lower()))
+    if user is None:
+        created = await register(
+            session=session, username=username, email=email, password=password, role="admin"
+        )
+        return created, True
+    user.role = "admin"
+    await session.commit()
+    return user, False

@@ -1,0 +1,24 @@
+from pathlib import Path
+
+from pydantic import Field
+
+from litcomp.kit.settings import (
+    BaseServiceSettings,
+    DatabaseUrl,
+    embedded_database,
+    in_var_dir,
+    load_settings,
+)
+
+
+class UsersSettings(BaseServiceSettings):
+    users_database_url: DatabaseUrl = Field(default_factory=embedded_database("users"))
+    users_http_port: int = Field(8001, ge=0, le=65535)
+    users_grpc_port: int = Field(50051, ge=0, le=65535)
+    competitions_grpc_target: str = "127.0.0.1:50052"
+    jwt_private_key_file: Path = Field(default_factory=in_var_dir("jwt-signing-key.pem"))
+    jwt_ttl_seconds: int = Field(3600, ge=60, le=30 * 24 * 3600)
+
+
+def get_settings() -> UsersSettings:
+    return load_settings(UsersSettings)

@@ -1,0 +1,1 @@
+"""Generated from proto/litcomp/v1: do not edit."""
