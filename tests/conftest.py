@@ -8,6 +8,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import httpx
@@ -28,7 +29,9 @@ def _admin(sql: str) -> None:
         finally:
             await connection.close()
 
-    asyncio.run(run())
+    # In a thread of its own, so async tests (whose loop is running) can call it too.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture(scope="session")

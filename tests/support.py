@@ -1,5 +1,6 @@
 """Helpers for tests that run litcomp as real processes."""
 
+import json
 import os
 import signal
 import socket
@@ -91,6 +92,19 @@ class Instance:
     def logs(self) -> str:
         return self.log_path.read_text()
 
+    def wait_for_log(self, text: str, timeout: float = 5) -> list[dict[str, object]]:
+        """The JSON log records mentioning ``text``, once there is at least one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [
+                json.loads(line)
+                for line in self.logs().splitlines()
+                if line.startswith("{") and text in line
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
 
 def service_env(var_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITCOMP_")}
@@ -104,6 +118,7 @@ class Platform:
 
     users: Instance
     competitions: Instance
+    var_dir: Path
     env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -124,7 +139,7 @@ class Platform:
         competitions = Instance(
             "competitions", env, ports["ch"], ports["cg"], var_dir / "competitions.log"
         )
-        return cls(users=users, competitions=competitions, env=env)
+        return cls(users=users, competitions=competitions, var_dir=var_dir, env=env)
 
     def start(self) -> None:
         self.users.start()
@@ -183,3 +198,37 @@ def log_in(users: httpx.Client, email: str, username: str) -> Account:
     assert response.status_code == 200, response.text
     body = response.json()
     return Account(body["user_id"], username, email, body["token"])
+
+
+def expect_error(response: httpx.Response, status: int) -> dict[str, object]:
+    """Assert the response is our JSON error with this status; return its error object."""
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert "Traceback" not in response.text
+    return dict(error)
+
+
+def create_competition(
+    competitions: httpx.Client,
+    admin: Account,
+    title: str = "Short stories",
+    *,
+    starts_in: timedelta = timedelta(hours=-1),
+    lasts: timedelta = timedelta(days=2),
+    **fields: object,
+) -> str:
+    start = datetime.now(UTC) + starts_in
+    response = competitions.post(
+        "/competitions",
+        json={
+            "title": title,
+            "description": f"{title}: a competition",
+            "start_date": iso(start),
+            "end_date": iso(start + lasts),
+            **fields,
+        },
+        headers=admin.auth,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["competition_id"])

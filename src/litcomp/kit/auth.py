@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-from litcomp.kit.errors import Unauthorized
+from litcomp.kit.errors import Unauthorized, Unavailable
 from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,9 @@ class SigningKey:
                 serialization.NoEncryption(),
             )
             temporary = path.with_name(f".{path.name}.{os.getpid()}")
-            temporary.write_bytes(pem)
-            temporary.chmod(0o600)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(pem)
             try:
                 os.link(temporary, path)
                 log.info("generated a new JWT signing key", extra={"path": str(path)})
@@ -148,10 +149,15 @@ class PublicKeys:
             raise Unauthorized("the token was signed with an unknown key") from None
 
     async def _refresh(self) -> None:
-        self._fetched_at = time.monotonic()
+        # A failed fetch raises (Unavailable: 503) and is not counted as a refresh,
+        # so the next request tries again instead of refusing good tokens.
         document = await self._fetch()
-        key_set = jwt.PyJWKSet.from_dict(dict(document))
+        try:
+            key_set = jwt.PyJWKSet.from_dict(dict(document))
+        except jwt.PyJWTError:
+            raise Unavailable("the published signing keys are unusable") from None
         self._keys = {key.key_id: key.key for key in key_set.keys if key.key_id}
+        self._fetched_at = time.monotonic()
 
 
 class TokenVerifier:

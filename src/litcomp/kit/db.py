@@ -6,6 +6,7 @@ above this module stays portable between the two.
 """
 
 import hashlib
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     sa.exc.TimeoutError,
     ConnectionError,
     TimeoutError,
-    OSError,
+    socket.gaierror,
 )
 
 

@@ -10,6 +10,7 @@ that is down becomes a 503, never a 500.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeAlias
 
@@ -64,6 +65,7 @@ class _ServerContext(grpc.aio.ServerInterceptor):
         async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             token = request_id_var.set(str(incoming) if incoming else new_request_id())
             code = grpc.StatusCode.OK
+            started = time.perf_counter()
             try:
                 return await inner(request, context)
             except AppError as exc:
@@ -73,8 +75,17 @@ class _ServerContext(grpc.aio.ServerInterceptor):
                 log.warning("dependency unavailable in %s", method, exc_info=exc)
                 code = grpc.StatusCode.UNAVAILABLE
                 await context.abort(code, "a dependency is unavailable")
+            except Exception:
+                code = grpc.StatusCode.UNKNOWN
+                log.exception("unhandled error in %s", method)
+                raise
             finally:
                 metrics.GRPC_SERVER_CALLS.labels(self.service, method, code.name).inc()
+                elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                log.info(
+                    "grpc call",
+                    extra={"method": method, "code": code.name, "duration_ms": elapsed_ms},
+                )
                 request_id_var.reset(token)
 
         return grpc.unary_unary_rpc_method_handler(

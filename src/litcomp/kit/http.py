@@ -128,16 +128,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
-    async def unexpected(_: Request, exc: Exception) -> Response:
-        log.error("unhandled error", exc_info=exc)
-        return error_response(500, "internal", "something went wrong on our side")
-
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     for error_type in UNAVAILABLE_ERRORS:
         app.add_exception_handler(error_type, unavailable)
-    app.add_exception_handler(Exception, unexpected)
 
 
 def _operations_router() -> APIRouter:
@@ -190,15 +185,25 @@ class RequestContext:
         status = 500
         started = time.perf_counter()
 
+        started_response = False
+
         async def send_with_id(message: asgi.Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here rather than by Starlette's outermost error middleware so
+            # that the 500, like every answer, carries the request id and is counted.
+            log.exception("unhandled error")
+            if started_response:
+                raise
+            response = error_response(500, "internal", "something went wrong on our side")
+            await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
@@ -234,7 +239,12 @@ class BodySizeLimit:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
+            if not declared.isdigit():
+                await error_response(400, "bad_request", "invalid Content-Length")(
+                    scope, receive, send
+                )
+                return
+            if int(declared) > self.max_bytes:
                 await self._refuse(scope, receive, send)
                 return
             await self.app(scope, receive, send)

@@ -1,0 +1,33 @@
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from litcomp.competitions.app import MIGRATIONS as COMPETITIONS_MIGRATIONS
+from litcomp.kit.db import create_engine, create_sessionmaker, migrate
+from litcomp.users.app import MIGRATIONS as USERS_MIGRATIONS
+
+
+def asyncpg_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+@pytest.fixture(scope="session")
+async def competitions_engine(make_database: Callable[[str], str]) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(asyncpg_url(make_database("it_competitions")))
+    await migrate(engine, COMPETITIONS_MIGRATIONS)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def users_engine(make_database: Callable[[str], str]) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(asyncpg_url(make_database("it_users")))
+    await migrate(engine, USERS_MIGRATIONS)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def competitions_sessions(competitions_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(competitions_engine)

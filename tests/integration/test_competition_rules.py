@@ -1,0 +1,126 @@
+"""Rules that must hold under concurrency, on a real PostgreSQL database."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from litcomp.competitions import service
+from litcomp.competitions.models import Like, Submission
+from litcomp.kit.auth import Principal
+from litcomp.kit.errors import Conflict
+from litcomp.kit.times import utcnow
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def _open_competition(sessions: Sessions, **fields: object) -> uuid.UUID:
+    admin = Principal(user_id=uuid.uuid4(), role="admin")
+    async with sessions() as session:
+        competition = await service.create_competition(
+            session=session,
+            admin=admin,
+            fields={
+                "title": "Concurrent",
+                "description": "",
+                "start_date": utcnow() - timedelta(hours=1),
+                "end_date": utcnow() + timedelta(hours=1),
+                **fields,
+            },
+        )
+    return competition.id
+
+
+async def _submit(sessions: Sessions, competition_id: uuid.UUID, author: uuid.UUID) -> uuid.UUID:
+    async with sessions() as session:
+        entry = await service.submit(
+            session=session,
+            author_id=author,
+            competition_id=competition_id,
+            title="t",
+            content="c",
+        )
+    return entry.id
+
+
+async def test_concurrent_likes_are_all_counted_once(competitions_sessions: Sessions):
+    competition_id = await _open_competition(competitions_sessions)
+    submission_id = await _submit(competitions_sessions, competition_id, uuid.uuid4())
+    likers = [uuid.uuid4() for _ in range(40)]
+
+    async def like(user_id: uuid.UUID) -> bool:
+        async with competitions_sessions() as session:
+            return await service.like(
+                session=session,
+                user_id=user_id,
+                competition_id=competition_id,
+                submission_id=submission_id,
+            )
+
+    # Every liker twice, all at once: only the first like of each counts.
+    added = await asyncio.gather(*(like(u) for u in likers + likers))
+    assert sum(added) == len(likers)
+    async with competitions_sessions() as session:
+        count = await session.scalar(
+            sa.select(Submission.like_count).where(Submission.id == submission_id)
+        )
+        rows = await session.scalar(
+            sa.select(sa.func.count()).where(Like.submission_id == submission_id)
+        )
+    assert count == rows == len(likers)
+
+
+async def test_racing_entries_respect_the_entry_limit(competitions_sessions: Sessions):
+    competition_id = await _open_competition(competitions_sessions, max_entries_per_user=2)
+    author = uuid.uuid4()
+    outcomes = await asyncio.gather(
+        *(_submit(competitions_sessions, competition_id, author) for _ in range(6)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, uuid.UUID) for o in outcomes) == 2
+    assert all(isinstance(o, (uuid.UUID, Conflict)) for o in outcomes)
+
+
+@contextmanager
+def _counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("sort", ["new", "top"])
+async def test_a_page_of_entries_costs_the_same_queries_however_long(
+    competitions_engine: AsyncEngine, competitions_sessions: Sessions, sort: str
+):
+    competition_id = await _open_competition(competitions_sessions)
+    authors = [uuid.uuid4() for _ in range(25)]
+    for author in authors:
+        await _submit(competitions_sessions, competition_id, author)
+
+    async def statements_for(limit: int) -> int:
+        async with competitions_sessions() as session:
+            with _counting_statements(competitions_engine) as statements:
+                page, total = await service.list_submissions(
+                    session=session,
+                    competition_id=competition_id,
+                    sort=sort,  # type: ignore[arg-type]
+                    limit=limit,
+                    offset=0,
+                )
+        assert (len(page), total) == (limit, 25)
+        return len(statements)
+
+    assert await statements_for(2) == await statements_for(20)
