@@ -143,3 +143,28 @@ def test_create_admin_promotes_an_existing_user(embedded: tuple[dict[str, str], 
         )
         assert refused.returncode != 0
         assert "email" in refused.stderr and "password" in refused.stderr
+
+
+def test_migrate_brings_fresh_databases_up_to_date(tmp_path: Path):
+    env = service_env(tmp_path / "var", {})
+    run = [sys.executable, "-m", "litcomp.cli", "migrate"]
+    migrated = subprocess.run(run, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stdout.splitlines() == [
+        "users: database is up to date",
+        "competitions: database is up to date",
+    ]
+    unknown = subprocess.run(
+        [*run, "billing"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert unknown.returncode == 2
+    assert "unknown service: billing" in unknown.stderr
+    bad = subprocess.run(
+        run,
+        cwd=tmp_path,
+        env={**env, "LITCOMP_USERS_DATABASE_URL": "mysql://x"},
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0
+    assert "LITCOMP_USERS_DATABASE_URL" in bad.stderr

@@ -30,3 +30,30 @@ def test_logs_are_json_lines_with_request_ids(platform: Platform, users: httpx.C
     assert record["status"] == 200
     assert record["service"] == "users"
     assert {"time", "level", "logger", "message", "duration_ms"} <= set(record)
+
+
+def test_each_service_publishes_its_openapi(users: httpx.Client, competitions: httpx.Client):
+    for client, paths in (
+        (
+            users,
+            {
+                "/users/register",
+                "/users/login",
+                "/users/profile",
+                "/users/subscribe/{competition_id}",
+            },
+        ),
+        (
+            competitions,
+            {
+                "/competitions",
+                "/competitions/{competition_id}/submit",
+                "/competitions/{competition_id}/results",
+            },
+        ),
+    ):
+        spec = client.get("/openapi.json").json()
+        assert paths <= set(spec["paths"])
+        assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+        assert "ErrorBody" in spec["components"]["schemas"]
+        assert client.get("/docs").status_code == 200

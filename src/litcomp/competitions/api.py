@@ -25,7 +25,14 @@ from litcomp.competitions.schemas import (
 )
 from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
 from litcomp.competitions.users_client import UsersClient
-from litcomp.kit.http import CurrentUser, MaybeUser, Message, SessionDep, from_state
+from litcomp.kit.http import (
+    CurrentUser,
+    MaybeUser,
+    Message,
+    SessionDep,
+    error_responses,
+    from_state,
+)
 
 UsersDep = Annotated[UsersClient, Depends(from_state("users"))]
 
@@ -65,7 +72,7 @@ async def list_competitions(
     return [_summary(c) for c in competitions]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses={403: {}})
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(403))
 async def create_competition(
     body: CompetitionCreate, me: CurrentUser, session: SessionDep
 ) -> CompetitionDetails:
@@ -80,7 +87,7 @@ async def get_competition(competition_id: uuid.UUID, session: SessionDep) -> Com
     return _details(await service.get_competition(session=session, competition_id=competition_id))
 
 
-@router.patch("/{competition_id}", responses={403: {}, 409: {}})
+@router.patch("/{competition_id}", responses=error_responses(403, 409))
 async def update_competition(
     competition_id: uuid.UUID, body: CompetitionUpdate, me: CurrentUser, session: SessionDep
 ) -> CompetitionDetails:
@@ -93,7 +100,9 @@ async def update_competition(
     return _details(competition)
 
 
-@router.post("/{competition_id}/submit", status_code=status.HTTP_201_CREATED, responses={409: {}})
+@router.post(
+    "/{competition_id}/submit", status_code=status.HTTP_201_CREATED, responses=error_responses(409)
+)
 async def submit(
     competition_id: uuid.UUID, body: SubmissionCreate, me: CurrentUser, session: SessionDep
 ) -> SubmissionCreated:
@@ -186,7 +195,7 @@ def _threads(comments: list[Comment], names: dict[uuid.UUID, str]) -> list[Comme
     return roots
 
 
-@router.post("/{competition_id}/like/{submission_id}", responses={409: {}})
+@router.post("/{competition_id}/like/{submission_id}", responses=error_responses(409))
 async def like(
     competition_id: uuid.UUID, submission_id: uuid.UUID, me: CurrentUser, session: SessionDep
 ) -> Message:
@@ -199,7 +208,7 @@ async def like(
     return Message(message="Like added")
 
 
-@router.delete("/{competition_id}/like/{submission_id}", responses={409: {}})
+@router.delete("/{competition_id}/like/{submission_id}", responses=error_responses(409))
 async def unlike(
     competition_id: uuid.UUID, submission_id: uuid.UUID, me: CurrentUser, session: SessionDep
 ) -> Message:
@@ -215,7 +224,7 @@ async def unlike(
 @router.post(
     "/{competition_id}/comment/{submission_id}",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {}},
+    responses=error_responses(409),
 )
 async def comment(
     competition_id: uuid.UUID,
@@ -235,7 +244,7 @@ async def comment(
     return CommentCreated(comment_id=new.id)
 
 
-@router.get("/{competition_id}/results", responses={409: {}})
+@router.get("/{competition_id}/results", responses=error_responses(409))
 async def results(competition_id: uuid.UUID, session: SessionDep) -> list[ResultEntry]:
     """Final places, most likes first, a tie going to the earlier entry."""
     placed = await service.results(session=session, competition_id=competition_id)

@@ -66,21 +66,34 @@ class Message(BaseModel):
     message: str
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"description": description, "model": ErrorBody}
-    for status, description in {
-        401: "Missing, invalid or expired token",
-        404: "Not found",
-        422: "Invalid input",
-        503: "A dependency is unavailable",
-    }.items()
+_ERROR_DESCRIPTIONS = {
+    400: "The body is not valid JSON",
+    401: "Missing, invalid or expired token",
+    403: "Not allowed for this user",
+    404: "Not found",
+    409: "Conflicts with the current state or breaks a rule",
+    413: "The body is over 1 MiB",
+    422: "Invalid input",
+    503: "A dependency is unavailable; retry later",
 }
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting these error statuses with the error body."""
+    return {
+        status: {"description": _ERROR_DESCRIPTIONS[status], "model": ErrorBody}
+        for status in statuses
+    }
+
+
+# Any route may answer these: they come from the middleware and shared handlers.
+COMMON_ERRORS = error_responses(400, 401, 404, 413, 422, 503)
 
 
 def create_app(
     *, service: str, title: str, lifespan: Lifespan, routers: Sequence[APIRouter]
 ) -> FastAPI:
-    app = FastAPI(title=title, lifespan=lifespan, responses=ERROR_RESPONSES)
+    app = FastAPI(title=title, lifespan=lifespan, responses=COMMON_ERRORS)
     app.state.health_checks = {}
     for router in routers:
         app.include_router(router)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from litcomp.kit.auth import SigningKey
-from litcomp.kit.http import CurrentUser, Message, SessionDep, from_state
+from litcomp.kit.http import CurrentUser, Message, SessionDep, error_responses, from_state
 from litcomp.users import service
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.models import User
@@ -43,7 +43,7 @@ def _private(user: User) -> ProfilePrivate:
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, responses={409: {}})
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 async def register(body: UserRegister, session: SessionDep) -> UserRegistered:
     user = await service.register(
         session=session, username=body.username, email=body.email, password=body.password
@@ -102,7 +102,7 @@ async def my_subscriptions(
     )
 
 
-@router.post("/subscribe/{competition_id}", responses={409: {}})
+@router.post("/subscribe/{competition_id}", responses=error_responses(409))
 async def subscribe(
     competition_id: uuid.UUID, me: CurrentUser, session: SessionDep, competitions: CompetitionsDep
 ) -> Message:
