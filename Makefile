@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+USERS ?= 1
+COMPETITIONS ?= 2
 
 .PHONY: up test lint proto lock clean
 
@@ -15,7 +17,7 @@ $(STAMP): requirements-dev.lock pyproject.toml
 
 ## Start the whole platform with embedded defaults (Ctrl-C stops it).
 up: $(STAMP)
-	$(BIN)/litcomp up
+	$(BIN)/litcomp up --users $(USERS) --competitions $(COMPETITIONS)
 
 ## Run the whole test suite (needs PostgreSQL and Redis, see README).
 test: $(STAMP)

@@ -55,14 +55,15 @@ def make_database() -> Iterator[Callable[[str], str]]:
 def platform(
     make_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    """users and competitions as real processes on PostgreSQL, for the whole run."""
-    var_dir = tmp_path_factory.mktemp("platform")
+    """The whole platform on PostgreSQL, for the whole run: discovery, the gateway,
+    one users and two competitions instances."""
     running = Platform.create(
-        var_dir,
+        tmp_path_factory.mktemp("platform"),
         {
             "LITCOMP_USERS_DATABASE_URL": make_database("users"),
             "LITCOMP_COMPETITIONS_DATABASE_URL": make_database("competitions"),
         },
+        replicas={"users": 1, "competitions": 2},
     )
     running.start()
     yield running
@@ -71,13 +72,15 @@ def platform(
 
 @pytest.fixture(scope="session")
 def users(platform: Platform) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=platform.users.url, timeout=10) as client:
+    """A client of the users API (through the gateway)."""
+    with httpx.Client(base_url=platform.url, timeout=10) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 def competitions(platform: Platform) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=platform.competitions.url, timeout=10) as client:
+    """A client of the competitions API (through the gateway)."""
+    with httpx.Client(base_url=platform.url, timeout=10) as client:
         yield client
 
 

@@ -8,10 +8,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -36,63 +37,74 @@ def from_now(**delta: float) -> str:
     return iso(datetime.now(UTC) + timedelta(**delta))
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_until(ready: Callable[[], object], what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become healthy in {timeout} s")
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+def get_json(url: str) -> Any:
+    """GET ``url`` and return its JSON, or None when it cannot be had."""
     try:
-        return process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.wait()
+        response = httpx.get(url, timeout=2)
+    except httpx.HTTPError:
+        return None
+    return response.json() if response.status_code == 200 else None
+
+
+def service_env(var_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LITCOMP_")}
+    env.update({"LITCOMP_VAR_DIR": str(var_dir), **settings})
+    return env
 
 
 @dataclass
-class Instance:
-    """One service process started by a test."""
+class Process:
+    """One litcomp instance (``litcomp serve SERVICE``) started by a test."""
 
-    name: str
+    service: str
     env: dict[str, str]
-    http_port: int
-    grpc_port: int
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "litcomp.cli", "serve", self.name],
+                [sys.executable, "-m", "litcomp.cli", "serve", self.service],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_healthy(self.url, self.process)
 
-    def stop(self) -> int:
+    @property
+    def pid(self) -> int:
         assert self.process is not None
-        return stop(self.process)
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 15) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
 
     def logs(self) -> str:
         return self.log_path.read_text()
 
-    def wait_for_log(self, text: str, timeout: float = 5) -> list[dict[str, object]]:
+    def wait_for_log(self, text: str, timeout: float = 5) -> list[dict[str, Any]]:
         """The JSON log records mentioning ``text``, once there is at least one."""
         deadline = time.monotonic() + timeout
         while True:
@@ -106,69 +118,118 @@ class Instance:
             time.sleep(0.05)
 
 
-def service_env(var_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LITCOMP_")}
-    env.update({"LITCOMP_VAR_DIR": str(var_dir), **settings})
-    return env
-
-
 @dataclass
 class Platform:
-    """A users and a competitions instance wired to each other, over real gRPC."""
+    """discovery, the gateway, and replicas of users and competitions, as real processes.
 
-    users: Instance
-    competitions: Instance
+    Tests talk to it through the gateway, as clients do.
+    """
+
     var_dir: Path
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str]
+    discovery: Process
+    gateway: Process
+    replicas: dict[str, list[Process]]
+    gateway_port: int
+    discovery_port: int
 
     @classmethod
-    def create(cls, var_dir: Path, database_urls: Mapping[str, str] | None = None) -> "Platform":
-        ports = {name: free_port() for name in ("uh", "ug", "ch", "cg")}
-        settings = {
-            "LITCOMP_USERS_HTTP_PORT": str(ports["uh"]),
-            "LITCOMP_USERS_GRPC_PORT": str(ports["ug"]),
-            "LITCOMP_COMPETITIONS_HTTP_PORT": str(ports["ch"]),
-            "LITCOMP_COMPETITIONS_GRPC_PORT": str(ports["cg"]),
-            "LITCOMP_USERS_GRPC_TARGET": f"127.0.0.1:{ports['ug']}",
-            "LITCOMP_COMPETITIONS_GRPC_TARGET": f"127.0.0.1:{ports['cg']}",
-            "LITCOMP_USERS_JWKS_URL": f"http://127.0.0.1:{ports['uh']}/users/.well-known/jwks.json",
-            **(database_urls or {}),
-        }
-        env = service_env(var_dir, settings)
-        users = Instance("users", env, ports["uh"], ports["ug"], var_dir / "users.log")
-        competitions = Instance(
-            "competitions", env, ports["ch"], ports["cg"], var_dir / "competitions.log"
+    def create(
+        cls,
+        var_dir: Path,
+        settings: Mapping[str, str] | None = None,
+        replicas: Mapping[str, int] | None = None,
+    ) -> "Platform":
+        discovery_port, gateway_port = free_port(), free_port()
+        env = service_env(
+            var_dir,
+            {
+                "LITCOMP_DISCOVERY_PORT": str(discovery_port),
+                "LITCOMP_DISCOVERY_URL": f"http://127.0.0.1:{discovery_port}",
+                "LITCOMP_GATEWAY_PORT": str(gateway_port),
+                # Tests sign up many users from one address.
+                "LITCOMP_GATEWAY_AUTH_RATE_PER_MINUTE": "100000",
+                "LITCOMP_GATEWAY_AUTH_BURST": "100000",
+                "LITCOMP_GATEWAY_RATE_BURST": "100000",
+                "LITCOMP_GATEWAY_RATE_PER_SECOND": "100000",
+                "LITCOMP_GATEWAY_REFRESH_SECONDS": "0.2",
+                **(settings or {}),
+            },
         )
-        return cls(users=users, competitions=competitions, var_dir=var_dir, env=env)
+        counts = replicas or {"users": 1, "competitions": 1}
+
+        def process(service: str, n: int = 0) -> Process:
+            return Process(service, env, var_dir / f"{service}-{n}.log")
+
+        return cls(
+            var_dir=var_dir,
+            env=env,
+            discovery=process("discovery"),
+            gateway=process("gateway"),
+            replicas={s: [process(s, n) for n in range(count)] for s, count in counts.items()},
+            gateway_port=gateway_port,
+            discovery_port=discovery_port,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def discovery_url(self) -> str:
+        return f"http://127.0.0.1:{self.discovery_port}"
 
     def start(self) -> None:
-        self.users.start()
-        self.competitions.start()
+        self.discovery.start()
+        wait_until(lambda: get_json(f"{self.discovery_url}/health"), "discovery")
+        for processes in self.replicas.values():
+            for each in processes:
+                each.start()
+        self.gateway.start()
+        wait_until(lambda: get_json(f"{self.url}/health"), "the gateway")
+        self.wait_for_instances()
+
+    def wait_for_instances(self) -> None:
+        """Until the gateway routes to exactly the running replicas."""
+
+        def settled() -> bool:
+            status = get_json(f"{self.url}/gateway/status")
+            if status is None:
+                return False
+            return all(
+                len(status["services"].get(service, [])) == sum(p.running for p in processes)
+                for service, processes in self.replicas.items()
+            )
+
+        wait_until(settled, "the gateway to see every replica")
+
+    def instance(self, process: Process) -> dict[str, Any]:
+        """What discovery knows of this process's registration."""
+        listed = get_json(f"{self.discovery_url}/discovery/instances?service={process.service}")
+        return next(i for i in listed or [] if f"-{process.pid}-" in i["instance_id"])
 
     def stop(self) -> None:
-        self.competitions.stop()
-        self.users.stop()
+        self.gateway.stop()
+        for processes in self.replicas.values():
+            for each in processes:
+                if each.running:
+                    each.stop()
+        self.discovery.stop()
 
-    def create_admin(self, email: str, username: str, password: str = PASSWORD) -> str:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "litcomp.cli",
-                "create-admin",
-                "--email",
-                email,
-                "--username",
-                username,
-                "--password",
-                password,
-            ],
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "litcomp.cli", *args],
             env=self.env,
             capture_output=True,
             text=True,
-            check=True,
         )
-        return result.stdout
+
+    def create_admin(self, email: str, username: str, password: str = PASSWORD) -> str:
+        made = self.run_cli(
+            "create-admin", "--email", email, "--username", username, "--password", password
+        )
+        assert made.returncode == 0, made.stderr
+        return made.stdout
 
 
 @dataclass

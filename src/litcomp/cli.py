@@ -1,33 +1,45 @@
-"""The ``litcomp`` command: run services, migrate databases, create admins.
+"""The ``litcomp`` command: run the platform or one instance, migrate, create admins.
 
-litcomp up                          the whole platform, embedded defaults
-litcomp serve users|competitions    one service instance
-litcomp migrate [SERVICE ...]       bring databases to the newest schema
+litcomp up [--users N] [--competitions N]   the whole platform (embedded defaults)
+litcomp serve SERVICE                        one instance: discovery, gateway,
+                                             users or competitions
+litcomp migrate [SERVICE ...]                bring databases to the newest schema
 litcomp create-admin --email E --username U --password P
 """
 
 import argparse
 import asyncio
+import json
+import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from litcomp.competitions import app as competitions_app
+from litcomp.discovery import app as discovery_app
+from litcomp.gateway import app as gateway_app
+from litcomp.gateway.settings import get_settings as gateway_settings
 from litcomp.kit.db import create_engine, create_sessionmaker
-from litcomp.kit.runner import ServiceSpec, migrate_database, serve
+from litcomp.kit.runner import ServiceSpec, migrate_database
 from litcomp.users import app as users_app
 from litcomp.users import service as users_service
 from litcomp.users.schemas import UserRegister
 
 SPECS: dict[str, Callable[[], ServiceSpec]] = {
+    "discovery": discovery_app.spec,
+    "gateway": gateway_app.spec,
     "users": users_app.spec,
     "competitions": competitions_app.spec,
 }
+WITH_DATABASE = ("users", "competitions")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -35,8 +47,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="litcomp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the whole platform in the foreground")
-    serve_ = commands.add_parser("serve", help="run one service instance")
+    up_ = commands.add_parser("up", help="start the whole platform in the foreground")
+    up_.add_argument("--users", type=int, default=1, metavar="N", help="users instances")
+    up_.add_argument(
+        "--competitions", type=int, default=2, metavar="N", help="competitions instances"
+    )
+    serve_ = commands.add_parser("serve", help="run one instance")
     serve_.add_argument("service", choices=SPECS)
     migrate_ = commands.add_parser("migrate", help="apply database migrations")
     migrate_.add_argument("services", nargs="*", metavar="SERVICE", help="default: all")
@@ -47,16 +63,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        serve(SPECS[args.service]())
+        SPECS[args.service]().serve()
     elif args.command == "migrate":
-        unknown = set(args.services) - set(SPECS)
+        unknown = set(args.services) - set(WITH_DATABASE)
         if unknown:
             parser.error(f"unknown service: {', '.join(sorted(unknown))}")
-        asyncio.run(migrate_all(args.services or list(SPECS)))
+        asyncio.run(migrate_all(args.services or WITH_DATABASE))
     elif args.command == "create-admin":
         asyncio.run(create_admin(args.email, args.username, args.password))
     else:
-        up()
+        if args.users < 1 or args.competitions < 1:
+            parser.error("run at least one instance of each service")
+        up({"users": args.users, "competitions": args.competitions})
 
 
 async def migrate_all(services: Sequence[str]) -> None:
@@ -74,6 +92,7 @@ async def create_admin(email: str, username: str, password: str) -> None:
         raise SystemExit(f"create-admin: {problems}") from None
     spec = users_app.spec()
     await migrate_database(spec)
+    assert spec.database_url is not None
     engine = create_engine(spec.database_url)
     try:
         async with create_sessionmaker(engine)() as session:
@@ -89,44 +108,85 @@ async def create_admin(email: str, username: str, password: str) -> None:
     print(f"{verb}: {user.username} <{user.email}> ({user.id})")
 
 
-def up() -> None:
-    """Run every service as a child process until Ctrl-C, then stop them all."""
-    asyncio.run(migrate_all(list(SPECS)))
-    specs = [spec() for spec in SPECS.values()]
-    children = [
-        subprocess.Popen([sys.executable, "-m", "litcomp.cli", "serve", spec.name])
-        for spec in specs
-    ]
-    urls = [f"http://{spec.settings.host}:{spec.http_port}" for spec in specs]
+class Children:
+    """The instances ``up`` started; stopped in reverse order of starting."""
+
+    def __init__(self) -> None:
+        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, service: str, **env: str) -> None:
+        command = [sys.executable, "-m", "litcomp.cli", "serve", service]
+        process = subprocess.Popen(command, env={**os.environ, **env})
+        self.processes.append((service, process))
+
+    def exited(self) -> str | None:
+        return next((name for name, p in self.processes if p.poll() is not None), None)
+
+    def stop(self) -> None:
+        for _, process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def up(replicas: dict[str, int]) -> None:
+    """Run discovery, the replicas and the gateway as child processes until Ctrl-C."""
+    asyncio.run(migrate_all(WITH_DATABASE))
+    discovery = SPECS["discovery"]().settings
+    gateway = gateway_settings()
+    children = Children()
+    # Instances take any free port and register it; only discovery and gateway are fixed.
+    any_port = {
+        f"LITCOMP_{s.upper()}_{kind}_PORT": "0" for s in replicas for kind in ("HTTP", "GRPC")
+    }
     try:
-        _wait_healthy([f"{url}/health" for url in urls], children)
-        listing = ", ".join(f"{spec.name} on {url}" for spec, url in zip(specs, urls, strict=True))
-        print(f"litcomp is up: {listing} (Ctrl-C stops it)", flush=True)
-        while all(child.poll() is None for child in children):
+        print("starting discovery", flush=True)
+        children.start("discovery")
+        _wait_until(lambda: _get(f"{discovery.discovery_url}/health") is not None, children)
+        for service, count in replicas.items():
+            print(f"starting {count} {service} instance(s)", flush=True)
+            for _ in range(count):
+                children.start(service, **any_port)
+        print("starting the gateway", flush=True)
+        children.start("gateway")
+        url = f"http://{gateway.public_host}:{gateway.gateway_port}"
+        _wait_until(lambda: _registered(discovery.discovery_url) >= Counter(replicas), children)
+        _wait_until(lambda: _get(f"{url}/health") is not None, children)
+        print(f"litcomp is up at {url} (status: {url}/status; Ctrl-C stops it)", flush=True)
+        while (stopped := children.exited()) is None:
             time.sleep(0.5)
-        print("a service stopped; stopping the others", file=sys.stderr)
+        print(f"{stopped} stopped; stopping the rest", file=sys.stderr)
     except KeyboardInterrupt:
-        pass
+        print("stopping litcomp", flush=True)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            child.wait()
+        children.stop()
 
 
-def _wait_healthy(urls: Sequence[str], children: Sequence[subprocess.Popen[bytes]]) -> None:
-    deadline = time.monotonic() + 60
-    pending = list(urls)
-    while pending:
-        if time.monotonic() > deadline or any(c.poll() is not None for c in children):
-            raise SystemExit("litcomp did not start; see the logs above")
-        try:
-            if httpx.get(pending[0], timeout=1).status_code == 200:
-                pending.pop(0)
-                continue
-        except httpx.HTTPError:
-            pass
+def _registered(discovery_url: str) -> Counter[str]:
+    instances = _get(f"{discovery_url}/discovery/instances") or []
+    return Counter(instance["service"] for instance in instances)
+
+
+def _get(url: str) -> Any:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return json.load(response)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _wait_until(ready: Callable[[], bool], children: Children, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        stopped = children.exited()
+        if stopped is not None:
+            raise SystemExit(f"litcomp did not start: {stopped} exited; see the logs above")
+        if time.monotonic() > deadline:
+            raise SystemExit("litcomp did not start in time; see the logs above")
         time.sleep(0.2)
 
 

@@ -3,30 +3,36 @@
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import PASSWORD, create_competition, free_port, log_in, service_env, sign_up
+from tests.support import (
+    PASSWORD,
+    create_competition,
+    free_port,
+    get_json,
+    log_in,
+    service_env,
+    sign_up,
+)
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
+def embedded(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[dict[str, str], Path, str]]:
+    """`litcomp up` in an empty folder: discovery, gateway, one users, two competitions."""
     workdir = tmp_path_factory.mktemp("embedded")
-    ports = [free_port() for _ in range(4)]
+    discovery_port, gateway_port = free_port(), free_port()
     env = service_env(
         workdir / "var",
         {
-            "LITCOMP_USERS_HTTP_PORT": str(ports[0]),
-            "LITCOMP_USERS_GRPC_PORT": str(ports[1]),
-            "LITCOMP_COMPETITIONS_HTTP_PORT": str(ports[2]),
-            "LITCOMP_COMPETITIONS_GRPC_PORT": str(ports[3]),
-            "LITCOMP_USERS_GRPC_TARGET": f"127.0.0.1:{ports[1]}",
-            "LITCOMP_COMPETITIONS_GRPC_TARGET": f"127.0.0.1:{ports[3]}",
-            "LITCOMP_USERS_JWKS_URL": f"http://127.0.0.1:{ports[0]}/users/.well-known/jwks.json",
+            "LITCOMP_DISCOVERY_PORT": str(discovery_port),
+            "LITCOMP_DISCOVERY_URL": f"http://127.0.0.1:{discovery_port}",
+            "LITCOMP_GATEWAY_PORT": str(gateway_port),
         },
     )
     up = subprocess.Popen(
@@ -38,23 +44,25 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[st
         text=True,
     )
     assert up.stdout is not None
-    deadline = time.monotonic() + 60
+    progress = []
     for line in up.stdout:
-        if line.startswith("litcomp is up") or time.monotonic() > deadline:
+        progress.append(line.strip())
+        if line.startswith("litcomp is up"):
             break
-    assert up.poll() is None, "litcomp up exited early"
-    yield env, workdir
+    assert up.poll() is None, f"litcomp up exited early: {progress}"
+    assert progress[-1].startswith(f"litcomp is up at http://127.0.0.1:{gateway_port}")
+    yield env, workdir, f"http://127.0.0.1:{gateway_port}"
     up.send_signal(signal.SIGINT)
     assert up.wait(30) == 0
+    assert up.stdout.read().strip() == "stopping litcomp"
     up.stdout.close()
+    assert get_json(f"http://127.0.0.1:{discovery_port}/health") is None
 
 
-def test_up_serves_the_whole_walk_on_sqlite(embedded: tuple[dict[str, str], Path]):
-    env, workdir = embedded
-    users = httpx.Client(base_url=f"http://127.0.0.1:{env['LITCOMP_USERS_HTTP_PORT']}")
-    competitions = httpx.Client(
-        base_url=f"http://127.0.0.1:{env['LITCOMP_COMPETITIONS_HTTP_PORT']}"
-    )
+def test_up_serves_the_whole_walk_on_sqlite(embedded: tuple[dict[str, str], Path, str]):
+    env, workdir, url = embedded
+    users = httpx.Client(base_url=url)
+    competitions = httpx.Client(base_url=url)
     with users, competitions:
         made = subprocess.run(
             [
@@ -97,9 +105,9 @@ def test_up_serves_the_whole_walk_on_sqlite(embedded: tuple[dict[str, str], Path
     assert (workdir / "var" / "jwt-signing-key.pem").stat().st_mode & 0o077 == 0
 
 
-def test_create_admin_promotes_an_existing_user(embedded: tuple[dict[str, str], Path]):
-    env, workdir = embedded
-    with httpx.Client(base_url=f"http://127.0.0.1:{env['LITCOMP_USERS_HTTP_PORT']}") as users:
+def test_create_admin_promotes_an_existing_user(embedded: tuple[dict[str, str], Path, str]):
+    env, workdir, url = embedded
+    with httpx.Client(base_url=url) as users:
         member = sign_up(users, "member")
         promoted = subprocess.run(
             [

@@ -14,13 +14,15 @@ from tests.support import Account, Platform, create_competition, sign_up
 
 @pytest.fixture(scope="module")
 def users_channel(platform: Platform) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(f"127.0.0.1:{platform.users.grpc_port}") as channel:
+    port = platform.instance(platform.replicas["users"][0])["grpc_port"]
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield channel
 
 
 @pytest.fixture(scope="module")
 def competitions_channel(platform: Platform) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(f"127.0.0.1:{platform.competitions.grpc_port}") as channel:
+    port = platform.instance(platform.replicas["competitions"][0])["grpc_port"]
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield channel
 
 
@@ -119,6 +121,11 @@ def test_request_id_follows_the_request_across_services(
     )
     assert response.status_code == 200
     assert response.headers["X-Request-ID"] == request_id
-    assert platform.users.wait_for_log(request_id)
-    [served] = platform.competitions.wait_for_log(request_id)
-    assert served["method"] == "ListUserSubmissions"  # logged by the gRPC server side
+    assert platform.gateway.wait_for_log(request_id)
+    assert platform.replicas["users"][0].wait_for_log(request_id)
+    served = [
+        record
+        for replica in platform.replicas["competitions"]
+        for record in replica.wait_for_log(request_id, timeout=1)
+    ]
+    assert [r["method"] for r in served] == ["ListUserSubmissions"]  # the gRPC server side

@@ -1,57 +1,67 @@
-"""What operators rely on: health, metrics, JSON logs."""
+"""What operators rely on: health, metrics, JSON logs, OpenAPI, on every instance."""
 
 import httpx
+import pytest
 
-from tests.support import Platform
+from tests.support import Platform, Process
 
 
-def test_health_and_metrics(users: httpx.Client, competitions: httpx.Client):
-    for client, service in ((users, "users"), (competitions, "competitions")):
-        health = client.get("/health")
-        assert health.json() == {"status": "ok", "checks": {"database": "ok"}}
+def _direct(platform: Platform, process: Process) -> httpx.Client:
+    instance = platform.instance(process)
+    return httpx.Client(base_url=f"http://{instance['host']}:{instance['http_port']}", timeout=5)
+
+
+@pytest.mark.parametrize("service", ["users", "competitions"])
+def test_service_health_and_metrics(platform: Platform, service: str):
+    with _direct(platform, platform.replicas[service][0]) as client:
+        assert client.get("/health").json() == {"status": "ok", "checks": {"database": "ok"}}
         assert client.get("/health/live").json() == {"status": "ok"}
         client.get("/no/such/route")
         metrics = client.get("/metrics")
         assert metrics.status_code == 200
         assert metrics.headers["content-type"].startswith("text/plain")
         assert (
-            f'litcomp_http_requests_total{{method="GET",route="/health",service="{service}",status="200"}}'
-            in metrics.text
-        )
+            'litcomp_http_requests_total{method="GET",route="/health",'
+            f'service="{service}",status="200"}}'
+        ) in metrics.text
         assert 'route="unmatched"' in metrics.text
         assert "/no/such/route" not in metrics.text
 
 
+def test_gateway_and_discovery_health_and_metrics(platform: Platform, users: httpx.Client):
+    assert users.get("/health").json() == {"status": "ok"}
+    users.get("/competitions")
+    metrics = users.get("/metrics").text
+    assert 'litcomp_http_requests_total{method="GET",route="/competitions",service="gateway"' in (
+        metrics
+    )
+    assert 'litcomp_balancer_picks_total{caller="gateway",instance=' in metrics
+    assert 'litcomp_breaker_state{caller="gateway"' in metrics
+    discovery = httpx.get(f"{platform.discovery_url}/health")
+    assert discovery.json() == {"status": "ok", "checks": {}}
+
+
 def test_logs_are_json_lines_with_request_ids(platform: Platform, users: httpx.Client):
-    users.get("/health", headers={"X-Request-ID": "ops-check-1"})
-    [record] = platform.users.wait_for_log("ops-check-1")
-    assert record["request_id"] == "ops-check-1"
-    assert record["path"] == "/health"
-    assert record["status"] == 200
-    assert record["service"] == "users"
-    assert {"time", "level", "logger", "message", "duration_ms"} <= set(record)
+    users.get("/users/.well-known/jwks.json", headers={"X-Request-ID": "ops-check-1"})
+    [at_gateway] = platform.gateway.wait_for_log("ops-check-1")
+    [at_users] = platform.replicas["users"][0].wait_for_log("ops-check-1")
+    for record, service in ((at_gateway, "gateway"), (at_users, "users")):
+        assert record["request_id"] == "ops-check-1"
+        assert record["path"] == "/users/.well-known/jwks.json"
+        assert record["status"] == 200
+        assert record["service"] == service
+        assert {"time", "level", "logger", "message", "duration_ms"} <= set(record)
 
 
-def test_each_service_publishes_its_openapi(users: httpx.Client, competitions: httpx.Client):
-    for client, paths in (
-        (
-            users,
-            {
-                "/users/register",
-                "/users/login",
-                "/users/profile",
-                "/users/subscribe/{competition_id}",
-            },
-        ),
-        (
-            competitions,
-            {
-                "/competitions",
-                "/competitions/{competition_id}/submit",
-                "/competitions/{competition_id}/results",
-            },
-        ),
-    ):
+@pytest.mark.parametrize(
+    ("service", "paths"),
+    [
+        ("users", {"/users/register", "/users/login", "/users/subscribe/{competition_id}"}),
+        ("competitions", {"/competitions", "/competitions/{competition_id}/results"}),
+    ],
+)
+def test_each_service_publishes_its_openapi(platform: Platform, service: str, paths: set[str]):
+    with _direct(platform, platform.replicas[service][0]) as client:
         spec = client.get("/openapi.json").json()
         assert paths <= set(spec["paths"])
         assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

@@ -1,6 +1,7 @@
 """Service settings: ``LITCOMP_*`` environment variables, validated once at start."""
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -60,21 +61,30 @@ class TestDefaults:
 
     def test_users_defaults(self) -> None:
         settings = load_settings(UsersSettings)
-        assert settings.users_http_port == 8001
-        assert settings.users_grpc_port == 50051
-        assert settings.competitions_grpc_target == "127.0.0.1:50052"
+        assert settings.users_http_port == 0  # any free port; discovery tells the rest
+        assert settings.users_grpc_port == 0
+        assert settings.discovery_url == "http://127.0.0.1:8500"
+        assert settings.balancer == "least_load"
         assert settings.jwt_ttl_seconds == 3600
         assert settings.jwt_issuer == "litcomp-users"
         assert settings.log_level == "INFO"
         assert settings.host == "127.0.0.1"
 
-    def test_competitions_defaults_point_at_users(self) -> None:
+    def test_competitions_defaults(self) -> None:
         settings = load_settings(CompetitionsSettings)
-        assert settings.competitions_http_port == 8002
-        assert settings.competitions_grpc_port == 50052
-        assert settings.users_grpc_target == "127.0.0.1:50051"
-        assert settings.users_jwks_url == "http://127.0.0.1:8001/users/.well-known/jwks.json"
+        assert settings.competitions_http_port == 0
+        assert settings.competitions_grpc_port == 0
+        assert settings.redis_url is None
         assert settings.jwt_issuer == "litcomp-users"
+
+    def test_public_host_is_the_bound_host_unless_it_is_a_wildcard(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        assert load_settings(UsersSettings).public_host == "127.0.0.1"
+        monkeypatch.setenv("LITCOMP_HOST", "0.0.0.0")
+        assert load_settings(UsersSettings).public_host == socket.gethostname()
+        monkeypatch.setenv("LITCOMP_ADVERTISE_HOST", "users-1.internal")
+        assert load_settings(UsersSettings).public_host == "users-1.internal"
 
     def test_settings_are_frozen(self) -> None:
         settings = load_settings(UsersSettings)
@@ -94,7 +104,7 @@ class TestFromEnvironment:
 
     def test_unprefixed_variables_are_ignored(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("USERS_HTTP_PORT", "9001")
-        assert load_settings(UsersSettings).users_http_port == 8001
+        assert load_settings(UsersSettings).users_http_port == 0
 
     def test_log_level_is_case_insensitive(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("LITCOMP_LOG_LEVEL", "debug")

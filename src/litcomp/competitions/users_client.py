@@ -1,20 +1,26 @@
-"""What the competitions service asks of the users service, over gRPC."""
+"""What the competitions service asks of the users service: names over gRPC, and
+the public keys that verify tokens over HTTP."""
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import aiohttp
 
 from litcomp.kit.errors import Unavailable
 from litcomp.kit.grpc import Client
 from litcomp.v1 import users_pb2 as pb
-from litcomp.v1.users_pb2_grpc import UsersStub
 
 log = logging.getLogger(__name__)
 
+JWKS_PATH = "/users/.well-known/jwks.json"
+
 
 class UsersClient:
-    def __init__(self, *, target: str, timeout: float) -> None:
-        self._client = Client(service="users", stub=UsersStub, target=target, timeout=timeout)
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._http: aiohttp.ClientSession | None = None
 
     async def usernames(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         """Usernames by id, or an empty map while users is unavailable: names are
@@ -28,5 +34,26 @@ class UsersClient:
             return {}
         return {uuid.UUID(user.user_id): user.username for user in response.users}
 
+    async def jwks(self) -> Mapping[str, Any]:
+        """The users service's JWKS document, from any live users instance."""
+        endpoint = self._client.upstreams.choose()
+        if endpoint is None:
+            raise Unavailable("no users instance to fetch the signing keys from")
+        if self._http is None:
+            timeout = aiohttp.ClientTimeout(total=self._client.timeout)
+            self._http = aiohttp.ClientSession(timeout=timeout)
+        upstreams = self._client.upstreams
+        with upstreams.track(endpoint):
+            try:
+                async with self._http.get(endpoint.instance.http_url + JWKS_PATH) as response:
+                    response.raise_for_status()
+                    document: Mapping[str, Any] = await response.json()
+            except (aiohttp.ClientError, TimeoutError) as error:
+                upstreams.failed(endpoint, f"JWKS fetch: {error!r}")
+                raise Unavailable("cannot fetch the users service's signing keys") from None
+        upstreams.succeeded(endpoint)
+        return document
+
     async def close(self) -> None:
-        await self._client.close()
+        if self._http is not None:
+            await self._http.close()

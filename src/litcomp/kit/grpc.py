@@ -19,9 +19,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
 from litcomp.kit import metrics
+from litcomp.kit.balancer import Endpoint, Instance
 from litcomp.kit.db import UNAVAILABLE_ERRORS
 from litcomp.kit.errors import AppError, Invalid, NotFound, Unavailable
 from litcomp.kit.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
+from litcomp.kit.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +35,8 @@ _STATUS_OF_ERROR: dict[type[AppError], grpc.StatusCode] = {
     Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 _ERROR_OF_STATUS = {status: error for error, status in _STATUS_OF_ERROR.items()}
-_UNAVAILABLE_STATUSES = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.CANCELLED,
-}
+# The instance, not the request, is at fault: count it against the breaker, try another.
+_UNAVAILABLE_STATUSES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only
@@ -114,37 +112,75 @@ async def start_server(
 
 
 class Client:
-    """Calls one service's methods with a deadline, the request id and error mapping."""
+    """Calls one service's methods on one of its live instances.
+
+    Each call picks an instance through ``upstreams`` (balancer + breaker), carries a
+    deadline and the request id, and reports the outcome to the instance's breaker.
+    Every method we call is a read, so a call that finds its instance unavailable is
+    retried once on another instance. ``update`` is the discovery watch callback.
+    """
 
     def __init__(
-        self, *, service: str, stub: Callable[[grpc.aio.Channel], Any], target: str, timeout: float
+        self, *, stub: Callable[[grpc.aio.Channel], Any], upstreams: Upstreams, timeout: float
     ) -> None:
-        self.service = service
-        self.channel = grpc.aio.insecure_channel(target)
-        self.stub = stub(self.channel)
+        self.upstreams = upstreams
+        self.service = upstreams.service
         self.timeout = timeout
+        self._stub_class = stub
+        self._channels: dict[str, tuple[str, grpc.aio.Channel, Any]] = {}
+
+    async def update(self, _service: str, instances: list[Instance]) -> None:
+        for endpoint in self.upstreams.update(instances):
+            await self._close(endpoint.instance.instance_id)
 
     async def call(self, name: str, request: Any) -> Any:
-        """Call method ``name`` of the stub, e.g. ``await users.call("GetUsers", request)``."""
-        method = getattr(self.stub, name)
+        """Call method ``name``, e.g. ``await users.call("GetUsers", request)``."""
         metadata = ((REQUEST_ID_HEADER, request_id_var.get() or new_request_id()),)
-        try:
-            response = await method(request, timeout=self.timeout, metadata=metadata)
-        except grpc.aio.AioRpcError as exc:
-            metrics.GRPC_CLIENT_CALLS.labels(self.service, name, exc.code().name).inc()
-            raise _error_from(exc, self.service) from None
-        metrics.GRPC_CLIENT_CALLS.labels(self.service, name, "OK").inc()
-        return response
+        tried: list[Endpoint] = []
+        for _ in range(2):
+            endpoint = self.upstreams.choose(tried)
+            if endpoint is None:
+                break
+            tried.append(endpoint)
+            method = getattr(self._stub(endpoint), name)
+            with self.upstreams.track(endpoint):
+                try:
+                    response = await method(request, timeout=self.timeout, metadata=metadata)
+                except grpc.aio.AioRpcError as exc:
+                    code = exc.code()
+                    metrics.GRPC_CLIENT_CALLS.labels(self.service, name, code.name).inc()
+                    if code in _UNAVAILABLE_STATUSES:
+                        self.upstreams.failed(endpoint, f"gRPC {code.name}")
+                        continue
+                    self.upstreams.succeeded(endpoint)  # it answered; the answer is a no
+                    raise _error_from(exc) from None
+            self.upstreams.succeeded(endpoint)
+            metrics.GRPC_CLIENT_CALLS.labels(self.service, name, "OK").inc()
+            return response
+        log.warning("no %s instance could answer %s", self.service, name)
+        raise Unavailable(f"the {self.service} service is unavailable; try again shortly")
+
+    def _stub(self, endpoint: Endpoint) -> Any:
+        key, target = endpoint.instance.instance_id, endpoint.instance.grpc_target
+        known = self._channels.get(key)
+        if known is None or known[0] != target:
+            channel = grpc.aio.insecure_channel(target)
+            known = (target, channel, self._stub_class(channel))
+            self._channels[key] = known
+        return known[2]
+
+    async def _close(self, instance_id: str) -> None:
+        known = self._channels.pop(instance_id, None)
+        if known is not None:
+            await known[1].close()
 
     async def close(self) -> None:
-        await self.channel.close()
+        for instance_id in list(self._channels):
+            await self._close(instance_id)
 
 
-def _error_from(exc: grpc.aio.AioRpcError, service: str) -> Exception:
+def _error_from(exc: grpc.aio.AioRpcError) -> Exception:
     code = exc.code()
-    if code in _UNAVAILABLE_STATUSES:
-        log.warning("the %s service did not answer: %s", service, code.name)
-        return Unavailable(f"the {service} service is unavailable; try again shortly")
     error = _ERROR_OF_STATUS.get(code)
     if error is not None:
         mapped: Exception = error(exc.details() or code.name)

@@ -100,7 +100,8 @@ def create_app(
     app.include_router(_operations_router())
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(RequestContext, service=service)
+    app.state.in_flight = InFlight()
+    app.add_middleware(RequestContext, service=service, in_flight=app.state.in_flight)
     return app
 
 
@@ -180,13 +181,24 @@ async def _run(check: HealthCheck) -> str:
     return "ok"
 
 
+class InFlight:
+    """How many HTTP requests this instance is serving right now (its load)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def __call__(self) -> int:
+        return self.value
+
+
 class RequestContext:
     """Gives each request an id (kept from ``X-Request-ID`` when sane), echoes it
-    back, logs one line per request and records its metrics."""
+    back, counts it in flight, logs one line per request and records its metrics."""
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, in_flight: InFlight) -> None:
         self.app = app
         self.service = service
+        self.in_flight = in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -207,6 +219,7 @@ class RequestContext:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
+        self.in_flight.value += 1
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
@@ -218,6 +231,7 @@ class RequestContext:
             response = error_response(500, "internal", "something went wrong on our side")
             await response(scope, receive, send_with_id)
         finally:
+            self.in_flight.value -= 1
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]

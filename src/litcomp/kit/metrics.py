@@ -4,7 +4,14 @@ Labels stay bounded: routes are path templates (``/competitions/{competition_id}
 never raw paths.
 """
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 HTTP_REQUESTS = Counter(
     "litcomp_http_requests_total",
@@ -25,6 +32,21 @@ GRPC_CLIENT_CALLS = Counter(
     "litcomp_grpc_client_calls_total",
     "gRPC calls made to other services, by method and status code.",
     ["service", "method", "code"],
+)
+BREAKER_STATE = Gauge(
+    "litcomp_breaker_state",
+    "Circuit breaker state per upstream instance: 0 closed, 1 half-open, 2 open.",
+    ["caller", "upstream", "instance"],
+)
+BREAKER_TRANSITIONS = Counter(
+    "litcomp_breaker_transitions_total",
+    "Circuit breaker state changes per upstream instance.",
+    ["caller", "upstream", "instance", "from_state", "to_state"],
+)
+BALANCER_PICKS = Counter(
+    "litcomp_balancer_picks_total",
+    "Requests sent to each upstream instance.",
+    ["caller", "upstream", "instance"],
 )
 
 

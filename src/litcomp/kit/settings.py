@@ -5,11 +5,12 @@ and loads it with ``load_settings``; a bad value stops the process with a messag
 naming the variable, instead of failing later in some request.
 """
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 S = TypeVar("S", bound="BaseServiceSettings")
@@ -26,9 +27,24 @@ class BaseServiceSettings(BaseSettings):
 
     var_dir: Path = Path("var")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    host: str = "127.0.0.1"
+    host: str = Field("127.0.0.1", description="the address servers bind")
+    advertise_host: str | None = Field(
+        None, description="the address others reach this instance at (default: host)"
+    )
+    discovery_url: str = "http://127.0.0.1:8500"
+    redis_url: str | None = None
+    balancer: Literal["round_robin", "least_load"] = Field(
+        "least_load", description="how calls to other services pick an instance"
+    )
     jwt_issuer: str = "litcomp-users"
-    grpc_timeout_seconds: float = 3.0
+    grpc_timeout_seconds: float = Field(3.0, gt=0, le=60)
+
+    @property
+    def public_host(self) -> str:
+        """The host this instance registers with discovery."""
+        if self.advertise_host:
+            return self.advertise_host
+        return socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
 
     @field_validator("log_level", mode="before")
     @classmethod

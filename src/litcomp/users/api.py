@@ -36,7 +36,7 @@ def _private(user: User) -> ProfilePrivate:
         user_id=user.id,
         username=user.username,
         email=user.email,
-        role=user.role,  # type: ignore[arg-type]
+        role=user.role,
         profile_picture=user.profile_picture,
         bio=user.bio,
         created_at=user.created_at,

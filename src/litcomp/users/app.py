@@ -1,55 +1,59 @@
 """The users service application: resources opened at start, closed at stop."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from litcomp.kit import http
 from litcomp.kit.auth import PublicKeys, SigningKey, TokenVerifier
-from litcomp.kit.db import create_engine, create_sessionmaker, migrate, ping
-from litcomp.kit.grpc import start_server
-from litcomp.kit.runner import ServiceSpec
+from litcomp.kit.instance import database, discovered, grpc_server, peer
+from litcomp.kit.runner import ServiceSpec, serve_asgi
 from litcomp.users.api import router
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.grpc import Users
 from litcomp.users.settings import UsersSettings, get_settings
+from litcomp.v1.competitions_pb2_grpc import CompetitionsStub
 from litcomp.v1.users_pb2_grpc import add_UsersServicer_to_server
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: UsersSettings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-
+def create_app(settings: UsersSettings, http_port: int) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.users_database_url)
-        await migrate(engine, MIGRATIONS)
-        sessionmaker = create_sessionmaker(engine)
         key = SigningKey.load_or_create(settings.jwt_private_key_file)
-        competitions = CompetitionsClient(
-            target=settings.competitions_grpc_target, timeout=settings.grpc_timeout_seconds
-        )
-        grpc_server, app.state.grpc_port = await start_server(
-            service="users",
-            registrations=[(add_UsersServicer_to_server, Users(sessionmaker))],
-            host=settings.host,
-            port=settings.users_grpc_port,
-        )
         app.state.settings = settings
-        app.state.sessionmaker = sessionmaker
         app.state.signing_key = key
         app.state.token_verifier = TokenVerifier(PublicKeys.of(key), issuer=settings.jwt_issuer)
-        app.state.competitions = competitions
-        app.state.health_checks["database"] = lambda: ping(engine)
-        try:
+        competitions = peer(
+            caller="users", service="competitions", stub=CompetitionsStub, settings=settings
+        )
+        app.state.competitions = CompetitionsClient(competitions)
+        async with AsyncExitStack() as stack:
+            sessions = await stack.enter_async_context(
+                database(app, settings.users_database_url, MIGRATIONS)
+            )
+            grpc_port = await stack.enter_async_context(
+                grpc_server(
+                    service="users",
+                    settings=settings,
+                    port=settings.users_grpc_port,
+                    registrations=[(add_UsersServicer_to_server, Users(sessions))],
+                )
+            )
+            await stack.enter_async_context(
+                discovered(
+                    app,
+                    service="users",
+                    settings=settings,
+                    http_port=http_port,
+                    grpc_port=grpc_port,
+                    peers=[competitions],
+                )
+            )
             yield
-        finally:
-            await grpc_server.stop(grace=5)
-            await competitions.close()
-            await engine.dispose()
 
     return http.create_app(
         service="users", title="litcomp users", lifespan=lifespan, routers=[router]
@@ -61,8 +65,9 @@ def spec() -> ServiceSpec:
     return ServiceSpec(
         name="users",
         settings=settings,
+        serve=lambda: serve_asgi(
+            "users", settings, settings.users_http_port, lambda port: create_app(settings, port)
+        ),
         database_url=settings.users_database_url,
         migrations=MIGRATIONS,
-        http_port=settings.users_http_port,
-        create_app=lambda: create_app(settings),
     )

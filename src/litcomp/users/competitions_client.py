@@ -7,14 +7,11 @@ from datetime import UTC
 from litcomp.kit.grpc import Client
 from litcomp.users.schemas import SubscribedCompetition, UserSubmission
 from litcomp.v1 import competitions_pb2 as pb
-from litcomp.v1.competitions_pb2_grpc import CompetitionsStub
 
 
 class CompetitionsClient:
-    def __init__(self, *, target: str, timeout: float) -> None:
-        self._client = Client(
-            service="competitions", stub=CompetitionsStub, target=target, timeout=timeout
-        )
+    def __init__(self, client: Client) -> None:
+        self._client = client
 
     async def get_competitions(self, ids: Sequence[uuid.UUID]) -> list[SubscribedCompetition]:
         request = pb.GetCompetitionsRequest(competition_ids=[str(i) for i in ids])
@@ -43,6 +40,3 @@ class CompetitionsClient:
             )
             for s in response.submissions
         ]
-
-    async def close(self) -> None:
-        await self._client.close()

@@ -13,9 +13,8 @@ from litcomp.kit.settings import (
 
 class UsersSettings(BaseServiceSettings):
     users_database_url: DatabaseUrl = Field(default_factory=embedded_database("users"))
-    users_http_port: int = Field(8001, ge=0, le=65535)
-    users_grpc_port: int = Field(50051, ge=0, le=65535)
-    competitions_grpc_target: str = "127.0.0.1:50052"
+    users_http_port: int = Field(0, ge=0, le=65535, description="0: any free port")
+    users_grpc_port: int = Field(0, ge=0, le=65535, description="0: any free port")
     jwt_private_key_file: Path = Field(default_factory=in_var_dir("jwt-signing-key.pem"))
     jwt_ttl_seconds: int = Field(3600, ge=60, le=30 * 24 * 3600)
 

@@ -1,0 +1,1 @@
+"""The discovery service: a registry of live service instances with heartbeats."""

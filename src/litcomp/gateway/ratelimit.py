@@ -1,0 +1,112 @@
+"""Rate limiting per client IP with token buckets.
+
+A bucket holds up to ``burst`` tokens and gains ``rate`` tokens per second; each
+request takes one. An empty bucket means 429, with the seconds until the next token
+as Retry-After. With Redis the buckets are shared by every gateway replica (one
+atomic script per request, using Redis's clock); without it, or while Redis is
+down, each gateway keeps its own.
+"""
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    rate: float  # tokens per second
+    burst: int
+
+
+class Limiter(Protocol):
+    async def check(self, key: str, limit: "Limit") -> "Decision": ...
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: float = 0.0
+
+    @property
+    def retry_after_header(self) -> str:
+        return str(max(1, math.ceil(self.retry_after)))
+
+
+def take(tokens: float, elapsed: float, limit: Limit) -> tuple[float, Decision]:
+    """Refill a bucket holding ``tokens`` after ``elapsed`` seconds, then take one.
+
+    Returns the tokens left and the decision.
+    """
+    tokens = min(float(limit.burst), tokens + elapsed * limit.rate)
+    if tokens >= 1:
+        return tokens - 1, Decision(True)
+    return tokens, Decision(False, (1 - tokens) / limit.rate)
+
+
+class MemoryLimiter:
+    """Buckets in this process; the least recently used are forgotten past ``max_keys``."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000):
+        self._clock = clock
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    async def check(self, key: str, limit: Limit) -> Decision:
+        now = self._clock()
+        tokens, updated = self._buckets.pop(key, (float(limit.burst), now))
+        tokens, decision = take(tokens, now - updated, limit)
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)
+        return decision
+
+
+# The same arithmetic as take(), in Redis, on Redis's clock. Returns {allowed, retry_ms}.
+_TAKE = """
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1e6
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(state[1]) or burst
+local updated = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
+local allowed, retry_ms = 0, math.ceil((1 - tokens) / rate * 1000)
+if tokens >= 1 then tokens, allowed, retry_ms = tokens - 1, 1, 0 end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {allowed, retry_ms}
+"""
+
+
+class RedisLimiter:
+    """Buckets shared through Redis; falls back to ``fallback`` while Redis is down."""
+
+    def __init__(self, redis: Redis, fallback: MemoryLimiter, prefix: str = "litcomp:ratelimit"):
+        self._script = redis.register_script(_TAKE)
+        self._fallback = fallback
+        self._prefix = prefix
+        self._down = False
+
+    async def check(self, key: str, limit: Limit) -> Decision:
+        try:
+            allowed, retry_ms = await self._script(
+                keys=[f"{self._prefix}:{key}"], args=[limit.rate, limit.burst]
+            )
+        except (RedisError, OSError) as error:
+            if not self._down:
+                log.warning("rate limits kept locally while Redis is unreachable: %r", error)
+                self._down = True
+            return await self._fallback.check(key, limit)
+        if self._down:
+            log.info("rate limits shared through Redis again")
+            self._down = False
+        return Decision(bool(allowed), int(retry_ms) / 1000)

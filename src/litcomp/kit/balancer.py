@@ -1,0 +1,102 @@
+"""Load balancing: choosing which instance of a service gets the next request.
+
+A balancer sees ``Endpoint`` objects: an instance with its own circuit breaker, the
+number of requests this process has in flight to it, and the load the instance
+last reported to discovery (its own in-flight count, from every caller).
+
+- ``RoundRobin`` takes the available instances in turn.
+- ``LeastLoad`` takes the available instance with the least load, where load is
+  ``max(in_flight, reported_load)``: our own count is exact and immediate, the
+  reported one includes other callers but is up to one heartbeat old, so the larger
+  of the two is the better estimate. Ties are broken in turn, so equal instances
+  share the work.
+
+"Available" means its breaker lets a request through now. Both skip the instances
+in ``exclude`` (already tried for this request), and return None when nothing is left.
+"""
+
+import itertools
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from litcomp.kit.breaker import CircuitBreaker
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A service instance as discovery lists it."""
+
+    service: str
+    instance_id: str
+    host: str
+    http_port: int
+    grpc_port: int = 0
+    version: str = ""
+    load: int = 0
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"{self.host}:{self.grpc_port}"
+
+
+@dataclass(eq=False)
+class Endpoint:
+    instance: Instance
+    breaker: CircuitBreaker
+    in_flight: int = 0
+    requests: int = 0
+    failures: int = 0
+    last_error: str = field(default="")
+
+    @property
+    def load(self) -> int:
+        return max(self.in_flight, self.instance.load)
+
+
+class Balancer(Protocol):
+    def pick(
+        self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = ()
+    ) -> Endpoint | None: ...
+
+
+def _candidates(endpoints: Sequence[Endpoint], exclude: Collection[Endpoint]) -> list[Endpoint]:
+    return [e for e in endpoints if e not in exclude and e.breaker.available()]
+
+
+class RoundRobin:
+    def __init__(self) -> None:
+        self._turn = itertools.count()
+
+    def pick(
+        self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = ()
+    ) -> Endpoint | None:
+        candidates = _candidates(endpoints, exclude)
+        if not candidates:
+            return None
+        return candidates[next(self._turn) % len(candidates)]
+
+
+class LeastLoad:
+    def __init__(self) -> None:
+        self._turn = itertools.count()
+
+    def pick(
+        self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = ()
+    ) -> Endpoint | None:
+        candidates = _candidates(endpoints, exclude)
+        if not candidates:
+            return None
+        lightest = min(e.load for e in candidates)
+        tied = [e for e in candidates if e.load == lightest]
+        return tied[next(self._turn) % len(tied)]
+
+
+BALANCERS: dict[str, type[RoundRobin] | type[LeastLoad]] = {
+    "round_robin": RoundRobin,
+    "least_load": LeastLoad,
+}

@@ -1,0 +1,186 @@
+"""The discovery client every instance uses: to be found, and to find others.
+
+- ``Registration`` keeps this instance registered: it registers at start, heartbeats
+  every third of the TTL with the instance's current load, registers again when
+  discovery answers that it has forgotten the instance (a discovery restart without
+  Redis), and deregisters on graceful stop.
+- ``Watch`` keeps the instance lists of the services this process calls fresh. When
+  discovery cannot be reached it keeps the last list it saw, so callers go on working.
+
+Failures are logged once when an outage starts and once when it ends, not per attempt.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import asdict
+from typing import Any
+
+import aiohttp
+
+from litcomp.kit.balancer import Instance
+
+log = logging.getLogger(__name__)
+
+DISCOVERY_ERRORS = (aiohttp.ClientError, TimeoutError, ValueError)
+
+
+class DiscoveryClient:
+    def __init__(self, base_url: str, *, timeout: float = 2.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def register(self, instance: Instance) -> float:
+        """Register; returns the TTL within which the next heartbeat must come."""
+        url = f"{self.base_url}/discovery/instances"
+        async with self.session.post(url, json=asdict(instance)) as response:
+            response.raise_for_status()
+            body: dict[str, Any] = await response.json()
+        return float(body["ttl_seconds"])
+
+    async def heartbeat(self, instance: Instance, load: int) -> bool:
+        """Extend the lease; False when discovery no longer knows the instance."""
+        url = self._instance_url(instance) + "/heartbeat"
+        async with self.session.put(url, json={"load": load}) as response:
+            if response.status == 404:
+                return False
+            response.raise_for_status()
+        return True
+
+    async def deregister(self, instance: Instance) -> None:
+        async with self.session.delete(self._instance_url(instance)) as response:
+            response.raise_for_status()
+
+    async def instances(self, service: str | None = None) -> list[Instance]:
+        params = {"service": service} if service else {}
+        url = f"{self.base_url}/discovery/instances"
+        async with self.session.get(url, params=params) as response:
+            response.raise_for_status()
+            return [Instance(**item) for item in await response.json()]
+
+    def _instance_url(self, instance: Instance) -> str:
+        return f"{self.base_url}/discovery/instances/{instance.service}/{instance.instance_id}"
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class _Outage:
+    """Logs the start and the end of a run of failures, not every failure."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.down = False
+
+    def failed(self, error: BaseException) -> None:
+        if not self.down:
+            log.warning("%s failed: %r; retrying quietly", self.what, error)
+        self.down = True
+
+    def recovered(self) -> None:
+        if self.down:
+            log.info("%s works again", self.what)
+        self.down = False
+
+
+class Registration:
+    def __init__(
+        self, client: DiscoveryClient, instance: Instance, load: Callable[[], int]
+    ) -> None:
+        self.client = client
+        self.instance = instance
+        self._load = load
+        self._registered = False
+        self._interval = 1.0
+        self._task: asyncio.Task[None] | None = None
+        self._outage = _Outage(f"registering {instance.service}/{instance.instance_id}")
+
+    async def start(self) -> None:
+        """Register once now (best effort), then keep the lease in the background."""
+        await self._beat()
+        self._task = asyncio.create_task(self._keep_alive())
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self._beat()
+
+    async def _beat(self) -> None:
+        try:
+            if self._registered:
+                self._registered = await self.client.heartbeat(self.instance, self._load())
+            if not self._registered:
+                ttl = await self.client.register(self.instance)
+                self._interval = ttl / 3
+                self._registered = True
+                log.info("registered with discovery", extra={"instance": asdict(self.instance)})
+        except DISCOVERY_ERRORS as error:
+            self._outage.failed(error)
+        else:
+            self._outage.recovered()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            await self.client.deregister(self.instance)
+            log.info("deregistered from discovery")
+        except DISCOVERY_ERRORS as error:
+            log.warning("could not deregister: %r", error)
+
+
+class Watch:
+    """Polls discovery for the instances of ``services`` and hands each list to ``update``."""
+
+    def __init__(
+        self,
+        client: DiscoveryClient,
+        services: Iterable[str],
+        update: Callable[[str, list[Instance]], Awaitable[None] | None],
+        *,
+        interval: float = 1.0,
+    ) -> None:
+        self.client = client
+        self.services = list(services)
+        self._update = update
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._outage = _Outage("listing instances from discovery")
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._task = asyncio.create_task(self._poll())
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        try:
+            everything = await self.client.instances()
+        except DISCOVERY_ERRORS as error:
+            self._outage.failed(error)
+            return
+        self._outage.recovered()
+        for service in self.services:
+            result = self._update(service, [i for i in everything if i.service == service])
+            if result is not None:
+                await result
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,109 @@
+"""The parts of a service instance's life that every service shares, as context managers
+for its lifespan: its database, its gRPC server, and its place in discovery.
+
+An instance's lifespan enters them in that order, so on the way down it first leaves
+discovery (callers stop choosing it), then stops its gRPC server, then closes its
+database.
+"""
+
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from litcomp import __version__
+from litcomp.kit import grpc
+from litcomp.kit.balancer import BALANCERS, Instance
+from litcomp.kit.db import create_engine, create_sessionmaker, migrate, ping
+from litcomp.kit.discovery import DiscoveryClient, Registration, Watch
+from litcomp.kit.settings import BaseServiceSettings
+from litcomp.kit.upstreams import Upstreams
+
+
+def new_instance_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@asynccontextmanager
+async def database(
+    app: FastAPI, url: str, migrations: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Migrate, then hand out sessions; ``/health`` checks the database from now on."""
+    engine = create_engine(url)
+    try:
+        await migrate(engine, migrations)
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.health_checks["database"] = lambda: ping(engine)
+        yield app.state.sessionmaker
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def grpc_server(
+    *,
+    service: str,
+    settings: BaseServiceSettings,
+    port: int,
+    registrations: Iterable[tuple[grpc.Register, Any]],
+) -> AsyncIterator[int]:
+    """Serve gRPC while inside; yields the bound port."""
+    server, bound = await grpc.start_server(
+        service=service, registrations=registrations, host=settings.host, port=port
+    )
+    try:
+        yield bound
+    finally:
+        await server.stop(grace=5)
+
+
+def peer(*, caller: str, service: str, stub: Any, settings: BaseServiceSettings) -> grpc.Client:
+    """A gRPC client for another service, balanced and breaker-guarded per instance."""
+    upstreams = Upstreams(caller=caller, service=service, balancer=BALANCERS[settings.balancer]())
+    return grpc.Client(stub=stub, upstreams=upstreams, timeout=settings.grpc_timeout_seconds)
+
+
+@asynccontextmanager
+async def discovered(
+    app: FastAPI,
+    *,
+    service: str,
+    settings: BaseServiceSettings,
+    http_port: int,
+    grpc_port: int,
+    peers: Sequence[grpc.Client] = (),
+) -> AsyncIterator[None]:
+    """Registered with discovery (heartbeating our load), and watching our peers."""
+    client = DiscoveryClient(settings.discovery_url)
+    instance = Instance(
+        service=service,
+        instance_id=new_instance_id(),
+        host=settings.public_host,
+        http_port=http_port,
+        grpc_port=grpc_port,
+        version=__version__,
+    )
+    by_service = {p.service: p for p in peers}
+
+    async def update(name: str, instances: list[Instance]) -> None:
+        await by_service[name].update(name, instances)
+
+    watch = Watch(client, by_service, update)
+    registration = Registration(client, instance, load=app.state.in_flight)
+    app.state.instance = instance
+    await watch.start()
+    await registration.start()
+    try:
+        yield
+    finally:
+        await registration.stop()
+        await watch.stop()
+        for each in peers:
+            await each.close()
+        await client.close()

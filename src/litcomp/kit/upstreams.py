@@ -1,0 +1,107 @@
+"""The instances of one service as a caller sees them: breaker, balancer, bookkeeping.
+
+Both the gateway (HTTP) and every gRPC client use ``Upstreams``: ``update`` with the
+list from discovery (an instance keeps its breaker and counters across updates),
+``choose`` one for a request, and report the outcome with ``succeeded``/``failed``
+inside ``track`` so in-flight counts stay right whatever happens.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+
+from litcomp.kit import metrics
+from litcomp.kit.balancer import Balancer, Endpoint, Instance
+from litcomp.kit.breaker import DEFAULT_POLICY, BreakerPolicy, CircuitBreaker, State
+
+log = logging.getLogger(__name__)
+
+STATE_VALUES = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2}
+
+
+class Upstreams:
+    def __init__(
+        self,
+        *,
+        caller: str,
+        service: str,
+        balancer: Balancer,
+        policy: BreakerPolicy = DEFAULT_POLICY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.caller = caller
+        self.service = service
+        self.balancer = balancer
+        self.policy = policy
+        self._clock = clock
+        self._endpoints: dict[str, Endpoint] = {}
+
+    @property
+    def endpoints(self) -> Sequence[Endpoint]:
+        return list(self._endpoints.values())
+
+    def update(self, instances: Sequence[Instance]) -> list[Endpoint]:
+        """Take discovery's latest list; returns the endpoints that went away."""
+        current = {i.instance_id: i for i in instances if i.service == self.service}
+        gone = [e for key, e in self._endpoints.items() if key not in current]
+        for endpoint in gone:
+            del self._endpoints[endpoint.instance.instance_id]
+            metrics.BREAKER_STATE.remove(self.caller, self.service, endpoint.instance.instance_id)
+        for key, instance in current.items():
+            known = self._endpoints.get(key)
+            if known is None:
+                breaker = CircuitBreaker(
+                    f"{self.service}/{key}",
+                    self.policy,
+                    clock=self._clock,
+                    on_transition=self._transition,
+                )
+                self._endpoints[key] = Endpoint(instance, breaker)
+                metrics.BREAKER_STATE.labels(self.caller, self.service, key).set(0)
+                log.info("upstream instance added", extra={"upstream": breaker.name})
+            else:
+                known.instance = instance
+        return gone
+
+    def choose(self, exclude: Collection[Endpoint] = ()) -> Endpoint | None:
+        """An endpoint whose breaker admits this request, or None if there is none."""
+        skipped = list(exclude)
+        while (endpoint := self.balancer.pick(self.endpoints, skipped)) is not None:
+            if endpoint.breaker.attempt():
+                metrics.BALANCER_PICKS.labels(
+                    self.caller, self.service, endpoint.instance.instance_id
+                ).inc()
+                return endpoint
+            skipped.append(endpoint)
+        return None
+
+    @contextmanager
+    def track(self, endpoint: Endpoint) -> Iterator[None]:
+        endpoint.in_flight += 1
+        endpoint.requests += 1
+        try:
+            yield
+        finally:
+            endpoint.in_flight -= 1
+
+    def succeeded(self, endpoint: Endpoint) -> None:
+        endpoint.breaker.succeeded()
+
+    def failed(self, endpoint: Endpoint, reason: str) -> None:
+        endpoint.failures += 1
+        endpoint.last_error = reason
+        endpoint.breaker.failed(reason)
+
+    def _transition(self, breaker: CircuitBreaker, old: State, new: State, reason: str) -> None:
+        instance_id = breaker.name.split("/", 1)[1]
+        log.warning(
+            "circuit breaker %s -> %s",
+            old.value,
+            new.value,
+            extra={"upstream": breaker.name, "reason": reason, "from": old, "to": new},
+        )
+        metrics.BREAKER_TRANSITIONS.labels(
+            self.caller, self.service, instance_id, old.value, new.value
+        ).inc()
+        metrics.BREAKER_STATE.labels(self.caller, self.service, instance_id).set(STATE_VALUES[new])

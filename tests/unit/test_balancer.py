@@ -1,0 +1,289 @@
+"""litcomp.kit.balancer: which instance of a service gets the next request.
+
+Both balancers consider only the endpoints whose breaker lets a request through now and
+that are not in ``exclude``; RoundRobin takes them in turn, LeastLoad takes the least
+loaded (load = max(our in-flight count, the instance's reported load)), ties in turn.
+"""
+
+import dataclasses
+from collections import Counter
+from collections.abc import Collection, Sequence
+
+import pytest
+
+from litcomp.kit.balancer import (
+    BALANCERS,
+    Balancer,
+    Endpoint,
+    Instance,
+    LeastLoad,
+    RoundRobin,
+)
+from litcomp.kit.breaker import CircuitBreaker, State
+
+START = 1000.0
+
+
+class FakeClock:
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def endpoint(
+    clock: FakeClock, name: str, *, load: int = 0, in_flight: int = 0, port: int = 8000
+) -> Endpoint:
+    instance = Instance("users", name, "10.0.0.1", port, load=load)
+    return Endpoint(instance, CircuitBreaker(name, clock=clock), in_flight=in_flight)
+
+
+def endpoints(clock: FakeClock, count: int) -> list[Endpoint]:
+    return [endpoint(clock, f"users-{i}", port=8000 + i) for i in range(count)]
+
+
+def trip(e: Endpoint) -> None:
+    for _ in range(e.breaker.policy.failure_threshold):
+        e.breaker.failed("timeout")
+    assert e.breaker.state is State.OPEN
+
+
+def tally(
+    balancer: Balancer,
+    choices: Sequence[Endpoint],
+    picks: int,
+    exclude: Collection[Endpoint] = (),
+) -> Counter[str]:
+    """How many of ``picks`` picks went to each instance."""
+    counts: Counter[str] = Counter()
+    for _ in range(picks):
+        chosen = balancer.pick(choices, exclude)
+        assert chosen is not None
+        counts[chosen.instance.instance_id] += 1
+    return counts
+
+
+class TestInstance:
+    def test_http_url(self) -> None:
+        instance = Instance("users", "users-1", "10.0.0.7", 8001, grpc_port=9001)
+        assert instance.http_url == "http://10.0.0.7:8001"
+
+    def test_grpc_target(self) -> None:
+        instance = Instance("users", "users-1", "10.0.0.7", 8001, grpc_port=9001)
+        assert instance.grpc_target == "10.0.0.7:9001"
+
+    def test_defaults(self) -> None:
+        instance = Instance("users", "users-1", "localhost", 8001)
+        assert (instance.grpc_port, instance.version, instance.load) == (0, "", 0)
+
+    def test_is_immutable(self) -> None:
+        instance = Instance("users", "users-1", "localhost", 8001)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            instance.load = 3  # type: ignore[misc]
+
+
+class TestEndpoint:
+    @pytest.mark.parametrize(
+        ("in_flight", "reported", "load"),
+        [(0, 0, 0), (4, 0, 4), (0, 6, 6), (2, 5, 5), (5, 2, 5), (3, 3, 3)],
+    )
+    def test_load_is_the_larger_of_in_flight_and_reported(
+        self, clock: FakeClock, in_flight: int, reported: int, load: int
+    ) -> None:
+        e = endpoint(clock, "a", load=reported, in_flight=in_flight)
+        assert e.load == load
+
+    def test_load_follows_a_fresh_report_from_discovery(self, clock: FakeClock) -> None:
+        e = endpoint(clock, "a", in_flight=1)
+        e.instance = dataclasses.replace(e.instance, load=7)
+        assert e.load == 7
+
+    def test_starts_with_clean_counters(self, clock: FakeClock) -> None:
+        e = endpoint(clock, "a")
+        assert (e.in_flight, e.requests, e.failures, e.last_error) == (0, 0, 0, "")
+
+    def test_endpoints_are_distinct_even_for_equal_instances(self, clock: FakeClock) -> None:
+        a = endpoint(clock, "same")
+        b = Endpoint(a.instance, a.breaker)
+        assert a != b
+        assert len({a, b}) == 2
+
+
+class TestBalancers:
+    def test_registry_maps_names_to_classes(self) -> None:
+        assert set(BALANCERS) == {"round_robin", "least_load"}
+        assert BALANCERS["round_robin"] is RoundRobin
+        assert BALANCERS["least_load"] is LeastLoad
+
+    @pytest.mark.parametrize("name", sorted(BALANCERS))
+    def test_none_when_there_are_no_endpoints(self, name: str) -> None:
+        assert BALANCERS[name]().pick([]) is None
+
+    @pytest.mark.parametrize("name", sorted(BALANCERS))
+    def test_none_when_everything_is_excluded(self, name: str, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        assert BALANCERS[name]().pick(es, exclude=set(es)) is None
+
+    @pytest.mark.parametrize("name", sorted(BALANCERS))
+    def test_none_when_every_breaker_is_open(self, name: str, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        for e in es:
+            trip(e)
+        assert BALANCERS[name]().pick(es) is None
+
+    @pytest.mark.parametrize("name", sorted(BALANCERS))
+    def test_none_when_the_rest_are_open(self, name: str, clock: FakeClock) -> None:
+        a, b, c = endpoints(clock, 3)
+        trip(b)
+        trip(c)
+        assert BALANCERS[name]().pick([a, b, c], exclude=[a]) is None
+
+    @pytest.mark.parametrize("name", sorted(BALANCERS))
+    def test_picking_changes_no_breaker(self, name: str, clock: FakeClock) -> None:
+        """Picking only asks ``available()``: the caller claims with ``attempt()``."""
+        a = endpoint(clock, "a")
+        trip(a)
+        clock.advance(a.breaker.cooldown)
+        balancer = BALANCERS[name]()
+        for _ in range(5):
+            assert balancer.pick([a]) is a
+        assert a.breaker.state is State.OPEN
+        assert a.breaker.attempt() is True
+
+    @pytest.mark.parametrize("name", sorted(BALANCERS))
+    def test_skips_a_half_open_endpoint_whose_probe_is_out(
+        self, name: str, clock: FakeClock
+    ) -> None:
+        a, b = endpoints(clock, 2)
+        trip(a)
+        clock.advance(a.breaker.cooldown)
+        assert a.breaker.attempt() is True  # the probe is out
+        balancer = BALANCERS[name]()
+        assert {balancer.pick([a, b]) for _ in range(10)} == {b}
+
+
+class TestRoundRobin:
+    def test_cycles_evenly_over_the_endpoints(self, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        assert tally(RoundRobin(), es, 300) == {"users-0": 100, "users-1": 100, "users-2": 100}
+
+    def test_takes_them_in_turn(self, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        balancer = RoundRobin()
+        picks = [balancer.pick(es) for _ in range(6)]
+        assert picks[:3] == picks[3:]
+        assert set(picks[:3]) == set(es)
+
+    def test_ignores_load(self, clock: FakeClock) -> None:
+        es = endpoints(clock, 2)
+        es[0].in_flight = 50
+        assert tally(RoundRobin(), es, 10) == {"users-0": 5, "users-1": 5}
+
+    def test_skips_an_endpoint_whose_breaker_is_open(self, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        trip(es[1])
+        assert tally(RoundRobin(), es, 200) == {"users-0": 100, "users-2": 100}
+
+    def test_skips_excluded_endpoints(self, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        assert tally(RoundRobin(), es, 200, exclude=[es[0]]) == {"users-1": 100, "users-2": 100}
+
+    def test_exclude_may_be_any_collection(self, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        for exclude in ([es[0], es[2]], {es[0], es[2]}, (es[0], es[2])):
+            assert RoundRobin().pick(es, exclude=exclude) is es[1]
+
+    def test_only_one_available_is_always_picked(self, clock: FakeClock) -> None:
+        a, b, c = endpoints(clock, 3)
+        trip(a)
+        assert tally(RoundRobin(), [a, b, c], 10, exclude=[c]) == {"users-1": 10}
+
+    def test_picks_an_open_endpoint_once_its_cooldown_has_elapsed(self, clock: FakeClock) -> None:
+        """It is due a probe, so ``available()`` is true and it takes its turn again."""
+        es = endpoints(clock, 3)
+        trip(es[0])
+        balancer = RoundRobin()
+        assert es[0] not in {balancer.pick(es) for _ in range(6)}
+        clock.advance(es[0].breaker.cooldown)
+        assert es[0] in {balancer.pick(es) for _ in range(3)}
+
+    def test_half_open_eligible_endpoint_alone_is_picked(self, clock: FakeClock) -> None:
+        a = endpoint(clock, "a")
+        trip(a)
+        assert RoundRobin().pick([a]) is None
+        clock.advance(a.breaker.cooldown)
+        assert RoundRobin().pick([a]) is a
+
+
+class TestLeastLoad:
+    def test_picks_the_least_loaded(self, clock: FakeClock) -> None:
+        a = endpoint(clock, "a", in_flight=3)
+        b = endpoint(clock, "b", in_flight=1)
+        c = endpoint(clock, "c", in_flight=2)
+        assert LeastLoad().pick([a, b, c]) is b
+
+    def test_counts_the_load_the_instance_reported(self, clock: FakeClock) -> None:
+        """Other callers' requests count too, though this process has none in flight."""
+        busy = endpoint(clock, "busy", load=9)
+        idle = endpoint(clock, "idle", in_flight=2)
+        assert LeastLoad().pick([busy, idle]) is idle
+
+    def test_counts_our_own_in_flight_when_the_report_is_stale(self, clock: FakeClock) -> None:
+        fresh = endpoint(clock, "fresh", load=0, in_flight=5)
+        other = endpoint(clock, "other", load=3)
+        assert LeastLoad().pick([fresh, other]) is other
+
+    def test_spreads_evenly_among_ties(self, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        assert tally(LeastLoad(), es, 30) == {"users-0": 10, "users-1": 10, "users-2": 10}
+
+    def test_steers_away_from_a_loaded_endpoint(self, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        es[1].instance = dataclasses.replace(es[1].instance, load=4)
+        assert tally(LeastLoad(), es, 30) == {"users-0": 15, "users-2": 15}
+
+    def test_balances_requests_that_stay_in_flight(self, clock: FakeClock) -> None:
+        """A caller that holds every request open ends up with the same number on each."""
+        es = endpoints(clock, 3)
+        es[0].in_flight = 2
+        balancer = LeastLoad()
+        for _ in range(13):
+            chosen = balancer.pick(es)
+            assert chosen is not None
+            chosen.in_flight += 1
+        assert [e.in_flight for e in es] == [5, 5, 5]
+
+    def test_skips_an_endpoint_whose_breaker_is_open(self, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        es[1].in_flight = 1
+        es[2].in_flight = 1
+        trip(es[0])  # the idle one is broken
+        assert tally(LeastLoad(), es, 10) == {"users-1": 5, "users-2": 5}
+
+    def test_skips_excluded_endpoints(self, clock: FakeClock) -> None:
+        idle = endpoint(clock, "idle")
+        busy = endpoint(clock, "busy", in_flight=8)
+        assert LeastLoad().pick([idle, busy], exclude=[idle]) is busy
+
+    def test_picks_an_open_endpoint_once_its_cooldown_has_elapsed(self, clock: FakeClock) -> None:
+        idle = endpoint(clock, "idle")
+        busy = endpoint(clock, "busy", in_flight=8)
+        trip(idle)
+        balancer = LeastLoad()
+        assert balancer.pick([idle, busy]) is busy
+        clock.advance(idle.breaker.cooldown)
+        assert balancer.pick([idle, busy]) is idle
+
+
+def test_both_satisfy_the_balancer_protocol() -> None:
+    balancers: list[Balancer] = [RoundRobin(), LeastLoad()]
+    assert all(callable(b.pick) for b in balancers)
