@@ -28,6 +28,7 @@ from litcomp.discovery import app as discovery_app
 from litcomp.gateway import app as gateway_app
 from litcomp.gateway.settings import get_settings as gateway_settings
 from litcomp.kit.db import create_engine, create_sessionmaker
+from litcomp.kit.errors import AppError
 from litcomp.kit.runner import ServiceSpec, migrate_database
 from litcomp.users import app as users_app
 from litcomp.users import service as users_service
@@ -56,7 +57,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_.add_argument("service", choices=SPECS)
     migrate_ = commands.add_parser("migrate", help="apply database migrations")
     migrate_.add_argument("services", nargs="*", metavar="SERVICE", help="default: all")
-    admin = commands.add_parser("create-admin", help="create an admin, or promote a user")
+    admin = commands.add_parser(
+        "create-admin",
+        help="create an admin, or promote the user with this email "
+        "(an existing account keeps its username and password)",
+    )
     admin.add_argument("--email", required=True)
     admin.add_argument("--username", required=True)
     admin.add_argument("--password", required=True)
@@ -102,6 +107,8 @@ async def create_admin(email: str, username: str, password: str) -> None:
                 username=account.username,
                 password=account.password,
             )
+    except AppError as exc:
+        raise SystemExit(f"create-admin: {exc.message}") from None
     finally:
         await engine.dispose()
     verb = "created admin" if created else "promoted to admin"

@@ -340,3 +340,69 @@ def test_results_after_the_end(users: httpx.Client, competitions: httpx.Client, 
         f"/competitions/{competition_id}", json={"title": "x"}, headers=admin.auth
     )
     expect_error(edit, 409)
+
+
+def test_long_reply_chains_nest_to_a_bounded_depth(
+    competitions: httpx.Client, open_competition: str, writer: Account, reader: Account
+):
+    submission_id = submit(competitions, open_competition, writer)
+    url = f"/competitions/{open_competition}/comment/{submission_id}"
+    parent = None
+    chain = []
+    for n in range(12):
+        speaker = reader if n % 2 == 0 else writer
+        body = {"content": f"reply {n}", **({"parent_id": parent} if parent else {})}
+        created = competitions.post(url, json=body, headers=speaker.auth)
+        assert created.status_code == 201
+        parent = created.json()["comment_id"]
+        chain.append(parent)
+    entry = competitions.get(f"/competitions/{open_competition}/submissions/{submission_id}")
+    assert entry.status_code == 200
+    level, depth = entry.json()["comments"], 0
+    while level:
+        depth += 1
+        deepest = level
+        level = level[-1]["replies"]
+    assert depth == 8
+    # The replies past the limit are listed at the last level, in order, each still
+    # naming its real parent.
+    assert [c["content"] for c in deepest] == [f"reply {n}" for n in range(7, 12)]
+    assert [c["parent_id"] for c in deepest] == chain[6:11]
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"start_date": "0001-01-01T00:00:00+01:00", "end_date": "2030-01-01"},
+        {"start_date": "2030-01-01", "end_date": "9999-12-31T23:00:00-05:00"},
+        {"start_date": 1_700_000_000, "end_date": "2030-01-01"},
+        {"start_date": "1969-12-31", "end_date": "2030-01-01"},
+    ],
+)
+def test_dates_out_of_range_are_invalid(
+    competitions: httpx.Client, admin: Account, dates: dict[str, object]
+):
+    body = {"title": "Out of range", **dates}
+    expect_error(competitions.post("/competitions", json=body, headers=admin.auth), 422)
+
+
+def test_text_postgresql_cannot_store_is_invalid_not_a_crash(
+    competitions: httpx.Client, admin: Account, open_competition: str, writer: Account
+):
+    url = f"/competitions/{open_competition}/submit"
+    for body in ({"title": "nul\x00", "content": "c"}, {"title": "t", "content": "a\x00b"}):
+        expect_error(competitions.post(url, json=body, headers=writer.auth), 422)
+    page = competitions.get(f"/competitions/{open_competition}/submissions?offset={2**63}")
+    expect_error(page, 422)
+
+
+def test_an_open_competition_keeps_its_start_and_ends_in_the_future(
+    competitions: httpx.Client, admin: Account, open_competition: str
+):
+    url = f"/competitions/{open_competition}"
+    moved = competitions.patch(url, json={"start_date": from_now(days=1)}, headers=admin.auth)
+    expect_error(moved, 422)
+    ended = competitions.patch(url, json={"end_date": from_now(minutes=-1)}, headers=admin.auth)
+    expect_error(ended, 422)
+    longer = competitions.patch(url, json={"end_date": from_now(days=30)}, headers=admin.auth)
+    assert longer.status_code == 200

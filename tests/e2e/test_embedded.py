@@ -100,6 +100,13 @@ def test_up_serves_the_whole_walk_on_sqlite(embedded: tuple[dict[str, str], Path
         assert mine["content"] == "Stored in SQLite"
         [followed] = users.get("/users/profile/subscriptions", headers=writer.auth).json()
         assert followed["competition_id"] == competition_id
+        # SQLite's lower() knows only ASCII; uniqueness and login must not depend on it.
+        jorg = {"username": "jorg", "email": "JÖRG@example.com", "password": PASSWORD}
+        assert users.post("/users/register", json=jorg).status_code == 201
+        twin = {"username": "jorg2", "email": "jörg@example.com", "password": PASSWORD}
+        assert users.post("/users/register", json=twin).status_code == 409
+        login = users.post("/users/login", json={"email": "JÖRG@example.com", "password": PASSWORD})
+        assert login.status_code == 200
     assert (workdir / "var" / "users.db").exists()
     assert (workdir / "var" / "competitions.db").exists()
     assert (workdir / "var" / "jwt-signing-key.pem").stat().st_mode & 0o077 == 0

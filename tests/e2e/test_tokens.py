@@ -55,7 +55,7 @@ def test_bad_tokens_are_refused_by_both_services(
         user_id=uuid.UUID(writer.user_id),
         role="user",
         issuer="litcomp-users",
-        ttl=timedelta(seconds=-5),
+        ttl=timedelta(seconds=-60),
     )
     foreign_issuer, _ = platform_key.issue(
         user_id=uuid.UUID(writer.user_id),

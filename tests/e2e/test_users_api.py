@@ -44,6 +44,20 @@ def test_usernames_and_emails_are_unique_whatever_their_case(users: httpx.Client
     assert error["details"] == {"fields": ["username"]}
 
 
+def test_case_insensitive_beyond_ascii(users: httpx.Client):
+    name = unique("jörg")
+    upper = f"{name.upper()}@example.com"
+    body = {"username": unique("jorg"), "email": upper, "password": PASSWORD}
+    assert users.post("/users/register", json=body).status_code == 201
+    twin = {"username": unique("twin"), "email": upper.lower(), "password": PASSWORD}
+    assert expect_error(users.post("/users/register", json=twin), 409)["details"] == {
+        "fields": ["email"]
+    }
+    for spelling in (upper, upper.lower()):
+        login = users.post("/users/login", json={"email": spelling, "password": PASSWORD})
+        assert login.status_code == 200, spelling
+
+
 def test_register_refuses_bad_input(users: httpx.Client):
     good = {"username": unique("ok"), "email": "ok@example.com", "password": PASSWORD}
     cases = {
@@ -123,6 +137,9 @@ def test_edit_profile(users: httpx.Client, writer: Account):
         users.patch("/users/profile", json={"email": "x@example.com"}, headers=writer.auth), 422
     )
     expect_error(users.patch("/users/profile", json={"bio": "x" * 2001}, headers=writer.auth), 422)
+    expect_error(users.patch("/users/profile", json={"bio": "a\x00b"}, headers=writer.auth), 422)
+    too_long = {"profile_picture": "https://example.com/" + "p" * 2048}
+    expect_error(users.patch("/users/profile", json=too_long, headers=writer.auth), 422)
 
 
 def test_public_profile_has_no_email(users: httpx.Client, writer: Account):

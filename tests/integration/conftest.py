@@ -1,4 +1,5 @@
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -6,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from litcomp.competitions.app import MIGRATIONS as COMPETITIONS_MIGRATIONS
 from litcomp.kit.db import create_engine, create_sessionmaker, migrate
 from litcomp.users.app import MIGRATIONS as USERS_MIGRATIONS
+
+Sessions = async_sessionmaker[AsyncSession]
 
 
 def asyncpg_url(url: str) -> str:
@@ -31,3 +34,12 @@ async def users_engine(make_database: Callable[[str], str]) -> AsyncIterator[Asy
 @pytest.fixture(scope="session")
 def competitions_sessions(competitions_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_sessionmaker(competitions_engine)
+
+
+@pytest.fixture
+async def sqlite_competitions_sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
+    """The embedded mode's database: SQLite in a file."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/competitions.db")
+    await migrate(engine, COMPETITIONS_MIGRATIONS)
+    yield create_sessionmaker(engine)
+    await engine.dispose()

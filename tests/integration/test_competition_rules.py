@@ -77,10 +77,20 @@ async def test_concurrent_likes_are_all_counted_once(competitions_sessions: Sess
 
 
 async def test_racing_entries_respect_the_entry_limit(competitions_sessions: Sessions):
-    competition_id = await _open_competition(competitions_sessions, max_entries_per_user=2)
+    await _race_entries(competitions_sessions)
+
+
+async def test_racing_entries_respect_the_entry_limit_on_sqlite(
+    sqlite_competitions_sessions: Sessions,
+):
+    await _race_entries(sqlite_competitions_sessions)
+
+
+async def _race_entries(sessions: Sessions) -> None:
+    competition_id = await _open_competition(sessions, max_entries_per_user=2)
     author = uuid.uuid4()
     outcomes = await asyncio.gather(
-        *(_submit(competitions_sessions, competition_id, author) for _ in range(6)),
+        *(_submit(sessions, competition_id, author) for _ in range(6)),
         return_exceptions=True,
     )
     assert sum(isinstance(o, uuid.UUID) for o in outcomes) == 2

@@ -1,5 +1,6 @@
 """litcomp.kit.auth: Ed25519-signed JWTs, issued by users and verified locally everywhere."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -17,7 +18,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from litcomp.kit import auth
 from litcomp.kit.auth import Principal, PublicKeys, SigningKey, TokenVerifier
 from litcomp.kit.errors import Unauthorized, Unavailable
 from litcomp.kit.times import utcnow
@@ -213,7 +213,7 @@ async def test_hand_built_tokens_are_sound(key: SigningKey, verifier: TokenVerif
 class TestVerifyRefuses:
     async def test_expired_token(self, key: SigningKey, verifier: TokenVerifier) -> None:
         token, expires_at = key.issue(
-            user_id=uuid.uuid4(), role="user", issuer=ISSUER, ttl=timedelta(seconds=-10)
+            user_id=uuid.uuid4(), role="user", issuer=ISSUER, ttl=timedelta(seconds=-60)
         )
         assert expires_at < utcnow()
         await assert_refused(verifier, token, code="token_expired")
@@ -351,11 +351,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    # Replace the ``time`` module auth sees, not the real one the event loop uses.
-    monkeypatch.setattr(auth, "time", fake)
-    return fake
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 def token_by(key: SigningKey) -> str:
@@ -365,14 +362,16 @@ def token_by(key: SigningKey) -> str:
 class TestPublicKeys:
     async def test_fetches_lazily_on_first_use(self, key: SigningKey, clock: FakeClock) -> None:
         fetch = CountingJwks(key)
-        keys = PublicKeys(fetch, min_refresh_seconds=30)
+        keys = PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=30)
         assert fetch.calls == 0
         assert await keys.get(key.kid) is not None
         assert fetch.calls == 1
 
     async def test_known_kid_never_refetches(self, key: SigningKey, clock: FakeClock) -> None:
         fetch = CountingJwks(key)
-        verifier = TokenVerifier(PublicKeys(fetch, min_refresh_seconds=0), issuer=ISSUER)
+        verifier = TokenVerifier(
+            PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=0), issuer=ISSUER
+        )
         for _ in range(5):
             clock.now += 3600
             await verifier.verify(token_by(key))
@@ -382,7 +381,7 @@ class TestPublicKeys:
         self, key: SigningKey, clock: FakeClock
     ) -> None:
         fetch = CountingJwks(key)
-        keys = PublicKeys(fetch, min_refresh_seconds=30)
+        keys = PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=30)
         await keys.get(key.kid)
         assert fetch.calls == 1
 
@@ -405,7 +404,9 @@ class TestPublicKeys:
         self, key: SigningKey, clock: FakeClock
     ) -> None:
         fetch = CountingJwks(key)
-        verifier = TokenVerifier(PublicKeys(fetch, min_refresh_seconds=30), issuer=ISSUER)
+        verifier = TokenVerifier(
+            PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=30), issuer=ISSUER
+        )
         await verifier.verify(token_by(key))
 
         rotated = new_key()
@@ -419,7 +420,9 @@ class TestPublicKeys:
         self, key: SigningKey, clock: FakeClock
     ) -> None:
         fetch = CountingJwks(key)
-        verifier = TokenVerifier(PublicKeys(fetch, min_refresh_seconds=30), issuer=ISSUER)
+        verifier = TokenVerifier(
+            PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=30), issuer=ISSUER
+        )
         await verifier.verify(token_by(key))
 
         rotated = new_key()
@@ -458,13 +461,29 @@ class TestPublicKeys:
                 raise Unavailable("cannot fetch the users service's signing keys")
             return await fetch()
 
-        verifier = TokenVerifier(PublicKeys(flaky, min_refresh_seconds=30), issuer=ISSUER)
+        verifier = TokenVerifier(
+            PublicKeys(flaky, clock=clock.monotonic, min_refresh_seconds=30, retry_seconds=2),
+            issuer=ISSUER,
+        )
         with pytest.raises(Unavailable):
             await verifier.verify(token_by(key))
         outage = False
+        clock.now += 1  # within the retry interval: still 503, without another fetch
+        with pytest.raises(Unavailable):
+            await verifier.verify(token_by(key))
+        assert fetch.calls == 0
         clock.now += 1
         principal = await verifier.verify(token_by(key))
         assert principal.role == "user"
+
+    async def test_concurrent_unknown_kids_share_one_fetch(
+        self, key: SigningKey, clock: FakeClock
+    ) -> None:
+        fetch = CountingJwks(key)
+        keys = PublicKeys(fetch, clock=clock.monotonic)
+        found = await asyncio.gather(*(keys.get(key.kid) for _ in range(50)))
+        assert len(found) == 50
+        assert fetch.calls == 1
 
     async def test_of_serves_the_signing_keys_own_public_half(self, key: SigningKey) -> None:
         public = await PublicKeys.of(key).get(key.kid)

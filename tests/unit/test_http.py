@@ -541,7 +541,7 @@ class TestAuthentication:
     async def test_expired_token_is_401_token_expired(
         self, client: httpx.AsyncClient, key: SigningKey
     ) -> None:
-        token, _ = self.token(key, ttl=timedelta(seconds=-10))
+        token, _ = self.token(key, ttl=timedelta(seconds=-60))
         response = await client.get("/me", headers={"authorization": f"Bearer {token}"})
         assert_error(response, 401, "token_expired")
 

@@ -1,11 +1,12 @@
 """litcomp.competitions.rules: a competition's lifecycle and how its entries are placed."""
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from litcomp.competitions.rules import Status, placed, status_at
+from litcomp.competitions.rules import Status, check_reschedule, placed, status_at
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 END = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
@@ -53,6 +54,7 @@ class FakeEntry:
     name: str
     like_count: int
     created_at: datetime
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 def entry(name: str, likes: int, minute: int) -> FakeEntry:
@@ -104,3 +106,49 @@ class TestPlaced:
     def test_accepts_any_sequence(self) -> None:
         entries = (entry("a", 1, 0), entry("b", 2, 1))
         assert names(placed(entries)) == [(1, "b"), (2, "a")]
+
+
+class TestSameInstant:
+    def test_entries_made_in_the_same_instant_are_ordered_by_id(self) -> None:
+        low, high = uuid.UUID(int=1), uuid.UUID(int=2)
+        same = START + timedelta(minutes=5)
+        result = placed([FakeEntry("high", 0, same, high), FakeEntry("low", 0, same, low)])
+        assert names(result) == [(1, "low"), (2, "high")]
+
+
+class TestReschedule:
+    NOW = START + timedelta(hours=1)  # the competition is open
+
+    def test_an_open_competition_keeps_its_start(self) -> None:
+        with pytest.raises(ValueError, match="start_date cannot change"):
+            check_reschedule(
+                start=START,
+                end=END,
+                new_start=START + timedelta(minutes=1),
+                new_end=END,
+                now=self.NOW,
+            )
+
+    def test_an_open_competition_may_end_later_or_sooner_but_not_in_the_past(self) -> None:
+        for new_end in (END + timedelta(days=1), self.NOW + timedelta(minutes=1)):
+            check_reschedule(start=START, end=END, new_start=START, new_end=new_end, now=self.NOW)
+        with pytest.raises(ValueError, match="in the future"):
+            check_reschedule(
+                start=START,
+                end=END,
+                new_start=START,
+                new_end=self.NOW - timedelta(seconds=1),
+                now=self.NOW,
+            )
+
+    def test_an_upcoming_competition_may_move_freely_but_must_end_after_it_starts(self) -> None:
+        before = START - timedelta(days=1)
+        check_reschedule(
+            start=START,
+            end=END,
+            new_start=START + timedelta(days=3),
+            new_end=END + timedelta(days=4),
+            now=before,
+        )
+        with pytest.raises(ValueError, match="after start_date"):
+            check_reschedule(start=START, end=END, new_start=END, new_end=START, now=before)

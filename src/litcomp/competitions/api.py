@@ -1,12 +1,12 @@
 """HTTP routes of the competitions service: translate requests to service calls and back."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
 from litcomp.competitions import service
-from litcomp.competitions.models import Comment, Competition, Submission
+from litcomp.competitions.models import Comment, Competition
 from litcomp.competitions.schemas import (
     Author,
     CommentCreate,
@@ -38,7 +38,7 @@ UsersDep = Annotated[UsersClient, Depends(from_state("users"))]
 
 router = APIRouter(prefix="/competitions", tags=["competitions"])
 
-EXCERPT_CHARS = 300
+MAX_THREAD_DEPTH = 8
 
 
 def _summary(competition: Competition) -> CompetitionSummary:
@@ -64,11 +64,13 @@ def _details(competition: Competition) -> CompetitionDetails:
 @router.get("")
 async def list_competitions(
     session: SessionDep,
-    status: StatusFilter = "active",
+    status_filter: Annotated[StatusFilter, Query(alias="status")] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[CompetitionSummary]:
     """Competitions open for entries now (``status=active``, the default), or others."""
-    competitions = await service.list_competitions(session=session, status=status, limit=limit)
+    competitions = await service.list_competitions(
+        session=session, status=status_filter, limit=limit
+    )
     return [_summary(c) for c in competitions]
 
 
@@ -123,24 +125,25 @@ async def list_submissions(
     users: UsersDep,
     sort: SubmissionSort = "new",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> SubmissionPage:
     """Entries newest first (``sort=new``) or most liked first (``sort=top``)."""
-    submissions, total = await service.list_submissions(
+    page, total = await service.list_submissions(
         session=session, competition_id=competition_id, sort=sort, limit=limit, offset=offset
     )
-    names = await users.usernames(s.author_id for s in submissions)
+    await session.close()  # give the connection back before calling another service
+    names = await users.usernames(s.author_id for s, _ in page)
     items = [
         SubmissionSummary(
             submission_id=s.id,
             competition_id=s.competition_id,
             title=s.title,
-            excerpt=s.content[:EXCERPT_CHARS],
+            excerpt=excerpt,
             author=Author(user_id=s.author_id, username=names.get(s.author_id)),
             likes=s.like_count,
             created_at=s.created_at,
         )
-        for s in submissions
+        for s, excerpt in page
     ]
     return SubmissionPage(items=items, total=total, limit=limit, offset=offset)
 
@@ -161,6 +164,7 @@ async def get_submission(
     liked = me is not None and await service.is_liked(
         session=session, submission_id=submission_id, user_id=me.user_id
     )
+    await session.close()  # give the connection back before calling another service
     names = await users.usernames([submission.author_id, *(c.author_id for c in comments)])
     return SubmissionDetails(
         submission_id=submission.id,
@@ -176,7 +180,12 @@ async def get_submission(
 
 
 def _threads(comments: list[Comment], names: dict[uuid.UUID, str]) -> list[CommentThread]:
-    """Nest replies under their parents; ``comments`` come oldest first."""
+    """Nest replies under their parents; ``comments`` come oldest first.
+
+    Nesting stops at ``MAX_THREAD_DEPTH``: a deeper reply is listed among the replies
+    of its ancestor at that depth (its ``parent_id`` still names its real parent), so
+    a long back-and-forth stays readable and cannot grow the answer without bound.
+    """
     nodes = {
         c.id: CommentThread(
             comment_id=c.id,
@@ -188,10 +197,18 @@ def _threads(comments: list[Comment], names: dict[uuid.UUID, str]) -> list[Comme
         )
         for c in comments
     }
+    depth: dict[uuid.UUID, int] = {}
+    home: dict[uuid.UUID, CommentThread] = {}  # the node a comment's replies go under
     roots: list[CommentThread] = []
     for c in comments:
-        parent = nodes.get(c.parent_id) if c.parent_id else None
-        (parent.replies if parent else roots).append(nodes[c.id])
+        parent = home.get(c.parent_id) if c.parent_id else None
+        if parent is None:
+            roots.append(nodes[c.id])
+            depth[c.id] = 1
+        else:
+            parent.replies.append(nodes[c.id])
+            depth[c.id] = depth[parent.comment_id] + 1
+        home[c.id] = nodes[c.id] if depth[c.id] < MAX_THREAD_DEPTH else parent or nodes[c.id]
     return roots
 
 
@@ -251,7 +268,7 @@ async def results(competition_id: uuid.UUID, session: SessionDep) -> list[Result
     return [_result(place, submission) for place, submission in placed]
 
 
-def _result(place: int, submission: Submission) -> ResultEntry:
+def _result(place: int, submission: Any) -> ResultEntry:
     return ResultEntry(
         place=place,
         submission_id=submission.id,

@@ -1,6 +1,5 @@
 """The competitions gRPC service (litcomp.v1.Competitions), as called by users."""
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -10,17 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import service
 from litcomp.kit.errors import Invalid
+from litcomp.kit.grpc import parse_uuid
 from litcomp.v1 import competitions_pb2 as pb
 from litcomp.v1.competitions_pb2_grpc import CompetitionsServicer
 
 MAX_IDS = 1000
-
-
-def _uuid(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Invalid(f"{field} is not a valid id") from None
 
 
 def _timestamp(value: datetime) -> Timestamp:
@@ -38,7 +31,7 @@ class Competitions(CompetitionsServicer):
     ) -> pb.GetCompetitionsResponse:
         if len(request.competition_ids) > MAX_IDS:
             raise Invalid(f"at most {MAX_IDS} ids at a time")
-        ids = [_uuid(i, "competition_ids") for i in request.competition_ids]
+        ids = [parse_uuid(i, "competition_ids") for i in request.competition_ids]
         async with self.sessionmaker() as session:
             found = await service.get_competitions(session=session, competition_ids=ids)
         return pb.GetCompetitionsResponse(
@@ -59,7 +52,7 @@ class Competitions(CompetitionsServicer):
     async def ListUserSubmissions(
         self, request: pb.ListUserSubmissionsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListUserSubmissionsResponse:
-        user_id = _uuid(request.user_id, "user_id")
+        user_id = parse_uuid(request.user_id, "user_id")
         async with self.sessionmaker() as session:
             found = await service.list_user_submissions(session=session, user_id=user_id)
         return pb.ListUserSubmissionsResponse(

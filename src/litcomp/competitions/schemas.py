@@ -4,31 +4,22 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from litcomp.competitions.rules import Status
+from litcomp.competitions.rules import EXCERPT_CHARS, Status, check_dates
+from litcomp.kit.schemas import Input, NonBlankText, Text
 from litcomp.kit.times import Instant
 
 TITLE_MAX = 200
 CONTENT_MAX = 200_000
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
 # Text is stored exactly as sent: it is checked, never trimmed or rewritten.
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX), AfterValidator(_not_blank)]
-Content = Annotated[str, Field(min_length=1, max_length=CONTENT_MAX), AfterValidator(_not_blank)]
-CommentText = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
-Description = Annotated[str, Field(max_length=10_000)]
+Title = Annotated[NonBlankText, Field(min_length=1, max_length=TITLE_MAX)]
+Content = Annotated[NonBlankText, Field(min_length=1, max_length=CONTENT_MAX)]
+CommentText = Annotated[NonBlankText, Field(min_length=1, max_length=10_000)]
+Description = Annotated[Text, Field(max_length=10_000)]
 MaxEntries = Annotated[int, Field(ge=1, le=100)]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class CompetitionCreate(Input):
@@ -40,8 +31,7 @@ class CompetitionCreate(Input):
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
-        if self.end_date <= self.start_date:
-            raise ValueError("end_date must be after start_date")
+        check_dates(start=self.start_date, end=self.end_date)
         return self
 
 
@@ -80,14 +70,16 @@ class SubmissionCreated(BaseModel):
 
 class Author(BaseModel):
     user_id: uuid.UUID
-    username: str | None = Field(description="null while the users service cannot be reached")
+    username: str | None = Field(
+        description="null when the users service cannot be reached or knows no such user"
+    )
 
 
 class SubmissionSummary(BaseModel):
     submission_id: uuid.UUID
     competition_id: uuid.UUID
     title: str
-    excerpt: str = Field(description="The first 300 characters of the content")
+    excerpt: str = Field(description=f"The first {EXCERPT_CHARS} characters of the content")
     author: Author
     likes: int
     created_at: datetime

@@ -7,9 +7,16 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from litcomp.competitions.models import Comment, Competition, Like, Submission
-from litcomp.competitions.rules import Status, placed, status_at
+from litcomp.competitions.rules import (
+    EXCERPT_CHARS,
+    Status,
+    check_reschedule,
+    placed,
+    status_at,
+)
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound
@@ -42,10 +49,16 @@ async def update_competition(
         raise Forbidden("only the competition's admin can edit it")
     if status_of(competition) is Status.FINISHED:
         raise Conflict("a finished competition cannot be edited", code="competition_finished")
-    start = changes.get("start_date", competition.start_date)
-    end = changes.get("end_date", competition.end_date)
-    if end <= start:
-        raise Invalid("end_date must be after start_date")
+    try:
+        check_reschedule(
+            start=competition.start_date,
+            end=competition.end_date,
+            new_start=changes.get("start_date", competition.start_date),
+            new_end=changes.get("end_date", competition.end_date),
+            now=utcnow(),
+        )
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
     for field, value in changes.items():
         setattr(competition, field, value)
     await session.commit()
@@ -113,8 +126,9 @@ async def submit(
     title: str,
     content: str,
 ) -> Submission:
-    # The row lock makes concurrent entries by one author take turns, so the
-    # entry limit holds even when they race.
+    # Locking the competition row makes concurrent entries to it take turns, so the
+    # entry limit holds even when one author's entries race (SQLite: every write
+    # transaction takes the database lock at BEGIN, see kit.db).
     competition = await _open_competition(session, competition_id, lock=True)
     entries = await session.scalar(
         sa.select(sa.func.count()).where(
@@ -221,7 +235,7 @@ async def comment(
         if parent is None or parent.submission_id != submission_id:
             raise Invalid(
                 "parent_id does not name a comment on this submission",
-                details=[{"location": "body.parent_id", "message": "no such comment here"}],
+                details={"field": "parent_id"},
             )
     new = Comment(
         submission_id=submission_id, author_id=author_id, parent_id=parent_id, content=content
@@ -247,8 +261,12 @@ async def list_submissions(
     sort: SubmissionSort,
     limit: int,
     offset: int,
-) -> tuple[list[Submission], int]:
-    """One page of a competition's entries, and how many there are in all."""
+) -> tuple[list[tuple[Submission, str]], int]:
+    """One page of a competition's entries with their excerpts, and how many there are.
+
+    Entries are loaded without their content (up to 200,000 characters each): only
+    the excerpt is read from the database.
+    """
     await get_competition(session=session, competition_id=competition_id)
     where = Submission.competition_id == competition_id
     order = (
@@ -256,16 +274,21 @@ async def list_submissions(
         if sort == "new"
         else (Submission.like_count.desc(), Submission.created_at, Submission.id)
     )
-    page = await session.scalars(
-        sa.select(Submission).where(where).order_by(*order).limit(limit).offset(offset)
+    excerpt = sa.func.substr(Submission.content, 1, EXCERPT_CHARS)
+    page = await session.execute(
+        sa.select(Submission, excerpt)
+        .options(defer(Submission.content))
+        .where(where)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
     )
     total = await session.scalar(sa.select(sa.func.count()).where(where))
-    return list(page), total or 0
+    return [(row[0], row[1]) for row in page], total or 0
 
 
-async def results(
-    *, session: AsyncSession, competition_id: uuid.UUID
-) -> list[tuple[int, Submission]]:
+async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[tuple[int, Any]]:
+    """Final places; each row has id, title, author_id, like_count and created_at."""
     competition = await get_competition(session=session, competition_id=competition_id)
     status = status_of(competition)
     if status is not Status.FINISHED:
@@ -274,10 +297,17 @@ async def results(
             code="competition_not_finished",
             details={"status": status.value, "end_date": competition.end_date.isoformat()},
         )
-    entries = await session.scalars(
-        sa.select(Submission).where(Submission.competition_id == competition_id)
+    entries = await session.execute(
+        sa.select(
+            Submission.id,
+            Submission.title,
+            Submission.author_id,
+            Submission.like_count,
+            Submission.created_at,
+        ).where(Submission.competition_id == competition_id)
     )
-    return placed(list(entries))
+    rows: list[Any] = list(entries.all())
+    return placed(rows)
 
 
 async def list_user_submissions(*, session: AsyncSession, user_id: uuid.UUID) -> list[Submission]:

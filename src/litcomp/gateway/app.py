@@ -5,7 +5,6 @@ rate limit, then the handler: the gateway's own endpoints, or the proxy.
 """
 
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -22,14 +21,18 @@ from litcomp.kit import metrics
 from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.breaker import BreakerPolicy
 from litcomp.kit.discovery import DiscoveryClient, Watch
-from litcomp.kit.logging import REQUEST_ID_HEADER, configure_logging, new_request_id, request_id_var
+from litcomp.kit.logging import (
+    REQUEST_ID_HEADER,
+    accept_request_id,
+    configure_logging,
+    request_id_var,
+)
 from litcomp.kit.runner import ServiceSpec, bind
 from litcomp.kit.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _AUTH_PATHS = frozenset({"/users/login", "/users/register"})
 _ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -50,8 +53,7 @@ def _route_label(path: str) -> str:
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
+    request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
     token = request_id_var.set(request_id)
     started = time.perf_counter()
     try:

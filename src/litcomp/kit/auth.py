@@ -6,11 +6,13 @@ a token names a key id (``kid``) they have not seen, so verifying costs no call.
 Only ``EdDSA`` is accepted: ``alg=none`` and HMAC-with-the-public-key tricks fail.
 """
 
+import asyncio
 import base64
 import hashlib
 import json
 import logging
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +32,8 @@ from litcomp.kit.times import utcnow
 log = logging.getLogger(__name__)
 
 ALGORITHM = "EdDSA"
+# Hosts' clocks differ a little: a token issued "in a second" elsewhere is still good.
+CLOCK_SKEW_SECONDS = 30
 ROLES = ("user", "admin")
 
 
@@ -72,8 +76,8 @@ class SigningKey:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            temporary = path.with_name(f".{path.name}.{os.getpid()}")
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            temporary = Path(name)  # mkstemp makes it readable by its owner only
             with os.fdopen(descriptor, "wb") as file:
                 file.write(pem)
             try:
@@ -122,16 +126,29 @@ JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
 class PublicKeys:
     """The public keys tokens may be signed with, by ``kid``, refreshed on demand.
 
-    ``fetch`` returns a JWKS document. An unknown ``kid`` triggers a refetch, at
-    most once per ``min_refresh_seconds`` so a flood of forged kids cannot turn
-    into a flood of fetches.
+    ``fetch`` returns a JWKS document. An unknown ``kid`` triggers one fetch, shared by
+    every request waiting on it; after a successful fetch the next may come only
+    ``min_refresh_seconds`` later (forged kids cannot cause a flood of fetches), after
+    a failed one ``retry_seconds`` later (an outage answers 503 at once, not after a
+    fetch timeout per request).
     """
 
-    def __init__(self, fetch: JwksFetcher, *, min_refresh_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        fetch: JwksFetcher,
+        *,
+        min_refresh_seconds: float = 30.0,
+        retry_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._fetch = fetch
         self._min_refresh = min_refresh_seconds
+        self._retry = retry_seconds
+        self._clock = clock
         self._keys: dict[str, Any] = {}
-        self._fetched_at = float("-inf")
+        self._next_fetch = float("-inf")
+        self._failed = False
+        self._lock = asyncio.Lock()
 
     @classmethod
     def of(cls, key: SigningKey) -> "PublicKeys":
@@ -141,23 +158,28 @@ class PublicKeys:
         return cls(own)
 
     async def get(self, kid: str) -> Any:
-        if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refresh:
-            await self._refresh()
-        try:
+        if kid not in self._keys:
+            async with self._lock:  # one fetch at a time; the others wait for its result
+                if kid not in self._keys and self._clock() >= self._next_fetch:
+                    await self._refresh()
+        if kid in self._keys:
             return self._keys[kid]
-        except KeyError:
-            raise Unauthorized("the token was signed with an unknown key") from None
+        if self._failed:
+            raise Unavailable("the token signing keys cannot be fetched right now")
+        raise Unauthorized("the token was signed with an unknown key")
 
     async def _refresh(self) -> None:
-        # A failed fetch raises (Unavailable: 503) and is not counted as a refresh,
-        # so the next request tries again instead of refusing good tokens.
-        document = await self._fetch()
         try:
+            document = await self._fetch()
             key_set = jwt.PyJWKSet.from_dict(dict(document))
-        except jwt.PyJWTError:
-            raise Unavailable("the published signing keys are unusable") from None
+        except (Unavailable, jwt.PyJWTError, TypeError, ValueError) as error:
+            self._failed = True
+            self._next_fetch = self._clock() + self._retry
+            log.warning("cannot fetch the token signing keys: %r", error)
+            raise Unavailable("the token signing keys cannot be fetched right now") from None
         self._keys = {key.key_id: key.key for key in key_set.keys if key.key_id}
-        self._fetched_at = time.monotonic()
+        self._failed = False
+        self._next_fetch = self._clock() + self._min_refresh
 
 
 class TokenVerifier:
@@ -179,6 +201,7 @@ class TokenVerifier:
                 key,
                 algorithms=[ALGORITHM],
                 issuer=self._issuer,
+                leeway=CLOCK_SKEW_SECONDS,
                 options={"require": ["sub", "exp", "iss", "role"]},
             )
         except jwt.ExpiredSignatureError:

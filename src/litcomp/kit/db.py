@@ -35,16 +35,27 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Errors that mean "the database cannot be reached or is overloaded", as opposed to
-# a bug: the HTTP edge answers these with 503 so callers may retry later.
-UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
-    sa.exc.OperationalError,
-    sa.exc.InterfaceError,
-    sa.exc.TimeoutError,
+# Raised when a database (or another dependency) cannot be reached or is overloaded.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    sa.exc.DBAPIError,
+    sa.exc.TimeoutError,  # no pooled connection free in time
     ConnectionError,
     TimeoutError,
     socket.gaierror,
 )
+# SQLSTATE classes of a server that refuses work for now: connection exception,
+# insufficient resources, operator intervention (starting up, shutting down).
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def is_outage(error: BaseException) -> bool:
+    """Does ``error`` mean "try again later" rather than "this request is wrong"?"""
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    if isinstance(error, sa.exc.DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        return error.connection_invalidated or str(sqlstate)[:2] in _OUTAGE_SQLSTATE_CLASSES
+    return isinstance(error, OUTAGE_ERRORS)
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -70,8 +81,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 15})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
         url,
@@ -83,12 +95,22 @@ def create_engine(url: str) -> AsyncEngine:
     )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, say when transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # Take SQLite's write lock when a transaction starts, not at its first write, so
+    # read-then-write rules (the entry limit) hold between processes as they do on
+    # PostgreSQL with SELECT ... FOR UPDATE. Embedded mode trades write concurrency
+    # for that; PostgreSQL is for load.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

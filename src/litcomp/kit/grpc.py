@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeAlias
 
@@ -20,21 +21,59 @@ from grpc_health.v1._async import HealthServicer
 
 from litcomp.kit import metrics
 from litcomp.kit.balancer import Endpoint, Instance
-from litcomp.kit.db import UNAVAILABLE_ERRORS
-from litcomp.kit.errors import AppError, Invalid, NotFound, Unavailable
-from litcomp.kit.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
+from litcomp.kit.db import is_outage
+from litcomp.kit.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+)
+from litcomp.kit.logging import (
+    REQUEST_ID_HEADER,
+    accept_request_id,
+    new_request_id,
+    request_id_var,
+)
 from litcomp.kit.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 
 Register = Callable[[Any, grpc.aio.Server], None]
 
+# One status code per error class, both ways (BadRequest and Invalid share one; it
+# comes back as Invalid).
 _STATUS_OF_ERROR: dict[type[AppError], grpc.StatusCode] = {
-    NotFound: grpc.StatusCode.NOT_FOUND,
+    BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
     Invalid: grpc.StatusCode.INVALID_ARGUMENT,
+    Unauthorized: grpc.StatusCode.UNAUTHENTICATED,
+    Forbidden: grpc.StatusCode.PERMISSION_DENIED,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    Conflict: grpc.StatusCode.FAILED_PRECONDITION,
+    PayloadTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 _ERROR_OF_STATUS = {status: error for error, status in _STATUS_OF_ERROR.items()}
+# Messages of up to this size (a user's entries can be large), both ways.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+_MESSAGE_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
+
+
+def parse_uuid(value: str, field: str) -> uuid.UUID:
+    """An id from a request message; a malformed one is the caller's error."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Invalid(f"{field} is not a valid id") from None
+
+
 # The instance, not the request, is at fault: count it against the breaker, try another.
 _UNAVAILABLE_STATUSES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
@@ -61,22 +100,22 @@ class _ServerContext(grpc.aio.ServerInterceptor):
         incoming = dict(details.invocation_metadata or ()).get(REQUEST_ID_HEADER)
 
         async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            token = request_id_var.set(str(incoming) if incoming else new_request_id())
+            token = request_id_var.set(accept_request_id(incoming))
             code = grpc.StatusCode.OK
             started = time.perf_counter()
             try:
                 return await inner(request, context)
             except AppError as exc:
-                code = _STATUS_OF_ERROR.get(type(exc), grpc.StatusCode.FAILED_PRECONDITION)
+                code = _STATUS_OF_ERROR[type(exc)]
                 await context.abort(code, exc.message)
-            except UNAVAILABLE_ERRORS as exc:
+            except Exception as exc:
+                if not is_outage(exc):
+                    code = grpc.StatusCode.UNKNOWN
+                    log.exception("unhandled error in %s", method)
+                    raise
                 log.warning("dependency unavailable in %s", method, exc_info=exc)
                 code = grpc.StatusCode.UNAVAILABLE
                 await context.abort(code, "a dependency is unavailable")
-            except Exception:
-                code = grpc.StatusCode.UNKNOWN
-                log.exception("unhandled error in %s", method)
-                raise
             finally:
                 metrics.GRPC_SERVER_CALLS.labels(self.service, method, code.name).inc()
                 elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -100,7 +139,7 @@ async def start_server(
 
     Returns the server and the port it bound (useful when ``port`` is 0).
     """
-    server = grpc.aio.server(interceptors=[_ServerContext(service)])
+    server = grpc.aio.server(interceptors=[_ServerContext(service)], options=_MESSAGE_OPTIONS)
     for register, servicer in registrations:
         register(servicer, server)
     health = HealthServicer()
@@ -124,6 +163,7 @@ class Client:
         self, *, stub: Callable[[grpc.aio.Channel], Any], upstreams: Upstreams, timeout: float
     ) -> None:
         self.upstreams = upstreams
+        self.caller = upstreams.caller
         self.service = upstreams.service
         self.timeout = timeout
         self._stub_class = stub
@@ -148,23 +188,28 @@ class Client:
                     response = await method(request, timeout=self.timeout, metadata=metadata)
                 except grpc.aio.AioRpcError as exc:
                     code = exc.code()
-                    metrics.GRPC_CLIENT_CALLS.labels(self.service, name, code.name).inc()
+                    metrics.GRPC_CLIENT_CALLS.labels(
+                        self.caller, self.service, name, code.name
+                    ).inc()
                     if code in _UNAVAILABLE_STATUSES:
                         self.upstreams.failed(endpoint, f"gRPC {code.name}")
                         continue
                     self.upstreams.succeeded(endpoint)  # it answered; the answer is a no
                     raise _error_from(exc) from None
             self.upstreams.succeeded(endpoint)
-            metrics.GRPC_CLIENT_CALLS.labels(self.service, name, "OK").inc()
+            self._count(name, "OK")
             return response
         log.warning("no %s instance could answer %s", self.service, name)
         raise Unavailable(f"the {self.service} service is unavailable; try again shortly")
+
+    def _count(self, method: str, code: str) -> None:
+        metrics.GRPC_CLIENT_CALLS.labels(self.caller, self.service, method, code).inc()
 
     def _stub(self, endpoint: Endpoint) -> Any:
         key, target = endpoint.instance.instance_id, endpoint.instance.grpc_target
         known = self._channels.get(key)
         if known is None or known[0] != target:
-            channel = grpc.aio.insecure_channel(target)
+            channel = grpc.aio.insecure_channel(target, options=_MESSAGE_OPTIONS)
             known = (target, channel, self._stub_class(channel))
             self._channels[key] = known
         return known[2]

@@ -7,12 +7,12 @@ with the right status. Nothing a client sends can produce a stack trace.
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -26,14 +26,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from litcomp.kit import metrics
 from litcomp.kit.auth import Principal, TokenVerifier
-from litcomp.kit.db import UNAVAILABLE_ERRORS
-from litcomp.kit.errors import AppError, Unauthorized
-from litcomp.kit.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
+from litcomp.kit.db import OUTAGE_ERRORS, is_outage
+from litcomp.kit.errors import AppError, BadRequest, PayloadTooLarge, Unauthorized
+from litcomp.kit.logging import REQUEST_ID_HEADER, accept_request_id, request_id_var
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 HealthCheck = Callable[[], Awaitable[None]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -48,6 +47,10 @@ def error_response(
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _error(exc: AppError) -> JSONResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.details)
 
 
 class ErrorDetail(BaseModel):
@@ -72,7 +75,7 @@ _ERROR_DESCRIPTIONS = {
     403: "Not allowed for this user",
     404: "Not found",
     409: "Conflicts with the current state or breaks a rule",
-    413: "The body is over 1 MiB",
+    413: f"The body is over {MAX_BODY_BYTES // 1024} KiB",
     422: "Invalid input",
     503: "A dependency is unavailable; retry later",
 }
@@ -108,13 +111,13 @@ def create_app(
 def _install_error_handlers(app: FastAPI) -> None:
     async def app_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, AppError)
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return _error(exc)
 
     async def validation_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
         if any(error["type"] == "json_invalid" for error in errors):
-            return error_response(400, "bad_request", "the request body is not valid JSON")
+            return _error(BadRequest("the request body is not valid JSON"))
         if all(error["loc"][0] == "path" for error in errors):
             # A malformed id names nothing that exists: the same answer as an unknown one.
             return error_response(404, "not_found", "no such resource")
@@ -133,20 +136,25 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
-    async def unavailable(_: Request, exc: Exception) -> Response:
-        log.warning("dependency unavailable: %s", type(exc).__name__, exc_info=exc)
-        return error_response(
-            503,
-            "unavailable",
-            "a dependency is unavailable; try again shortly",
-            headers={"Retry-After": "1"},
-        )
+    async def outage(_: Request, exc: Exception) -> Response:
+        if is_outage(exc):
+            log.warning("dependency unavailable: %s", type(exc).__name__, exc_info=exc)
+            return error_response(
+                503,
+                "unavailable",
+                "a dependency is unavailable; try again shortly",
+                headers={"Retry-After": "1"},
+            )
+        if isinstance(exc, sa.exc.DataError):
+            return error_response(422, "validation_failed", "a value cannot be stored")
+        log.error("database error", exc_info=exc)
+        return error_response(500, "internal", "something went wrong on our side")
 
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
-    for error_type in UNAVAILABLE_ERRORS:
-        app.add_exception_handler(error_type, unavailable)
+    for error_type in OUTAGE_ERRORS:
+        app.add_exception_handler(error_type, outage)
 
 
 def _operations_router() -> APIRouter:
@@ -204,8 +212,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
+        request_id = accept_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
         token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
@@ -267,9 +274,7 @@ class BodySizeLimit:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
-                await error_response(400, "bad_request", "invalid Content-Length")(
-                    scope, receive, send
-                )
+                await _error(BadRequest("invalid Content-Length"))(scope, receive, send)
                 return
             if int(declared) > self.max_bytes:
                 await self._refuse(scope, receive, send)
@@ -290,9 +295,7 @@ class BodySizeLimit:
         await self.app(scope, _replay(bytes(body), receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, "payload_too_large", f"the request body is over {self.max_bytes} bytes"
-        )
+        response = _error(PayloadTooLarge(f"the request body is over {self.max_bytes} bytes"))
         await response(scope, receive, send)
 
 

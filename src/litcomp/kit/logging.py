@@ -6,6 +6,7 @@ so one id follows a request across every service it touches.
 """
 
 import logging
+import re
 import sys
 import uuid
 from contextvars import ContextVar
@@ -17,8 +18,18 @@ REQUEST_ID_HEADER = "x-request-id"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def accept_request_id(incoming: str | bytes | None) -> str:
+    """The caller's request id if it is safe to log and pass on, else a new one."""
+    if isinstance(incoming, str) and _SAFE_REQUEST_ID.match(incoming):
+        return incoming
+    return new_request_id()
 
 
 class _ContextFilter(logging.Filter):

@@ -31,7 +31,7 @@ GRPC_SERVER_CALLS = Counter(
 GRPC_CLIENT_CALLS = Counter(
     "litcomp_grpc_client_calls_total",
     "gRPC calls made to other services, by method and status code.",
-    ["service", "method", "code"],
+    ["caller", "upstream", "method", "code"],
 )
 BREAKER_STATE = Gauge(
     "litcomp_breaker_state",

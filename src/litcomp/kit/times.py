@@ -17,22 +17,37 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _parse_instant(value: object) -> object:
-    if isinstance(value, datetime):
-        return as_utc(value)
-    if isinstance(value, date):
-        return datetime.combine(value, time.min, UTC)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def _parse_instant(value: object) -> datetime:
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            return datetime.combine(date.fromisoformat(text), time.min, UTC)
-        except ValueError:
-            pass
-        try:
-            return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-        except ValueError:
-            raise ValueError("expected an ISO-8601 date or datetime") from None
-    return value
+        value = _from_iso(value.strip())
+    if isinstance(value, datetime):
+        instant = value
+    elif isinstance(value, date):
+        instant = datetime.combine(value, time.min, UTC)
+    else:
+        raise ValueError("expected an ISO-8601 date or datetime string")
+    try:
+        instant = as_utc(instant)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not EARLIEST <= instant <= LATEST:
+        raise ValueError("must be between 1970 and 9999")
+    return instant
+
+
+def _from_iso(text: str) -> date | datetime:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("expected an ISO-8601 date or datetime") from None
 
 
 Instant = Annotated[datetime, BeforeValidator(_parse_instant)]

@@ -8,12 +8,20 @@ from litcomp.kit.grpc import Client
 from litcomp.users.schemas import SubscribedCompetition, UserSubmission
 from litcomp.v1 import competitions_pb2 as pb
 
+MAX_IDS_PER_CALL = 1000  # what GetCompetitions accepts at once (see the proto)
+
 
 class CompetitionsClient:
     def __init__(self, client: Client) -> None:
         self._client = client
 
     async def get_competitions(self, ids: Sequence[uuid.UUID]) -> list[SubscribedCompetition]:
+        found: list[SubscribedCompetition] = []
+        for start in range(0, len(ids), MAX_IDS_PER_CALL):
+            found.extend(await self._get_competitions(ids[start : start + MAX_IDS_PER_CALL]))
+        return found
+
+    async def _get_competitions(self, ids: Sequence[uuid.UUID]) -> list[SubscribedCompetition]:
         request = pb.GetCompetitionsRequest(competition_ids=[str(i) for i in ids])
         response = await self._client.call("GetCompetitions", request)
         return [

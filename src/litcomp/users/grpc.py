@@ -1,22 +1,14 @@
 """The users gRPC service (litcomp.v1.Users), as called by competitions."""
 
-import uuid
 from typing import Any
 
 import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litcomp.kit.errors import Invalid
+from litcomp.kit.grpc import parse_uuid
 from litcomp.users import service
 from litcomp.v1 import users_pb2 as pb
 from litcomp.v1.users_pb2_grpc import UsersServicer
-
-
-def _uuid(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Invalid(f"{field} is not a valid id") from None
 
 
 class Users(UsersServicer):
@@ -26,7 +18,7 @@ class Users(UsersServicer):
     async def GetUsers(
         self, request: pb.GetUsersRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetUsersResponse:
-        ids = [_uuid(i, "user_ids") for i in request.user_ids]
+        ids = [parse_uuid(i, "user_ids") for i in request.user_ids]
         async with self.sessionmaker() as session:
             users = await service.get_users(session=session, user_ids=ids)
         return pb.GetUsersResponse(
@@ -36,8 +28,8 @@ class Users(UsersServicer):
     async def ListSubscribers(
         self, request: pb.ListSubscribersRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListSubscribersResponse:
-        competition_id = _uuid(request.competition_id, "competition_id")
-        after = _uuid(request.page_token, "page_token") if request.page_token else None
+        competition_id = parse_uuid(request.competition_id, "competition_id")
+        after = parse_uuid(request.page_token, "page_token") if request.page_token else None
         async with self.sessionmaker() as session:
             ids, last = await service.list_subscribers(
                 session=session,

@@ -20,6 +20,10 @@ class User(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     username: Mapped[str] = mapped_column(sa.String(32))
     email: Mapped[str] = mapped_column(sa.String(254))
+    # Usernames and emails are unique whatever their case: these hold them case-folded
+    # (by Python, the same on every database) under unique constraints.
+    username_key: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    email_key: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(16), default="user")
     bio: Mapped[str] = mapped_column(sa.Text, default="")
@@ -29,9 +33,9 @@ class User(Base):
     __table_args__ = (sa.CheckConstraint("role IN ('user', 'admin')", name="role"),)
 
 
-# Usernames and emails are unique whatever their case.
-sa.Index("uq_users_username_lower", sa.func.lower(User.username), unique=True)
-sa.Index("uq_users_email_lower", sa.func.lower(User.email), unique=True)
+def fold(text: str) -> str:
+    """The form in which two usernames (or emails) that differ only in case are equal."""
+    return text.casefold()
 
 
 class Subscription(Base):

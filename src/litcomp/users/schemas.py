@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, EmailStr, Field, StringConstraints, UrlConstraints
+
+from litcomp.kit.schemas import Input, Text
 
 Username = Annotated[
     str,
@@ -12,11 +14,8 @@ Username = Annotated[
         strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"
     ),
 ]
+PictureUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
 Password = Annotated[str, Field(min_length=8, max_length=1024)]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class UserRegister(Input):
@@ -31,9 +30,9 @@ class UserLogin(Input):
 
 
 class ProfileUpdate(Input):
-    bio: Annotated[str, Field(max_length=2000)] | None = None
-    profile_picture: AnyHttpUrl | Literal[""] | None = Field(
-        None, description="An http(s) URL of the picture, or an empty string to remove it"
+    bio: Annotated[Text, Field(max_length=2000)] | None = None
+    profile_picture: PictureUrl | Literal[""] | None = Field(
+        default=None, description="An http(s) URL of the picture, or an empty string to remove it"
     )
 
 

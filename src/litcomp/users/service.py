@@ -12,7 +12,7 @@ from litcomp.kit.db import insert_ignore
 from litcomp.kit.errors import Conflict, NotFound, Unauthorized
 from litcomp.kit.times import utcnow
 from litcomp.users.competitions_client import CompetitionsClient
-from litcomp.users.models import Subscription, User
+from litcomp.users.models import Subscription, User, fold
 from litcomp.users.passwords import hash_password, verify_password
 from litcomp.users.schemas import SubscribedCompetition
 
@@ -21,18 +21,15 @@ MAX_SUBSCRIBERS_PAGE = 1000
 
 async def _taken(session: AsyncSession, *, username: str, email: str) -> list[str]:
     rows = await session.execute(
-        sa.select(sa.func.lower(User.username), sa.func.lower(User.email)).where(
-            sa.or_(
-                sa.func.lower(User.username) == username.lower(),
-                sa.func.lower(User.email) == email.lower(),
-            )
+        sa.select(User.username_key, User.email_key).where(
+            sa.or_(User.username_key == fold(username), User.email_key == fold(email))
         )
     )
     taken: set[str] = set()
-    for taken_username, taken_email in rows:
-        if taken_username == username.lower():
+    for username_key, email_key in rows:
+        if username_key == fold(username):
             taken.add("username")
-        if taken_email == email.lower():
+        if email_key == fold(email):
             taken.add("email")
     return sorted(taken)
 
@@ -44,7 +41,12 @@ async def register(
     if taken:
         raise Conflict(f"{' and '.join(taken)} already taken", details={"fields": taken})
     user = User(
-        username=username, email=email, password_hash=await hash_password(password), role=role
+        username=username,
+        email=email,
+        username_key=fold(username),
+        email_key=fold(email),
+        password_hash=await hash_password(password),
+        role=role,
     )
     session.add(user)
     try:
@@ -57,7 +59,7 @@ async def register(
 
 
 async def authenticate(*, session: AsyncSession, email: str, password: str) -> User:
-    user = await session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.lower()))
+    user = await session.scalar(sa.select(User).where(User.email_key == fold(email)))
     if not await verify_password(user.password_hash if user else None, password):
         raise Unauthorized("wrong email or password", code="invalid_credentials")
     assert user is not None
@@ -88,7 +90,7 @@ async def subscribe(
     user_id: uuid.UUID,
     competition_id: uuid.UUID,
 ) -> None:
-    await get_user(session=session, user_id=user_id)
+    # Ask competitions first, so no database connection is held during the call.
     found = await competitions.get_competitions([competition_id])
     if not found:
         raise NotFound("no such competition")
@@ -124,6 +126,7 @@ async def list_subscriptions(
             .order_by(Subscription.created_at.desc())
         )
     )
+    await session.close()  # the connection goes back to the pool during the remote call
     if not ids:
         return []
     by_id = {c.competition_id: c for c in await competitions.get_competitions(ids)}
@@ -155,7 +158,7 @@ async def create_admin(
 
     Returns the user and whether it was created.
     """
-    user = await session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.lower()))
+    user = await session.scalar(sa.select(User).where(User.email_key == fold(email)))
     if user is None:
         created = await register(
             session=session, username=username, email=email, password=password, role="admin"
