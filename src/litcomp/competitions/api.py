@@ -27,12 +27,14 @@ from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
 from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.http import (
     CurrentUser,
+    IdempotencyHeader,
     MaybeUser,
     Message,
     SessionDep,
     error_responses,
     from_state,
 )
+from litcomp.kit.idempotency import IdempotencyKey
 
 UsersDep = Annotated[UsersClient, Depends(from_state("users"))]
 
@@ -106,7 +108,11 @@ async def update_competition(
     "/{competition_id}/submit", status_code=status.HTTP_201_CREATED, responses=error_responses(409)
 )
 async def submit(
-    competition_id: uuid.UUID, body: SubmissionCreate, me: CurrentUser, session: SessionDep
+    competition_id: uuid.UUID,
+    body: SubmissionCreate,
+    me: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyHeader = None,
 ) -> SubmissionCreated:
     submission = await service.submit(
         session=session,
@@ -114,6 +120,12 @@ async def submit(
         competition_id=competition_id,
         title=body.title,
         content=body.content,
+        idempotency=IdempotencyKey.of(
+            idempotency_key,
+            scope=str(me.user_id),
+            action=f"submit {competition_id}",
+            request=body.model_dump(),
+        ),
     )
     return SubmissionCreated(submission_id=submission.id)
 
@@ -249,6 +261,7 @@ async def comment(
     body: CommentCreate,
     me: CurrentUser,
     session: SessionDep,
+    idempotency_key: IdempotencyHeader = None,
 ) -> CommentCreated:
     new = await service.comment(
         session=session,
@@ -257,6 +270,12 @@ async def comment(
         submission_id=submission_id,
         content=body.content,
         parent_id=body.parent_id,
+        idempotency=IdempotencyKey.of(
+            idempotency_key,
+            scope=str(me.user_id),
+            action=f"comment {competition_id} {submission_id}",
+            request=body.model_dump(mode="json"),
+        ),
     )
     return CommentCreated(comment_id=new.id)
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from litcomp.kit.db import NAMING_CONVENTION, UTCDateTime
+from litcomp.kit.idempotency import idempotency_table
 from litcomp.kit.times import utcnow
 
 
@@ -90,3 +91,6 @@ class Comment(Base):
     __table_args__ = (
         sa.Index("ix_comments_submission_id_created_at", "submission_id", "created_at"),
     )
+
+
+idempotency_keys = idempotency_table(Base.metadata)

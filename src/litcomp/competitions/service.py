@@ -3,13 +3,20 @@
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from litcomp.competitions.models import Comment, Competition, Like, Submission
+from litcomp.competitions.models import (
+    Base,
+    Comment,
+    Competition,
+    Like,
+    Submission,
+    idempotency_keys,
+)
 from litcomp.competitions.rules import (
     EXCERPT_CHARS,
     Status,
@@ -20,8 +27,10 @@ from litcomp.competitions.rules import (
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import utcnow
 
+M = TypeVar("M", bound=Base)
 StatusFilter = Literal["active", "upcoming", "finished", "all"]
 SubmissionSort = Literal["new", "top"]
 
@@ -125,27 +134,32 @@ async def submit(
     competition_id: uuid.UUID,
     title: str,
     content: str,
+    idempotency: IdempotencyKey | None = None,
 ) -> Submission:
-    # Locking the competition row makes concurrent entries to it take turns, so the
-    # entry limit holds even when one author's entries race (SQLite: every write
-    # transaction takes the database lock at BEGIN, see kit.db).
-    competition = await _open_competition(session, competition_id, lock=True)
-    entries = await session.scalar(
-        sa.select(sa.func.count()).where(
-            Submission.competition_id == competition_id, Submission.author_id == author_id
+    async def create() -> uuid.UUID:
+        # Locking the competition row makes concurrent entries to it take turns, so the
+        # entry limit holds even when one author's entries race (SQLite: every write
+        # transaction takes the database lock at BEGIN, see kit.db).
+        competition = await _open_competition(session, competition_id, lock=True)
+        entries = await session.scalar(
+            sa.select(sa.func.count()).where(
+                Submission.competition_id == competition_id, Submission.author_id == author_id
+            )
         )
-    )
-    if (entries or 0) >= competition.max_entries_per_user:
-        raise Conflict(
-            f"at most {competition.max_entries_per_user} entries per person in this competition",
-            code="entry_limit_reached",
+        if (entries or 0) >= competition.max_entries_per_user:
+            raise Conflict(
+                f"at most {competition.max_entries_per_user} entries per person here",
+                code="entry_limit_reached",
+            )
+        submission = Submission(
+            competition_id=competition_id, author_id=author_id, title=title, content=content
         )
-    submission = Submission(
-        competition_id=competition_id, author_id=author_id, title=title, content=content
-    )
-    session.add(submission)
-    await session.commit()
-    return submission
+        session.add(submission)
+        await session.flush()
+        return submission.id
+
+    submission_id = await create_once(session, idempotency_keys, idempotency, create)
+    return await _get(session, Submission, submission_id)
 
 
 async def get_submission(
@@ -228,21 +242,32 @@ async def comment(
     submission_id: uuid.UUID,
     content: str,
     parent_id: uuid.UUID | None,
+    idempotency: IdempotencyKey | None = None,
 ) -> Comment:
-    await _submission_to_react_to(session, competition_id, submission_id)
-    if parent_id is not None:
-        parent = await session.get(Comment, parent_id)
-        if parent is None or parent.submission_id != submission_id:
-            raise Invalid(
-                "parent_id does not name a comment on this submission",
-                details={"field": "parent_id"},
-            )
-    new = Comment(
-        submission_id=submission_id, author_id=author_id, parent_id=parent_id, content=content
-    )
-    session.add(new)
-    await session.commit()
-    return new
+    async def create() -> uuid.UUID:
+        await _submission_to_react_to(session, competition_id, submission_id)
+        if parent_id is not None:
+            parent = await session.get(Comment, parent_id)
+            if parent is None or parent.submission_id != submission_id:
+                raise Invalid(
+                    "parent_id does not name a comment on this submission",
+                    details={"field": "parent_id"},
+                )
+        new = Comment(
+            submission_id=submission_id, author_id=author_id, parent_id=parent_id, content=content
+        )
+        session.add(new)
+        await session.flush()
+        return new.id
+
+    comment_id = await create_once(session, idempotency_keys, idempotency, create)
+    return await _get(session, Comment, comment_id)
+
+
+async def _get(session: AsyncSession, model: type[M], row_id: uuid.UUID) -> M:
+    found = await session.get(model, row_id)
+    assert found is not None, "a row just created or recorded must exist"
+    return found
 
 
 async def list_comments(*, session: AsyncSession, submission_id: uuid.UUID) -> list[Comment]:

@@ -162,6 +162,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             service=service,
             balancer=BALANCERS[settings.gateway_balancer](),
             policy=policy,
+            forget_after=settings.discovery_grace_seconds,
         )
         for service in sorted({route.service for route in ROUTES})
     }

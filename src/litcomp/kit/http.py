@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -28,6 +28,8 @@ from litcomp.kit import metrics
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.db import OUTAGE_ERRORS, is_outage
 from litcomp.kit.errors import AppError, BadRequest, PayloadTooLarge, Unauthorized
+from litcomp.kit.idempotency import HEADER as IDEMPOTENCY_HEADER
+from litcomp.kit.idempotency import MAX_KEY_LENGTH
 from litcomp.kit.logging import REQUEST_ID_HEADER, accept_request_id, request_id_var
 
 log = logging.getLogger(__name__)
@@ -333,6 +335,16 @@ async def current_principal(request: Request, credentials: Credentials) -> Princ
     return principal
 
 
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Repeat the request with the same key to get the first answer again, "
+        "creating nothing new (safe to retry)",
+    ),
+]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
 

@@ -65,7 +65,12 @@ async def grpc_server(
 
 def peer(*, caller: str, service: str, stub: Any, settings: BaseServiceSettings) -> grpc.Client:
     """A gRPC client for another service, balanced and breaker-guarded per instance."""
-    upstreams = Upstreams(caller=caller, service=service, balancer=BALANCERS[settings.balancer]())
+    upstreams = Upstreams(
+        caller=caller,
+        service=service,
+        balancer=BALANCERS[settings.balancer](),
+        forget_after=settings.discovery_grace_seconds,
+    )
     return grpc.Client(stub=stub, upstreams=upstreams, timeout=settings.grpc_timeout_seconds)
 
 

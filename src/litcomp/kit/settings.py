@@ -32,6 +32,12 @@ class BaseServiceSettings(BaseSettings):
         None, description="the address others reach this instance at (default: host)"
     )
     discovery_url: str = "http://127.0.0.1:8500"
+    discovery_grace_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=600,
+        description="how long an instance missing from discovery's list is still called",
+    )
     redis_url: str | None = None
     balancer: Literal["round_robin", "least_load"] = Field(
         "least_load", description="how calls to other services pick an instance"

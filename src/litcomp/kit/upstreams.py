@@ -4,6 +4,12 @@ Both the gateway (HTTP) and every gRPC client use ``Upstreams``: ``update`` with
 list from discovery (an instance keeps its breaker and counters across updates),
 ``choose`` one for a request, and report the outcome with ``succeeded``/``failed``
 inside ``track`` so in-flight counts stay right whatever happens.
+
+An instance missing from discovery's list is forgotten only after ``forget_after``
+seconds: a discovery that restarts without Redis knows nobody until the instances'
+next heartbeats re-register them, and callers should not see that gap. A truly dead
+instance meanwhile costs a refused connection (retried elsewhere) and soon trips
+its breaker.
 """
 
 import logging
@@ -28,26 +34,35 @@ class Upstreams:
         service: str,
         balancer: Balancer,
         policy: BreakerPolicy = DEFAULT_POLICY,
+        forget_after: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.caller = caller
         self.service = service
         self.balancer = balancer
         self.policy = policy
+        self.forget_after = forget_after
         self._clock = clock
         self._endpoints: dict[str, Endpoint] = {}
+        self._missing_since: dict[str, float] = {}
 
     @property
     def endpoints(self) -> Sequence[Endpoint]:
         return list(self._endpoints.values())
 
     def update(self, instances: Sequence[Instance]) -> list[Endpoint]:
-        """Take discovery's latest list; returns the endpoints that went away."""
+        """Take discovery's latest list; returns the endpoints forgotten now."""
+        now = self._clock()
         current = {i.instance_id: i for i in instances if i.service == self.service}
-        gone = [e for key, e in self._endpoints.items() if key not in current]
-        for endpoint in gone:
-            del self._endpoints[endpoint.instance.instance_id]
-            metrics.BREAKER_STATE.remove(self.caller, self.service, endpoint.instance.instance_id)
+        for key in current:
+            self._missing_since.pop(key, None)
+        gone = []
+        for key in [key for key in self._endpoints if key not in current]:
+            if now - self._missing_since.setdefault(key, now) >= self.forget_after:
+                gone.append(self._endpoints.pop(key))
+                del self._missing_since[key]
+                metrics.BREAKER_STATE.remove(self.caller, self.service, key)
+                log.info("upstream instance forgotten", extra={"upstream": f"{self.service}/{key}"})
         for key, instance in current.items():
             known = self._endpoints.get(key)
             if known is None:

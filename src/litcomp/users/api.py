@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from litcomp.kit.auth import SigningKey
-from litcomp.kit.http import CurrentUser, Message, SessionDep, error_responses, from_state
+from litcomp.kit.http import (
+    CurrentUser,
+    IdempotencyHeader,
+    Message,
+    SessionDep,
+    error_responses,
+    from_state,
+)
+from litcomp.kit.idempotency import IdempotencyKey
 from litcomp.users import service
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.models import User
@@ -44,9 +52,17 @@ def _private(user: User) -> ProfilePrivate:
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
-async def register(body: UserRegister, session: SessionDep) -> UserRegistered:
+async def register(
+    body: UserRegister, session: SessionDep, idempotency_key: IdempotencyHeader = None
+) -> UserRegistered:
     user = await service.register(
-        session=session, username=body.username, email=body.email, password=body.password
+        session=session,
+        username=body.username,
+        email=body.email,
+        password=body.password,
+        idempotency=IdempotencyKey.of(
+            idempotency_key, scope="register", action="register", request=body.model_dump()
+        ),
     )
     return UserRegistered(
         user_id=user.id, username=user.username, email=user.email, created_at=user.created_at

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from litcomp.kit.db import NAMING_CONVENTION, UTCDateTime
+from litcomp.kit.idempotency import idempotency_table
 from litcomp.kit.times import utcnow
 
 
@@ -53,3 +54,6 @@ class Subscription(Base):
         # Fan-out of "new submission" notices pages through a competition's subscribers.
         sa.Index("ix_subscriptions_competition_id_user_id", "competition_id", "user_id"),
     )
+
+
+idempotency_keys = idempotency_table(Base.metadata)

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.kit.db import insert_ignore
 from litcomp.kit.errors import Conflict, NotFound, Unauthorized
+from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import utcnow
 from litcomp.users.competitions_client import CompetitionsClient
-from litcomp.users.models import Subscription, User, fold
+from litcomp.users.models import Subscription, User, fold, idempotency_keys
 from litcomp.users.passwords import hash_password, verify_password
 from litcomp.users.schemas import SubscribedCompetition
 
@@ -35,27 +36,40 @@ async def _taken(session: AsyncSession, *, username: str, email: str) -> list[st
 
 
 async def register(
-    *, session: AsyncSession, username: str, email: str, password: str, role: str = "user"
+    *,
+    session: AsyncSession,
+    username: str,
+    email: str,
+    password: str,
+    role: str = "user",
+    idempotency: IdempotencyKey | None = None,
 ) -> User:
-    taken = await _taken(session, username=username, email=email)
-    if taken:
-        raise Conflict(f"{' and '.join(taken)} already taken", details={"fields": taken})
-    user = User(
-        username=username,
-        email=email,
-        username_key=fold(username),
-        email_key=fold(email),
-        password_hash=await hash_password(password),
-        role=role,
-    )
-    session.add(user)
+    # Hashed before any query, so no connection is held during the 0.1 s it takes.
+    password_hash = await hash_password(password)
+
+    async def create() -> uuid.UUID:
+        taken = await _taken(session, username=username, email=email)
+        if taken:
+            raise Conflict(f"{' and '.join(taken)} already taken", details={"fields": taken})
+        user = User(
+            username=username,
+            email=email,
+            username_key=fold(username),
+            email_key=fold(email),
+            password_hash=password_hash,
+            role=role,
+        )
+        session.add(user)
+        await session.flush()
+        return user.id
+
     try:
-        await session.commit()
+        user_id = await create_once(session, idempotency_keys, idempotency, create)
     except IntegrityError:
         # Someone took the name between our check and our insert.
         await session.rollback()
         raise Conflict("username or email already taken") from None
-    return user
+    return await get_user(session=session, user_id=user_id)
 
 
 async def authenticate(*, session: AsyncSession, email: str, password: str) -> User:
