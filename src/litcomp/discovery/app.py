@@ -22,7 +22,7 @@ def create_app(settings: DiscoverySettings) -> FastAPI:
             yield
             return
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
-        app.state.registry = RedisRegistry(redis)
+        app.state.registry = RedisRegistry(redis, prefix=f"{settings.redis_prefix}:discovery")
 
         async def redis_reachable() -> None:
             await redis.ping()

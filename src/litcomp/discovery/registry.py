@@ -66,12 +66,21 @@ class MemoryRegistry:
 
 
 # Extend the lease and record the load only if the instance is still registered,
-# in one step, so an expiry between the two cannot leave a lease-less record.
+# in one step, so an expiry between the two cannot leave a lease-less record. The id
+# goes (back) into the service's index too, whatever a concurrent prune did.
 _HEARTBEAT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'load', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
 return 1
+"""
+# Drop ids from a service's index whose record is gone, checking each at the moment
+# of removal: an instance that registered again since it was listed stays.
+_PRUNE = """
+for i, id in ipairs(ARGV) do
+  if redis.call('EXISTS', KEYS[2] .. id) == 0 then redis.call('SREM', KEYS[1], id) end
+end
 """
 
 
@@ -81,10 +90,11 @@ class RedisRegistry:
     Ids whose hash has expired are dropped from the index when next listed.
     """
 
-    def __init__(self, redis: Redis, prefix: str = "litcomp:discovery") -> None:
+    def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self._heartbeat = redis.register_script(_HEARTBEAT)
+        self._prune = redis.register_script(_PRUNE)
 
     def _instance_key(self, service: str, instance_id: str) -> str:
         return f"{self._prefix}:instance:{service}:{instance_id}"
@@ -107,8 +117,10 @@ class RedisRegistry:
             await pipe.execute()
 
     async def heartbeat(self, service: str, instance_id: str, load: int, ttl: float) -> bool:
-        key = self._instance_key(service, instance_id)
-        extended = await self._heartbeat(keys=[key], args=[json.dumps(load), int(ttl * 1000)])
+        extended = await self._heartbeat(
+            keys=[self._instance_key(service, instance_id), self._index_key(service)],
+            args=[json.dumps(load), int(ttl * 1000), instance_id],
+        )
         return bool(extended)
 
     async def deregister(self, service: str, instance_id: str) -> None:
@@ -135,7 +147,9 @@ class RedisRegistry:
             records = await pipe.execute()
         expired = [i for i, record in zip(ids, records, strict=True) if not record]
         if expired:
-            await self._redis.srem(self._index_key(service), *expired)
+            await self._prune(
+                keys=[self._index_key(service), self._instance_key(service, "")], args=expired
+            )
         return [
             Instance(**{name: json.loads(value) for name, value in record.items()})
             for record in records

@@ -184,7 +184,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     memory = MemoryLimiter()
     app[UPSTREAMS] = upstreams
     app[PROXY] = Proxy(session, upstreams, timeouts)
-    limiter: Limiter = RedisLimiter(redis, memory) if redis else memory
+    limiter: Limiter = (
+        RedisLimiter(redis, memory, prefix=f"{settings.redis_prefix}:ratelimit")
+        if redis
+        else memory
+    )
     app[LIMITER] = limiter
     await watch.start()
     try:

@@ -18,8 +18,12 @@ HOP_BY_HOP = frozenset(
 )
 # Set by the HTTP client or server for the message it actually sends.
 _FRAMING = frozenset({"host", "content-length"})
-# Only the gateway may say who the client is.
-_FORWARDING = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"})
+
+
+def _forwarding(name: str) -> bool:
+    """Only the gateway may say who the client is and how it came in."""
+    lowered = name.lower()
+    return lowered.startswith("x-forwarded-") or lowered in ("forwarded", "x-real-ip")
 
 
 def _end_to_end(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -46,7 +50,7 @@ def upstream_request(
     kept = [
         (name, value)
         for name, value in _end_to_end(headers)
-        if name.lower() not in _FORWARDING and name.lower() != "x-request-id"
+        if not _forwarding(name) and name.lower() != "x-request-id"
     ]
     return [
         *kept,

@@ -90,7 +90,7 @@ return {allowed, retry_ms}
 class RedisLimiter:
     """Buckets shared through Redis; falls back to ``fallback`` while Redis is down."""
 
-    def __init__(self, redis: Redis, fallback: MemoryLimiter, prefix: str = "litcomp:ratelimit"):
+    def __init__(self, redis: Redis, fallback: MemoryLimiter, prefix: str) -> None:
         self._script = redis.register_script(_TAKE)
         self._fallback = fallback
         self._prefix = prefix

@@ -39,6 +39,9 @@ class BaseServiceSettings(BaseSettings):
         description="how long an instance missing from discovery's list is still called",
     )
     redis_url: str | None = None
+    redis_prefix: str = Field(
+        default="litcomp", pattern=r"^[A-Za-z0-9:_-]{1,64}$", description="start of every key"
+    )
     balancer: Literal["round_robin", "least_load"] = Field(
         "least_load", description="how calls to other services pick an instance"
     )

@@ -1,0 +1,63 @@
+"""A stand-in upstream for gateway tests: it answers with what it received.
+
+    python -m tests.echo_upstream PORT
+
+- any path: 200 with the method, path, query, headers and body it got, as JSON;
+- ``.../status/{code}``: answers with that status;
+- ``.../slow?seconds=S``: answers after S seconds;
+- ``/ws``: a WebSocket that echoes text, and closes with code 4000 when sent "close".
+"""
+
+import asyncio
+import sys
+
+from aiohttp import WSMsgType, web
+
+
+async def echo(request: web.Request) -> web.Response:
+    return web.json_response(
+        {
+            "method": request.method,
+            "path": request.path,
+            "query": request.rel_url.raw_query_string,
+            "headers": [[k, v] for k, v in request.headers.items()],
+            "body": (await request.read()).decode(),
+        }
+    )
+
+
+async def status(request: web.Request) -> web.Response:
+    code = int(request.match_info["code"])
+    return web.json_response({"status": code}, status=code)
+
+
+async def slow(request: web.Request) -> web.Response:
+    await asyncio.sleep(float(request.query.get("seconds", "1")))
+    return web.json_response({"slept": True})
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse()
+    await socket.prepare(request)
+    await socket.send_str(f"hello {request.query.get('name', '')}".strip())
+    async for message in socket:
+        if message.type != WSMsgType.TEXT:
+            continue
+        if message.data == "close":
+            await socket.close(code=4000, message=b"asked to")
+        else:
+            await socket.send_str(f"echo: {message.data}")
+    return socket
+
+
+def main() -> None:
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app.router.add_get("/ws", websocket)
+    app.router.add_route("*", "/{prefix}/status/{code:\\d+}", status)
+    app.router.add_route("*", "/{prefix}/slow", slow)
+    app.router.add_route("*", "/{tail:.*}", echo)
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
+
+
+if __name__ == "__main__":
+    main()

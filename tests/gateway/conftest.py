@@ -1,0 +1,78 @@
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.support import Platform, free_port, get_json, wait_until
+
+
+@dataclass
+class Edge:
+    """discovery and the gateway as processes, with an echo server registered as
+    the instance of every service."""
+
+    platform: Platform
+    echo_port: int
+
+    @property
+    def url(self) -> str:
+        return self.platform.url
+
+    def instances(self) -> dict[str, list[dict[str, object]]]:
+        status = get_json(f"{self.url}/gateway/status")
+        return dict(status["services"])
+
+
+def register(discovery_url: str, service: str, instance_id: str, port: int) -> None:
+    registration = {
+        "service": service,
+        "instance_id": instance_id,
+        "host": "127.0.0.1",
+        "http_port": port,
+    }
+    response = httpx.post(f"{discovery_url}/discovery/instances", json=registration)
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    var_dir = tmp_path_factory.mktemp("edge")
+    platform = Platform.create(
+        var_dir,
+        {
+            "LITCOMP_DISCOVERY_TTL_SECONDS": "300",
+            "LITCOMP_GATEWAY_TIMEOUT_SECONDS": "1",
+            "LITCOMP_GATEWAY_BREAKER_COOLDOWN_SECONDS": "60",
+        },
+        replicas={},
+    )
+    echo_port = free_port()
+    echo = subprocess.Popen(
+        [sys.executable, "-m", "tests.echo_upstream", str(echo_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    platform.discovery.start()
+    wait_until(lambda: get_json(f"{platform.discovery_url}/health"), "discovery")
+    wait_until(lambda: _answers(f"http://127.0.0.1:{echo_port}/ping"), "the echo upstream")
+    for service in ("users", "competitions"):
+        register(platform.discovery_url, service, f"echo-{service}", echo_port)
+    platform.gateway.start()
+    wait_until(lambda: get_json(f"{platform.url}/health"), "the gateway")
+    edge = Edge(platform, echo_port)
+    wait_until(lambda: all(edge.instances().values()), "the gateway to list the echo server")
+    yield edge
+    platform.gateway.stop()
+    platform.discovery.stop()
+    echo.terminate()
+    echo.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,113 @@
+"""The gateway between a client and an instance: what passes, what is added, what is refused."""
+
+import uuid
+from collections.abc import Iterator
+
+import aiohttp
+import httpx
+import pytest
+
+from tests.gateway.conftest import Edge
+from tests.support import expect_error
+
+
+@pytest.fixture
+def client(edge: Edge) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=edge.url, timeout=10) as client:
+        yield client
+
+
+def test_method_path_query_and_body_pass_unchanged(client: httpx.Client):
+    answer = client.request(
+        "PATCH",
+        "/users/profile?x=1&y=%20two",
+        content=b'{"bio": "hi"}',
+        headers={"Content-Type": "application/json"},
+    ).json()
+    assert answer["method"] == "PATCH"
+    assert answer["path"] == "/users/profile"
+    assert answer["query"] == "x=1&y=%20two"
+    assert answer["body"] == '{"bio": "hi"}'
+
+
+def test_forwarding_headers_are_the_gateways_own(client: httpx.Client):
+    request_id = f"edge-{uuid.uuid4().hex}"
+    response = client.get(
+        "/competitions",
+        headers={
+            "X-Request-ID": request_id,
+            "X-Forwarded-For": "6.6.6.6",
+            "Authorization": "Bearer abc",
+            "Connection": "keep-alive, X-Hop",
+            "X-Hop": "must not pass",
+            "Keep-Alive": "timeout=5",
+        },
+    )
+    received = {k.lower(): v for k, v in response.json()["headers"]}
+    assert received["x-forwarded-for"] == "127.0.0.1"
+    assert received["x-forwarded-proto"] == "http"
+    assert received["x-forwarded-host"].startswith("127.0.0.1:")
+    assert received["x-request-id"] == request_id
+    assert received["authorization"] == "Bearer abc"
+    assert "x-hop" not in received
+    assert "keep-alive" not in received
+    assert response.headers["X-Request-ID"] == request_id
+
+
+def test_a_request_id_is_made_when_missing_or_unsafe(client: httpx.Client):
+    for headers in ({}, {"X-Request-ID": "bad id with spaces"}):
+        response = client.get("/users/x", headers=headers)
+        received = {k.lower(): v for k, v in response.json()["headers"]}
+        assert received["x-request-id"] == response.headers["X-Request-ID"]
+        assert " " not in received["x-request-id"]
+
+
+def test_unknown_routes_and_large_bodies_are_refused_as_json(client: httpx.Client):
+    assert expect_error(client.get("/nowhere"), 404)["code"] == "not_found"
+    huge = client.post("/users/register", content=b"x" * (1024 * 1024 + 1))
+    assert expect_error(huge, 413)["code"] == "payload_too_large"
+
+
+def test_status_json_and_page(client: httpx.Client, edge: Edge):
+    status = client.get("/gateway/status").json()
+    assert status["balancer"] == "round_robin"
+    [users] = status["services"]["users"]
+    assert users["instance_id"] == "echo-users"
+    assert users["address"] == f"http://127.0.0.1:{edge.echo_port}"
+    page = client.get("/status")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/gateway/status" in page.text
+
+
+def test_a_slow_instance_times_out_as_504(client: httpx.Client):
+    slow = client.post("/competitions/slow?seconds=3")
+    assert expect_error(slow, 504)["code"] == "upstream_timeout"
+
+
+def test_repeated_5xx_open_the_breaker_then_503(client: httpx.Client, edge: Edge):
+    for _ in range(3):
+        assert client.get("/users/status/500").status_code == 500
+    [users] = edge.instances()["users"]
+    assert users["breaker"] == "open"
+    assert "HTTP 500" in str(users["last_error"])
+    refused = client.get("/users/anything")
+    assert expect_error(refused, 503)["code"] == "unavailable"
+    assert refused.headers["Retry-After"] == "1"
+
+
+async def test_websocket_relay_both_ways_and_closes(edge: Edge):
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"{edge.url}/ws?name=ada") as socket:
+            assert await socket.receive_str(timeout=5) == "hello ada"
+            await socket.send_str("one")
+            assert await socket.receive_str(timeout=5) == "echo: one"
+            await socket.send_str("close")
+            closing = await socket.receive(timeout=5)
+            assert closing.type == aiohttp.WSMsgType.CLOSE
+            assert socket.close_code == 4000
+        # Closing from the client side ends the relay cleanly too.
+        async with session.ws_connect(f"{edge.url}/ws") as socket:
+            assert await socket.receive_str(timeout=5) == "hello"
+            await socket.close()
+            assert socket.closed

@@ -1,0 +1,129 @@
+"""RedisLimiter against a real Redis: buckets shared by every gateway replica, and a
+local fallback while Redis cannot be reached.
+
+Each test uses keys under a prefix of its own and deletes them afterwards.
+"""
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+from redis.asyncio import Redis
+
+from litcomp.gateway.ratelimit import Limit, MemoryLimiter, RedisLimiter
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+# Slow refill, so the few milliseconds between requests cannot add a token.
+SLOW = Limit(rate=0.1, burst=3)
+
+
+def closed_port() -> int:
+    """A port nothing listens on: bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis: Redis) -> AsyncIterator[str]:
+    prefix = f"litcomp-test:{uuid4().hex}"
+    yield prefix
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await redis.delete(*keys)
+
+
+async def test_a_burst_is_allowed_then_refused_until_the_next_token(
+    redis: Redis, prefix: str
+) -> None:
+    limiter = RedisLimiter(redis, MemoryLimiter(), prefix=prefix)
+    decisions = [await limiter.check("198.51.100.1", SLOW) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    refused = decisions[-1]
+    assert 9.0 < refused.retry_after <= 10.0  # one token at 0.1/s
+    assert refused.retry_after_header == "10"
+
+
+async def test_the_bucket_lives_in_redis_under_the_prefix_with_an_expiry(
+    redis: Redis, prefix: str
+) -> None:
+    limiter = RedisLimiter(redis, MemoryLimiter(), prefix=prefix)
+    await limiter.check("198.51.100.2", SLOW)
+    key = f"{prefix}:198.51.100.2"
+    tokens = await redis.hget(key, "tokens")
+    assert tokens is not None
+    assert float(tokens) == pytest.approx(2.0, abs=0.01)
+    ttl_ms = await redis.pttl(key)
+    assert 0 < ttl_ms <= 31_000  # burst / rate seconds, plus one
+
+
+async def test_clients_have_buckets_of_their_own(redis: Redis, prefix: str) -> None:
+    limiter = RedisLimiter(redis, MemoryLimiter(), prefix=prefix)
+    for _ in range(3):
+        await limiter.check("198.51.100.3", SLOW)
+    assert not (await limiter.check("198.51.100.3", SLOW)).allowed
+    assert (await limiter.check("198.51.100.4", SLOW)).allowed
+
+
+async def test_two_gateway_replicas_share_one_bucket(prefix: str) -> None:
+    first_redis, second_redis = Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)
+    try:
+        first = RedisLimiter(first_redis, MemoryLimiter(), prefix=prefix)
+        second = RedisLimiter(second_redis, MemoryLimiter(), prefix=prefix)
+        assert (await first.check("198.51.100.5", SLOW)).allowed
+        assert (await second.check("198.51.100.5", SLOW)).allowed
+        assert (await first.check("198.51.100.5", SLOW)).allowed
+        assert not (await second.check("198.51.100.5", SLOW)).allowed
+        assert not (await first.check("198.51.100.5", SLOW)).allowed
+    finally:
+        await first_redis.aclose()
+        await second_redis.aclose()
+
+
+async def test_the_bucket_refills_on_redis_time(redis: Redis, prefix: str) -> None:
+    fast = Limit(rate=20.0, burst=1)  # a token every 50 ms
+    limiter = RedisLimiter(redis, MemoryLimiter(), prefix=prefix)
+    assert (await limiter.check("198.51.100.6", fast)).allowed
+    refused = await limiter.check("198.51.100.6", fast)
+    assert not refused.allowed
+    assert 0 < refused.retry_after <= 0.05
+    # Wait by Redis's own clock, which is the one the script reads.
+    seconds, micros = await redis.time()
+    start = seconds + micros / 1e6
+    while True:
+        seconds, micros = await redis.time()
+        if seconds + micros / 1e6 - start > 0.06:
+            break
+        await asyncio.sleep(0.01)
+    assert (await limiter.check("198.51.100.6", fast)).allowed
+
+
+async def test_while_redis_is_unreachable_the_local_fallback_still_limits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unreachable = Redis.from_url(f"redis://127.0.0.1:{closed_port()}/0")
+    fallback = MemoryLimiter()
+    limiter = RedisLimiter(unreachable, fallback, prefix=f"litcomp-test:{uuid4().hex}")
+    try:
+        with caplog.at_level(logging.WARNING, logger="litcomp.gateway.ratelimit"):
+            decisions = [await limiter.check("198.51.100.7", SLOW) for _ in range(4)]
+    finally:
+        await unreachable.aclose()
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert decisions[-1].retry_after == pytest.approx(10.0, abs=0.1)
+    # The buckets were the fallback's own: it refuses this client too.
+    assert not (await fallback.check("198.51.100.7", SLOW)).allowed
+    # The outage is logged once, not per request.
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1

@@ -1,0 +1,350 @@
+"""The gateway's pure rules: routing, headers both ways, retry safety, rate limiting.
+
+Nothing here does I/O; time is a fake clock.
+"""
+
+import pytest
+from multidict import CIMultiDict
+
+from litcomp.gateway import headers, routes
+from litcomp.gateway.proxy import retry_is_safe
+from litcomp.gateway.ratelimit import Decision, Limit, MemoryLimiter, take
+
+
+def names(pairs: list[tuple[str, str]]) -> list[str]:
+    return [name.lower() for name, _ in pairs]
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class TestRouteMatching:
+    @pytest.mark.parametrize(
+        ("path", "service"),
+        [
+            ("/users", "users"),
+            ("/competitions", "competitions"),
+            ("/notifications", "competitions"),
+            ("/ws", "competitions"),
+        ],
+    )
+    def test_the_exact_prefix_matches(self, path: str, service: str) -> None:
+        route = routes.match(path)
+        assert route is not None
+        assert route.prefix == path
+        assert route.service == service
+
+    @pytest.mark.parametrize(
+        ("path", "prefix"),
+        [
+            ("/users/", "/users"),
+            ("/users/login", "/users"),
+            ("/users/me/password", "/users"),
+            ("/competitions/123/entries", "/competitions"),
+            ("/notifications/unread", "/notifications"),
+        ],
+    )
+    def test_sub_paths_match_their_prefix(self, path: str, prefix: str) -> None:
+        route = routes.match(path)
+        assert route is not None
+        assert route.prefix == prefix
+
+    @pytest.mark.parametrize("path", ["/usersX", "/users-admin", "/competitionsfoo", "/wsx"])
+    def test_a_prefix_only_matches_at_a_segment_boundary(self, path: str) -> None:
+        assert routes.match(path) is None
+
+    @pytest.mark.parametrize("path", ["/", "", "/health", "/admin/users", "/discovery/instances"])
+    def test_unknown_paths_match_nothing(self, path: str) -> None:
+        assert routes.match(path) is None
+
+    def test_only_ws_is_a_websocket_route(self) -> None:
+        ws = routes.match("/ws")
+        assert ws is not None
+        assert ws.websocket
+        for path in ("/users", "/competitions", "/notifications"):
+            route = routes.match(path)
+            assert route is not None
+            assert not route.websocket
+
+
+class TestRouteTimeouts:
+    def test_the_default_applies_without_an_override(self) -> None:
+        route = routes.Route("/users", "users")
+        assert routes.timeout_for(route, 5.0, {}) == 5.0
+        assert routes.timeout_for(route, 5.0, {"/competitions": 30.0}) == 5.0
+
+    def test_an_override_for_the_prefix_wins(self) -> None:
+        route = routes.Route("/competitions", "competitions")
+        assert routes.timeout_for(route, 5.0, {"/competitions": 30.0}) == 30.0
+
+    def test_overrides_are_keyed_by_prefix_not_service(self) -> None:
+        notifications = routes.Route("/notifications", "competitions")
+        assert routes.timeout_for(notifications, 5.0, {"competitions": 30.0}) == 5.0
+
+
+class TestUpstreamRequestHeaders:
+    def upstream(self, incoming: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return headers.upstream_request(
+            incoming,
+            client_ip="203.0.113.7",
+            scheme="https",
+            host="litcomp.example",
+            request_id="req-42",
+        )
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "Connection",
+            "Keep-Alive",
+            "Proxy-Authenticate",
+            "Proxy-Authorization",
+            "Proxy-Connection",
+            "TE",
+            "Trailer",
+            "Transfer-Encoding",
+            "Upgrade",
+        ],
+    )
+    def test_hop_by_hop_headers_are_dropped(self, name: str) -> None:
+        sent = self.upstream([(name, "x"), ("Accept", "application/json")])
+        assert name.lower() not in names(sent)
+        assert ("Accept", "application/json") in sent
+
+    def test_hop_by_hop_names_are_case_insensitive(self) -> None:
+        sent = self.upstream([("TRANSFER-ENCODING", "chunked"), ("keep-alive", "timeout=5")])
+        assert "transfer-encoding" not in names(sent)
+        assert "keep-alive" not in names(sent)
+
+    def test_headers_named_in_connection_are_dropped(self) -> None:
+        sent = self.upstream(
+            [
+                ("Connection", "close, X-Secret ,  x-other"),
+                ("X-Secret", "s"),
+                ("X-Other", "o"),
+                ("X-Kept", "k"),
+            ]
+        )
+        assert "x-secret" not in names(sent)
+        assert "x-other" not in names(sent)
+        assert ("X-Kept", "k") in sent
+
+    def test_host_and_content_length_are_left_to_the_http_client(self) -> None:
+        sent = self.upstream([("Host", "evil.example"), ("Content-Length", "12")])
+        assert "host" not in names(sent)
+        assert "content-length" not in names(sent)
+
+    @pytest.mark.parametrize(
+        "name",
+        ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded", "X-Request-ID"],
+    )
+    def test_a_client_cannot_forge_forwarding_or_request_id(self, name: str) -> None:
+        sent = self.upstream([(name, "forged"), (name.upper(), "FORGED")])
+        assert all(value not in ("forged", "FORGED") for _, value in sent)
+        assert names(sent).count(name.lower()) <= 1
+
+    def test_no_client_sent_x_forwarded_header_reaches_the_upstream(self) -> None:
+        forged = [
+            ("X-Forwarded-Port", "8443"),
+            ("X-Forwarded-Prefix", "/admin"),
+            ("X-Forwarded-Server", "internal"),
+        ]
+        sent = self.upstream(forged)
+        assert [name for name, _ in sent if name.lower().startswith("x-forwarded-")] == [
+            "X-Forwarded-For",
+            "X-Forwarded-Proto",
+            "X-Forwarded-Host",
+        ]
+
+    def test_end_to_end_headers_are_kept_as_sent(self) -> None:
+        incoming = [
+            ("Authorization", "Bearer abc"),
+            ("Content-Type", "application/json"),
+            ("Idempotency-Key", "k-1"),
+            ("Cookie", "a=1; b=2"),
+            ("Accept-Language", "fr"),
+        ]
+        sent = self.upstream(incoming)
+        assert sent[: len(incoming)] == incoming
+
+    def test_repeated_headers_are_all_kept_in_order(self) -> None:
+        sent = self.upstream([("Accept", "a"), ("Accept", "b")])
+        assert [value for name, value in sent if name == "Accept"] == ["a", "b"]
+
+    def test_the_gateway_adds_who_the_client_is_and_the_request_id(self) -> None:
+        sent = self.upstream([("Accept", "*/*"), ("X-Forwarded-For", "10.0.0.1")])
+        assert sent == [
+            ("Accept", "*/*"),
+            ("X-Forwarded-For", "203.0.113.7"),
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Host", "litcomp.example"),
+            ("X-Request-ID", "req-42"),
+        ]
+
+    def test_no_headers_still_get_the_gateways_own(self) -> None:
+        assert names(self.upstream([])) == [
+            "x-forwarded-for",
+            "x-forwarded-proto",
+            "x-forwarded-host",
+            "x-request-id",
+        ]
+
+
+class TestClientResponseHeaders:
+    def test_hop_by_hop_and_framing_headers_are_dropped(self) -> None:
+        upstream = [
+            ("Connection", "keep-alive, X-Internal"),
+            ("Keep-Alive", "timeout=5"),
+            ("Transfer-Encoding", "chunked"),
+            ("Upgrade", "h2c"),
+            ("Trailer", "Expires"),
+            ("Content-Length", "42"),
+            ("Host", "users:8000"),
+            ("X-Internal", "secret"),
+            ("Content-Type", "application/json"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+            ("Retry-After", "3"),
+        ]
+        assert headers.client_response(upstream) == [
+            ("Content-Type", "application/json"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+            ("Retry-After", "3"),
+        ]
+
+    def test_an_upstream_request_id_goes_back_to_the_client(self) -> None:
+        assert headers.client_response([("X-Request-ID", "r")]) == [("X-Request-ID", "r")]
+
+
+class TestRetrySafety:
+    @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
+    def test_idempotent_methods_may_be_retried(self, method: str) -> None:
+        assert retry_is_safe(method, CIMultiDict())
+
+    @pytest.mark.parametrize("method", ["POST", "PATCH"])
+    def test_other_methods_may_not(self, method: str) -> None:
+        assert not retry_is_safe(method, CIMultiDict())
+
+    def test_a_post_with_an_idempotency_key_may_be_retried(self) -> None:
+        assert retry_is_safe("POST", CIMultiDict({"Idempotency-Key": "k-1"}))
+        assert retry_is_safe("POST", CIMultiDict({"idempotency-key": "k-1"}))
+
+    def test_a_post_with_an_empty_idempotency_key_may_not(self) -> None:
+        assert not retry_is_safe("POST", CIMultiDict({"Idempotency-Key": ""}))
+
+    def test_an_idempotency_key_does_not_make_patch_retryable(self) -> None:
+        assert not retry_is_safe("PATCH", CIMultiDict({"Idempotency-Key": "k-1"}))
+
+
+class TestTokenBucket:
+    limit = Limit(rate=2.0, burst=3)  # a token every half second
+
+    def test_a_full_bucket_allows_a_burst_then_refuses(self) -> None:
+        tokens = float(self.limit.burst)
+        decisions = []
+        for _ in range(4):
+            tokens, decision = take(tokens, 0.0, self.limit)
+            decisions.append(decision)
+        assert [d.allowed for d in decisions] == [True, True, True, False]
+        assert all(d.retry_after == 0 for d in decisions[:3])
+
+    def test_a_refusal_says_when_the_next_token_comes(self) -> None:
+        tokens, decision = take(0.0, 0.0, self.limit)
+        assert decision == Decision(False, 0.5)
+        assert tokens == 0.0
+        tokens, decision = take(0.25, 0.0, self.limit)
+        assert not decision.allowed
+        assert decision.retry_after == pytest.approx(0.375)
+
+    def test_refill_is_rate_times_elapsed(self) -> None:
+        tokens, decision = take(0.0, 0.5, self.limit)
+        assert decision.allowed
+        assert tokens == pytest.approx(0.0)
+        tokens, decision = take(0.0, 1.25, self.limit)
+        assert decision.allowed
+        assert tokens == pytest.approx(1.5)
+
+    def test_refill_is_capped_at_the_burst(self) -> None:
+        tokens, decision = take(0.0, 3600.0, self.limit)
+        assert decision.allowed
+        assert tokens == self.limit.burst - 1
+
+    def test_just_short_of_a_token_is_refused(self) -> None:
+        tokens, decision = take(0.0, 0.4, self.limit)
+        assert not decision.allowed
+        assert tokens == pytest.approx(0.8)
+        assert decision.retry_after == pytest.approx(0.1)
+
+
+class TestRetryAfterHeader:
+    @pytest.mark.parametrize(
+        ("seconds", "header"),
+        [(0.0, "1"), (0.001, "1"), (0.5, "1"), (1.0, "1"), (1.01, "2"), (2.0, "2"), (9.2, "10")],
+    )
+    def test_whole_seconds_rounded_up_and_never_zero(self, seconds: float, header: str) -> None:
+        assert Decision(False, seconds).retry_after_header == header
+
+
+class TestMemoryLimiter:
+    limit = Limit(rate=1.0, burst=2)
+
+    async def test_a_new_key_starts_with_a_full_bucket(self) -> None:
+        limiter = MemoryLimiter(clock=FakeClock())
+        allowed = [(await limiter.check("1.2.3.4", self.limit)).allowed for _ in range(3)]
+        assert allowed == [True, True, False]
+
+    async def test_refusal_tells_the_wait_and_time_refills(self) -> None:
+        clock = FakeClock()
+        limiter = MemoryLimiter(clock=clock)
+        await limiter.check("k", self.limit)
+        await limiter.check("k", self.limit)
+        clock.advance(0.25)
+        refused = await limiter.check("k", self.limit)
+        assert not refused.allowed
+        assert refused.retry_after == pytest.approx(0.75)
+        clock.advance(0.75)
+        assert (await limiter.check("k", self.limit)).allowed
+        assert not (await limiter.check("k", self.limit)).allowed
+
+    async def test_a_refused_request_does_not_cost_a_token(self) -> None:
+        clock = FakeClock()
+        limiter = MemoryLimiter(clock=clock)
+        for _ in range(5):
+            await limiter.check("k", self.limit)
+        clock.advance(1.0)
+        assert (await limiter.check("k", self.limit)).allowed
+
+    async def test_keys_are_independent(self) -> None:
+        limiter = MemoryLimiter(clock=FakeClock())
+        for _ in range(3):
+            await limiter.check("a", self.limit)
+        assert not (await limiter.check("a", self.limit)).allowed
+        assert (await limiter.check("b", self.limit)).allowed
+        assert (await limiter.check("b", self.limit)).allowed
+
+    async def test_past_max_keys_the_least_recently_used_key_is_forgotten(self) -> None:
+        limiter = MemoryLimiter(clock=FakeClock(), max_keys=2)
+        one = Limit(rate=0.001, burst=1)
+        assert (await limiter.check("a", one)).allowed
+        assert (await limiter.check("b", one)).allowed
+        assert not (await limiter.check("a", one)).allowed  # a is now the most recent
+        assert (await limiter.check("c", one)).allowed  # a third key: b goes
+        assert not (await limiter.check("a", one)).allowed  # a is remembered
+        assert not (await limiter.check("c", one)).allowed  # and so is c
+        assert (await limiter.check("b", one)).allowed  # b starts full again
+
+    async def test_the_oldest_key_is_forgotten_first(self) -> None:
+        limiter = MemoryLimiter(clock=FakeClock(), max_keys=2)
+        one = Limit(rate=0.001, burst=1)
+        for key in ("a", "b", "c"):
+            assert (await limiter.check(key, one)).allowed
+        assert (await limiter.check("a", one)).allowed  # forgotten: full again
