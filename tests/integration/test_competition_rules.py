@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from litcomp.competitions import service
-from litcomp.competitions.models import Like, Submission
+from litcomp.competitions.models import Like, Notification, Submission
 from litcomp.kit.auth import Principal
 from litcomp.kit.errors import Conflict
 from litcomp.kit.times import utcnow
@@ -41,7 +41,7 @@ async def _submit(sessions: Sessions, competition_id: uuid.UUID, author: uuid.UU
     async with sessions() as session:
         entry = await service.submit(
             session=session,
-            author_id=author,
+            actor=Principal(user_id=author, role="user", username="writer"),
             competition_id=competition_id,
             title="t",
             content="c",
@@ -51,19 +51,22 @@ async def _submit(sessions: Sessions, competition_id: uuid.UUID, author: uuid.UU
 
 async def test_concurrent_likes_are_all_counted_once(competitions_sessions: Sessions):
     competition_id = await _open_competition(competitions_sessions)
-    submission_id = await _submit(competitions_sessions, competition_id, uuid.uuid4())
+    author = uuid.uuid4()
+    submission_id = await _submit(competitions_sessions, competition_id, author)
     likers = [uuid.uuid4() for _ in range(40)]
 
     async def like(user_id: uuid.UUID) -> bool:
         async with competitions_sessions() as session:
-            return await service.like(
+            outcome = await service.like(
                 session=session,
-                user_id=user_id,
+                actor=Principal(user_id=user_id, role="user", username="reader"),
                 competition_id=competition_id,
                 submission_id=submission_id,
             )
+        return outcome.changed
 
-    # Every liker twice, all at once: only the first like of each counts.
+    # Every liker twice, all at once: only the first like of each counts, and the
+    # author hears of each once (the notices are numbered 1..40 with no gap).
     added = await asyncio.gather(*(like(u) for u in likers + likers))
     assert sum(added) == len(likers)
     async with competitions_sessions() as session:
@@ -73,7 +76,15 @@ async def test_concurrent_likes_are_all_counted_once(competitions_sessions: Sess
         rows = await session.scalar(
             sa.select(sa.func.count()).where(Like.submission_id == submission_id)
         )
+        numbers = list(
+            await session.scalars(
+                sa.select(Notification.seq)
+                .where(Notification.user_id == author)
+                .order_by(Notification.seq)
+            )
+        )
     assert count == rows == len(likers)
+    assert numbers == list(range(1, len(likers) + 1))
 
 
 async def test_racing_entries_respect_the_entry_limit(competitions_sessions: Sessions):

@@ -1,11 +1,12 @@
 """HTTP routes of the competitions service: translate requests to service calls and back."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from litcomp.competitions import service
+from litcomp.competitions import lifecycle, service
+from litcomp.competitions.fanout import FanoutWorker
 from litcomp.competitions.models import Comment, Competition
 from litcomp.competitions.schemas import (
     Author,
@@ -25,6 +26,7 @@ from litcomp.competitions.schemas import (
 )
 from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
 from litcomp.competitions.users_client import UsersClient
+from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit.http import (
     CurrentUser,
     IdempotencyHeader,
@@ -37,6 +39,8 @@ from litcomp.kit.http import (
 from litcomp.kit.idempotency import IdempotencyKey
 
 UsersDep = Annotated[UsersClient, Depends(from_state("users"))]
+WakeupsDep = Annotated[Wakeups, Depends(from_state("wakeups"))]
+FanoutDep = Annotated[FanoutWorker, Depends(from_state("fanout"))]
 
 router = APIRouter(prefix="/competitions", tags=["competitions"])
 
@@ -112,11 +116,12 @@ async def submit(
     body: SubmissionCreate,
     me: CurrentUser,
     session: SessionDep,
+    fanout: FanoutDep,
     idempotency_key: IdempotencyHeader = None,
 ) -> SubmissionCreated:
     submission = await service.submit(
         session=session,
-        author_id=me.user_id,
+        actor=me,
         competition_id=competition_id,
         title=body.title,
         content=body.content,
@@ -127,6 +132,7 @@ async def submit(
             request=body.model_dump(),
         ),
     )
+    fanout.kick()
     return SubmissionCreated(submission_id=submission.id)
 
 
@@ -226,14 +232,16 @@ def _threads(comments: list[Comment], names: dict[uuid.UUID, str]) -> list[Comme
 
 @router.post("/{competition_id}/like/{submission_id}", responses=error_responses(409))
 async def like(
-    competition_id: uuid.UUID, submission_id: uuid.UUID, me: CurrentUser, session: SessionDep
+    competition_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    me: CurrentUser,
+    session: SessionDep,
+    wakeups: WakeupsDep,
 ) -> Message:
-    await service.like(
-        session=session,
-        user_id=me.user_id,
-        competition_id=competition_id,
-        submission_id=submission_id,
+    outcome = await service.like(
+        session=session, actor=me, competition_id=competition_id, submission_id=submission_id
     )
+    await wakeups.notify(outcome.notified)
     return Message(message="Like added")
 
 
@@ -242,10 +250,7 @@ async def unlike(
     competition_id: uuid.UUID, submission_id: uuid.UUID, me: CurrentUser, session: SessionDep
 ) -> Message:
     await service.unlike(
-        session=session,
-        user_id=me.user_id,
-        competition_id=competition_id,
-        submission_id=submission_id,
+        session=session, actor=me, competition_id=competition_id, submission_id=submission_id
     )
     return Message(message="Like removed")
 
@@ -261,11 +266,12 @@ async def comment(
     body: CommentCreate,
     me: CurrentUser,
     session: SessionDep,
+    wakeups: WakeupsDep,
     idempotency_key: IdempotencyHeader = None,
 ) -> CommentCreated:
-    new = await service.comment(
+    new, notified = await service.comment(
         session=session,
-        author_id=me.user_id,
+        actor=me,
         competition_id=competition_id,
         submission_id=submission_id,
         content=body.content,
@@ -277,21 +283,25 @@ async def comment(
             request=body.model_dump(mode="json"),
         ),
     )
+    await wakeups.notify(notified)
     return CommentCreated(comment_id=new.id)
 
 
 @router.get("/{competition_id}/results", responses=error_responses(409))
-async def results(competition_id: uuid.UUID, session: SessionDep) -> list[ResultEntry]:
+async def results(
+    competition_id: uuid.UUID, session: SessionDep, wakeups: WakeupsDep
+) -> list[ResultEntry]:
     """Final places, most likes first, a tie going to the earlier entry."""
-    placed = await service.results(session=session, competition_id=competition_id)
-    return [_result(place, submission) for place, submission in placed]
-
-
-def _result(place: int, submission: Any) -> ResultEntry:
-    return ResultEntry(
-        place=place,
-        submission_id=submission.id,
-        title=submission.title,
-        author_id=submission.author_id,
-        likes=submission.like_count,
-    )
+    notified = await lifecycle.finalize(session, competition_id)  # if due and not done yet
+    if notified:
+        await wakeups.notify(notified)
+    return [
+        ResultEntry(
+            place=row.place,
+            submission_id=row.submission_id,
+            title=row.title,
+            author_id=row.author_id,
+            likes=row.likes,
+        )
+        for row in await service.results(session=session, competition_id=competition_id)
+    ]

@@ -5,11 +5,17 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from litcomp.competitions.api import router
+from litcomp.competitions.fanout import FanoutWorker
 from litcomp.competitions.grpc import Competitions
+from litcomp.competitions.hub import Hub
+from litcomp.competitions.lifecycle import Finalizer
+from litcomp.competitions.notifications_api import router as notifications_router
 from litcomp.competitions.settings import CompetitionsSettings, get_settings
 from litcomp.competitions.users_client import UsersClient
+from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit import http
 from litcomp.kit.auth import PublicKeys, TokenVerifier
 from litcomp.kit.instance import database, discovered, grpc_server, peer
@@ -33,6 +39,25 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
             sessions = await stack.enter_async_context(
                 database(app, settings.competitions_database_url, MIGRATIONS)
             )
+            redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+            if redis is not None:
+                stack.push_async_callback(redis.aclose)
+            app.state.hub = Hub(sessions)
+            app.state.wakeups = Wakeups(
+                app.state.hub,
+                redis,
+                channel=f"{settings.redis_prefix}:notifications",
+                poll_seconds=settings.notifications_poll_seconds,
+            )
+            app.state.fanout = FanoutWorker(
+                sessions, users, app.state.wakeups, poll_seconds=settings.notifications_poll_seconds
+            )
+            finalizer = Finalizer(
+                sessions, app.state.wakeups, poll_seconds=settings.finalize_poll_seconds
+            )
+            for worker in (app.state.wakeups, app.state.fanout, finalizer):
+                await worker.start()
+                stack.push_async_callback(worker.stop)
             grpc_port = await stack.enter_async_context(
                 grpc_server(
                     service="competitions",
@@ -54,7 +79,10 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
             yield
 
     return http.create_app(
-        service="competitions", title="litcomp competitions", lifespan=lifespan, routers=[router]
+        service="competitions",
+        title="litcomp competitions",
+        lifespan=lifespan,
+        routers=[router, notifications_router],
     )
 
 

@@ -27,6 +27,9 @@ class Competition(Base):
     max_entries_per_user: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set, with the places and their notifications, by the one transaction that
+    # finalizes the competition after its end.
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         sa.CheckConstraint("end_date > start_date", name="ends_after_start"),
@@ -91,6 +94,71 @@ class Comment(Base):
     __table_args__ = (
         sa.Index("ix_comments_submission_id_created_at", "submission_id", "created_at"),
     )
+
+
+class Placement(Base):
+    """A final place, written once when the competition is finalized."""
+
+    __tablename__ = "placements"
+
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    competition_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("competitions.id", ondelete="CASCADE")
+    )
+    place: Mapped[int]
+    likes: Mapped[int]
+
+    __table_args__ = (sa.UniqueConstraint("competition_id", "place"),)
+
+
+# SQLite numbers rows itself only in an INTEGER PRIMARY KEY.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class Notification(Base):
+    """One notice to one user. ``seq`` numbers a user's notices 1, 2, 3, ... in the
+    order they were committed (see notifications.record), so "everything after n"
+    is exact: it is the id clients see."""
+
+    __tablename__ = "notifications"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(sa.String(32))
+    data: Mapped[dict[str, object]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationCounter(Base):
+    """The last ``seq`` given to each user's notices."""
+
+    __tablename__ = "notification_counters"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class FanoutJob(Base):
+    """An entry whose subscribers (who live in the users service) are still to be told.
+
+    Written in the entry's own transaction; a worker turns it into one notification
+    per subscriber and deletes it, in one transaction."""
+
+    __tablename__ = "fanout_jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    competition_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("competitions.id", ondelete="CASCADE")
+    )
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE")
+    )
+    author_id: Mapped[uuid.UUID]
+    data: Mapped[dict[str, object]] = mapped_column(sa.JSON)  # the notice every subscriber gets
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 idempotency_keys = idempotency_table(Base.metadata)

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -9,19 +10,27 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from litcomp.competitions import notifications
 from litcomp.competitions.models import (
     Base,
     Comment,
     Competition,
+    FanoutJob,
     Like,
+    Placement,
     Submission,
     idempotency_keys,
+)
+from litcomp.competitions.notifications import (
+    COMMENT_CREATED,
+    COMMENT_REPLIED,
+    SUBMISSION_LIKED,
+    Notice,
 )
 from litcomp.competitions.rules import (
     EXCERPT_CHARS,
     Status,
     check_reschedule,
-    placed,
     status_at,
 )
 from litcomp.kit.auth import Principal
@@ -130,12 +139,16 @@ async def _open_competition(
 async def submit(
     *,
     session: AsyncSession,
-    author_id: uuid.UUID,
+    actor: Principal,
     competition_id: uuid.UUID,
     title: str,
     content: str,
     idempotency: IdempotencyKey | None = None,
 ) -> Submission:
+    """Enter a story. Its subscribers are told by the fan-out worker (fanout.py), from
+    a job written in this same transaction."""
+    author_id = actor.user_id
+
     async def create() -> uuid.UUID:
         # Locking the competition row makes concurrent entries to it take turns, so the
         # entry limit holds even when one author's entries race (SQLite: every write
@@ -156,6 +169,14 @@ async def submit(
         )
         session.add(submission)
         await session.flush()
+        session.add(
+            FanoutJob(
+                competition_id=competition_id,
+                submission_id=submission.id,
+                author_id=author_id,
+                data=_about(competition, submission, actor),
+            )
+        )
         return submission.id
 
     submission_id = await create_once(session, idempotency_keys, idempotency, create)
@@ -173,47 +194,71 @@ async def get_submission(
 
 async def _submission_to_react_to(
     session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID
-) -> Submission:
+) -> tuple[Competition, Submission]:
     submission = await get_submission(
         session=session, competition_id=competition_id, submission_id=submission_id
     )
-    await _open_competition(session, competition_id)
-    return submission
+    return await _open_competition(session, competition_id), submission
+
+
+def _about(competition: Competition, submission: Submission, actor: Principal) -> dict[str, Any]:
+    """What every notice about an entry says."""
+    return {
+        "competition_id": str(competition.id),
+        "competition_title": competition.title,
+        "submission_id": str(submission.id),
+        "submission_title": submission.title,
+        "actor_id": str(actor.user_id),
+        "actor_username": actor.username,
+    }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action changed, and whose notifications it added (to wake them up)."""
+
+    changed: bool
+    notified: list[uuid.UUID]
 
 
 async def like(
     *,
     session: AsyncSession,
-    user_id: uuid.UUID,
+    actor: Principal,
     competition_id: uuid.UUID,
     submission_id: uuid.UUID,
-) -> bool:
-    """Like an entry; True if this added a like, False if it was liked already."""
-    submission = await _submission_to_react_to(session, competition_id, submission_id)
-    if submission.author_id == user_id:
+) -> Outcome:
+    """Like an entry; ``changed`` is False if it was liked already (nothing is sent then)."""
+    competition, submission = await _submission_to_react_to(session, competition_id, submission_id)
+    if submission.author_id == actor.user_id:
         raise Conflict("you cannot like your own entry", code="own_submission")
     added = await insert_ignore(
         session,
         Like,
-        {"submission_id": submission_id, "user_id": user_id, "created_at": utcnow()},
+        {"submission_id": submission_id, "user_id": actor.user_id, "created_at": utcnow()},
     )
+    notified: list[uuid.UUID] = []
     if added:
         await _count_like(session, submission_id, +1)
+        notice = Notice(
+            submission.author_id, SUBMISSION_LIKED, _about(competition, submission, actor)
+        )
+        notified = await notifications.record(session, [notice])
     await session.commit()
-    return added
+    return Outcome(added, notified)
 
 
 async def unlike(
     *,
     session: AsyncSession,
-    user_id: uuid.UUID,
+    actor: Principal,
     competition_id: uuid.UUID,
     submission_id: uuid.UUID,
 ) -> bool:
     """Take a like back; True if there was one."""
     await _submission_to_react_to(session, competition_id, submission_id)
     result = await session.execute(
-        sa.delete(Like).where(Like.submission_id == submission_id, Like.user_id == user_id)
+        sa.delete(Like).where(Like.submission_id == submission_id, Like.user_id == actor.user_id)
     )
     removed = bool(result.rowcount)  # type: ignore[attr-defined]
     if removed:
@@ -237,31 +282,56 @@ async def is_liked(*, session: AsyncSession, submission_id: uuid.UUID, user_id: 
 async def comment(
     *,
     session: AsyncSession,
-    author_id: uuid.UUID,
+    actor: Principal,
     competition_id: uuid.UUID,
     submission_id: uuid.UUID,
     content: str,
     parent_id: uuid.UUID | None,
     idempotency: IdempotencyKey | None = None,
-) -> Comment:
+) -> tuple[Comment, list[uuid.UUID]]:
+    """Comment on an entry, or reply to a comment on it; returns it and who was notified.
+
+    The reply's parent author hears "comment.replied"; the entry's author hears
+    "comment.created" unless that is the same person (one notice per comment each).
+    """
+    notified: list[uuid.UUID] = []
+
     async def create() -> uuid.UUID:
-        await _submission_to_react_to(session, competition_id, submission_id)
-        if parent_id is not None:
-            parent = await session.get(Comment, parent_id)
-            if parent is None or parent.submission_id != submission_id:
-                raise Invalid(
-                    "parent_id does not name a comment on this submission",
-                    details={"field": "parent_id"},
-                )
+        nonlocal notified
+        competition, submission = await _submission_to_react_to(
+            session, competition_id, submission_id
+        )
+        parent = await session.get(Comment, parent_id) if parent_id else None
+        if parent_id is not None and (parent is None or parent.submission_id != submission_id):
+            raise Invalid(
+                "parent_id does not name a comment on this submission",
+                details={"field": "parent_id"},
+            )
         new = Comment(
-            submission_id=submission_id, author_id=author_id, parent_id=parent_id, content=content
+            submission_id=submission_id,
+            author_id=actor.user_id,
+            parent_id=parent_id,
+            content=content,
         )
         session.add(new)
         await session.flush()
+        data = {
+            **_about(competition, submission, actor),
+            "comment_id": str(new.id),
+            "parent_id": str(parent_id) if parent_id else None,
+        }
+        recipients: dict[uuid.UUID, str] = {}
+        if parent is not None:
+            recipients[parent.author_id] = COMMENT_REPLIED
+        recipients.setdefault(submission.author_id, COMMENT_CREATED)
+        recipients.pop(actor.user_id, None)  # nobody is told of their own words
+        notified = await notifications.record(
+            session, [Notice(user, kind, data) for user, kind in recipients.items()]
+        )
         return new.id
 
     comment_id = await create_once(session, idempotency_keys, idempotency, create)
-    return await _get(session, Comment, comment_id)
+    return await _get(session, Comment, comment_id), notified
 
 
 async def _get(session: AsyncSession, model: type[M], row_id: uuid.UUID) -> M:
@@ -312,8 +382,9 @@ async def list_submissions(
     return [(row[0], row[1]) for row in page], total or 0
 
 
-async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[tuple[int, Any]]:
-    """Final places; each row has id, title, author_id, like_count and created_at."""
+async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[Any]:
+    """The stored final places (see lifecycle.finalize), best first; each row has
+    place, submission_id, title, author_id and likes."""
     competition = await get_competition(session=session, competition_id=competition_id)
     status = status_of(competition)
     if status is not Status.FINISHED:
@@ -322,17 +393,21 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[t
             code="competition_not_finished",
             details={"status": status.value, "end_date": competition.end_date.isoformat()},
         )
-    entries = await session.execute(
+    if competition.finalized_at is None:
+        raise Conflict("results are being written; ask again shortly", code="results_pending")
+    rows = await session.execute(
         sa.select(
-            Submission.id,
+            Placement.place,
+            Placement.submission_id,
             Submission.title,
             Submission.author_id,
-            Submission.like_count,
-            Submission.created_at,
-        ).where(Submission.competition_id == competition_id)
+            Placement.likes,
+        )
+        .join(Submission, Submission.id == Placement.submission_id)
+        .where(Placement.competition_id == competition_id)
+        .order_by(Placement.place)
     )
-    rows: list[Any] = list(entries.all())
-    return placed(rows)
+    return list(rows.all())
 
 
 async def list_user_submissions(*, session: AsyncSession, user_id: uuid.UUID) -> list[Submission]:

@@ -15,6 +15,7 @@ from litcomp.v1 import users_pb2 as pb
 log = logging.getLogger(__name__)
 
 JWKS_PATH = "/users/.well-known/jwks.json"
+SUBSCRIBERS_PAGE = 1000
 
 
 class UsersClient:
@@ -33,6 +34,20 @@ class UsersClient:
         except Unavailable:
             return {}
         return {uuid.UUID(user.user_id): user.username for user in response.users}
+
+    async def subscribers(self, competition_id: uuid.UUID) -> list[uuid.UUID]:
+        """Everyone subscribed to the competition (page by page)."""
+        found: list[uuid.UUID] = []
+        token = ""
+        while True:
+            request = pb.ListSubscribersRequest(
+                competition_id=str(competition_id), page_size=SUBSCRIBERS_PAGE, page_token=token
+            )
+            page = await self._client.call("ListSubscribers", request)
+            found.extend(uuid.UUID(user_id) for user_id in page.user_ids)
+            token = page.next_page_token
+            if not token:
+                return found
 
     async def jwks(self) -> Mapping[str, Any]:
         """The users service's JWKS document, from any live users instance."""

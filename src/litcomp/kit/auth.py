@@ -43,6 +43,7 @@ class Principal:
 
     user_id: uuid.UUID
     role: str
+    username: str = ""  # from the "name" claim; usernames never change
 
     @property
     def is_admin(self) -> bool:
@@ -97,12 +98,19 @@ class SigningKey:
         return {"keys": [self.public_jwk()]}
 
     def issue(
-        self, *, user_id: uuid.UUID, role: str, issuer: str, ttl: timedelta
+        self,
+        *,
+        user_id: uuid.UUID,
+        role: str,
+        issuer: str,
+        ttl: timedelta,
+        username: str = "",
     ) -> tuple[str, datetime]:
         issued_at = utcnow()
         expires_at = issued_at + ttl
         claims = {
             "sub": str(user_id),
+            "name": username,
             "role": role,
             "iss": issuer,
             "iat": issued_at,
@@ -214,4 +222,9 @@ class TokenVerifier:
             raise Unauthorized("the token is invalid") from None
         if claims["role"] not in ROLES:
             raise Unauthorized("the token is invalid")
-        return Principal(user_id=user_id, role=claims["role"])
+        username = claims.get("name", "")
+        return Principal(
+            user_id=user_id,
+            role=claims["role"],
+            username=username if isinstance(username, str) else "",
+        )

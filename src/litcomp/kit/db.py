@@ -117,13 +117,17 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def upsert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
+    """An INSERT that can say ON CONFLICT, in the session's dialect (both have it)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
 async def insert_ignore(
     session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
 ) -> bool:
     """INSERT a row unless it would break a unique constraint; True if it was inserted."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(model).values(**values).on_conflict_do_nothing()
+    statement = upsert(session, model).values(**values).on_conflict_do_nothing()
     result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -48,6 +48,15 @@ BALANCER_PICKS = Counter(
     "Requests sent to each upstream instance.",
     ["caller", "upstream", "instance"],
 )
+WEBSOCKETS = Gauge("litcomp_websockets", "WebSocket connections held by this instance.")
+NOTIFICATION_LAG = Histogram(
+    "litcomp_notification_delivery_seconds",
+    "From a notification's commit to its hand-off to a socket.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+CACHE_LOOKUPS = Counter(
+    "litcomp_cache_lookups_total", "Cache lookups by cache and outcome.", ["cache", "outcome"]
+)
 
 
 def exposition() -> tuple[bytes, str]:

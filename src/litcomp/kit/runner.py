@@ -43,7 +43,10 @@ def serve_asgi(
     configure_logging(name, settings.log_level)
     sock = bind(settings.host, port)
     app = create_app(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_config=None, timeout_graceful_shutdown=10)
+    # No permessage-deflate: it costs ~40 KiB per idle WebSocket (see bench/README.md).
+    config = uvicorn.Config(
+        app, log_config=None, timeout_graceful_shutdown=10, ws_per_message_deflate=False
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 

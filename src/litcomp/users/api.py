@@ -76,6 +76,7 @@ async def login(
     user = await service.authenticate(session=session, email=body.email, password=body.password)
     token, expires_at = key.issue(
         user_id=user.id,
+        username=user.username,
         role=user.role,
         issuer=settings.jwt_issuer,
         ttl=timedelta(seconds=settings.jwt_ttl_seconds),

@@ -1,0 +1,93 @@
+"""The fan-out worker: tells a competition's subscribers of a new entry.
+
+The entry's transaction leaves a job; a worker on any replica takes it (rows locked
+with SKIP LOCKED, so two replicas never take the same one), asks the users service
+for the subscribers, records one notice per subscriber and deletes the job, all in
+one transaction. If users cannot be reached the job stays and is tried again; if a
+replica dies mid-way its transaction rolls back and another replica does the job.
+Either way each subscriber hears once.
+"""
+
+import asyncio
+import contextlib
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from litcomp.competitions import notifications
+from litcomp.competitions.models import FanoutJob
+from litcomp.competitions.notifications import SUBMISSION_CREATED, Notice
+from litcomp.competitions.users_client import UsersClient
+from litcomp.competitions.wakeups import Wakeups
+from litcomp.kit.db import is_outage
+from litcomp.kit.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+
+class FanoutWorker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        users: UsersClient,
+        wakeups: Wakeups,
+        *,
+        poll_seconds: float,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._users = users
+        self._wakeups = wakeups
+        self._poll = poll_seconds
+        self._kicked = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def kick(self) -> None:
+        """A job was just committed: look now rather than at the next poll."""
+        self._kicked.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kicked.wait(), self._poll)
+            self._kicked.clear()
+            try:
+                while await self.work_one():
+                    pass
+            except Unavailable as error:
+                log.info("fan-out waits for the users service: %s", error.message)
+            except Exception as error:
+                if not is_outage(error):
+                    log.exception("fan-out failed; the job stays and is retried")
+
+    async def work_one(self) -> bool:
+        """Do one job; False when there is none to take."""
+        async with self._sessionmaker() as session:
+            job = await session.scalar(
+                sa.select(FanoutJob)
+                .order_by(FanoutJob.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if job is None:
+                return False
+            subscribers = await self._users.subscribers(job.competition_id)
+            notices = [
+                Notice(user, SUBMISSION_CREATED, dict(job.data))
+                for user in subscribers
+                if user != job.author_id
+            ]
+            recipients = await notifications.record(session, notices)
+            await session.delete(job)
+            await session.commit()
+        await self._wakeups.notify(recipients)
+        return True

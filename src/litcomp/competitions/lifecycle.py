@@ -1,0 +1,167 @@
+"""Finishing competitions: final places and "your place" notices, written exactly once.
+
+Once a competition has ended, one transaction claims it with a conditional UPDATE
+(``finalized_at`` from NULL to now, only if still NULL), then writes every place and
+one notice per participant. A concurrent claimer blocks on the row and then finds it
+taken; a crash before commit rolls everything back, leaving the competition to be
+claimed again. So places and notices exist once, or not at all.
+
+Every replica runs a ``Finalizer`` that looks for ended, unfinalized competitions;
+asking for results finalizes on the spot too.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from litcomp.competitions import notifications
+from litcomp.competitions.models import Competition, Placement, Submission
+from litcomp.competitions.notifications import COMPETITION_PLACED, Notice
+from litcomp.competitions.rules import placed
+from litcomp.competitions.wakeups import Wakeups
+from litcomp.kit.db import is_outage
+from litcomp.kit.times import utcnow
+
+log = logging.getLogger(__name__)
+
+
+async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[uuid.UUID] | None:
+    """Write the final places if the competition has ended and nobody has yet.
+
+    Returns the participants notified, or None if there was nothing to do.
+    """
+    now = utcnow()
+    state = (
+        await session.execute(
+            sa.select(Competition.finalized_at, Competition.end_date).where(
+                Competition.id == competition_id
+            )
+        )
+    ).first()
+    if state is None or state.finalized_at is not None or state.end_date > now:
+        return None  # unknown, done already, or not over: nothing to claim
+    claimed = await session.execute(
+        sa.update(Competition)
+        .where(
+            Competition.id == competition_id,
+            Competition.finalized_at.is_(None),
+            Competition.end_date <= now,
+        )
+        .values(finalized_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        return None
+    competition = await session.get(Competition, competition_id)
+    assert competition is not None
+    entries = await session.execute(
+        sa.select(
+            Submission.id,
+            Submission.title,
+            Submission.author_id,
+            Submission.like_count,
+            Submission.created_at,
+        ).where(Submission.competition_id == competition_id)
+    )
+    places = placed(list(entries.all()))
+    if places:
+        await session.execute(
+            sa.insert(Placement),
+            [
+                {
+                    "competition_id": competition_id,
+                    "submission_id": entry.id,
+                    "place": place,
+                    "likes": entry.like_count,
+                }
+                for place, entry in places
+            ],
+        )
+    notified = await notifications.record(session, _placement_notices(competition, places))
+    await session.commit()
+    log.info("competition finalized", extra={"competition_id": str(competition_id)})
+    return notified
+
+
+def _placement_notices(competition: Competition, places: list[tuple[int, Any]]) -> list[Notice]:
+    """One notice per participant: their best place, and the place of each entry."""
+    by_author: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    for place, entry in places:
+        by_author[entry.author_id].append(
+            {
+                "submission_id": str(entry.id),
+                "title": entry.title,
+                "place": place,
+                "likes": entry.like_count,
+            }
+        )
+    return [
+        Notice(
+            author,
+            COMPETITION_PLACED,
+            {
+                "competition_id": str(competition.id),
+                "competition_title": competition.title,
+                "place": min(e["place"] for e in entries),
+                "participants": len(places),
+                "entries": entries,
+            },
+        )
+        for author, entries in by_author.items()
+    ]
+
+
+class Finalizer:
+    """Finalizes ended competitions every ``poll_seconds``."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        wakeups: Wakeups,
+        *,
+        poll_seconds: float,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._wakeups = wakeups
+        self._poll = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll)
+            try:
+                await self.finalize_due()
+            except Exception as error:
+                if not is_outage(error):
+                    log.exception("finalizing competitions failed; trying again later")
+
+    async def finalize_due(self) -> None:
+        async with self._sessionmaker() as session:
+            due = list(
+                await session.scalars(
+                    sa.select(Competition.id)
+                    .where(Competition.finalized_at.is_(None), Competition.end_date <= utcnow())
+                    .order_by(Competition.end_date)
+                    .limit(50)
+                )
+            )
+        for competition_id in due:
+            async with self._sessionmaker() as session:
+                notified = await finalize(session, competition_id)
+            if notified:
+                await self._wakeups.notify(notified)

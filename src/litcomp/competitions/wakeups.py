@@ -1,0 +1,99 @@
+"""Waking every replica when notices are committed: Redis pub/sub, with polling behind it.
+
+After a commit the replica that made it catches up its own sockets at once and
+publishes the recipients' ids; every replica catches up the sockets it holds for
+them. Pub/sub delivers at most once, so each replica also polls the table: every
+``poll_seconds`` while Redis is absent or down (delivery goes on, only slower), and
+every ``safety_poll_seconds`` otherwise, in case a message was missed.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from litcomp.competitions.hub import Hub
+
+log = logging.getLogger(__name__)
+
+REDIS_ERRORS = (RedisError, OSError)
+
+
+class Wakeups:
+    def __init__(
+        self,
+        hub: Hub,
+        redis: Redis | None,
+        *,
+        channel: str,
+        poll_seconds: float,
+        safety_poll_seconds: float = 10.0,
+    ) -> None:
+        self.hub = hub
+        self._redis = redis
+        self._channel = channel
+        self._poll = poll_seconds
+        self._safety_poll = safety_poll_seconds
+        self._redis_up = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def notify(self, users: Sequence[uuid.UUID]) -> None:
+        """Notices for ``users`` were just committed: deliver them wherever they are held."""
+        if not users:
+            return
+        await self.hub.catch_up(users)
+        if self._redis is None or not self._redis_up:
+            return  # the other replicas' polls will find them
+        try:
+            await self._redis.publish(self._channel, json.dumps([str(u) for u in users]))
+        except REDIS_ERRORS as error:
+            self._down(error)
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._poll_forever()))
+        if self._redis is not None:
+            self._tasks.append(asyncio.create_task(self._listen_forever(self._redis)))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _listen_forever(self, redis: Redis) -> None:
+        while True:
+            try:
+                async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    self._up()
+                    await self.hub.catch_up()  # whatever was missed while it was down
+                    async for message in pubsub.listen():
+                        users = [uuid.UUID(u) for u in json.loads(message["data"])]
+                        await self.hub.catch_up(users)
+            except REDIS_ERRORS as error:
+                self._down(error)
+                await asyncio.sleep(1)
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._safety_poll if self._redis_up else self._poll)
+            try:
+                await self.hub.catch_up()
+            except Exception:
+                log.exception("polling for notifications failed")
+
+    def _up(self) -> None:
+        if not self._redis_up:
+            log.info("notification wake-ups go through Redis")
+        self._redis_up = True
+
+    def _down(self, error: BaseException) -> None:
+        if self._redis_up:
+            log.warning("Redis unreachable (%r): notifications are polled until it returns", error)
+        self._redis_up = False
