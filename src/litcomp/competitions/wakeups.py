@@ -40,6 +40,7 @@ class Wakeups:
         self._poll = poll_seconds
         self._safety_poll = safety_poll_seconds
         self._redis_up = False
+        self._went_down = asyncio.Event()  # cuts a long safety-poll wait short
         self._tasks: list[asyncio.Task[None]] = []
 
     async def notify(self, users: Sequence[uuid.UUID]) -> None:
@@ -82,7 +83,10 @@ class Wakeups:
 
     async def _poll_forever(self) -> None:
         while True:
-            await asyncio.sleep(self._safety_poll if self._redis_up else self._poll)
+            interval = self._safety_poll if self._redis_up else self._poll
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._went_down.wait(), interval)
+            self._went_down.clear()
             try:
                 await self.hub.catch_up()
             except Exception:
@@ -96,4 +100,5 @@ class Wakeups:
     def _down(self, error: BaseException) -> None:
         if self._redis_up:
             log.warning("Redis unreachable (%r): notifications are polled until it returns", error)
+            self._went_down.set()
         self._redis_up = False

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette import types as asgi
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from litcomp.kit import metrics
@@ -357,10 +358,14 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(db_session)]
 
 
-def from_state(name: str) -> Callable[[Request], Any]:
-    """A dependency handing out ``app.state.<name>``, set up by the service's lifespan."""
+def from_state(name: str) -> Callable[[HTTPConnection], Awaitable[Any]]:
+    """A dependency handing out ``app.state.<name>``, set up by the service's lifespan.
 
-    def dependency(request: Request) -> Any:
-        return getattr(request.app.state, name)
+    Async, so FastAPI calls it inline rather than in a worker thread; typed on
+    HTTPConnection, so WebSocket routes can use it too.
+    """
+
+    async def dependency(connection: HTTPConnection) -> Any:
+        return getattr(connection.app.state, name)
 
     return dependency

@@ -1,0 +1,130 @@
+"""A platform with its own Redis (so tests may stop it), two competitions replicas,
+PostgreSQL, and WebSocket listeners."""
+
+import asyncio
+import json
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.support import Platform, Process, free_port, wait_until
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server only these tests use, so they can stop and start it."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, "redis-server")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait()
+
+    def _answers(self) -> bool:
+        try:
+            with __import__("socket").create_connection(("127.0.0.1", self.port), 0.2) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[PrivateRedis]:
+    server = PrivateRedis(free_port())
+    server.start()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory,
+    make_database: Callable[[str], str],
+    redis_server: PrivateRedis,
+) -> Iterator[Platform]:
+    platform = Platform.create(
+        tmp_path_factory.mktemp("live"),
+        {
+            "LITCOMP_USERS_DATABASE_URL": make_database("live_users"),
+            "LITCOMP_COMPETITIONS_DATABASE_URL": make_database("live_competitions"),
+            "LITCOMP_REDIS_URL": redis_server.url,
+            "LITCOMP_NOTIFICATIONS_POLL_SECONDS": "0.5",
+            "LITCOMP_FINALIZE_POLL_SECONDS": "0.5",
+            "LITCOMP_DISCOVERY_TTL_SECONDS": "2",
+            "LITCOMP_DISCOVERY_GRACE_SECONDS": "1",
+        },
+        replicas={"users": 1, "competitions": 2},
+    )
+    platform.start()
+    yield platform
+    platform.stop()
+
+
+def replica_url(platform: Platform, process: Process) -> str:
+    instance = platform.instance(process)
+    return f"http://{instance['host']}:{instance['http_port']}"
+
+
+class Listener:
+    """One notification socket, read a message at a time."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        self.socket = socket
+
+    async def next(self, timeout: float = 5) -> dict[str, Any]:
+        message = await self.socket.receive(timeout=timeout)
+        assert message.type == aiohttp.WSMsgType.TEXT, message
+        return dict(json.loads(message.data))
+
+    async def take(self, count: int, timeout: float = 5) -> list[dict[str, Any]]:
+        return [await self.next(timeout) for _ in range(count)]
+
+    async def nothing_for(self, seconds: float) -> None:
+        try:
+            message = await self.socket.receive(timeout=seconds)
+        except TimeoutError:
+            return
+        raise AssertionError(f"expected silence, got {message}")
+
+
+@asynccontextmanager
+async def listening(base_url: str, token: str, after: int | None = None) -> AsyncIterator[Listener]:
+    query = f"?after={after}" if after is not None else ""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
+            f"{base_url}/ws{query}", headers={"Authorization": f"Bearer {token}"}, heartbeat=None
+        ) as socket,
+    ):
+        await asyncio.sleep(0.2)  # let the server register the socket before acting
+        yield Listener(socket)
