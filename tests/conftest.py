@@ -40,7 +40,7 @@ def make_database() -> Iterator[Callable[[str], str]]:
     run = uuid.uuid4().hex[:8]
 
     def make(service: str) -> str:
-        name = f"litcomp_test_{run}_{service}"
+        name = f"litcomp_test_{run}_{service}_{uuid.uuid4().hex[:6]}"
         _admin(f'CREATE DATABASE "{name}"')
         created.append(name)
         base = ADMIN_URL.rsplit("/", 1)[0]

@@ -1,11 +1,14 @@
 """HTTP routes of the competitions service: translate requests to service calls and back."""
 
 import uuid
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
+from litcomp.competitions.cache import CompetitionCache
 from litcomp.competitions.fanout import FanoutWorker
 from litcomp.competitions.models import Comment, Competition
 from litcomp.competitions.schemas import (
@@ -24,7 +27,7 @@ from litcomp.competitions.schemas import (
     SubmissionPage,
     SubmissionSummary,
 )
-from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
+from litcomp.competitions.service import StatusFilter, SubmissionSort, changes_at, status_of
 from litcomp.competitions.users_client import UsersClient
 from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit.http import (
@@ -41,6 +44,9 @@ from litcomp.kit.idempotency import IdempotencyKey
 UsersDep = Annotated[UsersClient, Depends(from_state("users"))]
 WakeupsDep = Annotated[Wakeups, Depends(from_state("wakeups"))]
 FanoutDep = Annotated[FanoutWorker, Depends(from_state("fanout"))]
+CacheDep = Annotated[CompetitionCache, Depends(from_state("cache"))]
+# Sessions that may write, for the GET that may finalize a competition on the spot.
+WriterDep = Annotated[async_sessionmaker[AsyncSession], Depends(from_state("sessionmaker"))]
 
 router = APIRouter(prefix="/competitions", tags=["competitions"])
 
@@ -70,34 +76,53 @@ def _details(competition: Competition) -> CompetitionDetails:
 @router.get("")
 async def list_competitions(
     session: SessionDep,
+    cache: CacheDep,
     status_filter: Annotated[StatusFilter, Query(alias="status")] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[CompetitionSummary]:
     """Competitions open for entries now (``status=active``, the default), or others."""
-    competitions = await service.list_competitions(
-        session=session, status=status_filter, limit=limit
-    )
-    return [_summary(c) for c in competitions]
+
+    async def load() -> tuple[list[dict[str, Any]], datetime | None]:
+        competitions = await service.list_competitions(
+            session=session, status=status_filter, limit=limit
+        )
+        changes_at = await service.next_change(session=session)
+        return [_summary(c).model_dump(mode="json") for c in competitions], changes_at
+
+    listed: list[CompetitionSummary] = await cache.get(f"list:{status_filter}:{limit}", load)
+    return listed
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(403))
 async def create_competition(
-    body: CompetitionCreate, me: CurrentUser, session: SessionDep
+    body: CompetitionCreate, me: CurrentUser, session: SessionDep, cache: CacheDep
 ) -> CompetitionDetails:
     competition = await service.create_competition(
         session=session, admin=me, fields=body.model_dump()
     )
+    await cache.invalidate()
     return _details(competition)
 
 
 @router.get("/{competition_id}")
-async def get_competition(competition_id: uuid.UUID, session: SessionDep) -> CompetitionDetails:
-    return _details(await service.get_competition(session=session, competition_id=competition_id))
+async def get_competition(
+    competition_id: uuid.UUID, session: SessionDep, cache: CacheDep
+) -> CompetitionDetails:
+    async def load() -> tuple[dict[str, Any], datetime | None]:
+        competition = await service.get_competition(session=session, competition_id=competition_id)
+        return _details(competition).model_dump(mode="json"), changes_at(competition)
+
+    details: CompetitionDetails = await cache.get(f"one:{competition_id}", load)
+    return details
 
 
 @router.patch("/{competition_id}", responses=error_responses(403, 409))
 async def update_competition(
-    competition_id: uuid.UUID, body: CompetitionUpdate, me: CurrentUser, session: SessionDep
+    competition_id: uuid.UUID,
+    body: CompetitionUpdate,
+    me: CurrentUser,
+    session: SessionDep,
+    cache: CacheDep,
 ) -> CompetitionDetails:
     competition = await service.update_competition(
         session=session,
@@ -105,6 +130,7 @@ async def update_competition(
         competition_id=competition_id,
         changes=body.model_dump(exclude_unset=True, exclude_none=True),
     )
+    await cache.invalidate()
     return _details(competition)
 
 
@@ -289,10 +315,11 @@ async def comment(
 
 @router.get("/{competition_id}/results", responses=error_responses(409))
 async def results(
-    competition_id: uuid.UUID, session: SessionDep, wakeups: WakeupsDep
+    competition_id: uuid.UUID, session: SessionDep, writer: WriterDep, wakeups: WakeupsDep
 ) -> list[ResultEntry]:
     """Final places, most likes first, a tie going to the earlier entry."""
-    notified = await lifecycle.finalize(session, competition_id)  # if due and not done yet
+    async with writer() as finalizing:
+        notified = await lifecycle.finalize(finalizing, competition_id)  # if due, not done
     if notified:
         await wakeups.notify(notified)
     return [

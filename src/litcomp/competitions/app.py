@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from litcomp.competitions.api import router
+from litcomp.competitions.cache import CompetitionCache
 from litcomp.competitions.fanout import FanoutWorker
 from litcomp.competitions.grpc import Competitions
 from litcomp.competitions.hub import Hub
@@ -39,10 +40,15 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
             sessions = await stack.enter_async_context(
                 database(app, settings.competitions_database_url, MIGRATIONS)
             )
-            redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+            redis = (
+                Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2)
+                if settings.redis_url
+                else None
+            )
+            app.state.cache = CompetitionCache(redis, prefix=settings.redis_prefix)
             if redis is not None:
                 stack.push_async_callback(redis.aclose)
-            app.state.hub = Hub(sessions)
+            app.state.hub = Hub(app.state.read_sessionmaker)
             app.state.wakeups = Wakeups(
                 app.state.hub,
                 redis,

@@ -44,6 +44,24 @@ StatusFilter = Literal["active", "upcoming", "finished", "all"]
 SubmissionSort = Literal["new", "top"]
 
 
+def changes_at(competition: Competition, now: datetime | None = None) -> datetime | None:
+    """When the competition's status next changes by itself (None once finished)."""
+    now = now or utcnow()
+    if now < competition.start_date:
+        return competition.start_date
+    return competition.end_date if now < competition.end_date else None
+
+
+async def next_change(*, session: AsyncSession) -> datetime | None:
+    """The next start or end of any competition: when lists by status change by themselves."""
+    now = utcnow()
+    soonest = [
+        await session.scalar(sa.select(sa.func.min(column)).where(column > now))
+        for column in (Competition.start_date, Competition.end_date)
+    ]
+    return min((moment for moment in soonest if moment is not None), default=None)
+
+
 def status_of(competition: Competition, now: datetime | None = None) -> Status:
     return status_at(start=competition.start_date, end=competition.end_date, now=now or utcnow())
 

@@ -106,15 +106,26 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    # Take SQLite's write lock when a transaction starts, not at its first write, so
-    # read-then-write rules (the entry limit) hold between processes as they do on
-    # PostgreSQL with SELECT ... FOR UPDATE. Embedded mode trades write concurrency
-    # for that; PostgreSQL is for load.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A transaction that will write takes SQLite's write lock when it starts, not at
+    # its first write: read-then-write rules (the entry limit) then hold between
+    # processes as they do on PostgreSQL with SELECT ... FOR UPDATE, and it cannot
+    # fail halfway on a lock it cannot upgrade. Read-only ones stay concurrent.
+    writes = connection.get_execution_options().get(_WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+_WRITES = "litcomp_writes"
+
+
+def create_sessionmaker(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that may write (the default), or that only reads.
+
+    The difference matters on SQLite only (see _sqlite_begin).
+    """
+    bind = engine if read_only else engine.execution_options(**{_WRITES: True})
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 def upsert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:

@@ -350,8 +350,14 @@ CurrentUser = Annotated[Principal, Depends(current_principal)]
 MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+    """A session for this request; a read-only one for GET, HEAD and OPTIONS."""
+    state = request.app.state
+    read_only = request.method in READ_ONLY_METHODS
+    async with (state.read_sessionmaker if read_only else state.sessionmaker)() as session:
         yield session
 
 

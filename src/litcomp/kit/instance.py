@@ -39,6 +39,7 @@ async def database(
     try:
         await migrate(engine, migrations)
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_sessionmaker(engine, read_only=True)
         app.state.health_checks["database"] = lambda: ping(engine)
         yield app.state.sessionmaker
     finally:

@@ -10,7 +10,7 @@ import aiohttp
 import httpx
 import pytest
 
-from tests.notifications.conftest import PrivateRedis, listening, replica_url
+from tests.live.conftest import PrivateRedis, listening, replica_url
 from tests.support import Account, Platform, create_competition, log_in, sign_up, unique
 
 

@@ -1,0 +1,144 @@
+"""The Redis cache of competitions (cache-aside), for GET /competitions and /competitions/{id}.
+
+- A value lives until the next moment it could change on its own: ``load`` returns
+  the value and that moment (the next start or end of a competition it shows), and
+  the TTL is the time left until then, never more than ``max_ttl``.
+- Every create or edit bumps a version number that is part of every key, so all
+  cached answers are invalidated at once, across replicas, in one INCR.
+- A burst of misses for one key reaches the database once: within a process the
+  first miss's load is shared, and across processes a short Redis lock lets one
+  load while the others wait briefly for its value.
+- Redis unreachable: answers come straight from the database; the outage is logged
+  when it starts (and at most once a minute), and Redis is tried again after a pause.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from litcomp.kit import metrics
+from litcomp.kit.times import utcnow
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[[], Awaitable[tuple[Any, datetime | None]]]
+
+LOCK_MS = 2000
+WAIT_FOR_OTHERS = 1.0
+RETRY_REDIS_AFTER = 5.0
+LOG_OUTAGE_EVERY = 60.0
+
+
+class CompetitionCache:
+    def __init__(self, redis: Redis | None, *, prefix: str, max_ttl: float = 60.0) -> None:
+        self._redis = redis
+        self._prefix = f"{prefix}:cache:competitions"
+        self._max_ttl = max_ttl
+        self._loading: dict[str, asyncio.Future[Any]] = {}
+        self._down_until = 0.0
+        self._outage_logged_at = float("-inf")
+
+    async def get(self, key: str, load: Loader) -> Any:
+        """The value for ``key``, from Redis if it has it, else from ``load``."""
+        redis = self._usable()
+        if redis is None:
+            metrics.CACHE_LOOKUPS.labels("competitions", "bypass").inc()
+            return (await load())[0]
+        try:
+            version = int(await redis.get(self._version_key) or 0)
+            full_key = f"{self._prefix}:v{version}:{key}"
+            cached = await redis.get(full_key)
+        except (RedisError, OSError) as error:
+            self._down(error)
+            return (await load())[0]
+        if cached is not None:
+            metrics.CACHE_LOOKUPS.labels("competitions", "hit").inc()
+            return json.loads(cached)
+        metrics.CACHE_LOOKUPS.labels("competitions", "miss").inc()
+        return await self._load_once(redis, full_key, load)
+
+    async def invalidate(self) -> None:
+        """Forget every cached answer (after a create or an edit)."""
+        redis = self._usable()
+        if redis is None:
+            return
+        try:
+            await redis.incr(self._version_key)
+        except (RedisError, OSError) as error:
+            self._down(error)
+
+    @property
+    def _version_key(self) -> str:
+        return f"{self._prefix}:version"
+
+    async def _load_once(self, redis: Redis, full_key: str, load: Loader) -> Any:
+        shared = self._loading.get(full_key)
+        if shared is not None:
+            return await asyncio.shield(shared)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._loading[full_key] = future
+        try:
+            value = await self._load_across_processes(redis, full_key, load)
+            future.set_result(value)
+            return value
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved here, so an unshared failure is not logged twice
+            raise
+        finally:
+            del self._loading[full_key]
+
+    async def _load_across_processes(self, redis: Redis, full_key: str, load: Loader) -> Any:
+        try:
+            leader = await redis.set(f"{full_key}:lock", "1", nx=True, px=LOCK_MS)
+            if not leader:
+                waited = await self._wait_for_value(redis, full_key)
+                if waited is not None:
+                    return waited
+        except (RedisError, OSError) as error:
+            self._down(error)
+            return (await load())[0]
+        value, changes_at = await load()
+        await self._store(redis, full_key, value, changes_at)
+        return value
+
+    async def _wait_for_value(self, redis: Redis, full_key: str) -> Any:
+        deadline = time.monotonic() + WAIT_FOR_OTHERS
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            cached = await redis.get(full_key)
+            if cached is not None:
+                return json.loads(cached)
+        return None
+
+    async def _store(
+        self, redis: Redis, full_key: str, value: Any, changes_at: datetime | None
+    ) -> None:
+        ttl = self._max_ttl
+        if changes_at is not None:
+            ttl = min(ttl, (changes_at - utcnow()).total_seconds())
+        try:
+            if ttl >= 0.001:
+                await redis.set(full_key, json.dumps(value), px=int(ttl * 1000))
+            await redis.delete(f"{full_key}:lock")
+        except (RedisError, OSError) as error:
+            self._down(error)
+
+    def _usable(self) -> Redis | None:
+        if self._redis is None or time.monotonic() < self._down_until:
+            return None
+        return self._redis
+
+    def _down(self, error: BaseException) -> None:
+        now = time.monotonic()
+        self._down_until = now + RETRY_REDIS_AFTER
+        if now - self._outage_logged_at >= LOG_OUTAGE_EVERY:
+            log.warning("cache unavailable, serving from the database: %r", error)
+            self._outage_logged_at = now

@@ -1,0 +1,103 @@
+"""The competitions cache against a real Redis: hits, invalidation, boundaries, bursts, outages."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from litcomp.competitions.cache import CompetitionCache
+from litcomp.kit.times import utcnow
+from tests.support import free_port
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis: Redis) -> AsyncIterator[str]:
+    name = f"litcomp-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    async for key in redis.scan_iter(f"{name}:*"):
+        await redis.delete(key)
+
+
+class Source:
+    """The database, as far as the cache can tell: counts its loads."""
+
+    def __init__(self, value: Any, changes_at: datetime | None = None, delay: float = 0) -> None:
+        self.value = value
+        self.changes_at = changes_at
+        self.delay = delay
+        self.loads = 0
+
+    async def __call__(self) -> tuple[Any, datetime | None]:
+        self.loads += 1
+        await asyncio.sleep(self.delay)
+        return self.value, self.changes_at
+
+
+async def test_a_second_read_is_a_hit(redis: Redis, prefix: str):
+    cache = CompetitionCache(redis, prefix=prefix)
+    source = Source([{"title": "A"}])
+    assert await cache.get("list", source) == [{"title": "A"}]
+    assert await cache.get("list", source) == [{"title": "A"}]
+    assert source.loads == 1
+
+
+async def test_a_write_invalidates_every_replicas_entries(redis: Redis, prefix: str):
+    mine, theirs = CompetitionCache(redis, prefix=prefix), CompetitionCache(redis, prefix=prefix)
+    source = Source({"title": "Old"})
+    await mine.get("one", source)
+    source.value = {"title": "New"}
+    await theirs.invalidate()
+    assert await mine.get("one", source) == {"title": "New"}
+    assert source.loads == 2
+
+
+async def test_nothing_outlives_the_next_start_or_end(redis: Redis, prefix: str):
+    cache = CompetitionCache(redis, prefix=prefix)
+    source = Source("before", changes_at=utcnow() + timedelta(seconds=0.3))
+    assert await cache.get("list", source) == "before"
+    source.value, source.changes_at = "after", None
+    assert await cache.get("list", source) == "before"  # still cached
+    await asyncio.sleep(0.4)
+    assert await cache.get("list", source) == "after"
+    assert source.loads == 2
+
+
+async def test_a_value_already_past_its_boundary_is_not_stored(redis: Redis, prefix: str):
+    cache = CompetitionCache(redis, prefix=prefix)
+    source = Source("stale at once", changes_at=utcnow() - timedelta(seconds=1))
+    await cache.get("list", source)
+    await cache.get("list", source)
+    assert source.loads == 2
+
+
+async def test_a_burst_of_misses_loads_once_even_across_replicas(redis: Redis, prefix: str):
+    replicas = [CompetitionCache(redis, prefix=prefix) for _ in range(2)]
+    source = Source(["slow"], delay=0.2)
+    answers = await asyncio.gather(*(replicas[n % 2].get("list", source) for n in range(100)))
+    assert answers == [["slow"]] * 100
+    assert source.loads == 1
+
+
+async def test_without_redis_reads_go_to_the_database(caplog: pytest.LogCaptureFixture):
+    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
+    cache = CompetitionCache(dead, prefix="litcomp-test-dead")
+    source = Source("from the database")
+    for _ in range(5):
+        assert await cache.get("list", source) == "from the database"
+    await cache.invalidate()
+    assert source.loads == 5
+    assert len([r for r in caplog.records if "cache unavailable" in r.message]) == 1
+    await dead.aclose()
