@@ -1,4 +1,7 @@
-"""The gateway application (aiohttp: measured fastest for proxying, see bench/README.md).
+"""The gateway application, on aiohttp (server and client).
+
+aiohttp was chosen over an httpx-based proxy (~15x slower on the same backend);
+bench/README.md measures it against nginx and shows where its time goes.
 
 Middleware order: request context (id, log line, metrics, errors as JSON), then the
 rate limit, then the handler: the gateway's own endpoints, or the proxy.
