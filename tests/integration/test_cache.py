@@ -40,53 +40,58 @@ class Source:
         self.delay = delay
         self.loads = 0
 
-    async def __call__(self) -> tuple[Any, datetime | None]:
+    async def __call__(self) -> Any:
         self.loads += 1
         await asyncio.sleep(self.delay)
-        return self.value, self.changes_at
+        return self.value
+
+    async def until(self, _value: Any) -> datetime | None:
+        return self.changes_at
 
 
 async def test_a_second_read_is_a_hit(redis: Redis, prefix: str):
     cache = CompetitionCache(redis, prefix=prefix)
     source = Source([{"title": "A"}])
-    assert await cache.get("list", source) == [{"title": "A"}]
-    assert await cache.get("list", source) == [{"title": "A"}]
+    assert await cache.get("list", source, source.until) == [{"title": "A"}]
+    assert await cache.get("list", source, source.until) == [{"title": "A"}]
     assert source.loads == 1
 
 
 async def test_a_write_invalidates_every_replicas_entries(redis: Redis, prefix: str):
     mine, theirs = CompetitionCache(redis, prefix=prefix), CompetitionCache(redis, prefix=prefix)
     source = Source({"title": "Old"})
-    await mine.get("one", source)
+    await mine.get("one", source, source.until)
     source.value = {"title": "New"}
     await theirs.invalidate()
-    assert await mine.get("one", source) == {"title": "New"}
+    assert await mine.get("one", source, source.until) == {"title": "New"}
     assert source.loads == 2
 
 
 async def test_nothing_outlives_the_next_start_or_end(redis: Redis, prefix: str):
     cache = CompetitionCache(redis, prefix=prefix)
     source = Source("before", changes_at=utcnow() + timedelta(seconds=0.3))
-    assert await cache.get("list", source) == "before"
+    assert await cache.get("list", source, source.until) == "before"
     source.value, source.changes_at = "after", None
-    assert await cache.get("list", source) == "before"  # still cached
+    assert await cache.get("list", source, source.until) == "before"  # still cached
     await asyncio.sleep(0.4)
-    assert await cache.get("list", source) == "after"
+    assert await cache.get("list", source, source.until) == "after"
     assert source.loads == 2
 
 
 async def test_a_value_already_past_its_boundary_is_not_stored(redis: Redis, prefix: str):
     cache = CompetitionCache(redis, prefix=prefix)
     source = Source("stale at once", changes_at=utcnow() - timedelta(seconds=1))
-    await cache.get("list", source)
-    await cache.get("list", source)
+    await cache.get("list", source, source.until)
+    await cache.get("list", source, source.until)
     assert source.loads == 2
 
 
 async def test_a_burst_of_misses_loads_once_even_across_replicas(redis: Redis, prefix: str):
     replicas = [CompetitionCache(redis, prefix=prefix) for _ in range(2)]
     source = Source(["slow"], delay=0.2)
-    answers = await asyncio.gather(*(replicas[n % 2].get("list", source) for n in range(100)))
+    answers = await asyncio.gather(
+        *(replicas[n % 2].get("list", source, source.until) for n in range(100))
+    )
     assert answers == [["slow"]] * 100
     assert source.loads == 1
 
@@ -96,7 +101,7 @@ async def test_without_redis_reads_go_to_the_database(caplog: pytest.LogCaptureF
     cache = CompetitionCache(dead, prefix="litcomp-test-dead")
     source = Source("from the database")
     for _ in range(5):
-        assert await cache.get("list", source) == "from the database"
+        assert await cache.get("list", source, source.until) == "from the database"
     await cache.invalidate()
     assert source.loads == 5
     assert len([r for r in caplog.records if "cache unavailable" in r.message]) == 1

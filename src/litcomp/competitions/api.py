@@ -82,14 +82,16 @@ async def list_competitions(
 ) -> list[CompetitionSummary]:
     """Competitions open for entries now (``status=active``, the default), or others."""
 
-    async def load() -> tuple[list[dict[str, Any]], datetime | None]:
+    async def load() -> list[dict[str, Any]]:
         competitions = await service.list_competitions(
             session=session, status=status_filter, limit=limit
         )
-        changes_at = await service.next_change(session=session)
-        return [_summary(c).model_dump(mode="json") for c in competitions], changes_at
+        return [_summary(c).model_dump(mode="json") for c in competitions]
 
-    listed: list[CompetitionSummary] = await cache.get(f"list:{status_filter}:{limit}", load)
+    async def until(_: object) -> datetime | None:
+        return await service.next_change(session=session)
+
+    listed: list[CompetitionSummary] = await cache.get(f"list:{status_filter}:{limit}", load, until)
     return listed
 
 
@@ -108,11 +110,17 @@ async def create_competition(
 async def get_competition(
     competition_id: uuid.UUID, session: SessionDep, cache: CacheDep
 ) -> CompetitionDetails:
-    async def load() -> tuple[dict[str, Any], datetime | None]:
+    async def load() -> dict[str, Any]:
         competition = await service.get_competition(session=session, competition_id=competition_id)
-        return _details(competition).model_dump(mode="json"), changes_at(competition)
+        return _details(competition).model_dump(mode="json")
 
-    details: CompetitionDetails = await cache.get(f"one:{competition_id}", load)
+    async def until(details: dict[str, Any]) -> datetime | None:
+        return changes_at(
+            start=datetime.fromisoformat(details["start_date"]),
+            end=datetime.fromisoformat(details["end_date"]),
+        )
+
+    details: CompetitionDetails = await cache.get(f"one:{competition_id}", load, until)
     return details
 
 

@@ -1,8 +1,9 @@
 """The Redis cache of competitions (cache-aside), for GET /competitions and /competitions/{id}.
 
-- A value lives until the next moment it could change on its own: ``load`` returns
-  the value and that moment (the next start or end of a competition it shows), and
-  the TTL is the time left until then, never more than ``max_ttl``.
+- A value lives until the next moment it could change on its own: ``until(value)``
+  says when that is (the next start or end of a competition it shows), asked only
+  when the value is about to be stored, and the TTL is the time left until then,
+  never more than ``max_ttl``.
 - Every create or edit bumps a version number that is part of every key, so all
   cached answers are invalidated at once, across replicas, in one INCR.
 - A burst of misses for one key reaches the database once: within a process the
@@ -28,7 +29,8 @@ from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
 
-Loader = Callable[[], Awaitable[tuple[Any, datetime | None]]]
+Loader = Callable[[], Awaitable[Any]]
+Until = Callable[[Any], Awaitable[datetime | None]]
 
 LOCK_MS = 2000
 WAIT_FOR_OTHERS = 1.0
@@ -45,24 +47,24 @@ class CompetitionCache:
         self._down_until = 0.0
         self._outage_logged_at = float("-inf")
 
-    async def get(self, key: str, load: Loader) -> Any:
+    async def get(self, key: str, load: Loader, until: Until) -> Any:
         """The value for ``key``, from Redis if it has it, else from ``load``."""
         redis = self._usable()
         if redis is None:
             metrics.CACHE_LOOKUPS.labels("competitions", "bypass").inc()
-            return (await load())[0]
+            return await load()
         try:
             version = int(await redis.get(self._version_key) or 0)
             full_key = f"{self._prefix}:v{version}:{key}"
             cached = await redis.get(full_key)
         except (RedisError, OSError) as error:
             self._down(error)
-            return (await load())[0]
+            return await load()
         if cached is not None:
             metrics.CACHE_LOOKUPS.labels("competitions", "hit").inc()
             return json.loads(cached)
         metrics.CACHE_LOOKUPS.labels("competitions", "miss").inc()
-        return await self._load_once(redis, full_key, load)
+        return await self._load_once(redis, full_key, load, until)
 
     async def invalidate(self) -> None:
         """Forget every cached answer (after a create or an edit)."""
@@ -78,14 +80,14 @@ class CompetitionCache:
     def _version_key(self) -> str:
         return f"{self._prefix}:version"
 
-    async def _load_once(self, redis: Redis, full_key: str, load: Loader) -> Any:
+    async def _load_once(self, redis: Redis, full_key: str, load: Loader, until: Until) -> Any:
         shared = self._loading.get(full_key)
         if shared is not None:
             return await asyncio.shield(shared)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._loading[full_key] = future
         try:
-            value = await self._load_across_processes(redis, full_key, load)
+            value = await self._load_across_processes(redis, full_key, load, until)
             future.set_result(value)
             return value
         except BaseException as error:
@@ -95,7 +97,9 @@ class CompetitionCache:
         finally:
             del self._loading[full_key]
 
-    async def _load_across_processes(self, redis: Redis, full_key: str, load: Loader) -> Any:
+    async def _load_across_processes(
+        self, redis: Redis, full_key: str, load: Loader, until: Until
+    ) -> Any:
         try:
             leader = await redis.set(f"{full_key}:lock", "1", nx=True, px=LOCK_MS)
             if not leader:
@@ -104,9 +108,9 @@ class CompetitionCache:
                     return waited
         except (RedisError, OSError) as error:
             self._down(error)
-            return (await load())[0]
-        value, changes_at = await load()
-        await self._store(redis, full_key, value, changes_at)
+            return await load()
+        value = await load()
+        await self._store(redis, full_key, value, await until(value))
         return value
 
     async def _wait_for_value(self, redis: Redis, full_key: str) -> Any:

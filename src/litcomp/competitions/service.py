@@ -44,12 +44,12 @@ StatusFilter = Literal["active", "upcoming", "finished", "all"]
 SubmissionSort = Literal["new", "top"]
 
 
-def changes_at(competition: Competition, now: datetime | None = None) -> datetime | None:
-    """When the competition's status next changes by itself (None once finished)."""
-    now = now or utcnow()
-    if now < competition.start_date:
-        return competition.start_date
-    return competition.end_date if now < competition.end_date else None
+def changes_at(*, start: datetime, end: datetime) -> datetime | None:
+    """When a competition's status next changes by itself (None once finished)."""
+    now = utcnow()
+    if now < start:
+        return start
+    return end if now < end else None
 
 
 async def next_change(*, session: AsyncSession) -> datetime | None:

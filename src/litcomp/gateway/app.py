@@ -10,14 +10,16 @@ rate limit, then the handler: the gateway's own endpoints, or the proxy.
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import lru_cache
 
 import aiohttp
 from aiohttp import web
+from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 
 from litcomp.gateway.proxy import Proxy, error
 from litcomp.gateway.ratelimit import Limit, Limiter, MemoryLimiter, RedisLimiter
-from litcomp.gateway.routes import ROUTES, match, timeout_for
+from litcomp.gateway.routes import ROUTES, Route, match, timeout_for
 from litcomp.gateway.settings import GatewaySettings, get_settings
 from litcomp.gateway.status import STATUS_PAGE, snapshot
 from litcomp.kit import metrics
@@ -47,15 +49,29 @@ UPSTREAMS = web.AppKey("upstreams", dict[str, Upstreams])
 LIMITER = web.AppKey("limiter", Limiter)
 
 
-def _route_label(path: str) -> str:
-    route = match(path)
+ROUTE = "litcomp.route"  # the request's Route (or None), matched once per request
+_OWN_PATHS = frozenset({"/health", "/metrics", "/status", "/gateway/status"})
+
+
+def _route_label(request: web.Request) -> str:
+    route: Route | None = request[ROUTE]
     if route is not None:
         return route.prefix
-    return path if path in ("/health", "/metrics", "/status", "/gateway/status") else "unmatched"
+    return request.path if request.path in _OWN_PATHS else "unmatched"
+
+
+@lru_cache(maxsize=4096)
+def _counters(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The labelled metric children for one kind of request (labels are bounded)."""
+    return (
+        metrics.HTTP_REQUESTS.labels("gateway", method, route, str(status)),
+        metrics.HTTP_LATENCY.labels("gateway", method, route),
+    )
 
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[ROUTE] = match(request.path)
     request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
     token = request_id_var.set(request_id)
     started = time.perf_counter()
@@ -64,18 +80,21 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         if not response.prepared:
             response.headers[REQUEST_ID_HEADER] = request_id
         elapsed = time.perf_counter() - started
-        route = _route_label(request.path)
-        metrics.HTTP_REQUESTS.labels("gateway", request.method, route, str(response.status)).inc()
-        metrics.HTTP_LATENCY.labels("gateway", request.method, route).observe(elapsed)
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "duration_ms": round(elapsed * 1000, 2),
-            },
+        requests, latency = _counters(
+            metrics.method_label(request.method), _route_label(request), response.status
         )
+        requests.inc()
+        latency.observe(elapsed)
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
     finally:
         request_id_var.reset(token)
     return response
@@ -94,7 +113,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if match(request.path) is None:
+    if request[ROUTE] is None:
         return await handler(request)
     settings = request.app[SETTINGS]
     if request.method == "POST" and request.path in _AUTH_PATHS:
@@ -115,7 +134,7 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 async def proxy(request: web.Request) -> web.StreamResponse:
-    route = match(request.path)
+    route: Route | None = request[ROUTE]
     if route is None:
         return error(404, "not_found", f"no route for {request.path}")
     if route.websocket:

@@ -49,10 +49,10 @@ class Proxy:
     ) -> None:
         self.session = session
         self.upstreams = upstreams
-        self.timeouts = timeouts
+        self.timeouts = {prefix: aiohttp.ClientTimeout(total=t) for prefix, t in timeouts.items()}
 
     async def forward(self, request: web.Request, route: Route) -> web.StreamResponse:
-        body = await request.read()
+        body = await request.read() if request.can_read_body else None
         outgoing = headers.upstream_request(
             request.headers.items(),
             client_ip=request.remote or "",
@@ -62,7 +62,7 @@ class Proxy:
         )
         pool = self.upstreams[route.service]
         may_retry = retry_is_safe(request.method, request.headers)
-        timeout = aiohttp.ClientTimeout(total=self.timeouts[route.prefix])
+        timeout = self.timeouts[route.prefix]
         tried: list[Endpoint] = []
         failure: web.Response | None = None
         for _ in range(2):

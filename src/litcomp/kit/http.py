@@ -244,7 +244,7 @@ class RequestContext:
             self.in_flight.value -= 1
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
+            method = metrics.method_label(scope["method"])
             metrics.HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
             metrics.HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
             log.info(

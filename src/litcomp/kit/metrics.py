@@ -59,5 +59,13 @@ CACHE_LOOKUPS = Counter(
 )
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """The method as a label: any other token a client invents counts as OTHER."""
+    return method if method in _METHODS else "OTHER"
+
+
 def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
