@@ -307,12 +307,12 @@ def test_submissions_newest_and_top_with_pages(
 
 
 def test_results_after_the_end(users: httpx.Client, competitions: httpx.Client, admin: Account):
-    window = timedelta(seconds=3)
+    authors = [sign_up(users, "sprinter") for _ in range(3)]
+    window = timedelta(seconds=4)
     competition_id = create_competition(
         competitions, admin, "Sprint", starts_in=timedelta(seconds=-1), lasts=window
     )
-    ends = datetime.now(UTC) + timedelta(seconds=2)
-    authors = [sign_up(users, "sprinter") for _ in range(3)]
+    ends = datetime.now(UTC) + window - timedelta(seconds=1)
     ids = [submit(competitions, competition_id, a) for a in authors]
     # ids[2] gets one like; ids[0] and ids[1] tie on zero, so the earlier (ids[0]) places first.
     competitions.post(f"/competitions/{competition_id}/like/{ids[2]}", headers=authors[0].auth)

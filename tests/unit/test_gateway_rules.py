@@ -221,8 +221,9 @@ class TestClientResponseHeaders:
             ("Retry-After", "3"),
         ]
 
-    def test_an_upstream_request_id_goes_back_to_the_client(self) -> None:
-        assert headers.client_response([("X-Request-ID", "r")]) == [("X-Request-ID", "r")]
+    def test_the_upstreams_request_id_gives_way_to_the_gateways_own(self) -> None:
+        # The gateway sent that id upstream and adds it to the answer itself, once.
+        assert headers.client_response([("X-Request-ID", "r"), ("ETag", "e")]) == [("ETag", "e")]
 
 
 class TestRetrySafety:

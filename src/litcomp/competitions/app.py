@@ -56,7 +56,11 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
                 poll_seconds=settings.notifications_poll_seconds,
             )
             app.state.fanout = FanoutWorker(
-                sessions, users, app.state.wakeups, poll_seconds=settings.notifications_poll_seconds
+                sessions,
+                app.state.read_sessionmaker,
+                users,
+                app.state.wakeups,
+                poll_seconds=settings.notifications_poll_seconds,
             )
             finalizer = Finalizer(
                 sessions, app.state.wakeups, poll_seconds=settings.finalize_poll_seconds

@@ -14,6 +14,7 @@
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -67,12 +68,15 @@ class CompetitionCache:
         return await self._load_once(redis, full_key, load, until)
 
     async def invalidate(self) -> None:
-        """Forget every cached answer (after a create or an edit)."""
-        redis = self._usable()
-        if redis is None:
+        """Forget every cached answer (after a create or an edit).
+
+        Tried even while this replica is backing off from Redis: other replicas may
+        be reading from it.
+        """
+        if self._redis is None:
             return
         try:
-            await redis.incr(self._version_key)
+            await self._redis.incr(self._version_key)
         except (RedisError, OSError) as error:
             self._down(error)
 
@@ -109,9 +113,14 @@ class CompetitionCache:
         except (RedisError, OSError) as error:
             self._down(error)
             return await load()
-        value = await load()
-        await self._store(redis, full_key, value, await until(value))
-        return value
+        try:
+            value = await load()
+            await self._store(redis, full_key, value, await until(value))
+            return value
+        finally:
+            if leader:  # a follower that gave up waiting leaves the leader's lock alone
+                with contextlib.suppress(RedisError, OSError):
+                    await redis.delete(f"{full_key}:lock")
 
     async def _wait_for_value(self, redis: Redis, full_key: str) -> Any:
         deadline = time.monotonic() + WAIT_FOR_OTHERS
@@ -131,7 +140,6 @@ class CompetitionCache:
         try:
             if ttl >= 0.001:
                 await redis.set(full_key, json.dumps(value), px=int(ttl * 1000))
-            await redis.delete(f"{full_key}:lock")
         except (RedisError, OSError) as error:
             self._down(error)
 

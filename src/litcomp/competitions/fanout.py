@@ -1,11 +1,12 @@
 """The fan-out worker: tells a competition's subscribers of a new entry.
 
-The entry's transaction leaves a job; a worker on any replica takes it (rows locked
-with SKIP LOCKED, so two replicas never take the same one), asks the users service
-for the subscribers, records one notice per subscriber and deletes the job, all in
-one transaction. If users cannot be reached the job stays and is tried again; if a
-replica dies mid-way its transaction rolls back and another replica does the job.
-Either way each subscriber hears once.
+The entry's transaction leaves a job. A worker on any replica reads it, asks the
+users service for the subscribers (outside any transaction: no lock or connection
+is held during the remote calls), then in one short transaction deletes the job and
+records one notice per subscriber. Only the transaction whose DELETE removed the job
+goes on, so if two replicas work on the same job, one of them records it. If users
+cannot be reached the job stays and is tried again; if a replica dies mid-way its
+transaction rolls back and another replica does the job. Each subscriber hears once.
 """
 
 import asyncio
@@ -30,12 +31,14 @@ class FanoutWorker:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
+        read_sessionmaker: async_sessionmaker[AsyncSession],
         users: UsersClient,
         wakeups: Wakeups,
         *,
         poll_seconds: float,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._read_sessionmaker = read_sessionmaker
         self._users = users
         self._wakeups = wakeups
         self._poll = poll_seconds
@@ -70,24 +73,25 @@ class FanoutWorker:
                     log.exception("fan-out failed; the job stays and is retried")
 
     async def work_one(self) -> bool:
-        """Do one job; False when there is none to take."""
+        """Do one job; False when there is none left."""
+        async with self._read_sessionmaker() as session:
+            job = await session.scalar(sa.select(FanoutJob).order_by(FanoutJob.id).limit(1))
+        if job is None:
+            return False
+        subscribers = await self._users.subscribers(job.competition_id)
+        notices = [
+            Notice(user, SUBMISSION_CREATED, dict(job.data))
+            for user in subscribers
+            if user != job.author_id
+        ]
         async with self._sessionmaker() as session:
-            job = await session.scalar(
-                sa.select(FanoutJob)
-                .order_by(FanoutJob.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
+            taken = await session.execute(
+                sa.delete(FanoutJob).where(FanoutJob.id == job.id).returning(FanoutJob.id)
             )
-            if job is None:
-                return False
-            subscribers = await self._users.subscribers(job.competition_id)
-            notices = [
-                Notice(user, SUBMISSION_CREATED, dict(job.data))
-                for user in subscribers
-                if user != job.author_id
-            ]
+            if taken.first() is None:
+                await session.rollback()  # another replica did this one
+                return True
             recipients = await notifications.record(session, notices)
-            await session.delete(job)
             await session.commit()
         await self._wakeups.notify(recipients)
         return True

@@ -22,6 +22,9 @@ from litcomp.kit.db import upsert
 from litcomp.kit.times import utcnow
 
 BATCH = 1000
+# Users per catch-up query: each adds an OR term, and SQLite refuses expressions
+# nested deeper than 1000.
+CURSORS_PER_QUERY = 400
 
 SUBMISSION_CREATED = "submission.created"
 SUBMISSION_LIKED = "submission.liked"
@@ -105,8 +108,8 @@ async def after(
 ) -> list[Notification]:
     """Each user's notices numbered above their cursor, by user then number."""
     found: list[Notification] = []
-    for start in range(0, len(cursors), BATCH):
-        chunk = cursors[start : start + BATCH]
+    for start in range(0, len(cursors), CURSORS_PER_QUERY):
+        chunk = cursors[start : start + CURSORS_PER_QUERY]
         query = (
             sa.select(Notification)
             .where(

@@ -126,7 +126,10 @@ async def _serve(websocket: WebSocket, connection: Connection) -> None:
 
     async def receive() -> None:
         while True:  # clients may send "ping" for an application-level "pong"
-            if await websocket.receive_text() == "ping":
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") == "ping":
                 await websocket.send_text(json.dumps({"type": "pong"}))
 
     tasks = [

@@ -80,10 +80,15 @@ async def create_competition(
 async def update_competition(
     *, session: AsyncSession, actor: Principal, competition_id: uuid.UUID, changes: dict[str, Any]
 ) -> Competition:
-    competition = await get_competition(session=session, competition_id=competition_id)
+    # Locked, so a finalize cannot happen between the checks below and the write.
+    competition = await session.scalar(
+        sa.select(Competition).where(Competition.id == competition_id).with_for_update()
+    )
+    if competition is None:
+        raise NotFound("no such competition")
     if competition.admin_id != actor.user_id:
         raise Forbidden("only the competition's admin can edit it")
-    if status_of(competition) is Status.FINISHED:
+    if status_of(competition) is Status.FINISHED or competition.finalized_at is not None:
         raise Conflict("a finished competition cannot be edited", code="competition_finished")
     try:
         check_reschedule(
@@ -167,7 +172,7 @@ async def submit(
     a job written in this same transaction."""
     author_id = actor.user_id
 
-    async def create() -> uuid.UUID:
+    async def create(submission_id: uuid.UUID) -> None:
         # Locking the competition row makes concurrent entries to it take turns, so the
         # entry limit holds even when one author's entries race (SQLite: every write
         # transaction takes the database lock at BEGIN, see kit.db).
@@ -183,7 +188,11 @@ async def submit(
                 code="entry_limit_reached",
             )
         submission = Submission(
-            competition_id=competition_id, author_id=author_id, title=title, content=content
+            id=submission_id,
+            competition_id=competition_id,
+            author_id=author_id,
+            title=title,
+            content=content,
         )
         session.add(submission)
         await session.flush()
@@ -195,7 +204,6 @@ async def submit(
                 data=_about(competition, submission, actor),
             )
         )
-        return submission.id
 
     submission_id = await create_once(session, idempotency_keys, idempotency, create)
     return await _get(session, Submission, submission_id)
@@ -314,7 +322,7 @@ async def comment(
     """
     notified: list[uuid.UUID] = []
 
-    async def create() -> uuid.UUID:
+    async def create(comment_id: uuid.UUID) -> None:
         nonlocal notified
         competition, submission = await _submission_to_react_to(
             session, competition_id, submission_id
@@ -326,6 +334,7 @@ async def comment(
                 details={"field": "parent_id"},
             )
         new = Comment(
+            id=comment_id,
             submission_id=submission_id,
             author_id=actor.user_id,
             parent_id=parent_id,
@@ -346,7 +355,6 @@ async def comment(
         notified = await notifications.record(
             session, [Notice(user, kind, data) for user, kind in recipients.items()]
         )
-        return new.id
 
     comment_id = await create_once(session, idempotency_keys, idempotency, create)
     return await _get(session, Comment, comment_id), notified

@@ -44,10 +44,16 @@ class Wakeups:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def notify(self, users: Sequence[uuid.UUID]) -> None:
-        """Notices for ``users`` were just committed: deliver them wherever they are held."""
+        """Notices for ``users`` were just committed: deliver them wherever they are held.
+
+        Never fails its caller: what cannot be delivered now, the polls deliver.
+        """
         if not users:
             return
-        await self.hub.catch_up(users)
+        try:
+            await self.hub.catch_up(users)
+        except Exception:
+            log.exception("catching up sockets failed; the next poll will")
         if self._redis is None or not self._redis_up:
             return  # the other replicas' polls will find them
         try:
@@ -63,9 +69,7 @@ class Wakeups:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _listen_forever(self, redis: Redis) -> None:
         while True:
@@ -73,13 +77,23 @@ class Wakeups:
                 async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self._channel)
                     self._up()
-                    await self.hub.catch_up()  # whatever was missed while it was down
+                    await self._catch_up(None)  # whatever was missed while it was down
                     async for message in pubsub.listen():
-                        users = [uuid.UUID(u) for u in json.loads(message["data"])]
-                        await self.hub.catch_up(users)
+                        await self._catch_up(message["data"])
             except REDIS_ERRORS as error:
                 self._down(error)
-                await asyncio.sleep(1)
+            except Exception:
+                log.exception("notification wake-ups stopped; listening again")
+                self._down(None)
+            await asyncio.sleep(1)
+
+    async def _catch_up(self, payload: str | bytes | None) -> None:
+        """One wake-up: a bad message or a database hiccup is logged, never fatal."""
+        try:
+            users = None if payload is None else [uuid.UUID(u) for u in json.loads(payload)]
+            await self.hub.catch_up(users)
+        except Exception:
+            log.exception("a notification wake-up failed; the next poll catches up")
 
     async def _poll_forever(self) -> None:
         while True:
@@ -97,7 +111,7 @@ class Wakeups:
             log.info("notification wake-ups go through Redis")
         self._redis_up = True
 
-    def _down(self, error: BaseException) -> None:
+    def _down(self, error: BaseException | None) -> None:
         if self._redis_up:
             log.warning("Redis unreachable (%r): notifications are polled until it returns", error)
             self._went_down.set()

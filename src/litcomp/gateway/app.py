@@ -1,37 +1,39 @@
-"""The gateway application, on aiohttp (server and client).
+"""The gateway: one process that answers every client request.
 
-aiohttp was chosen over an httpx-based proxy (~15x slower on the same backend);
-bench/README.md measures it against nginx and shows where its time goes.
-
-Middleware order: request context (id, log line, metrics, errors as JSON), then the
-rate limit, then the handler: the gateway's own endpoints, or the proxy.
+``Gateway.handle`` is the whole per-request policy, in order: a request id (kept
+from ``X-Request-ID`` when sane), the gateway's own endpoints, the route, the rate
+limit, then the proxy; it logs one line and counts the request. The HTTP side
+(server.py) and the upstream side (upstream.py) are asyncio protocols over
+httptools rather than a web framework: the gateway sits on every request's path,
+and bench/README.md shows what that saves.
 """
 
+import asyncio
+import contextlib
 import logging
+import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import lru_cache
 
-import aiohttp
-from aiohttp import web
+import uvloop
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 
-from litcomp.gateway.proxy import Proxy, error
+from litcomp.gateway.messages import Request, Response, error, json_response
+from litcomp.gateway.proxy import Proxy, no_instance
 from litcomp.gateway.ratelimit import Limit, Limiter, MemoryLimiter, RedisLimiter
 from litcomp.gateway.routes import ROUTES, Route, match, timeout_for
+from litcomp.gateway.server import ClientConnection, Pipe
 from litcomp.gateway.settings import GatewaySettings, get_settings
 from litcomp.gateway.status import STATUS_PAGE, snapshot
+from litcomp.gateway.upstream import Pool
 from litcomp.kit import metrics
 from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.breaker import BreakerPolicy
 from litcomp.kit.discovery import DiscoveryClient, Watch
-from litcomp.kit.logging import (
-    REQUEST_ID_HEADER,
-    accept_request_id,
-    configure_logging,
-    request_id_var,
-)
+from litcomp.kit.logging import accept_request_id, configure_logging, request_id_var
 from litcomp.kit.runner import ServiceSpec, bind
 from litcomp.kit.upstreams import Upstreams
 
@@ -39,25 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 _AUTH_PATHS = frozenset({"/users/login", "/users/register"})
-_ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-SETTINGS = web.AppKey("settings", GatewaySettings)
-PROXY = web.AppKey("proxy", Proxy)
-UPSTREAMS = web.AppKey("upstreams", dict[str, Upstreams])
-LIMITER = web.AppKey("limiter", Limiter)
-
-
-ROUTE = "litcomp.route"  # the request's Route (or None), matched once per request
 _OWN_PATHS = frozenset({"/health", "/metrics", "/status", "/gateway/status"})
-
-
-def _route_label(request: web.Request) -> str:
-    route: Route | None = request[ROUTE]
-    if route is not None:
-        return route.prefix
-    return request.path if request.path in _OWN_PATHS else "unmatched"
 
 
 @lru_cache(maxsize=4096)
@@ -69,20 +53,80 @@ def _counters(method: str, route: str, status: int) -> tuple[Counter, Histogram]
     )
 
 
-@web.middleware
-async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request[ROUTE] = match(request.path)
-    request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
-    token = request_id_var.set(request_id)
-    started = time.perf_counter()
-    try:
-        response = await _answer(request, handler)
-        if not response.prepared:
-            response.headers[REQUEST_ID_HEADER] = request_id
-        elapsed = time.perf_counter() - started
-        requests, latency = _counters(
-            metrics.method_label(request.method), _route_label(request), response.status
+class Gateway:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        upstreams: dict[str, Upstreams],
+        proxy: Proxy,
+        limiter: Limiter,
+    ) -> None:
+        self.settings = settings
+        self.upstreams = upstreams
+        self.proxy = proxy
+        self.limiter = limiter
+        self._auth_limit = Limit(
+            settings.gateway_auth_rate_per_minute / 60, settings.gateway_auth_burst
         )
+        self._limit = Limit(settings.gateway_rate_per_second, settings.gateway_rate_burst)
+
+    async def handle(self, request: Request) -> Response:
+        request_id = accept_request_id(request.header("x-request-id"))
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        route = match(request.path)
+        try:
+            try:
+                response = await self._answer(request, route, request_id)
+            except Exception:
+                log.exception("unhandled error")
+                response = error(500, "internal", "something went wrong in the gateway")
+            response.headers.append(("x-request-id", request_id))
+            self._record(request, route, response.status, time.perf_counter() - started)
+            return response
+        finally:
+            request_id_var.reset(token)
+
+    async def _answer(self, request: Request, route: Route | None, request_id: str) -> Response:
+        if route is None:
+            return self._own(request)
+        refused = await self._rate_limited(request)
+        if refused is not None:
+            return refused
+        if route.websocket:
+            return error(400, "bad_request", "this route takes a WebSocket upgrade")
+        return await self.proxy.forward(request, route, request_id)
+
+    def _own(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD") or request.path not in _OWN_PATHS:
+            return error(404, "not_found", f"no route for {request.path}")
+        if request.path == "/health":
+            return json_response({"status": "ok"})
+        if request.path == "/metrics":
+            content, media_type = metrics.exposition()
+            return Response(200, [("content-type", media_type)], content)
+        if request.path == "/gateway/status":
+            return json_response(snapshot(self.upstreams, self.settings.gateway_balancer))
+        return Response(200, [("content-type", "text/html; charset=utf-8")], STATUS_PAGE.encode())
+
+    async def _rate_limited(self, request: Request) -> Response | None:
+        auth = request.method == "POST" and request.path in _AUTH_PATHS
+        bucket, limit = ("auth", self._auth_limit) if auth else ("all", self._limit)
+        decision = await self.limiter.check(f"{bucket}:{request.client_ip}", limit)
+        if decision.allowed:
+            return None
+        return error(
+            429,
+            "rate_limited",
+            "too many requests; slow down",
+            **{"Retry-After": decision.retry_after_header},
+        )
+
+    def _record(self, request: Request, route: Route | None, status: int, elapsed: float) -> None:
+        label = (
+            route.prefix if route else (request.path if request.path in _OWN_PATHS else "unmatched")
+        )
+        requests, latency = _counters(metrics.method_label(request.method), label, status)
         requests.inc()
         latency.observe(elapsed)
         if log.isEnabledFor(logging.INFO):
@@ -91,89 +135,63 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
                 extra={
                     "method": request.method,
                     "path": request.path,
-                    "status": response.status,
+                    "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )
-    finally:
-        request_id_var.reset(token)
-    return response
 
+    async def tunnel(
+        self, request: Request, client: asyncio.Transport
+    ) -> asyncio.Transport | Response:
+        """Open the upstream side of a WebSocket tunnel for ``request``."""
+        route = match(request.path)
+        if route is None or not route.websocket:
+            return error(404, "not_found", f"no WebSocket route for {request.path}")
+        refused = await self._rate_limited(request)
+        if refused is not None:
+            return refused
+        pool = self.upstreams[route.service]
+        endpoint = pool.choose()
+        if endpoint is None:
+            return no_instance(route)
+        instance = endpoint.instance
+        endpoint.in_flight += 1
 
-async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The handler's response, with every failure turned into a JSON error."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:  # aiohttp's own refusals: no route, body too large
-        return error(exc.status, _ERROR_CODES.get(exc.status, "http_error"), exc.reason)
-    except Exception:
-        log.exception("unhandled error")
-        return error(500, "internal", "something went wrong in the gateway")
+        def closed() -> None:
+            endpoint.in_flight -= 1
 
-
-@web.middleware
-async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request[ROUTE] is None:
-        return await handler(request)
-    settings = request.app[SETTINGS]
-    if request.method == "POST" and request.path in _AUTH_PATHS:
-        bucket = "auth"
-        limit = Limit(settings.gateway_auth_rate_per_minute / 60, settings.gateway_auth_burst)
-    else:
-        bucket = "all"
-        limit = Limit(settings.gateway_rate_per_second, settings.gateway_rate_burst)
-    decision = await request.app[LIMITER].check(f"{bucket}:{request.remote}", limit)
-    if not decision.allowed:
-        return error(
-            429,
-            "rate_limited",
-            "too many requests; slow down",
-            **{"Retry-After": decision.retry_after_header},
+        try:
+            transport, _ = await asyncio.get_running_loop().create_connection(
+                lambda: Pipe(client, closed), instance.host, instance.http_port
+            )
+        except OSError as exc:
+            closed()
+            pool.failed(endpoint, f"cannot connect: {exc!r}")
+            return error(502, "bad_gateway", f"{route.service} refused the connection")
+        pool.succeeded(endpoint)
+        request_id = accept_request_id(request.header("x-request-id"))
+        outgoing = [
+            *self.proxy.outgoing_headers(request, request_id),
+            ("connection", "Upgrade"),
+            ("upgrade", request.header("upgrade") or "websocket"),
+        ]
+        head = [
+            f"{request.method} {request.target} HTTP/1.1",
+            f"host: {instance.host}:{instance.http_port}",
+        ]
+        head.extend(f"{name}: {value}" for name, value in outgoing)
+        transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        log.info(
+            "websocket tunnel opened",
+            extra={"path": request.path, "upstream": instance.instance_id},
         )
-    return await handler(request)
+        return transport
 
 
-async def proxy(request: web.Request) -> web.StreamResponse:
-    route: Route | None = request[ROUTE]
-    if route is None:
-        return error(404, "not_found", f"no route for {request.path}")
-    if route.websocket:
-        return await request.app[PROXY].websocket(request, route)
-    return await request.app[PROXY].forward(request, route)
-
-
-async def health(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
-async def prometheus(_: web.Request) -> web.Response:
-    content, media_type = metrics.exposition()
-    return web.Response(body=content, headers={"Content-Type": media_type})
-
-
-async def status_json(request: web.Request) -> web.Response:
-    upstreams: dict[str, Upstreams] = request.app[UPSTREAMS]
-    return web.json_response(snapshot(upstreams, request.app[SETTINGS].gateway_balancer))
-
-
-async def status_page(_: web.Request) -> web.Response:
-    return web.Response(text=STATUS_PAGE, content_type="text/html")
-
-
-def create_app(settings: GatewaySettings) -> web.Application:
-    app = web.Application(middlewares=[request_context, rate_limit], client_max_size=MAX_BODY_BYTES)
-    app[SETTINGS] = settings
-    app.cleanup_ctx.append(_resources)
-    app.router.add_get("/health", health)
-    app.router.add_get("/metrics", prometheus)
-    app.router.add_get("/gateway/status", status_json)
-    app.router.add_get("/status", status_page)
-    app.router.add_route("*", "/{tail:.*}", proxy)
-    return app
-
-
-async def _resources(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
+@asynccontextmanager
+async def running(settings: GatewaySettings) -> AsyncIterator[Gateway]:
+    """The gateway with its resources: instance lists from discovery, upstream
+    connections, the rate limiter (shared through Redis when configured)."""
     policy = BreakerPolicy(
         failure_threshold=settings.gateway_breaker_failures,
         cooldown=settings.gateway_breaker_cooldown_seconds,
@@ -194,8 +212,6 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         )
         for route in ROUTES
     }
-    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
-    session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
     discovery = DiscoveryClient(settings.discovery_url)
 
     def update(service: str, instances: list[Instance]) -> None:
@@ -204,32 +220,47 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     watch = Watch(discovery, upstreams, update, interval=settings.gateway_refresh_seconds)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     memory = MemoryLimiter()
-    app[UPSTREAMS] = upstreams
-    app[PROXY] = Proxy(session, upstreams, timeouts)
     limiter: Limiter = (
         RedisLimiter(redis, memory, prefix=f"{settings.redis_prefix}:ratelimit")
         if redis
         else memory
     )
-    app[LIMITER] = limiter
+    pool = Pool()
     await watch.start()
     try:
-        yield
+        yield Gateway(settings, upstreams, Proxy(pool, upstreams, timeouts), limiter)
     finally:
         await watch.stop()
         await discovery.close()
-        await session.close()
+        pool.close()
         if redis is not None:
             await redis.aclose()
 
 
+async def serve_until_stopped(settings: GatewaySettings) -> None:
+    sock = bind(settings.host, settings.gateway_port)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running(settings) as gateway:
+        server = await loop.create_server(
+            lambda: ClientConnection(gateway.handle, gateway.tunnel, MAX_BODY_BYTES), sock=sock
+        )
+        log.info(
+            "gateway listening",
+            extra={"url": f"http://{settings.public_host}:{sock.getsockname()[1]}"},
+        )
+        await stop.wait()
+        log.info("gateway stopping")
+        server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), 10)
+
+
 def serve(settings: GatewaySettings) -> None:
     configure_logging("gateway", settings.log_level)
-    sock = bind(settings.host, settings.gateway_port)
-    log.info(
-        "gateway listening", extra={"url": f"http://{settings.public_host}:{sock.getsockname()[1]}"}
-    )
-    web.run_app(create_app(settings), sock=sock, print=None, access_log=None, shutdown_timeout=10)
+    uvloop.run(serve_until_stopped(settings))
 
 
 def spec() -> ServiceSpec:

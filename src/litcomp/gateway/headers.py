@@ -62,5 +62,6 @@ def upstream_request(
 
 
 def client_response(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The response headers to hand back to the client."""
-    return _end_to_end(headers)
+    """The response headers to hand back to the client (the gateway adds its own
+    X-Request-ID, the one it sent upstream)."""
+    return [(name, value) for name, value in _end_to_end(headers) if name.lower() != "x-request-id"]

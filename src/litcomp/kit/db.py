@@ -128,7 +128,7 @@ def create_sessionmaker(
     return async_sessionmaker(bind, expire_on_commit=False)
 
 
-def upsert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
+def upsert(session: AsyncSession, model: type[DeclarativeBase] | sa.Table) -> Any:
     """An INSERT that can say ON CONFLICT, in the session's dialect (both have it)."""
     dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(model)

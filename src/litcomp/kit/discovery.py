@@ -23,7 +23,8 @@ from litcomp.kit.balancer import Instance
 
 log = logging.getLogger(__name__)
 
-DISCOVERY_ERRORS = (aiohttp.ClientError, TimeoutError, ValueError)
+# Anything a call to discovery can fail with: the network, or an answer we cannot read.
+DISCOVERY_ERRORS = (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError)
 
 
 class DiscoveryClient:
@@ -64,7 +65,11 @@ class DiscoveryClient:
         url = f"{self.base_url}/discovery/instances"
         async with self.session.get(url, params=params) as response:
             response.raise_for_status()
-            return [Instance(**item) for item in await response.json()]
+            fields = Instance.__dataclass_fields__
+            return [
+                Instance(**{k: v for k, v in item.items() if k in fields})  # newer fields ignored
+                for item in await response.json()
+            ]
 
     def _instance_url(self, instance: Instance) -> str:
         return f"{self.base_url}/discovery/instances/{instance.service}/{instance.instance_id}"

@@ -74,8 +74,16 @@ def parse_uuid(value: str, field: str) -> uuid.UUID:
         raise Invalid(f"{field} is not a valid id") from None
 
 
-# The instance, not the request, is at fault: count it against the breaker, try another.
-_UNAVAILABLE_STATUSES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+# Answers that say nothing about the request, only that this instance could not serve
+# it: they count against its breaker, and the call goes to another instance.
+_UNAVAILABLE_STATUSES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.UNIMPLEMENTED,
+}
 
 
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only
@@ -225,9 +233,8 @@ class Client:
 
 
 def _error_from(exc: grpc.aio.AioRpcError) -> Exception:
+    """Our error for a refusal; anything unexpected means the peer is not usable now."""
     code = exc.code()
-    error = _ERROR_OF_STATUS.get(code)
-    if error is not None:
-        mapped: Exception = error(exc.details() or code.name)
-        return mapped
-    return exc
+    error = _ERROR_OF_STATUS.get(code, Unavailable)
+    mapped: Exception = error(exc.details() or code.name)
+    return mapped

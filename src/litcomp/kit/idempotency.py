@@ -2,9 +2,10 @@
 
 The first request with a key records, in the same transaction as what it creates,
 the key, a fingerprint of the request and the id of the created resource. A repeat
-finds the record and answers about the same resource; a concurrent repeat collides
-on the record's primary key at commit, rolls back everything it did, and then finds
-the first one's record. The same key with a different request is refused.
+finds the record and answers about the same resource; a concurrent repeat waits on
+the first one's claim and then finds its record. The same key with a different
+request is refused. Fingerprints never include secrets (a password would be stored
+as a fast hash).
 
 Each service keeps the records in its own database (``idempotency_table``).
 """
@@ -17,10 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from litcomp.kit.db import UTCDateTime
+from litcomp.kit.db import UTCDateTime, upsert
 from litcomp.kit.errors import Invalid
 from litcomp.kit.times import utcnow
 
@@ -86,31 +86,30 @@ async def create_once(
     session: AsyncSession,
     table: sa.Table,
     key: IdempotencyKey | None,
-    create: Callable[[], Awaitable[uuid.UUID]],
+    create: Callable[[uuid.UUID], Awaitable[None]],
 ) -> uuid.UUID:
-    """Run ``create`` (which adds rows but does not commit) and commit, at most once per key.
+    """Create a resource (``create`` adds its rows, with the id it is given) and commit,
+    at most once per key. Returns the id created now, or by the first request.
 
-    Returns the id of the resource created now, or by the first request with this key.
-    An IntegrityError that is not a repeat of the key propagates, rolled back.
+    The key is claimed before anything else, with an INSERT that does nothing on a
+    conflict: a concurrent request with the same key waits there until the first
+    commits (or rolls back), then finds its record instead of creating anything.
     """
-    if key is not None and (done := await _recorded(session, table, key)) is not None:
-        return done
-    resource_id = await create()
+    resource_id = uuid.uuid4()
     if key is not None:
-        await session.execute(
-            table.insert().values(
-                scope=key.scope,
-                key=key.key,
-                fingerprint=key.fingerprint,
-                resource_id=resource_id,
-                created_at=utcnow(),
-            )
+        claim = upsert(session, table).values(
+            scope=key.scope,
+            key=key.key,
+            fingerprint=key.fingerprint,
+            resource_id=resource_id,
+            created_at=utcnow(),
         )
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        if key is not None and (done := await _recorded(session, table, key)) is not None:
+        claimed = await session.execute(claim.on_conflict_do_nothing())
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            await session.rollback()
+            done = await _recorded(session, table, key)
+            assert done is not None, "a key that conflicted is recorded"
             return done
-        raise
+    await create(resource_id)
+    await session.commit()
     return resource_id

@@ -18,6 +18,7 @@ REQUEST_ID_HEADER = "x-request-id"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
+_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]+")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -42,6 +43,9 @@ class _ContextFilter(logging.Filter):
         record.service = self.service
         record.request_id = request_id_var.get()
         record.__dict__.pop("color_message", None)  # uvicorn's copy of the message, with ANSI codes
+        if isinstance(record.args, tuple) and any("token=" in str(a) for a in record.args):
+            # uvicorn logs WebSocket paths with their query, and a token can ride there.
+            record.args = tuple(_TOKEN_IN_QUERY.sub(r"\1<redacted>", str(a)) for a in record.args)
         return True
 
 

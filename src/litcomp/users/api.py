@@ -61,7 +61,10 @@ async def register(
         email=body.email,
         password=body.password,
         idempotency=IdempotencyKey.of(
-            idempotency_key, scope="register", action="register", request=body.model_dump()
+            idempotency_key,
+            scope="register",
+            action="register",
+            request=body.model_dump(exclude={"password"}),
         ),
     )
     return UserRegistered(

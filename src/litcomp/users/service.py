@@ -47,11 +47,12 @@ async def register(
     # Hashed before any query, so no connection is held during the 0.1 s it takes.
     password_hash = await hash_password(password)
 
-    async def create() -> uuid.UUID:
+    async def create(user_id: uuid.UUID) -> None:
         taken = await _taken(session, username=username, email=email)
         if taken:
             raise Conflict(f"{' and '.join(taken)} already taken", details={"fields": taken})
         user = User(
+            id=user_id,
             username=username,
             email=email,
             username_key=fold(username),
@@ -61,7 +62,6 @@ async def register(
         )
         session.add(user)
         await session.flush()
-        return user.id
 
     try:
         user_id = await create_once(session, idempotency_keys, idempotency, create)

@@ -1,0 +1,63 @@
+"""Requests and responses as the gateway handles them: plain data, encoded by hand.
+
+The gateway parses HTTP with httptools (a C parser) and writes responses itself, so
+per request it builds only these two small objects.
+"""
+
+import json
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    target: str  # path and query exactly as received
+    path: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    client_ip: str
+    keep_alive: bool
+    upgrade: bool = False
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (``name`` in lower case)."""
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def encode(self, *, keep_alive: bool) -> bytes:
+        phrase = _PHRASES.get(self.status, "")
+        head = [f"HTTP/1.1 {self.status} {phrase}"]
+        head.extend(f"{name}: {value}" for name, value in self.headers)
+        head.append(f"content-length: {len(self.body)}")
+        if not keep_alive:
+            head.append("connection: close")
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + self.body
+
+
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+
+
+def json_response(body: Any, status: int = 200, **headers: str) -> Response:
+    return Response(
+        status,
+        [("content-type", "application/json"), *headers.items()],
+        json.dumps(body, separators=(",", ":")).encode(),
+    )
+
+
+def error(status: int, code: str, message: str, **headers: str) -> Response:
+    """The error body every litcomp service answers with."""
+    return json_response(
+        {"error": {"code": code, "message": message, "details": None}}, status, **headers
+    )

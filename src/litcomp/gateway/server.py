@@ -1,0 +1,170 @@
+"""The client side of the gateway: HTTP/1.1 connections parsed with httptools.
+
+Each connection parses requests as bytes arrive and answers them in order, keeping
+the connection alive when the client asks to. A body over ``max_body`` is refused
+with 413 as soon as it is known to be too big (from Content-Length, or while a
+chunked body arrives), and the connection closed.
+
+A WebSocket upgrade turns the connection into a tunnel: the handshake is forwarded
+to one instance and from then on bytes flow both ways unchanged, so frames, pings
+and close codes pass through; either side closing closes the other.
+"""
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import cast
+from urllib.parse import unquote
+
+import httptools
+
+from litcomp.gateway.messages import Request, Response, error
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+# Given the upgrade request and the bytes after its head, open the upstream side of a
+# tunnel that writes to ``client``; None means refused (``Response`` says why).
+Tunneler = Callable[[Request, asyncio.Transport], Awaitable[asyncio.Transport | Response]]
+
+
+class ClientConnection(asyncio.Protocol):
+    def __init__(self, handle: Handler, tunnel: Tunneler, max_body: int) -> None:
+        self._handle = handle
+        self._tunnel = tunnel
+        self._max_body = max_body
+        self._parser = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._client_ip = ""
+        self._pending: deque[Request] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._upstream: asyncio.Transport | None = None  # set once tunnelling
+        self._reset()
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+        peer = transport.get_extra_info("peername")
+        self._client_ip = str(peer[0]) if peer else ""
+
+    def data_received(self, data: bytes) -> None:
+        if self._upstream is not None:
+            self._upstream.write(data)
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            self._start_tunnel(data[upgrade.args[0] :])
+        except httptools.HttpParserError:
+            self._refuse(error(400, "bad_request", "malformed HTTP request"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+        if self._upstream is not None:
+            self._upstream.close()
+
+    # httptools callbacks
+    def _reset(self) -> None:
+        self._url = b""
+        self._headers: list[tuple[str, str]] = []
+        self._body: list[bytes] = []
+        self._size = 0
+        self._too_large = False
+
+    def on_message_begin(self) -> None:
+        self._reset()
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        for name, value in self._headers:
+            if name.lower() == "content-length" and value.isdigit():
+                self._too_large = int(value) > self._max_body
+
+    def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > self._max_body:
+            self._too_large = True
+        elif not self._too_large:
+            self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._parser.should_upgrade():
+            return  # answered by the tunnel (see data_received)
+        if self._too_large:
+            self._refuse(
+                error(413, "payload_too_large", f"the request body is over {self._max_body} bytes")
+            )
+            return
+        self._pending.append(self._request(upgrade=False))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._answer_all())
+
+    # answering
+    def _request(self, *, upgrade: bool) -> Request:
+        target = self._url.decode("latin-1")
+        path = unquote(target.split("?", 1)[0])
+        return Request(
+            method=self._parser.get_method().decode("latin-1"),
+            target=target,
+            path=path,
+            headers=self._headers,
+            body=b"".join(self._body),
+            client_ip=self._client_ip,
+            keep_alive=self._parser.should_keep_alive(),
+            upgrade=upgrade,
+        )
+
+    async def _answer_all(self) -> None:
+        while self._pending and self._transport is not None:
+            request = self._pending.popleft()
+            response = await self._handle(request)
+            if self._transport.is_closing():
+                return
+            self._transport.write(response.encode(keep_alive=request.keep_alive))
+            if not request.keep_alive:
+                self._transport.close()
+                return
+
+    def _refuse(self, response: Response) -> None:
+        assert self._transport is not None
+        self._transport.write(response.encode(keep_alive=False))
+        self._transport.close()
+
+    def _start_tunnel(self, rest: bytes) -> None:
+        request = self._request(upgrade=True)
+        assert self._transport is not None
+        self._transport.pause_reading()  # until the upstream side is open
+        asyncio.get_running_loop().create_task(self._open_tunnel(request, rest))
+
+    async def _open_tunnel(self, request: Request, rest: bytes) -> None:
+        assert self._transport is not None
+        opened = await self._tunnel(request, self._transport)
+        if isinstance(opened, Response):
+            self._refuse(opened)
+            return
+        self._upstream = opened
+        if rest:
+            opened.write(rest)
+        self._transport.resume_reading()
+
+
+class Pipe(asyncio.Protocol):
+    """The upstream side of a tunnel: what arrives goes to the client, as is."""
+
+    def __init__(self, client: asyncio.Transport, on_close: Callable[[], None]) -> None:
+        self._client = client
+        self._on_close = on_close
+
+    def data_received(self, data: bytes) -> None:
+        self._client.write(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._client.close()
+        self._on_close()

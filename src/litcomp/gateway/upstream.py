@@ -1,0 +1,161 @@
+"""Connections to upstream instances: HTTP/1.1 with keep-alive, one request at a time.
+
+``Pool.exchange`` sends one request to ``host:port`` over an idle kept-alive
+connection (or a new one) and returns the whole response. It says how it failed:
+
+- ``ConnectFailed``: no connection could be made, so nothing was sent;
+- ``TimedOut``: no complete answer within the deadline (the connection is closed);
+- ``Dropped``: the connection broke before a complete answer.
+
+A kept-alive connection that the upstream closed while idle is noticed when the FIN
+arrives and never reused; if one is reused in the instant before, and breaks before
+a single byte of answer, the request is sent once more on a new connection (the
+upstream cannot have seen it: it had closed the connection). Idle connections are
+dropped after ``idle_seconds``, below uvicorn's 5 s keep-alive, to keep that instant rare.
+"""
+
+import asyncio
+import time
+from collections import defaultdict
+from typing import cast
+
+import httptools
+
+from litcomp.gateway.messages import Response
+
+
+class UpstreamError(Exception):
+    pass
+
+
+class ConnectFailed(UpstreamError):
+    pass
+
+
+class TimedOut(UpstreamError):
+    pass
+
+
+class Dropped(UpstreamError):
+    pass
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.received = False
+        self._parser = httptools.HttpResponseParser(self)
+        self._waiter: asyncio.Future[tuple[Response, bool]] | None = None
+        self._headers: list[tuple[str, str]] = []
+        self._body: list[bytes] = []
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+
+    def data_received(self, data: bytes) -> None:
+        self.received = True
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(Dropped(f"unreadable answer: {exc}"))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(Dropped("the connection closed before a complete answer"))
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        response = Response(self._parser.get_status_code(), self._headers, b"".join(self._body))
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result((response, self._parser.should_keep_alive()))
+
+    # use
+    async def exchange(self, data: bytes) -> tuple[Response, bool]:
+        assert self.transport is not None
+        self._headers, self._body, self.received = [], [], False
+        self._waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return await self._waiter
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _fail(self, error: Exception) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(error)
+
+
+class Pool:
+    def __init__(self, idle_seconds: float = 3.0) -> None:
+        self._idle_seconds = idle_seconds
+        self._idle: dict[tuple[str, int], list[tuple[_Connection, float]]] = defaultdict(list)
+
+    async def exchange(self, host: str, port: int, data: bytes, within: float) -> Response:
+        connection = self._take(host, port)
+        reused = connection is not None
+        if connection is None:
+            connection = await self._connect(host, port, within)
+        try:
+            async with asyncio.timeout(within):
+                try:
+                    response, keep_alive = await connection.exchange(data)
+                except Dropped:
+                    if not reused or connection.received:
+                        raise
+                    connection = await self._connect(host, port, within)  # closed while idle
+                    response, keep_alive = await connection.exchange(data)
+        except TimeoutError:
+            connection.close()
+            raise TimedOut(f"no answer within {within:g}s") from None
+        if keep_alive and not connection.closed:
+            self._idle[(host, port)].append((connection, time.monotonic()))
+        else:
+            connection.close()
+        return response
+
+    def _take(self, host: str, port: int) -> _Connection | None:
+        idle = self._idle.get((host, port))
+        now = time.monotonic()
+        while idle:
+            connection, since = idle.pop()
+            if not connection.closed and now - since < self._idle_seconds:
+                return connection
+            connection.close()
+        return None
+
+    async def _connect(self, host: str, port: int, within: float) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            _, connection = await asyncio.wait_for(
+                loop.create_connection(_Connection, host, port), within
+            )
+        except (OSError, TimeoutError) as exc:
+            raise ConnectFailed(f"cannot connect: {exc!r}") from None
+        return connection
+
+    def close(self) -> None:
+        for idle in self._idle.values():
+            for connection, _ in idle:
+                connection.close()
+        self._idle.clear()
+
+
+def encode_request(
+    method: str, target: str, host: str, headers: list[tuple[str, str]], body: bytes
+) -> bytes:
+    head = [f"{method} {target} HTTP/1.1", f"host: {host}"]
+    head.extend(f"{name}: {value}" for name, value in headers)
+    if body or method in ("POST", "PUT", "PATCH"):
+        head.append(f"content-length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
