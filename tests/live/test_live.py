@@ -113,6 +113,26 @@ async def test_each_kind_reaches_exactly_the_right_people(
     assert new["admin"] == []
 
 
+async def test_liking_again_after_unliking_tells_the_author_nothing_new(
+    live: Platform, people: dict[str, Account], gateway: httpx.Client
+):
+    writer, reader = people["writer"], people["reader"]
+    competition_id = create_competition(gateway, people["admin"], "Fickle")
+    entry = gateway.post(
+        f"/competitions/{competition_id}/submit",
+        json={"title": "Liked", "content": "…"},
+        headers=writer.auth,
+    ).json()["submission_id"]
+    like = f"/competitions/{competition_id}/like/{entry}"
+    async with _client(live) as client:
+        before = len(await _types(client, writer))
+        for _ in range(3):
+            assert (await client.post(like, headers=reader.auth)).status_code == 200
+            assert (await client.delete(like, headers=reader.auth)).status_code == 200
+        assert (await client.post(like, headers=reader.auth)).status_code == 200
+        assert (await _types(client, writer))[before:] == ["submission.liked"]
+
+
 async def test_resuming_with_after_gets_exactly_what_was_missed(
     live: Platform, people: dict[str, Account], gateway: httpx.Client
 ):

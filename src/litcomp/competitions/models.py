@@ -75,6 +75,18 @@ class Like(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LikeNotice(Base):
+    """Who has been told of whose like: the author hears of a like once, however
+    often it is taken back and given again."""
+
+    __tablename__ = "like_notices"
+
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
 class Comment(Base):
     """A comment on an entry, or a reply to another comment on the same entry."""
 

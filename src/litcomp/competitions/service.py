@@ -17,6 +17,7 @@ from litcomp.competitions.models import (
     Competition,
     FanoutJob,
     Like,
+    LikeNotice,
     Placement,
     Submission,
     idempotency_keys,
@@ -266,6 +267,10 @@ async def like(
     notified: list[uuid.UUID] = []
     if added:
         await _count_like(session, submission_id, +1)
+    first_time = added and await insert_ignore(
+        session, LikeNotice, {"submission_id": submission_id, "user_id": actor.user_id}
+    )
+    if first_time:
         notice = Notice(
             submission.author_id, SUBMISSION_LIKED, _about(competition, submission, actor)
         )
