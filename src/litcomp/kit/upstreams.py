@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 
+from prometheus_client import Counter
+
 from litcomp.kit import metrics
 from litcomp.kit.balancer import Balancer, Endpoint, Instance
 from litcomp.kit.breaker import DEFAULT_POLICY, BreakerPolicy, CircuitBreaker, State
@@ -44,11 +46,13 @@ class Upstreams:
         self.forget_after = forget_after
         self._clock = clock
         self._endpoints: dict[str, Endpoint] = {}
+        self._listed: tuple[Endpoint, ...] = ()  # the endpoints, rebuilt on update
+        self._picks: dict[str, Counter] = {}  # metric children, one per instance
         self._missing_since: dict[str, float] = {}
 
     @property
     def endpoints(self) -> Sequence[Endpoint]:
-        return list(self._endpoints.values())
+        return self._listed
 
     def update(self, instances: Sequence[Instance]) -> list[Endpoint]:
         """Take discovery's latest list; returns the endpoints forgotten now."""
@@ -77,6 +81,11 @@ class Upstreams:
                 log.info("upstream instance added", extra={"upstream": breaker.name})
             else:
                 known.instance = instance
+        self._listed = tuple(self._endpoints.values())
+        self._picks = {
+            key: metrics.BALANCER_PICKS.labels(self.caller, self.service, key)
+            for key in self._endpoints
+        }
         return gone
 
     def choose(self, exclude: Collection[Endpoint] = ()) -> Endpoint | None:
@@ -84,9 +93,7 @@ class Upstreams:
         skipped = list(exclude)
         while (endpoint := self.balancer.pick(self.endpoints, skipped)) is not None:
             if endpoint.breaker.attempt():
-                metrics.BALANCER_PICKS.labels(
-                    self.caller, self.service, endpoint.instance.instance_id
-                ).inc()
+                self._picks[endpoint.instance.instance_id].inc()
                 return endpoint
             skipped.append(endpoint)
         return None
