@@ -21,13 +21,14 @@ from litcomp.competitions.models import FanoutJob
 from litcomp.competitions.notifications import SUBMISSION_CREATED, Notice
 from litcomp.competitions.users_client import UsersClient
 from litcomp.competitions.wakeups import Wakeups
+from litcomp.kit.background import Background
 from litcomp.kit.db import is_outage
 from litcomp.kit.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
 
-class FanoutWorker:
+class FanoutWorker(Background):
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -37,26 +38,20 @@ class FanoutWorker:
         *,
         poll_seconds: float,
     ) -> None:
+        super().__init__()
         self._sessionmaker = sessionmaker
         self._read_sessionmaker = read_sessionmaker
         self._users = users
         self._wakeups = wakeups
         self._poll = poll_seconds
         self._kicked = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def kick(self) -> None:
         """A job was just committed: look now rather than at the next poll."""
         self._kicked.set()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self.start_task(self._run())
 
     async def _run(self) -> None:
         while True:

@@ -11,7 +11,6 @@ asking for results finalizes on the spot too.
 """
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections import defaultdict
@@ -25,6 +24,7 @@ from litcomp.competitions.models import Competition, Placement, Submission
 from litcomp.competitions.notifications import COMPETITION_PLACED, Notice
 from litcomp.competitions.rules import placed
 from litcomp.competitions.wakeups import Wakeups
+from litcomp.kit.background import Background
 from litcomp.kit.db import is_outage
 from litcomp.kit.times import utcnow
 
@@ -117,7 +117,7 @@ def _placement_notices(competition: Competition, places: list[tuple[int, Any]]) 
     ]
 
 
-class Finalizer:
+class Finalizer(Background):
     """Finalizes ended competitions every ``poll_seconds``."""
 
     def __init__(
@@ -127,19 +127,13 @@ class Finalizer:
         *,
         poll_seconds: float,
     ) -> None:
+        super().__init__()
         self._sessionmaker = sessionmaker
         self._wakeups = wakeups
         self._poll = poll_seconds
-        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self.start_task(self._run())
 
     async def _run(self) -> None:
         while True:
