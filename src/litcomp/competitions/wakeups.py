@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Sequence
 
@@ -39,6 +40,7 @@ class Wakeups:
         self._channel = channel
         self._poll = poll_seconds
         self._safety_poll = safety_poll_seconds
+        self._origin = secrets.token_hex(8)  # our own wake-ups come back: skip them
         self._redis_up = False
         self._went_down = asyncio.Event()  # cuts a long safety-poll wait short
         self._tasks: list[asyncio.Task[None]] = []
@@ -57,7 +59,8 @@ class Wakeups:
         if self._redis is None or not self._redis_up:
             return  # the other replicas' polls will find them
         try:
-            await self._redis.publish(self._channel, json.dumps([str(u) for u in users]))
+            message = {"from": self._origin, "users": [str(u) for u in users]}
+            await self._redis.publish(self._channel, json.dumps(message))
         except REDIS_ERRORS as error:
             self._down(error)
 
@@ -90,7 +93,12 @@ class Wakeups:
     async def _catch_up(self, payload: str | bytes | None) -> None:
         """One wake-up: a bad message or a database hiccup is logged, never fatal."""
         try:
-            users = None if payload is None else [uuid.UUID(u) for u in json.loads(payload)]
+            users = None
+            if payload is not None:
+                message = json.loads(payload)
+                if message["from"] == self._origin:
+                    return  # delivered locally when it was sent
+                users = [uuid.UUID(u) for u in message["users"]]
             await self.hub.catch_up(users)
         except Exception:
             log.exception("a notification wake-up failed; the next poll catches up")
