@@ -92,7 +92,8 @@ class Process:
         self.process.send_signal(signum)
 
     def stop(self, timeout: float = 15) -> int:
-        assert self.process is not None
+        if self.process is None:
+            return 0  # never started
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
@@ -180,14 +181,19 @@ class Platform:
         return f"http://127.0.0.1:{self.discovery_port}"
 
     def start(self) -> None:
-        self.discovery.start()
-        wait_until(lambda: get_json(f"{self.discovery_url}/health"), "discovery")
-        for processes in self.replicas.values():
-            for each in processes:
-                each.start()
-        self.gateway.start()
-        wait_until(lambda: get_json(f"{self.url}/health"), "the gateway")
-        self.wait_for_instances()
+        """Start everything; if any part fails to come up, stop what did (no orphans)."""
+        try:
+            self.discovery.start()
+            wait_until(lambda: get_json(f"{self.discovery_url}/health"), "discovery")
+            for processes in self.replicas.values():
+                for each in processes:
+                    each.start()
+            self.gateway.start()
+            wait_until(lambda: get_json(f"{self.url}/health"), "the gateway")
+            self.wait_for_instances()
+        except BaseException:
+            self.stop()
+            raise
 
     def wait_for_instances(self) -> None:
         """Until the gateway routes to exactly the running replicas."""

@@ -55,20 +55,22 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    platform.discovery.start()
-    wait_until(lambda: get_json(f"{platform.discovery_url}/health"), "discovery")
-    wait_until(lambda: _answers(f"http://127.0.0.1:{echo_port}/ping"), "the echo upstream")
-    for service in ("users", "competitions"):
-        register(platform.discovery_url, service, f"echo-{service}", echo_port)
-    platform.gateway.start()
-    wait_until(lambda: get_json(f"{platform.url}/health"), "the gateway")
-    edge = Edge(platform, echo_port)
-    wait_until(lambda: all(edge.instances().values()), "the gateway to list the echo server")
-    yield edge
-    platform.gateway.stop()
-    platform.discovery.stop()
-    echo.terminate()
-    echo.wait()
+    try:
+        platform.discovery.start()
+        wait_until(lambda: get_json(f"{platform.discovery_url}/health"), "discovery")
+        wait_until(lambda: _answers(f"http://127.0.0.1:{echo_port}/ping"), "the echo upstream")
+        for service in ("users", "competitions"):
+            register(platform.discovery_url, service, f"echo-{service}", echo_port)
+        platform.gateway.start()
+        wait_until(lambda: get_json(f"{platform.url}/health"), "the gateway")
+        edge = Edge(platform, echo_port)
+        wait_until(lambda: all(edge.instances().values()), "the gateway to list the echo server")
+        yield edge
+    finally:
+        platform.gateway.stop()
+        platform.discovery.stop()
+        echo.terminate()
+        echo.wait()
 
 
 def _answers(url: str) -> bool:
