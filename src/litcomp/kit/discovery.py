@@ -11,7 +11,6 @@ Failures are logged once when an outage starts and once when it ends, not per at
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict
@@ -19,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from litcomp.kit.background import Background
 from litcomp.kit.balancer import Instance
 
 log = logging.getLogger(__name__)
@@ -97,22 +97,22 @@ class _Outage:
         self.down = False
 
 
-class Registration:
+class Registration(Background):
     def __init__(
         self, client: DiscoveryClient, instance: Instance, load: Callable[[], int]
     ) -> None:
+        super().__init__()
         self.client = client
         self.instance = instance
         self._load = load
         self._registered = False
         self._interval = 1.0
-        self._task: asyncio.Task[None] | None = None
         self._outage = _Outage(f"registering {instance.service}/{instance.instance_id}")
 
     async def start(self) -> None:
         """Register once now (best effort), then keep the lease in the background."""
         await self._beat()
-        self._task = asyncio.create_task(self._keep_alive())
+        self.start_task(self._keep_alive())
 
     async def _keep_alive(self) -> None:
         while True:
@@ -134,10 +134,7 @@ class Registration:
             self._outage.recovered()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         try:
             await self.client.deregister(self.instance)
             log.info("deregistered from discovery")
@@ -145,7 +142,7 @@ class Registration:
             log.warning("could not deregister: %r", error)
 
 
-class Watch:
+class Watch(Background):
     """Polls discovery for the instances of ``services`` and hands each list to ``update``."""
 
     def __init__(
@@ -156,16 +153,16 @@ class Watch:
         *,
         interval: float = 1.0,
     ) -> None:
+        super().__init__()
         self.client = client
         self.services = list(services)
         self._update = update
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
         self._outage = _Outage("listing instances from discovery")
 
     async def start(self) -> None:
         await self.refresh()
-        self._task = asyncio.create_task(self._poll())
+        self.start_task(self._poll())
 
     async def _poll(self) -> None:
         while True:
@@ -183,9 +180,3 @@ class Watch:
             result = self._update(service, [i for i in everything if i.service == service])
             if result is not None:
                 await result
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
