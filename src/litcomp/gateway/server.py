@@ -39,6 +39,7 @@ class ClientConnection(asyncio.Protocol):
         self._client_ip = ""
         self._pending: deque[Request] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._idle: asyncio.Future[None] | None = None  # the worker waits on it
         self._upstream: asyncio.Transport | None = None  # set once tunnelling
         self._reset()
 
@@ -103,8 +104,10 @@ class ClientConnection(asyncio.Protocol):
             )
             return
         self._pending.append(self._request(upgrade=False))
-        if self._worker is None or self._worker.done():
+        if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._answer_all())
+        elif self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
 
     # answering
     def _request(self, *, upgrade: bool) -> Request:
@@ -122,7 +125,17 @@ class ClientConnection(asyncio.Protocol):
         )
 
     async def _answer_all(self) -> None:
-        while self._pending and self._transport is not None:
+        """Answer the connection's requests in order, for as long as it is open.
+
+        One task per connection, waiting between requests, rather than one per
+        request: a kept-alive connection's next request then costs no new task."""
+        assert self._transport is not None
+        loop = asyncio.get_running_loop()
+        while not self._transport.is_closing():
+            if not self._pending:
+                self._idle = loop.create_future()
+                await self._idle
+                continue
             request = self._pending.popleft()
             response = await self._handle(request)
             if self._transport.is_closing():

@@ -12,6 +12,11 @@ arrives and never reused; if one is reused in the instant before, and breaks bef
 a single byte of answer, the request is sent once more on a new connection (the
 upstream cannot have seen it: it had closed the connection). Idle connections are
 dropped after ``idle_seconds``, below uvicorn's 5 s keep-alive, to keep that instant rare.
+
+Deadlines are enforced by one periodic sweep per pool (every ``SWEEP_SECONDS``) over
+the connections awaiting an answer, rather than a timer per request: on uvloop a
+timer costs ~2 us to arm and cancel, a noticeable share of the gateway's whole
+per-request cost, and a deadline of seconds does not need better precision.
 """
 
 import asyncio
@@ -22,6 +27,8 @@ from typing import cast
 import httptools
 
 from litcomp.gateway.messages import Response
+
+SWEEP_SECONDS = 0.1
 
 
 class UpstreamError(Exception):
@@ -47,6 +54,7 @@ class _Connection(asyncio.Protocol):
         self.received = False
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[tuple[Response, bool]] | None = None
+        self.deadline = 0.0  # loop time by which the answer must be complete
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
 
@@ -79,9 +87,11 @@ class _Connection(asyncio.Protocol):
             self._waiter.set_result((response, self._parser.should_keep_alive()))
 
     # use
-    async def exchange(self, data: bytes) -> tuple[Response, bool]:
+    async def exchange(self, data: bytes, deadline: float) -> tuple[Response, bool]:
+        """Send ``data`` and wait for the whole answer (``time_out`` ends the wait)."""
         assert self.transport is not None
         self._headers, self._body, self.received = [], [], False
+        self.deadline = deadline
         self._waiter = asyncio.get_running_loop().create_future()
         self.transport.write(data)
         return await self._waiter
@@ -90,6 +100,10 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+    def time_out(self) -> None:
+        self._fail(TimedOut("no complete answer before the deadline"))
+        self.close()  # a late answer must not be taken for the next request's
 
     def _fail(self, error: Exception) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -100,29 +114,46 @@ class Pool:
     def __init__(self, idle_seconds: float = 3.0) -> None:
         self._idle_seconds = idle_seconds
         self._idle: dict[tuple[str, int], list[tuple[_Connection, float]]] = defaultdict(list)
+        self._waiting: set[_Connection] = set()  # awaiting an answer, for the sweep
+        self._sweep_timer: asyncio.TimerHandle | None = None
 
     async def exchange(self, host: str, port: int, data: bytes, within: float) -> Response:
+        loop = asyncio.get_running_loop()
+        if self._sweep_timer is None:
+            self._sweep_timer = loop.call_later(SWEEP_SECONDS, self._sweep)
+        deadline = loop.time() + within
         connection = self._take(host, port)
         reused = connection is not None
         if connection is None:
-            connection = await self._connect(host, port, within)
+            connection = await self._connect(host, port, deadline)
         try:
-            async with asyncio.timeout(within):
-                try:
-                    response, keep_alive = await connection.exchange(data)
-                except Dropped:
-                    if not reused or connection.received:
-                        raise
-                    connection = await self._connect(host, port, within)  # closed while idle
-                    response, keep_alive = await connection.exchange(data)
-        except TimeoutError:
-            connection.close()
-            raise TimedOut(f"no answer within {within:g}s") from None
+            response, keep_alive = await self._wait(connection, data, deadline)
+        except Dropped:
+            if not reused or connection.received:
+                raise
+            connection = await self._connect(host, port, deadline)  # closed while idle
+            response, keep_alive = await self._wait(connection, data, deadline)
         if keep_alive and not connection.closed:
             self._idle[(host, port)].append((connection, time.monotonic()))
         else:
             connection.close()
         return response
+
+    async def _wait(
+        self, connection: _Connection, data: bytes, deadline: float
+    ) -> tuple[Response, bool]:
+        self._waiting.add(connection)
+        try:
+            return await connection.exchange(data, deadline)
+        finally:
+            self._waiting.discard(connection)
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in [c for c in self._waiting if c.deadline <= now]:
+            connection.time_out()
+        self._sweep_timer = loop.call_later(SWEEP_SECONDS, self._sweep)
 
     def _take(self, host: str, port: int) -> _Connection | None:
         idle = self._idle.get((host, port))
@@ -134,17 +165,19 @@ class Pool:
             connection.close()
         return None
 
-    async def _connect(self, host: str, port: int, within: float) -> _Connection:
+    async def _connect(self, host: str, port: int, deadline: float) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
             _, connection = await asyncio.wait_for(
-                loop.create_connection(_Connection, host, port), within
+                loop.create_connection(_Connection, host, port), deadline - loop.time()
             )
         except (OSError, TimeoutError) as exc:
             raise ConnectFailed(f"cannot connect: {exc!r}") from None
         return connection
 
     def close(self) -> None:
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
         for idle in self._idle.values():
             for connection, _ in idle:
                 connection.close()

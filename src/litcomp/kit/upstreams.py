@@ -14,8 +14,7 @@ its breaker.
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Sequence
 
 from prometheus_client import Counter
 
@@ -26,6 +25,23 @@ from litcomp.kit.breaker import DEFAULT_POLICY, BreakerPolicy, CircuitBreaker, S
 log = logging.getLogger(__name__)
 
 STATE_VALUES = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2}
+
+
+class Tracked:
+    """Counts a request against an endpoint while it is in flight (``with``)."""
+
+    # A class rather than @contextmanager: it is on every proxied request's path.
+    __slots__ = ("_endpoint",)
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._endpoint = endpoint
+
+    def __enter__(self) -> None:
+        self._endpoint.in_flight += 1
+        self._endpoint.requests += 1
+
+    def __exit__(self, *_: object) -> None:
+        self._endpoint.in_flight -= 1
 
 
 class Upstreams:
@@ -98,14 +114,8 @@ class Upstreams:
             skipped.append(endpoint)
         return None
 
-    @contextmanager
-    def track(self, endpoint: Endpoint) -> Iterator[None]:
-        endpoint.in_flight += 1
-        endpoint.requests += 1
-        try:
-            yield
-        finally:
-            endpoint.in_flight -= 1
+    def track(self, endpoint: Endpoint) -> Tracked:
+        return Tracked(endpoint)
 
     def succeeded(self, endpoint: Endpoint) -> None:
         endpoint.breaker.succeeded()
