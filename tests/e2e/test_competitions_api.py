@@ -3,10 +3,11 @@
 import time
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import httpx
 import pytest
 
-from tests.support import Account, create_competition, expect_error, from_now, sign_up
+from tests.support import Account, Platform, create_competition, expect_error, from_now, sign_up
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
 
@@ -394,6 +395,34 @@ def test_text_postgresql_cannot_store_is_invalid_not_a_crash(
         expect_error(competitions.post(url, json=body, headers=writer.auth), 422)
     page = competitions.get(f"/competitions/{open_competition}/submissions?offset={2**63}")
     expect_error(page, 422)
+
+
+def test_notice_ids_past_what_the_database_holds_are_invalid_not_a_crash(
+    competitions: httpx.Client, writer: Account
+):
+    largest = 2**63 - 1  # notice ids are BIGINT
+    for too_big in (largest + 1, 10**20):
+        for answer in (
+            competitions.get(f"/notifications?after={too_big}", headers=writer.auth),
+            competitions.post("/notifications/read", json={"ids": [too_big]}, headers=writer.auth),
+            competitions.post("/notifications/read", json={"up_to": too_big}, headers=writer.auth),
+        ):
+            expect_error(answer, 422)
+    after = competitions.get(f"/notifications?after={largest}", headers=writer.auth)
+    assert after.status_code == 200
+    assert after.json()["items"] == []
+    marked = competitions.post("/notifications/read", json={"up_to": largest}, headers=writer.auth)
+    assert marked.json() == {"marked": 0, "unread": 0}
+
+
+async def test_a_socket_resuming_after_an_impossible_id_is_refused_at_the_handshake(
+    platform: Platform, writer: Account
+):
+    url = f"{platform.url}/ws?after={2**63}&token={writer.token}"
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(url)
+    assert refused.value.status == 403  # as for after=-1: refused before it is accepted
 
 
 def test_an_open_competition_keeps_its_start_and_ends_in_the_future(

@@ -19,6 +19,11 @@ from litcomp.kit.schemas import Input
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401
+# Notice ids are BIGINT in the database; a larger one names no notice, and could not
+# even be sent to the database as a query parameter.
+MAX_ID = 2**63 - 1
+NoticeId = Annotated[int, Field(ge=1, le=MAX_ID)]
+After = Annotated[int | None, Query(ge=0, le=MAX_ID)]
 
 router = APIRouter(tags=["notifications"])
 
@@ -37,8 +42,8 @@ class NotificationPage(BaseModel):
 
 
 class MarkRead(Input):
-    ids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=1000)
-    up_to: int | None = Field(default=None, ge=1, description="also every notice up to this id")
+    ids: list[NoticeId] = Field(default_factory=list, max_length=1000)
+    up_to: NoticeId | None = Field(default=None, description="also every notice up to this id")
 
 
 class Marked(BaseModel):
@@ -50,7 +55,7 @@ class Marked(BaseModel):
 async def list_notifications(
     me: CurrentUser,
     session: SessionDep,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> NotificationPage:
     """Your notices, oldest first: those after ``after``, or else the newest ``limit``."""
@@ -80,7 +85,7 @@ async def notification_socket(
     websocket: WebSocket,
     hub: Annotated[Hub, Depends(from_state("hub"))],
     token: str | None = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: After = None,
 ) -> None:
     """Live notices as JSON ``{"id", "type", "data", "created_at"}``.
 
