@@ -37,6 +37,7 @@ def test_forwarding_headers_are_the_gateways_own(client: httpx.Client):
         headers={
             "X-Request-ID": request_id,
             "X-Forwarded-For": "6.6.6.6",
+            "X-FORWARDED-HOST": "evil.example",  # names are compared case-insensitively
             "Authorization": "Bearer abc",
             "Connection": "keep-alive, X-Hop",
             "X-Hop": "must not pass",

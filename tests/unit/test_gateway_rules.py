@@ -4,7 +4,6 @@ Nothing here does I/O; time is a fake clock.
 """
 
 import pytest
-from multidict import CIMultiDict
 
 from litcomp.gateway import headers, routes
 from litcomp.gateway.proxy import retry_is_safe
@@ -90,10 +89,15 @@ class TestRouteTimeouts:
         assert routes.timeout_for(notifications, 5.0, {"competitions": 30.0}) == 5.0
 
 
+def as_parsed(incoming: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers as the gateway's parsers hand them on: names in lower case."""
+    return [(name.lower(), value) for name, value in incoming]
+
+
 class TestUpstreamRequestHeaders:
     def upstream(self, incoming: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return headers.upstream_request(
-            incoming,
+            as_parsed(incoming),
             client_ip="203.0.113.7",
             scheme="https",
             host="litcomp.example",
@@ -117,7 +121,7 @@ class TestUpstreamRequestHeaders:
     def test_hop_by_hop_headers_are_dropped(self, name: str) -> None:
         sent = self.upstream([(name, "x"), ("Accept", "application/json")])
         assert name.lower() not in names(sent)
-        assert ("Accept", "application/json") in sent
+        assert ("accept", "application/json") in sent
 
     def test_hop_by_hop_names_are_case_insensitive(self) -> None:
         sent = self.upstream([("TRANSFER-ENCODING", "chunked"), ("keep-alive", "timeout=5")])
@@ -135,7 +139,7 @@ class TestUpstreamRequestHeaders:
         )
         assert "x-secret" not in names(sent)
         assert "x-other" not in names(sent)
-        assert ("X-Kept", "k") in sent
+        assert ("x-kept", "k") in sent
 
     def test_host_and_content_length_are_left_to_the_http_client(self) -> None:
         sent = self.upstream([("Host", "evil.example"), ("Content-Length", "12")])
@@ -158,10 +162,10 @@ class TestUpstreamRequestHeaders:
             ("X-Forwarded-Server", "internal"),
         ]
         sent = self.upstream(forged)
-        assert [name for name, _ in sent if name.lower().startswith("x-forwarded-")] == [
-            "X-Forwarded-For",
-            "X-Forwarded-Proto",
-            "X-Forwarded-Host",
+        assert [name for name, _ in sent if name.startswith("x-forwarded-")] == [
+            "x-forwarded-for",
+            "x-forwarded-proto",
+            "x-forwarded-host",
         ]
 
     def test_end_to_end_headers_are_kept_as_sent(self) -> None:
@@ -173,20 +177,20 @@ class TestUpstreamRequestHeaders:
             ("Accept-Language", "fr"),
         ]
         sent = self.upstream(incoming)
-        assert sent[: len(incoming)] == incoming
+        assert sent[: len(incoming)] == as_parsed(incoming)
 
     def test_repeated_headers_are_all_kept_in_order(self) -> None:
         sent = self.upstream([("Accept", "a"), ("Accept", "b")])
-        assert [value for name, value in sent if name == "Accept"] == ["a", "b"]
+        assert [value for name, value in sent if name == "accept"] == ["a", "b"]
 
     def test_the_gateway_adds_who_the_client_is_and_the_request_id(self) -> None:
         sent = self.upstream([("Accept", "*/*"), ("X-Forwarded-For", "10.0.0.1")])
         assert sent == [
-            ("Accept", "*/*"),
-            ("X-Forwarded-For", "203.0.113.7"),
-            ("X-Forwarded-Proto", "https"),
-            ("X-Forwarded-Host", "litcomp.example"),
-            ("X-Request-ID", "req-42"),
+            ("accept", "*/*"),
+            ("x-forwarded-for", "203.0.113.7"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "litcomp.example"),
+            ("x-request-id", "req-42"),
         ]
 
     def test_no_headers_still_get_the_gateways_own(self) -> None:
@@ -214,36 +218,35 @@ class TestClientResponseHeaders:
             ("Set-Cookie", "b=2"),
             ("Retry-After", "3"),
         ]
-        assert headers.client_response(upstream) == [
-            ("Content-Type", "application/json"),
-            ("Set-Cookie", "a=1"),
-            ("Set-Cookie", "b=2"),
-            ("Retry-After", "3"),
+        assert headers.client_response(as_parsed(upstream)) == [
+            ("content-type", "application/json"),
+            ("set-cookie", "a=1"),
+            ("set-cookie", "b=2"),
+            ("retry-after", "3"),
         ]
 
     def test_the_upstreams_request_id_gives_way_to_the_gateways_own(self) -> None:
         # The gateway sent that id upstream and adds it to the answer itself, once.
-        assert headers.client_response([("X-Request-ID", "r"), ("ETag", "e")]) == [("ETag", "e")]
+        assert headers.client_response([("x-request-id", "r"), ("etag", "e")]) == [("etag", "e")]
 
 
 class TestRetrySafety:
     @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
     def test_idempotent_methods_may_be_retried(self, method: str) -> None:
-        assert retry_is_safe(method, CIMultiDict())
+        assert retry_is_safe(method, None)
 
     @pytest.mark.parametrize("method", ["POST", "PATCH"])
     def test_other_methods_may_not(self, method: str) -> None:
-        assert not retry_is_safe(method, CIMultiDict())
+        assert not retry_is_safe(method, None)
 
     def test_a_post_with_an_idempotency_key_may_be_retried(self) -> None:
-        assert retry_is_safe("POST", CIMultiDict({"Idempotency-Key": "k-1"}))
-        assert retry_is_safe("POST", CIMultiDict({"idempotency-key": "k-1"}))
+        assert retry_is_safe("POST", "k-1")
 
     def test_a_post_with_an_empty_idempotency_key_may_not(self) -> None:
-        assert not retry_is_safe("POST", CIMultiDict({"Idempotency-Key": ""}))
+        assert not retry_is_safe("POST", "")
 
     def test_an_idempotency_key_does_not_make_patch_retryable(self) -> None:
-        assert not retry_is_safe("PATCH", CIMultiDict({"Idempotency-Key": "k-1"}))
+        assert not retry_is_safe("PATCH", "k-1")
 
 
 class TestTokenBucket:

@@ -1,6 +1,10 @@
-"""What crosses the gateway in headers, both ways. Pure functions over header lists."""
+"""What crosses the gateway in headers, both ways. Pure functions over header lists.
 
-from collections.abc import Iterable
+Header names are in lower case: the gateway's parsers (server.py, upstream.py) make
+them so as they read them, once, so nothing here lower-cases on every comparison.
+"""
+
+from collections.abc import Iterable, Sequence
 
 # RFC 9110 section 7.6.1, plus the ones proxies conventionally drop.
 HOP_BY_HOP = frozenset(
@@ -18,28 +22,27 @@ HOP_BY_HOP = frozenset(
 )
 # Set by the HTTP client or server for the message it actually sends.
 _FRAMING = frozenset({"host", "content-length"})
+# Only the gateway may say who the client is, how it came in and which request this is
+# (``x-forwarded-*`` too, by prefix).
+_GATEWAY_SAYS = frozenset({"forwarded", "x-real-ip", "x-request-id"})
+
+_NOT_TO_UPSTREAM = HOP_BY_HOP | _FRAMING | _GATEWAY_SAYS
+# The gateway adds its own X-Request-ID to the answer: the one it sent upstream.
+_NOT_TO_CLIENT = HOP_BY_HOP | _FRAMING | {"x-request-id"}
 
 
-def _forwarding(name: str) -> bool:
-    """Only the gateway may say who the client is and how it came in."""
-    lowered = name.lower()
-    return lowered.startswith("x-forwarded-") or lowered in ("forwarded", "x-real-ip")
-
-
-def _end_to_end(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    pairs = list(headers)
-    named_in_connection = {
+def _named_in_connection(headers: Iterable[tuple[str, str]]) -> set[str]:
+    """Headers that ``Connection`` declares hop-by-hop for this message."""
+    return {
         token.strip().lower()
-        for name, value in pairs
-        if name.lower() == "connection"
+        for name, value in headers
+        if name == "connection"
         for token in value.split(",")
     }
-    dropped = HOP_BY_HOP | _FRAMING | named_in_connection
-    return [(name, value) for name, value in pairs if name.lower() not in dropped]
 
 
 def upstream_request(
-    headers: Iterable[tuple[str, str]],
+    headers: Sequence[tuple[str, str]],
     *,
     client_ip: str,
     scheme: str,
@@ -47,21 +50,26 @@ def upstream_request(
     request_id: str,
 ) -> list[tuple[str, str]]:
     """The request headers to send upstream."""
+    named = _named_in_connection(headers)
     kept = [
         (name, value)
-        for name, value in _end_to_end(headers)
-        if not _forwarding(name) and name.lower() != "x-request-id"
+        for name, value in headers
+        if name not in _NOT_TO_UPSTREAM
+        and name not in named
+        and not name.startswith("x-forwarded-")
     ]
+    kept += (
+        ("x-forwarded-for", client_ip),
+        ("x-forwarded-proto", scheme),
+        ("x-forwarded-host", host),
+        ("x-request-id", request_id),
+    )
+    return kept
+
+
+def client_response(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The response headers to hand back to the client."""
+    named = _named_in_connection(headers)
     return [
-        *kept,
-        ("X-Forwarded-For", client_ip),
-        ("X-Forwarded-Proto", scheme),
-        ("X-Forwarded-Host", host),
-        ("X-Request-ID", request_id),
+        (name, value) for name, value in headers if name not in _NOT_TO_CLIENT and name not in named
     ]
-
-
-def client_response(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The response headers to hand back to the client (the gateway adds its own
-    X-Request-ID, the one it sent upstream)."""
-    return [(name, value) for name, value in _end_to_end(headers) if name.lower() != "x-request-id"]

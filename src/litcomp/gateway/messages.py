@@ -15,7 +15,7 @@ class Request:
     method: str
     target: str  # path and query exactly as received
     path: str
-    headers: list[tuple[str, str]]
+    headers: list[tuple[str, str]]  # names in lower case
     body: bytes
     client_ip: str
     keep_alive: bool
@@ -24,7 +24,7 @@ class Request:
     def header(self, name: str) -> str | None:
         """The first value of a header (``name`` in lower case)."""
         for key, value in self.headers:
-            if key.lower() == name:
+            if key == name:
                 return value
         return None
 
@@ -36,13 +36,15 @@ class Response:
     body: bytes = b""
 
     def encode(self, *, keep_alive: bool) -> bytes:
-        phrase = _PHRASES.get(self.status, "")
-        head = [f"HTTP/1.1 {self.status} {phrase}"]
-        head.extend(f"{name}: {value}" for name, value in self.headers)
-        head.append(f"content-length: {len(self.body)}")
-        if not keep_alive:
-            head.append("connection: close")
-        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + self.body
+        head = "".join(
+            [
+                f"HTTP/1.1 {self.status} {_PHRASES.get(self.status, '')}\r\n",
+                *[f"{name}: {value}\r\n" for name, value in self.headers],
+                f"content-length: {len(self.body)}\r\n",
+                "\r\n" if keep_alive else "connection: close\r\n\r\n",
+            ]
+        )
+        return head.encode("latin-1") + self.body
 
 
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}

@@ -23,10 +23,10 @@ from litcomp.kit.upstreams import Upstreams
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
-def retry_is_safe(method: str, request_headers: Mapping[str, str]) -> bool:
+def retry_is_safe(method: str, idempotency_key: str | None) -> bool:
     if method in IDEMPOTENT_METHODS:
         return True
-    return method == "POST" and bool(request_headers.get("Idempotency-Key"))
+    return method == "POST" and bool(idempotency_key)
 
 
 def no_instance(route: Route) -> Response:
@@ -55,9 +55,7 @@ class Proxy:
     async def forward(self, request: Request, route: Route, request_id: str) -> Response:
         pool = self.upstreams[route.service]
         outgoing = self.outgoing_headers(request, request_id)
-        may_retry = retry_is_safe(
-            request.method, {"Idempotency-Key": request.header("idempotency-key") or ""}
-        )
+        may_retry = retry_is_safe(request.method, request.header("idempotency-key"))
         timeout = self.timeouts[route.prefix]
         tried: list[Endpoint] = []
         failure: Response | None = None

@@ -81,11 +81,11 @@ class ClientConnection(asyncio.Protocol):
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
         for name, value in self._headers:
-            if name.lower() == "content-length" and value.isdigit():
+            if name == "content-length" and value.isdigit():
                 self._too_large = int(value) > self._max_body
 
     def on_body(self, body: bytes) -> None:

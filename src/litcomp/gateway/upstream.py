@@ -29,6 +29,7 @@ import httptools
 from litcomp.gateway.messages import Response
 
 SWEEP_SECONDS = 0.1
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class UpstreamError(Exception):
@@ -76,7 +77,7 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
@@ -187,8 +188,13 @@ class Pool:
 def encode_request(
     method: str, target: str, host: str, headers: list[tuple[str, str]], body: bytes
 ) -> bytes:
-    head = [f"{method} {target} HTTP/1.1", f"host: {host}"]
-    head.extend(f"{name}: {value}" for name, value in headers)
-    if body or method in ("POST", "PUT", "PATCH"):
-        head.append(f"content-length: {len(body)}")
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+    length = f"content-length: {len(body)}\r\n" if body or method in _BODY_METHODS else ""
+    head = "".join(
+        [
+            f"{method} {target} HTTP/1.1\r\nhost: {host}\r\n",
+            *[f"{name}: {value}\r\n" for name, value in headers],
+            length,
+            "\r\n",
+        ]
+    )
+    return head.encode("latin-1") + body
