@@ -41,6 +41,9 @@ class Decision:
         return str(max(1, math.ceil(self.retry_after)))
 
 
+ALLOWED = Decision(True)  # the common answer, made once
+
+
 def take(tokens: float, elapsed: float, limit: Limit) -> tuple[float, Decision]:
     """Refill a bucket holding ``tokens`` after ``elapsed`` seconds, then take one.
 
@@ -48,7 +51,7 @@ def take(tokens: float, elapsed: float, limit: Limit) -> tuple[float, Decision]:
     """
     tokens = min(float(limit.burst), tokens + elapsed * limit.rate)
     if tokens >= 1:
-        return tokens - 1, Decision(True)
+        return tokens - 1, ALLOWED
     return tokens, Decision(False, (1 - tokens) / limit.rate)
 
 

@@ -49,7 +49,8 @@ class Dropped(UpstreamError):
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.received = False
@@ -93,7 +94,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self._headers, self._body, self.received = [], [], False
         self.deadline = deadline
-        self._waiter = asyncio.get_running_loop().create_future()
+        self._waiter = self._loop.create_future()
         self.transport.write(data)
         return await self._waiter
 
@@ -112,17 +113,20 @@ class _Connection(asyncio.Protocol):
 
 
 class Pool:
+    """Made inside the event loop it serves; it keeps the loop at hand because asking
+    asyncio for it costs a getpid() system call, twice per request."""
+
     def __init__(self, idle_seconds: float = 3.0) -> None:
+        self._loop = asyncio.get_running_loop()
         self._idle_seconds = idle_seconds
         self._idle: dict[tuple[str, int], list[tuple[_Connection, float]]] = defaultdict(list)
         self._waiting: set[_Connection] = set()  # awaiting an answer, for the sweep
         self._sweep_timer: asyncio.TimerHandle | None = None
 
     async def exchange(self, host: str, port: int, data: bytes, within: float) -> Response:
-        loop = asyncio.get_running_loop()
         if self._sweep_timer is None:
-            self._sweep_timer = loop.call_later(SWEEP_SECONDS, self._sweep)
-        deadline = loop.time() + within
+            self._sweep_timer = self._loop.call_later(SWEEP_SECONDS, self._sweep)
+        deadline = self._loop.time() + within
         connection = self._take(host, port)
         reused = connection is not None
         if connection is None:
@@ -150,11 +154,10 @@ class Pool:
             self._waiting.discard(connection)
 
     def _sweep(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = self._loop.time()
         for connection in [c for c in self._waiting if c.deadline <= now]:
             connection.time_out()
-        self._sweep_timer = loop.call_later(SWEEP_SECONDS, self._sweep)
+        self._sweep_timer = self._loop.call_later(SWEEP_SECONDS, self._sweep)
 
     def _take(self, host: str, port: int) -> _Connection | None:
         idle = self._idle.get((host, port))
@@ -167,10 +170,11 @@ class Pool:
         return None
 
     async def _connect(self, host: str, port: int, deadline: float) -> _Connection:
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         try:
             _, connection = await asyncio.wait_for(
-                loop.create_connection(_Connection, host, port), deadline - loop.time()
+                loop.create_connection(lambda: _Connection(loop), host, port),
+                deadline - loop.time(),
             )
         except (OSError, TimeoutError) as exc:
             raise ConnectFailed(f"cannot connect: {exc!r}") from None

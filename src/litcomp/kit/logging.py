@@ -6,7 +6,7 @@ so one id follows a request across every service it touches.
 """
 
 import logging
-import os
+import random
 import re
 import sys
 from contextvars import ContextVar
@@ -23,8 +23,10 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def new_request_id() -> str:
-    """32 random hex digits (as a uuid4's hex, at a third of the cost)."""
-    return os.urandom(16).hex()
+    """32 random hex digits. An id only has to be unique, not unguessable, so it comes
+    from ``random`` rather than a system call per request (the gateway makes one for
+    nearly every request it proxies)."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def accept_request_id(incoming: str | bytes | None) -> str:
