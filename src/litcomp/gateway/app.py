@@ -21,6 +21,7 @@ import uvloop
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 
+from litcomp.gateway import web
 from litcomp.gateway.messages import Request, Response, error, json_response
 from litcomp.gateway.proxy import Proxy, no_instance
 from litcomp.gateway.ratelimit import Limit, Limiter, MemoryLimiter, RedisLimiter
@@ -99,7 +100,8 @@ class Gateway:
 
     def _own(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD") or request.path not in _OWN_PATHS:
-            return error(404, "not_found", f"no route for {request.path}")
+            page = web.answer(request)  # the browser app: "/" and "/app/..."
+            return page or error(404, "not_found", f"no route for {request.path}")
         if request.path == "/health":
             return json_response({"status": "ok"})
         if request.path == "/metrics":

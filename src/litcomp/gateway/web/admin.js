@@ -1,0 +1,120 @@
+// For admins: create a competition, and edit one of their own before it ends.
+// Times are entered in the browser's time zone and sent as UTC.
+
+import { api, describe } from "./api.js";
+import { alertBox, busy, field, h } from "./dom.js";
+import { competitionHref } from "./competitions.js";
+import { go } from "./router.js";
+import { isAdmin } from "./session.js";
+import { requireSession } from "./profile.js";
+
+const DAY = 86_400_000;
+
+export async function newCompetitionPage(ctx) {
+  if (!requireSession("/admin/new") || !adminOnly(ctx, "New competition")) return;
+  const now = Date.now();
+  const form = competitionForm(
+    { title: "", description: "", start_date: new Date(now).toISOString(), end_date: new Date(now + 7 * DAY).toISOString(), max_entries_per_user: 1 },
+    "Create competition",
+    async (fields) => {
+      const created = await api("/competitions", { method: "POST", body: fields });
+      go(`/competitions/${created.competition_id}`);
+    },
+  );
+  ctx.view.append(h("h1", {}, "New competition"), form);
+}
+
+export async function editCompetitionPage(ctx) {
+  const id = ctx.params.id;
+  if (!requireSession(`/competitions/${id}/edit`) || !adminOnly(ctx, "Edit competition")) return;
+  const competition = await api(`/competitions/${id}`);
+  // Only what was changed is sent: an open competition's start cannot move, and
+  // re-sending it at the form's minute precision would count as a move.
+  const form = competitionForm(competition, "Save changes", async (fields, changed) => {
+    const body = Object.fromEntries(Object.entries(fields).filter(([name]) => changed.has(name)));
+    await api(`/competitions/${id}`, { method: "PATCH", body });
+    go(`/competitions/${id}`);
+  });
+  ctx.view.append(
+    h("p", { class: "crumbs" }, h("a", { href: competitionHref(id) }, `← ${competition.title}`)),
+    h("h1", {}, "Edit competition"),
+    form,
+  );
+}
+
+function adminOnly(ctx, title) {
+  if (isAdmin()) return true;
+  ctx.view.append(h("h1", {}, title), h("p", { class: "alert", role: "alert" }, "Only admins can create and edit competitions."));
+  return false;
+}
+
+function competitionForm(values, action, save) {
+  const inputs = {
+    title: h("input", { name: "title", required: true, maxlength: 200 }),
+    description: h("textarea", { name: "description", rows: 5, maxlength: 10000 }),
+    start_date: h("input", { type: "datetime-local", name: "start_date", required: true }),
+    end_date: h("input", { type: "datetime-local", name: "end_date", required: true }),
+    max_entries_per_user: h("input", { type: "number", name: "max_entries_per_user", min: 1, max: 100, required: true }),
+  };
+  inputs.title.value = values.title;
+  inputs.description.value = values.description;
+  inputs.start_date.value = toLocalInput(values.start_date);
+  inputs.end_date.value = toLocalInput(values.end_date);
+  inputs.max_entries_per_user.value = String(values.max_entries_per_user);
+  const initial = Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value]));
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const problem = alertBox();
+  const form = h(
+    "form",
+    { class: "card", novalidate: true },
+    problem,
+    field("Title", inputs.title),
+    field("Description", inputs.description),
+    h(
+      "div",
+      { class: "field-row" },
+      field("Opens", inputs.start_date, `Your time zone: ${zone}.`),
+      field("Closes", inputs.end_date),
+    ),
+    field("Entries per writer", inputs.max_entries_per_user),
+    h("button", { type: "submit" }, action),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    problem.show("");
+    const fields = readFields(inputs);
+    if (typeof fields === "string") return problem.show(fields);
+    const changed = new Set(Object.keys(inputs).filter((name) => inputs[name].value !== initial[name]));
+    try {
+      await busy(form, () => save(fields, changed));
+    } catch (error) {
+      problem.show(describe(error));
+    }
+  });
+  return form;
+}
+
+/** The body to send, or a sentence saying what is missing. */
+function readFields(inputs) {
+  const start = fromLocalInput(inputs.start_date.value);
+  const end = fromLocalInput(inputs.end_date.value);
+  if (!start || !end) return "Please give both the opening and the closing time.";
+  return {
+    title: inputs.title.value,
+    description: inputs.description.value,
+    start_date: start,
+    end_date: end,
+    max_entries_per_user: Number(inputs.max_entries_per_user.value),
+  };
+}
+
+/** "2025-05-01T10:30" in the browser's zone, as <input type=datetime-local> wants. */
+function toLocalInput(iso) {
+  const date = new Date(iso);
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+function fromLocalInput(value) {
+  const date = new Date(value); // a date-time without an offset is local time
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}

@@ -1,0 +1,96 @@
+// The one way the app talks to litcomp: fetch with the token, JSON both ways, and
+// every failure turned into an ApiError that `describe` puts into words.
+
+import { session, signOut } from "./session.js";
+
+export class ApiError extends Error {
+  constructor(status, code, message, details = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/**
+ * Call the API. `idempotent: true` sends an Idempotency-Key, so the gateway may
+ * retry the POST on another instance and a repeat creates nothing twice. `token`
+ * overrides the session's (to read the profile of a login not yet stored).
+ */
+export async function api(path, { method = "GET", body, idempotent = false, token } = {}) {
+  const current = session();
+  const bearer = token ?? current?.token;
+  const headers = { Accept: "application/json" };
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotent) headers["Idempotency-Key"] = newKey();
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network", "litcomp cannot be reached. Check your connection and try again.");
+  }
+  const data = await readJson(response);
+  if (response.ok) return data;
+  const error = toError(response.status, data);
+  if (error.status === 401 && current && !token) signOut("Your session has ended. Please log in again.");
+  throw error;
+}
+
+async function readJson(response) {
+  const text = await response.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function toError(status, data) {
+  const error = data?.error;
+  if (error?.code) return new ApiError(status, error.code, error.message || "", error.details);
+  if (status === 429) return new ApiError(status, "rate_limited", "too many requests");
+  if (status >= 500) return new ApiError(status, "unavailable", "the service is unavailable");
+  return new ApiError(status, "http_error", `the request failed (HTTP ${status})`);
+}
+
+/** A sentence a person can act on, for any error the API (or the network) gives. */
+export function describe(error) {
+  if (!(error instanceof ApiError)) return "Something went wrong in the page. Reload and try again.";
+  if (error.code === "validation_failed" && Array.isArray(error.details)) {
+    return `Please check the form. ${problems(error.details).join(" ")}`;
+  }
+  if (error.code === "rate_limited") return "Too many requests. Please wait a moment and try again.";
+  if (error.status === 0) return error.message;
+  if (error.status >= 500) return `litcomp is having trouble right now (${error.message}). Please try again shortly.`;
+  return sentence(error.message);
+}
+
+/** One sentence per field ("Password: String should have at least 8 characters."). */
+function problems(details) {
+  const byField = new Map();
+  for (const { location = "", message = "" } of details) {
+    const [where, name] = String(location).split(".");
+    const field = ["body", "query", "path"].includes(where) ? name : where;
+    if (!byField.has(field)) byField.set(field, message.replace(/^Value error, /, ""));
+  }
+  return [...byField].map(([field, message]) => sentence(field ? `${field}: ${message}` : message));
+}
+
+/** Capitalized, with a full stop, and "end_date" read as "end date". */
+function sentence(text) {
+  const words = String(text || "Something went wrong").trim().replace(/\b([a-z]+)_([a-z]+)\b/g, "$1 $2");
+  const capital = words.charAt(0).toUpperCase() + words.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  // randomUUID needs a secure context; plain http on a LAN address is not one.
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,76 @@
+// The litcomp web app: plain ES modules, no build step. This module wires the
+// pages to their addresses, draws the header, and keeps live notifications
+// running for whoever is signed in.
+
+import { loginPage, signupPage } from "./auth.js";
+import { editCompetitionPage, newCompetitionPage } from "./admin.js";
+import { competitionPage, competitionsPage } from "./competitions.js";
+import { h } from "./dom.js";
+import { entryPage } from "./entry.js";
+import { bellLink, notificationsPage, startNotifications } from "./notify.js";
+import { profilePage, requireSession, userPage } from "./profile.js";
+import { resultsPage } from "./results.js";
+import { go, refresh, route, start } from "./router.js";
+import { isAdmin, onSessionChange, session, signOut } from "./session.js";
+
+route("/", () => go("/competitions"));
+route("/login", loginPage);
+route("/signup", signupPage);
+route("/competitions", competitionsPage);
+route("/competitions/:id", competitionPage);
+route("/competitions/:id/entries/:sid", entryPage);
+route("/competitions/:id/results", resultsPage);
+route("/competitions/:id/edit", editCompetitionPage);
+route("/admin/new", newCompetitionPage);
+route("/profile", profilePage);
+route("/users/:id", userPage);
+route("/notifications", (ctx) => requireSession("/notifications") && notificationsPage(ctx));
+
+function renderNav() {
+  const me = session();
+  const links = [
+    h("a", { href: "#/competitions" }, "Competitions"),
+    isAdmin() ? h("a", { href: "#/admin/new" }, "New competition") : null,
+  ];
+  const account = me
+    ? [
+        h("a", { href: "#/profile" }, "My profile"),
+        bellLink(),
+        h("span", { class: "who" }, `Signed in as ${me.username}`),
+        h("button", { type: "button", class: "link-button", onclick: () => logOut() }, "Log out"),
+      ]
+    : [h("a", { href: "#/login" }, "Log in"), h("a", { href: "#/signup", class: "button small" }, "Sign up")];
+  document.getElementById("nav").replaceChildren(...links.filter(Boolean), h("span", { class: "spacer" }), ...account);
+  markCurrent();
+}
+
+function markCurrent() {
+  const path = location.hash.slice(1).split("?")[0];
+  for (const link of document.querySelectorAll("#nav a")) {
+    const target = link.getAttribute("href").slice(1);
+    link.toggleAttribute("aria-current", target === path || (target === "/competitions" && path.startsWith("/competitions")));
+    if (link.hasAttribute("aria-current")) link.setAttribute("aria-current", "page");
+  }
+}
+
+function logOut() {
+  signOut();
+  go("/competitions");
+}
+
+onSessionChange(() => {
+  renderNav();
+  startNotifications();
+  if (!session()) refresh({ focus: false }); // pages drop what only members see
+});
+window.addEventListener("hashchange", markCurrent);
+
+// The skip link jumps to the content without touching the address (the router's).
+document.getElementById("skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("main").focus();
+});
+
+renderNav();
+startNotifications();
+start(document.getElementById("main"));

@@ -1,0 +1,233 @@
+// Competitions: the lists by status, one competition with its entries, the entry
+// form while it is open, and subscribing to hear of new entries.
+
+import { api, describe } from "./api.js";
+import { alertBox, busy, countdown, dateTime, field, fill, h, plural } from "./dom.js";
+import { onNotification } from "./notify.js";
+import { go, onLeave } from "./router.js";
+import { isAdmin, session } from "./session.js";
+
+const PAGE_SIZE = 20;
+const TABS = [
+  ["active", "Open now"],
+  ["upcoming", "Upcoming"],
+  ["finished", "Finished"],
+];
+
+export function competitionHref(id, rest = "") {
+  return `#/competitions/${encodeURIComponent(id)}${rest}`;
+}
+
+export function statusBadge(status) {
+  const words = { open: "Open", upcoming: "Upcoming", finished: "Finished" };
+  return h("span", { class: `badge-status ${status}` }, words[status] || status);
+}
+
+/** "closes in 2 days 3 h" and the like, live, for any status. */
+export function timing(competition) {
+  if (competition.status === "upcoming") return countdown(competition.start_date, "Opens in", "Open now");
+  if (competition.status === "open") return countdown(competition.end_date, "Closes in", "Closed");
+  return h("span", {}, "Ended ", dateTime(competition.end_date));
+}
+
+// The lists -----------------------------------------------------------------
+
+export async function competitionsPage(ctx) {
+  const status = TABS.some(([name]) => name === ctx.query.get("status")) ? ctx.query.get("status") : "active";
+  const list = h("ul", { class: "cards" });
+  ctx.view.append(
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", {}, "Competitions"),
+      isAdmin() ? h("a", { class: "button", href: "#/admin/new" }, "New competition") : null,
+    ),
+    h(
+      "nav",
+      { class: "tabs", "aria-label": "Competitions by status" },
+      TABS.map(([name, label]) =>
+        h("a", { href: `#/competitions?status=${name}`, "aria-current": name === status ? "page" : null }, label),
+      ),
+    ),
+    list,
+  );
+  const competitions = await api(`/competitions?status=${status}`);
+  list.replaceChildren(...competitions.map(competitionCard));
+  if (!competitions.length) list.replaceChildren(h("li", { class: "empty" }, emptyText(status)));
+}
+
+function emptyText(status) {
+  if (status === "upcoming") return "No competition is scheduled yet.";
+  if (status === "finished") return "No competition has finished yet.";
+  return "No competition is open right now. Look at the upcoming ones.";
+}
+
+function competitionCard(competition) {
+  const href = competitionHref(competition.competition_id);
+  return h(
+    "li",
+    { class: "card competition-card" },
+    h("h2", {}, h("a", { href }, competition.title)),
+    h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition)),
+    competition.description ? h("p", { class: "description clamp" }, competition.description) : null,
+    competition.status === "finished" ? h("a", { href: competitionHref(competition.competition_id, "/results") }, "See the results") : null,
+  );
+}
+
+// One competition -------------------------------------------------------------
+
+export async function competitionPage(ctx) {
+  const id = ctx.params.id;
+  const sort = ctx.query.get("sort") === "top" ? "top" : "new";
+  const page = Math.max(1, Number.parseInt(ctx.query.get("page"), 10) || 1);
+  const [competition, subscribed] = await Promise.all([api(`/competitions/${id}`), isSubscribed(id)]);
+  const entries = h("section", { class: "entries", "aria-labelledby": "entries-heading" });
+  ctx.view.append(
+    h("p", { class: "crumbs" }, h("a", { href: "#/competitions" }, "← All competitions")),
+    h("h1", {}, competition.title),
+    h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition)),
+    h("p", { class: "meta" }, dateTime(competition.start_date), " – ", dateTime(competition.end_date)),
+    competition.description ? h("p", { class: "description" }, competition.description) : null,
+    actions(competition, subscribed),
+    entryForm(competition),
+    entries,
+  );
+  const load = () => renderEntries(entries, competition, sort, page);
+  await load();
+  onLeave(
+    onNotification((notice) => {
+      if (notice.type === "submission.created" && notice.data.competition_id === id) load().catch(() => {});
+    }),
+  );
+}
+
+async function isSubscribed(id) {
+  if (!session()) return false;
+  try {
+    const subscriptions = await api("/users/profile/subscriptions");
+    return subscriptions.some((s) => s.competition_id === id);
+  } catch {
+    return false; // the button still works; the API says if it was already done
+  }
+}
+
+function actions(competition, subscribed) {
+  const id = competition.competition_id;
+  const mine = isAdmin() && session()?.user_id === competition.admin_id;
+  return h(
+    "div",
+    { class: "actions" },
+    session() && competition.status !== "finished" ? subscribeButton(id, subscribed) : null,
+    mine && competition.status !== "finished" ? h("a", { class: "button secondary", href: competitionHref(id, "/edit") }, "Edit competition") : null,
+    competition.status === "finished" ? h("a", { class: "button", href: competitionHref(id, "/results") }, "See the results") : null,
+  );
+}
+
+export function subscribeButton(id, subscribed, onChange = () => {}) {
+  let on = subscribed;
+  const button = h("button", { type: "button", class: "secondary" });
+  const status = h("span", { class: "status", role: "status" });
+  const render = () => {
+    button.textContent = on ? "Unsubscribe" : "Subscribe";
+    button.setAttribute("aria-label", on ? "Unsubscribe from new entries" : "Subscribe to new entries");
+  };
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api(`/users/subscribe/${id}`, { method: on ? "DELETE" : "POST" });
+      on = !on;
+      status.textContent = on ? "Subscribed: you will be told of new entries." : "Unsubscribed.";
+      render();
+      onChange(on);
+    } catch (error) {
+      status.textContent = describe(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  render();
+  return h("span", { class: "subscribe" }, button, status);
+}
+
+async function renderEntries(section, competition, sort, page) {
+  const id = competition.competition_id;
+  const offset = (page - 1) * PAGE_SIZE;
+  const result = await api(`/competitions/${id}/submissions?sort=${sort}&limit=${PAGE_SIZE}&offset=${offset}`);
+  const link = (params) => competitionHref(id, `?${new URLSearchParams(params)}`);
+  fill(
+    section,
+    h("div", { class: "page-head" }, h("h2", { id: "entries-heading" }, `Entries (${result.total})`),
+      h(
+        "nav",
+        { class: "tabs small", "aria-label": "Order of entries" },
+        h("a", { href: link({ sort: "new" }), "aria-current": sort === "new" ? "page" : null }, "Newest"),
+        h("a", { href: link({ sort: "top" }), "aria-current": sort === "top" ? "page" : null }, "Most liked"),
+      ),
+    ),
+    result.items.length
+      ? h("ol", { class: "entry-list" }, result.items.map((entry) => entryCard(entry)))
+      : h("p", { class: "muted" }, competition.status === "upcoming" ? "Entries open when the competition starts." : "No entries yet."),
+    pager(result, page, (n) => link({ sort, page: n })),
+  );
+}
+
+function entryCard(entry) {
+  const more = entry.excerpt.length >= 300 ? "…" : "";
+  return h(
+    "li",
+    { class: "card entry-card" },
+    h("h3", {}, h("a", { href: competitionHref(entry.competition_id, `/entries/${encodeURIComponent(entry.submission_id)}`) }, entry.title)),
+    h("p", { class: "meta" }, "by ", authorLink(entry.author), " · ", dateTime(entry.created_at), " · ", plural(entry.likes, "like")),
+    h("p", { class: "excerpt" }, entry.excerpt + more),
+  );
+}
+
+export function authorLink(author) {
+  return h("a", { href: `#/users/${encodeURIComponent(author.user_id)}` }, author.username ?? "unknown writer");
+}
+
+function pager(result, page, href) {
+  const pages = Math.max(1, Math.ceil(result.total / result.limit));
+  if (pages === 1) return null;
+  return h(
+    "nav",
+    { class: "pager", "aria-label": "Pages of entries" },
+    page > 1 ? h("a", { href: href(page - 1), rel: "prev" }, "← Previous") : null,
+    h("span", {}, `Page ${page} of ${pages}`),
+    page < pages ? h("a", { href: href(page + 1), rel: "next" }, "Next →") : null,
+  );
+}
+
+function entryForm(competition) {
+  const id = competition.competition_id;
+  if (competition.status !== "open") return null;
+  if (!session()) {
+    const next = encodeURIComponent(`/competitions/${id}`);
+    return h("p", { class: "card" }, h("a", { href: `#/login?next=${next}` }, "Log in"), " to enter this competition.");
+  }
+  const title = h("input", { name: "title", required: true, maxlength: 200 });
+  const content = h("textarea", { name: "content", rows: 12, required: true });
+  const problem = alertBox();
+  const limit = competition.max_entries_per_user;
+  const form = h(
+    "form",
+    { class: "card", novalidate: true, "aria-labelledby": "enter-heading" },
+    h("h2", { id: "enter-heading" }, "Enter this competition"),
+    problem,
+    field("Title", title),
+    field("Your text", content, `Up to ${plural(limit, "entry", "entries")} per writer.`),
+    h("button", { type: "submit" }, "Submit entry"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    problem.show("");
+    try {
+      const body = { title: title.value, content: content.value };
+      const created = await busy(form, () => api(`/competitions/${id}/submit`, { method: "POST", body, idempotent: true }));
+      go(`/competitions/${id}/entries/${created.submission_id}`);
+    } catch (error) {
+      problem.show(describe(error));
+    }
+  });
+  return form;
+}

@@ -1,0 +1,181 @@
+// One entry: its text, likes, and the threaded comments with replies. The page
+// follows live notices about this entry (a like, a comment) by reloading it,
+// unless the reader is in the middle of writing something.
+
+import { api, describe } from "./api.js";
+import { alertBox, busy, dateTime, field, fill, h, plural, uniqueId } from "./dom.js";
+import { authorLink, competitionHref, statusBadge } from "./competitions.js";
+import { onNotification } from "./notify.js";
+import { onLeave } from "./router.js";
+import { session } from "./session.js";
+
+export async function entryPage(ctx) {
+  const { id, sid } = ctx.params;
+  const [competition, entry] = await Promise.all([
+    api(`/competitions/${id}`),
+    api(`/competitions/${id}/submissions/${sid}`),
+  ]);
+  const open = competition.status === "open";
+  const likes = h("div", { class: "likes" });
+  const comments = h("section", { class: "comments", "aria-labelledby": "comments-heading" });
+  ctx.view.append(
+    h("p", { class: "crumbs" }, h("a", { href: competitionHref(id) }, `← ${competition.title}`), " ", statusBadge(competition.status)),
+    h(
+      "article",
+      { class: "entry" },
+      h("h1", {}, entry.title),
+      h("p", { class: "meta" }, "by ", authorLink(entry.author), " · ", dateTime(entry.created_at)),
+      h("div", { class: "prose" }, entry.content),
+    ),
+    likes,
+    comments,
+  );
+  const show = (current) => {
+    renderLikes(likes, current, open);
+    renderComments(comments, current, open);
+  };
+  show(entry);
+  const reload = async () => show(await api(`/competitions/${id}/submissions/${sid}`));
+  comments.reload = reload;
+  onLeave(
+    onNotification((notice) => {
+      if (notice.data.submission_id === sid && !writing(comments)) reload().catch(() => {});
+    }),
+  );
+}
+
+/** Is there unsent text (or focus) in a comment form? Then a reload would lose it. */
+function writing(section) {
+  return [...section.querySelectorAll("textarea")].some((area) => area.value.trim() || area === document.activeElement);
+}
+
+// Likes --------------------------------------------------------------------
+
+function renderLikes(container, entry, open) {
+  const count = h("span", { class: "like-count" }, plural(entry.likes, "like"));
+  const me = session();
+  const own = me?.user_id === entry.author.user_id;
+  let control = null;
+  if (!me) control = h("a", { href: `#/login?next=${encodeURIComponent(location.hash.slice(1))}` }, "Log in to like it");
+  else if (open && !own) control = likeButton(entry, count);
+  container.replaceChildren(count, " ", control ?? "");
+}
+
+function likeButton(entry, count) {
+  let liked = entry.liked_by_me;
+  let likes = entry.likes;
+  const problem = h("span", { class: "status", role: "status" });
+  const button = h("button", { type: "button", class: "like" });
+  const render = () => {
+    button.textContent = liked ? "♥ Liked" : "♡ Like";
+    button.setAttribute("aria-pressed", String(liked));
+    button.setAttribute("aria-label", "Like this entry");
+    count.textContent = plural(likes, "like");
+  };
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    problem.textContent = "";
+    try {
+      const path = `/competitions/${entry.competition_id}/like/${entry.submission_id}`;
+      await api(path, { method: liked ? "DELETE" : "POST" });
+      likes += liked ? -1 : 1;
+      liked = !liked;
+      render();
+    } catch (error) {
+      problem.textContent = describe(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  render();
+  return h("span", {}, button, problem);
+}
+
+// Comments -----------------------------------------------------------------
+
+function renderComments(section, entry, open) {
+  const total = countComments(entry.comments);
+  const status = h("p", { class: "status", role: "status" });
+  fill(
+    section,
+    h("h2", { id: "comments-heading" }, `Comments (${total})`),
+    entry.comments.length ? thread(entry.comments, entry, open, section) : h("p", { class: "muted" }, "No comments yet."),
+    status,
+    open && session() ? commentForm(entry, null, section, "Add a comment", "Post comment") : closedNote(open),
+  );
+}
+
+function closedNote(open) {
+  if (!open) return h("p", { class: "muted" }, "Comments are closed: the competition is not open.");
+  const next = encodeURIComponent(location.hash.slice(1));
+  return h("p", {}, h("a", { href: `#/login?next=${next}` }, "Log in"), " to comment.");
+}
+
+function countComments(comments) {
+  return comments.reduce((sum, c) => sum + 1 + countComments(c.replies), 0);
+}
+
+function thread(comments, entry, open, section) {
+  return h("ol", { class: "thread" }, comments.map((comment) => commentItem(comment, entry, open, section)));
+}
+
+function commentItem(comment, entry, open, section) {
+  const name = comment.author.username ?? "unknown writer";
+  const slot = h("div", { class: "reply-slot" });
+  const reply = open && session()
+    ? h("button", {
+        type: "button",
+        class: "link-button",
+        "aria-expanded": "false",
+        "aria-label": `Reply to ${name}`,
+        onclick: (event) => toggleReply(event.currentTarget, slot, comment, entry, section, name),
+      }, "Reply")
+    : null;
+  return h(
+    "li",
+    {},
+    h(
+      "article",
+      { class: "comment", "aria-label": `Comment by ${name}` },
+      h("p", { class: "meta" }, authorLink(comment.author), " · ", dateTime(comment.created_at)),
+      h("p", { class: "comment-text" }, comment.content),
+      reply,
+      slot,
+    ),
+    comment.replies.length ? thread(comment.replies, entry, open, section) : null,
+  );
+}
+
+function toggleReply(button, slot, comment, entry, section, name) {
+  const opening = !slot.firstChild;
+  button.setAttribute("aria-expanded", String(opening));
+  if (!opening) {
+    slot.replaceChildren();
+    button.focus();
+    return;
+  }
+  const form = commentForm(entry, comment.comment_id, section, `Your reply to ${name}`, "Post reply");
+  slot.replaceChildren(form);
+  form.querySelector("textarea").focus();
+}
+
+function commentForm(entry, parentId, section, label, action) {
+  const text = h("textarea", { name: "content", rows: parentId ? 3 : 4, required: true, id: uniqueId("comment") });
+  const problem = alertBox();
+  const form = h("form", { class: parentId ? "reply-form" : "comment-form", novalidate: true }, problem, field(label, text), h("button", { type: "submit" }, action));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    problem.show("");
+    try {
+      const body = parentId ? { content: text.value, parent_id: parentId } : { content: text.value };
+      const path = `/competitions/${entry.competition_id}/comment/${entry.submission_id}`;
+      await busy(form, () => api(path, { method: "POST", body, idempotent: true }));
+      text.value = "";
+      await section.reload();
+      section.querySelector(".status").textContent = parentId ? "Your reply is posted." : "Your comment is posted.";
+    } catch (error) {
+      problem.show(describe(error));
+    }
+  });
+  return form;
+}

@@ -1,0 +1,136 @@
+// Profiles: mine (entries, subscriptions, bio and picture) and anyone's public one.
+
+import { api, describe } from "./api.js";
+import { alertBox, busy, countdown, dateTime, field, h } from "./dom.js";
+import { competitionHref, subscribeButton } from "./competitions.js";
+import { go } from "./router.js";
+import { session } from "./session.js";
+
+export function requireSession(path) {
+  if (session()) return true;
+  go(`/login?next=${encodeURIComponent(path)}`);
+  return false;
+}
+
+export async function profilePage(ctx) {
+  if (!requireSession("/profile")) return;
+  const [profile, entries, subscriptions] = await Promise.allSettled([
+    api("/users/profile"),
+    api("/users/profile/submissions"),
+    api("/users/profile/subscriptions"),
+  ]);
+  if (profile.status === "rejected") throw profile.reason;
+  const card = h("div", { class: "card profile" });
+  const showCard = (value) => card.replaceChildren(...profileCard(value, true));
+  showCard(profile.value);
+  ctx.view.append(
+    h("h1", {}, "Your profile"),
+    card,
+    editForm(profile.value, showCard),
+    section("Your entries", entries, entryList),
+    section("Your subscriptions", subscriptions, subscriptionList),
+  );
+}
+
+function profileCard(profile, withPrivate) {
+  return [
+    picture(profile),
+    h(
+      "div",
+      {},
+      h("p", { class: "profile-name" }, profile.username),
+      withPrivate ? h("p", { class: "meta" }, profile.email, profile.role === "admin" ? " · admin" : "") : null,
+      h("p", { class: "meta" }, "Joined ", dateTime(profile.created_at)),
+      profile.bio ? h("p", { class: "bio" }, profile.bio) : h("p", { class: "muted" }, "No bio yet."),
+    ),
+  ];
+}
+
+function picture(profile) {
+  if (!profile.profile_picture) {
+    return h("span", { class: "avatar placeholder", "aria-hidden": "true" }, profile.username.slice(0, 1).toUpperCase());
+  }
+  const image = h("img", { class: "avatar", alt: `Picture of ${profile.username}`, referrerpolicy: "no-referrer" });
+  image.src = profile.profile_picture; // a property, never markup; the API allows http(s) only
+  return image;
+}
+
+function editForm(profile, showCard) {
+  const bio = h("textarea", { name: "bio", rows: 4, maxlength: 2000 });
+  bio.value = profile.bio;
+  const url = h("input", { type: "url", name: "profile_picture", placeholder: "https://…", maxlength: 2048 });
+  url.value = profile.profile_picture;
+  const problem = alertBox();
+  const status = h("p", { class: "status", role: "status" });
+  const form = h(
+    "form",
+    { class: "card", novalidate: true, "aria-labelledby": "edit-heading" },
+    h("h2", { id: "edit-heading" }, "Edit your profile"),
+    problem,
+    field("Bio", bio),
+    field("Picture URL", url, "An http(s) address of an image; leave empty for none."),
+    h("button", { type: "submit" }, "Save profile"),
+    status,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    problem.show("");
+    status.textContent = "";
+    try {
+      const body = { bio: bio.value, profile_picture: url.value.trim() };
+      showCard(await busy(form, () => api("/users/profile", { method: "PATCH", body })));
+      status.textContent = "Your profile is saved.";
+    } catch (error) {
+      problem.show(describe(error));
+    }
+  });
+  return form;
+}
+
+function section(title, settled, render) {
+  const id = `${title.toLowerCase().replaceAll(" ", "-")}-heading`;
+  const body = settled.status === "fulfilled" ? render(settled.value) : h("p", { class: "alert", role: "alert" }, describe(settled.reason));
+  return h("section", { "aria-labelledby": id }, h("h2", { id }, title), body);
+}
+
+function entryList(entries) {
+  if (!entries.length) return h("p", { class: "muted" }, "You have not entered a competition yet.");
+  return h(
+    "ul",
+    { class: "plain-list" },
+    entries.map((entry) =>
+      h(
+        "li",
+        {},
+        h("a", { href: competitionHref(entry.competition_id, `/entries/${encodeURIComponent(entry.submission_id)}`) }, entry.title),
+        " ",
+        h("small", { class: "muted" }, dateTime(entry.created_at)),
+      ),
+    ),
+  );
+}
+
+function subscriptionList(subscriptions) {
+  if (!subscriptions.length) return h("p", { class: "muted" }, "No subscriptions. Subscribe to a competition to hear of its new entries.");
+  return h(
+    "ul",
+    { class: "plain-list" },
+    subscriptions.map((competition) => {
+      const ends = new Date(competition.end_date) > new Date();
+      return h(
+        "li",
+        {},
+        h("a", { href: competitionHref(competition.competition_id) }, competition.title),
+        " ",
+        h("small", { class: "muted" }, ends ? countdown(competition.end_date, "closes in", "closed") : "finished"),
+        " ",
+        subscribeButton(competition.competition_id, true),
+      );
+    }),
+  );
+}
+
+export async function userPage(ctx) {
+  const profile = await api(`/users/${encodeURIComponent(ctx.params.id)}`);
+  ctx.view.append(h("h1", {}, profile.username), h("div", { class: "card profile" }, ...profileCard(profile, false)));
+}

@@ -1,0 +1,106 @@
+// Results: the places, and a bar chart of likes (CSS bars: a list a screen reader
+// reads as text, with the bar lengths set through the CSSOM, which the
+// Content-Security-Policy allows where inline style attributes are refused).
+
+import { api } from "./api.js";
+import { countdown, h, ordinal, plural } from "./dom.js";
+import { competitionHref } from "./competitions.js";
+import { onLeave, refresh } from "./router.js";
+
+const CHART_ROWS = 10;
+
+export async function resultsPage(ctx) {
+  const id = ctx.params.id;
+  const competition = await api(`/competitions/${id}`);
+  ctx.view.append(
+    h("p", { class: "crumbs" }, h("a", { href: competitionHref(id) }, `← ${competition.title}`)),
+    h("h1", {}, `Results: ${competition.title}`),
+  );
+  let results;
+  try {
+    results = await api(`/competitions/${id}/results`);
+  } catch (error) {
+    if (error.code !== "competition_not_finished" && error.code !== "results_pending") throw error;
+    ctx.view.append(notYet(competition, error.code));
+    // Look again once they can be known, so a page left open shows them unasked.
+    const wait = Math.max(new Date(competition.end_date).getTime() - Date.now(), 0) + 1000;
+    const timer = setTimeout(() => refresh({ focus: false }), Math.min(wait, 2 ** 31 - 1));
+    onLeave(() => clearTimeout(timer));
+    return;
+  }
+  if (!results.length) {
+    ctx.view.append(h("p", {}, "Nobody entered this competition."));
+    return;
+  }
+  const names = await authorNames(id);
+  ctx.view.append(chart(results.slice(0, CHART_ROWS)), places(id, results, names));
+}
+
+function notYet(competition, code) {
+  if (code === "results_pending") return h("p", { class: "card" }, "The results are being written…");
+  return h(
+    "p",
+    { class: "card" },
+    "The places are known once the competition ends. ",
+    countdown(competition.end_date, "It ends in", "It has ended: the results are coming…"),
+  );
+}
+
+/** Author names by submission id (the results carry ids only). */
+async function authorNames(id) {
+  try {
+    const page = await api(`/competitions/${id}/submissions?sort=top&limit=100`);
+    return new Map(page.items.map((item) => [item.submission_id, item.author]));
+  } catch {
+    return new Map(); // the places still show, without names
+  }
+}
+
+function chart(rows) {
+  const most = Math.max(1, ...rows.map((row) => row.likes));
+  return h(
+    "figure",
+    { class: "chart" },
+    h("figcaption", {}, rows.length < CHART_ROWS ? "Likes per entry" : `Likes of the top ${CHART_ROWS} entries`),
+    h(
+      "ol",
+      { class: "bars" },
+      rows.map((row) => {
+        const bar = h("span", { class: "bar" });
+        bar.style.width = `${(row.likes / most) * 100}%`;
+        return h(
+          "li",
+          { class: row.place <= 3 ? `bar-row podium-${row.place}` : "bar-row" },
+          h("span", { class: "bar-label" }, `${ordinal(row.place)} ${row.title}`),
+          h("span", { class: "bar-track", "aria-hidden": "true" }, bar),
+          h("span", { class: "bar-value" }, plural(row.likes, "like")),
+        );
+      }),
+    ),
+  );
+}
+
+function places(id, results, names) {
+  return h(
+    "table",
+    { class: "places" },
+    h("caption", {}, "Final places (a tie goes to the earlier entry)"),
+    h("thead", {}, h("tr", {}, ["Place", "Entry", "Writer", "Likes"].map((title) => h("th", { scope: "col" }, title)))),
+    h(
+      "tbody",
+      {},
+      results.map((row) => {
+        const author = names.get(row.submission_id);
+        const href = competitionHref(id, `/entries/${encodeURIComponent(row.submission_id)}`);
+        return h(
+          "tr",
+          {},
+          h("td", {}, ordinal(row.place)),
+          h("td", {}, h("a", { href }, row.title)),
+          h("td", {}, h("a", { href: `#/users/${encodeURIComponent(row.author_id)}` }, author?.username ?? "a writer")),
+          h("td", {}, String(row.likes)),
+        );
+      }),
+    ),
+  );
+}
