@@ -158,7 +158,7 @@ function showToast(message) {
 }
 
 export async function markRead(ids, upTo) {
-  const body = upTo ? { up_to: upTo } : { ids };
+  const body = upTo === undefined ? { ids } : { ids, up_to: upTo };
   const result = await api("/notifications/read", { method: "POST", body });
   setUnread(result.unread);
   return result;
@@ -194,7 +194,7 @@ export function describeNotice({ type, data = {} }) {
 export async function notificationsPage(ctx) {
   const list = h("ol", { class: "notices" });
   const status = h("p", { class: "status", role: "status" });
-  const markAll = h("button", { type: "button", class: "secondary" }, "Mark all as read");
+  const markAll = h("button", { type: "button", class: "secondary", disabled: true }, "Mark all as read");
   ctx.view.append(h("div", { class: "page-head" }, h("h1", {}, "Notifications"), markAll), status, list);
 
   let newest = 0;
