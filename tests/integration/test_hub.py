@@ -1,58 +1,138 @@
-"""The socket hub against a real database: exact catch-up, and slow clients cut loose."""
+"""The socket hub against real databases: exact delivery and catch-up, slow clients cut loose.
+
+PostgreSQL takes the set-based statements (unnest), SQLite the batched ones: both run
+every test here.
+"""
 
 import json
 import uuid
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import notifications
 from litcomp.competitions.hub import QUEUE_LIMIT, Connection, Hub
-from litcomp.competitions.notifications import Notice
+from litcomp.competitions.notifications import Notice, Recorded
 
 Sessions = async_sessionmaker[AsyncSession]
 
 
-async def _notify(sessions: Sessions, user: uuid.UUID, count: int) -> None:
+@pytest.fixture(params=["postgresql", "sqlite"])
+def sessions(
+    request: pytest.FixtureRequest,
+) -> Sessions:
+    name = (
+        "competitions_sessions" if request.param == "postgresql" else "sqlite_competitions_sessions"
+    )
+    found: Sessions = request.getfixturevalue(name)
+    return found
+
+
+async def _notify(sessions: Sessions, user: uuid.UUID, count: int) -> list[Recorded]:
     async with sessions() as session:
-        await notifications.record(
+        recorded = await notifications.record(
             session, [Notice(user, "comment.created", {"n": n}) for n in range(count)]
         )
         await session.commit()
+    return recorded
 
 
-async def test_catch_up_sends_each_notice_once_in_order(competitions_sessions: Sessions):
+def _ids(connection: Connection) -> list[int]:
+    return [json.loads(text)["id"] for text in connection.outbox]
+
+
+async def test_catch_up_sends_each_notice_once_in_order(sessions: Sessions):
     user = uuid.uuid4()
-    hub = Hub(competitions_sessions)
+    hub = Hub(sessions)
     first, second = Connection(user, cursor=0), Connection(user, cursor=2)
     hub.add(first)
     hub.add(second)
-    await _notify(competitions_sessions, user, 3)
+    await _notify(sessions, user, 3)
     await hub.catch_up([user])
     await hub.catch_up([user])  # a second wake-up finds nothing new
-    await _notify(competitions_sessions, user, 1)
+    await _notify(sessions, user, 1)
     await hub.catch_up()
-    sent = [json.loads(first.outbox.get_nowait())["id"] for _ in range(first.outbox.qsize())]
-    assert sent == [1, 2, 3, 4]
-    assert [json.loads(second.outbox.get_nowait())["id"] for _ in range(2)] == [3, 4]
+    assert _ids(first) == [1, 2, 3, 4]
+    assert _ids(second) == [3, 4]
     hub.remove(first)
     hub.remove(second)
     assert hub.users == []
 
 
-async def test_a_client_too_far_behind_is_cut_loose_without_holding_others(
-    competitions_sessions: Sessions,
-):
+async def test_what_record_returns_is_what_catch_up_would_send(sessions: Sessions):
+    user = uuid.uuid4()
+    recorded = await _notify(sessions, user, 2)
+    hub = Hub(sessions)
+    connection = Connection(user, cursor=0)
+    hub.add(connection)
+    await hub.catch_up([user])
+    assert [json.loads(n.text) for n in recorded] == [json.loads(t) for t in connection.outbox]
+    assert [n.seq for n in recorded] == [1, 2]
+
+
+async def test_deliver_queues_notices_as_written_without_reading_them(sessions: Sessions):
+    user, other = uuid.uuid4(), uuid.uuid4()
+    hub = Hub(sessions)
+    current, ahead = Connection(user, cursor=0), Connection(user, cursor=1)
+    hub.add(current)
+    hub.add(ahead)
+    recorded = await _notify(sessions, user, 2)
+    recorded += await _notify(sessions, other, 1)  # nobody holds ``other`` here
+    assert hub.deliver(recorded) == set()
+    assert _ids(current) == [1, 2]
+    assert _ids(ahead) == [2]  # it had 1 already
+    assert hub.deliver(recorded) == set()  # a repeat sends nothing twice
+    assert _ids(current) == [1, 2]
+
+
+async def test_deliver_reports_a_gap_that_only_catch_up_can_fill(sessions: Sessions):
+    user = uuid.uuid4()
+    hub = Hub(sessions)
+    connection = Connection(user, cursor=0)
+    hub.add(connection)
+    await _notify(sessions, user, 1)  # committed "elsewhere": this hub was not told
+    later = await _notify(sessions, user, 1)
+    assert hub.deliver(later) == {user}
+    assert _ids(connection) == []  # nothing out of order
+    await hub.catch_up({user})
+    assert _ids(connection) == [1, 2]
+
+
+async def test_behind_names_only_users_with_something_new(sessions: Sessions):
+    quiet, busy, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await _notify(sessions, quiet, 2)
+    await _notify(sessions, busy, 3)
+    async with sessions() as session:
+        late = await notifications.behind(session, [(quiet, 2), (busy, 1), (unknown, 0)])
+    assert late == [busy]
+
+
+async def test_one_shared_message_is_written_for_many_users(sessions: Sessions):
+    users = sorted(uuid.uuid4() for _ in range(1200))  # more than a SQLite batch
+    data = {"competition_id": "c", "title": "Haiku"}
+    async with sessions() as session:
+        recorded = await notifications.record(
+            session, [Notice(user, "submission.created", data) for user in users]
+        )
+        await session.commit()
+        stored = await notifications.after(session, [(user, 0) for user in users])
+    assert [(n.user_id, n.seq) for n in recorded] == [(user, 1) for user in users]
+    assert [(row.user_id, row.seq, row.data) for row in stored] == [(u, 1, data) for u in users]
+    assert json.loads(recorded[0].text) == notifications.message(stored[0])
+
+
+async def test_a_client_too_far_behind_is_cut_loose_without_holding_others(sessions: Sessions):
     slow_user, fast_user = uuid.uuid4(), uuid.uuid4()
-    hub = Hub(competitions_sessions)
+    hub = Hub(sessions)
     slow, fast = Connection(slow_user, 0), Connection(fast_user, 0)
     hub.add(slow)
     hub.add(fast)
-    await _notify(competitions_sessions, slow_user, QUEUE_LIMIT + 5)
-    await _notify(competitions_sessions, fast_user, 1)
+    await _notify(sessions, slow_user, QUEUE_LIMIT + 5)
+    await _notify(sessions, fast_user, 1)
     await hub.catch_up()
-    assert slow.overflowed.is_set()
+    assert slow.overflowed
     assert slow.cursor == QUEUE_LIMIT  # resume from here picks up the rest
-    assert not fast.overflowed.is_set()
-    assert fast.outbox.qsize() == 1
+    assert not fast.overflowed
+    assert _ids(fast) == [1]
     hub.remove(slow)
     hub.remove(fast)

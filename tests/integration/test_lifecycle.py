@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
 from litcomp.competitions.models import Competition, Notification, Placement, Submission
+from litcomp.competitions.notifications import Recorded
 from litcomp.kit.auth import Principal
 from litcomp.kit.times import utcnow
 
@@ -51,14 +52,14 @@ async def test_two_replicas_racing_write_one_result_and_one_notice_each(
     authors = [uuid.uuid4() for _ in range(5)]
     competition_id = await _ended_competition(competitions_sessions, authors)
 
-    async def finalize() -> list[uuid.UUID] | None:
+    async def finalize() -> list[Recorded] | None:
         async with competitions_sessions() as session:
             return await lifecycle.finalize(session, competition_id)
 
     outcomes = await asyncio.gather(*(finalize() for _ in range(4)))
     winners = [o for o in outcomes if o is not None]
     assert len(winners) == 1
-    assert sorted(winners[0]) == sorted(authors)
+    assert sorted(n.user_id for n in winners[0]) == sorted(authors)
     async with competitions_sessions() as session:
         places = list(
             await session.execute(
@@ -108,7 +109,7 @@ async def test_a_crash_part_way_leaves_nothing_and_another_replica_finishes(
         await session.rollback()  # what a dropped connection amounts to
     async with competitions_sessions() as session:
         notified = await lifecycle.finalize(session, competition_id)
-    assert notified is not None and sorted(notified) == sorted(authors)
+    assert notified is not None and sorted(n.user_id for n in notified) == sorted(authors)
     async with competitions_sessions() as session:
         count = await session.scalar(
             sa.select(sa.func.count()).where(Placement.competition_id == competition_id)

@@ -74,10 +74,9 @@ class FanoutWorker(Background):
         if job is None:
             return False
         subscribers = await self._users.subscribers(job.competition_id)
+        data = dict(job.data)  # one dict for all: record() serialises it once
         notices = [
-            Notice(user, SUBMISSION_CREATED, dict(job.data))
-            for user in subscribers
-            if user != job.author_id
+            Notice(user, SUBMISSION_CREATED, data) for user in subscribers if user != job.author_id
         ]
         async with self._sessionmaker() as session:
             taken = await session.execute(

@@ -1,26 +1,32 @@
 """The notification sockets this replica holds, and how they are kept up to date.
 
-Every socket has a cursor: the number of the last notice it was sent. Delivery is
-one operation, ``catch_up``: read each affected user's notices above their sockets'
-cursors, queue them on the sockets, advance the cursors. Resuming (``?after=n``), a
-wake-up from another replica and a poll are all that same operation, so none of
-them can skip or repeat a notice: the cursor check and advance happen with no await
-in between, and notices per user arrive in number order.
+Every socket has a cursor: the number of the last notice queued for it. A notice
+numbered ``cursor + 1`` may be queued; anything else is either old (skipped) or
+leaves a gap, which only a read from the database can fill. So:
 
-A socket's queue is bounded: a client too slow to keep up is closed (1013, "try
+- ``deliver`` hands over notices this replica has just committed, as written (no
+  read back); a socket they would leave with a gap is caught up instead;
+- ``catch_up`` reads each affected user's notices above their sockets' cursors. A
+  resume (``?after=n``), a wake-up from another replica and a poll all use it.
+
+Cursors are checked and advanced with no await in between, and a user's notices
+commit in number order, so nothing is skipped or sent twice, whatever the path.
+
+A socket's outbox is bounded: a client too slow to keep up is closed (1013, "try
 again later") and resumes from its last id; it never holds the others back.
 """
 
 import asyncio
-import json
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import notifications
+from litcomp.competitions.notifications import Recorded
 from litcomp.kit import metrics
 from litcomp.kit.times import utcnow
 
@@ -31,22 +37,35 @@ TRY_AGAIN_LATER = 1013
 
 
 class Connection:
-    """One client socket: who it is, what it was sent last, what waits to be sent."""
+    """One client socket: who it is, what it was sent last, what waits to be sent.
+
+    Kept small on purpose (a deque and, while idle, one future): a replica holds
+    thousands of these."""
+
+    __slots__ = ("_ready", "cursor", "outbox", "overflowed", "user_id")
 
     def __init__(self, user_id: uuid.UUID, cursor: int) -> None:
         self.user_id = user_id
         self.cursor = cursor
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
-        self.overflowed = asyncio.Event()
+        self.outbox: deque[str] = deque()
+        self.overflowed = False
+        self._ready: asyncio.Future[None] | None = None
 
     def offer(self, text: str) -> bool:
-        """Queue a message; False (and ``overflowed`` set) if the client is too far behind."""
-        try:
-            self.outbox.put_nowait(text)
-        except asyncio.QueueFull:
-            self.overflowed.set()
-            return False
-        return True
+        """Queue a message; False (and ``overflowed``) if the client is too far behind."""
+        if len(self.outbox) >= QUEUE_LIMIT:
+            self.overflowed = True
+        else:
+            self.outbox.append(text)
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+        return not self.overflowed
+
+    async def ready(self) -> None:
+        """Wait until there is something to send, or the client has fallen behind."""
+        while not (self.outbox or self.overflowed):
+            self._ready = asyncio.get_running_loop().create_future()
+            await self._ready
 
 
 class Hub:
@@ -73,8 +92,23 @@ class Hub:
     def users(self) -> list[uuid.UUID]:
         return list(self._by_user)
 
+    def deliver(self, recorded: Iterable[Recorded]) -> set[uuid.UUID]:
+        """Queue notices just committed here; returns the users left with a gap
+        (a notice committed elsewhere and not yet caught up), for ``catch_up``."""
+        gaps: set[uuid.UUID] = set()
+        for notice in recorded:
+            for connection in self._by_user.get(notice.user_id, ()):
+                if connection.cursor == notice.seq - 1:
+                    self._queue(connection, notice.seq, notice.text, notice.created_at)
+                elif connection.cursor < notice.seq:
+                    gaps.add(notice.user_id)
+        return gaps
+
     async def catch_up(self, users: Iterable[uuid.UUID] | None = None) -> None:
-        """Deliver what the sockets of ``users`` (default: all) have not been sent yet."""
+        """Deliver what the sockets of ``users`` (default: all) have not been sent yet.
+
+        Without ``users`` (a poll) the counters are asked first who has anything new,
+        so a poll of thousands of idle sockets reads no notices at all."""
         wanted = self.users if users is None else [u for u in set(users) if u in self._by_user]
         cursors = [
             (user, min(c.cursor for c in self._by_user[user]))
@@ -84,15 +118,19 @@ class Hub:
         if not cursors:
             return
         async with self._sessionmaker() as session:
-            found = await notifications.after(session, cursors)
-        for notice in found:
+            if users is None:
+                late = set(await notifications.behind(session, cursors))
+                cursors = [(user, cursor) for user, cursor in cursors if user in late]
+            found = await notifications.after(session, cursors) if cursors else []
+        for row in found:
             text: str | None = None
-            for connection in self._by_user.get(notice.user_id, ()):
-                if notice.seq <= connection.cursor:
-                    continue
-                text = text or json.dumps(notifications.message(notice))
-                if connection.offer(text):
-                    connection.cursor = notice.seq
-                    metrics.NOTIFICATION_LAG.observe(
-                        max(0.0, (utcnow() - notice.created_at).total_seconds())
-                    )
+            for connection in self._by_user.get(row.user_id, ()):
+                if connection.cursor < row.seq:
+                    text = text or notifications.message_text(row)
+                    self._queue(connection, row.seq, text, row.created_at)
+
+    @staticmethod
+    def _queue(connection: Connection, seq: int, text: str, created_at: datetime) -> None:
+        if connection.offer(text):
+            connection.cursor = seq
+            metrics.NOTIFICATION_LAG.observe(max(0.0, (utcnow() - created_at).total_seconds()))

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import notifications
 from litcomp.competitions.models import Competition, Placement, Submission
-from litcomp.competitions.notifications import COMPETITION_PLACED, Notice
+from litcomp.competitions.notifications import COMPETITION_PLACED, Notice, Recorded
 from litcomp.competitions.rules import placed
 from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit.background import Background
@@ -31,7 +31,7 @@ from litcomp.kit.times import utcnow
 log = logging.getLogger(__name__)
 
 
-async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[uuid.UUID] | None:
+async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Recorded] | None:
     """Write the final places if the competition has ended and nobody has yet.
 
     Returns the participants notified, or None if there was nothing to do.

@@ -5,8 +5,15 @@ per-user counter. Taking the next number locks that user's counter row until the
 transaction ends, so a user's notices commit in the order of their numbers: when
 notice n is visible, every notice before it is too. That is what makes "send me
 everything after n" exact, with no gaps and no repeats, on any replica.
+
+``record`` returns what it wrote, messages included, so the replica that commits
+delivers to its own sockets without reading the rows back. On PostgreSQL the writes
+and the catch-up reads are set-based (one statement joining ``unnest`` arrays of
+users and numbers, whatever their count); SQLite, the embedded default, takes the
+same data in batches of plain statements.
 """
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,10 +22,11 @@ from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.competitions.models import Notification, NotificationCounter
-from litcomp.kit.db import upsert
+from litcomp.kit.db import UTCDateTime, upsert
 from litcomp.kit.times import utcnow
 
 BATCH = 1000
@@ -40,19 +48,56 @@ class Notice:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A notice as written: whose it is, its number, and the WebSocket message."""
+
+    user_id: uuid.UUID
+    seq: int
+    text: str
+    created_at: datetime
+
+
 def message(notification: Notification | sa.Row[Any]) -> dict[str, Any]:
     """The JSON a client receives, over the WebSocket and from GET /notifications."""
-    created_at: datetime = notification.created_at
     return {
         "id": notification.seq,
-        "type": notification.type,
-        "data": notification.data,
+        **_body(notification.type, notification.data, notification.created_at),
+    }
+
+
+def message_text(notification: Notification | sa.Row[Any]) -> str:
+    return json.dumps(message(notification))
+
+
+def _body(type_: str, data: dict[str, Any], created_at: datetime) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "data": data,
         "created_at": created_at.isoformat().replace("+00:00", "Z"),
     }
 
 
-async def record(session: AsyncSession, notices: Iterable[Notice]) -> list[uuid.UUID]:
-    """Add the notices to the session's transaction; returns who gets one.
+class _Texts:
+    """Messages for notices written together. Notices that share one ``data`` dict
+    (every subscriber's notice of an entry) are serialised once, their ids spliced in:
+    for 10,000 subscribers that is one ``json.dumps`` instead of 10,000."""
+
+    def __init__(self, created_at: datetime) -> None:
+        self.created_at = created_at
+        self._tails: dict[tuple[str, int], str] = {}
+
+    def text(self, seq: int, notice: Notice) -> str:
+        key = (notice.type, id(notice.data))  # the notices, and so their dicts, outlive this
+        tail = self._tails.get(key)
+        if tail is None:
+            tail = json.dumps(_body(notice.type, notice.data, self.created_at))[1:]
+            self._tails[key] = tail
+        return f'{{"id": {seq}, {tail}'
+
+
+async def record(session: AsyncSession, notices: Iterable[Notice]) -> list[Recorded]:
+    """Add the notices to the session's transaction; returns them as written.
 
     Counters are taken in user-id order, so two transactions notifying overlapping
     sets of users always lock in the same order and cannot deadlock.
@@ -60,29 +105,86 @@ async def record(session: AsyncSession, notices: Iterable[Notice]) -> list[uuid.
     ordered = sorted(notices, key=lambda notice: notice.user_id)
     by_user = {user: list(group) for user, group in groupby(ordered, lambda n: n.user_id)}
     users = list(by_user)
-    now = utcnow()
-    for start in range(0, len(users), BATCH):
-        chunk = users[start : start + BATCH]
+    texts = _Texts(utcnow())
+    postgres = _is_postgres(session)
+    batch = len(users) if postgres else BATCH
+    recorded: list[Recorded] = []
+    for start in range(0, len(users), batch or 1):
+        chunk = users[start : start + batch]
         last = await _take_numbers(session, {user: len(by_user[user]) for user in chunk})
-        rows = [
-            {
-                "user_id": user,
-                "seq": last[user] - len(by_user[user]) + offset,
-                "type": notice.type,
-                "data": notice.data,
-                "created_at": now,
-            }
+        written = [
+            (user, last[user] - len(by_user[user]) + offset, notice)
             for user in chunk
             for offset, notice in enumerate(by_user[user], start=1)
         ]
+        await _insert(session, written, texts.created_at, postgres=postgres)
+        recorded.extend(
+            Recorded(user, seq, texts.text(seq, notice), texts.created_at)
+            for user, seq, notice in written
+        )
+    return recorded
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def _insert(
+    session: AsyncSession,
+    written: list[tuple[uuid.UUID, int, Notice]],
+    created_at: datetime,
+    *,
+    postgres: bool,
+) -> None:
+    if not postgres:
+        rows = [
+            {"user_id": user, "seq": seq, "type": n.type, "data": n.data, "created_at": created_at}
+            for user, seq, n in written
+        ]
         await session.execute(sa.insert(Notification), rows)
-    return users
+        return
+    data_texts: dict[int, str] = {}  # shared dicts serialised once, as in _Texts
+    for _, _, notice in written:
+        if id(notice.data) not in data_texts:
+            data_texts[id(notice.data)] = json.dumps(notice.data)
+    await session.execute(
+        _INSERT_UNNEST,
+        {
+            "users": [user for user, _, _ in written],
+            "seqs": [seq for _, seq, _ in written],
+            "types": [notice.type for _, _, notice in written],
+            "data": [data_texts[id(notice.data)] for _, _, notice in written],
+            "created_at": created_at,
+        },
+    )
+
+
+_INSERT_UNNEST = sa.text(
+    "INSERT INTO notifications (user_id, seq, type, data, created_at)"
+    " SELECT n.user_id, n.seq, n.type, n.data, :created_at"
+    " FROM unnest(CAST(:users AS uuid[]), CAST(:seqs AS bigint[]),"
+    " CAST(:types AS varchar[]), CAST(:data AS json[])) AS n(user_id, seq, type, data)"
+).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
+
+# Rows come out of unnest in array order, so counters lock in user-id order here too.
+_TAKE_NUMBERS_UNNEST = sa.text(
+    "INSERT INTO notification_counters (user_id, last_seq)"
+    " SELECT * FROM unnest(CAST(:users AS uuid[]), CAST(:counts AS bigint[]))"
+    " ON CONFLICT (user_id) DO UPDATE"
+    " SET last_seq = notification_counters.last_seq + excluded.last_seq"
+    " RETURNING user_id, last_seq"
+)
 
 
 async def _take_numbers(
     session: AsyncSession, counts: dict[uuid.UUID, int]
 ) -> dict[uuid.UUID, int]:
     """Advance each user's counter by their count; returns the new last numbers."""
+    if _is_postgres(session):
+        result = await session.execute(
+            _TAKE_NUMBERS_UNNEST, {"users": list(counts), "counts": list(counts.values())}
+        )
+        return {user: last for user, last in result}
     insert = upsert(session, NotificationCounter)
     statement = (
         insert.values([{"user_id": user, "last_seq": n} for user, n in counts.items()])
@@ -103,26 +205,72 @@ async def latest(session: AsyncSession, user_id: uuid.UUID) -> int:
     return int(last or 0)
 
 
+_COLUMNS = (
+    Notification.user_id,
+    Notification.seq,
+    Notification.type,
+    Notification.data,
+    Notification.created_at,
+)
+
+
+def _unnest(cursors: Sequence[tuple[uuid.UUID, int]]) -> sa.TableValuedAlias:
+    """The cursors as a PostgreSQL table ``(user_id, number)``: one statement for any count."""
+    users = sa.bindparam("users", [u for u, _ in cursors], type_=postgresql.ARRAY(sa.Uuid()))
+    numbers = sa.bindparam(
+        "numbers", [n for _, n in cursors], type_=postgresql.ARRAY(sa.BigInteger())
+    )
+    return sa.func.unnest(users, numbers).table_valued("user_id", "number").render_derived()
+
+
+def _chunks(
+    cursors: Sequence[tuple[uuid.UUID, int]],
+) -> Iterable[Sequence[tuple[uuid.UUID, int]]]:
+    return (cursors[i : i + CURSORS_PER_QUERY] for i in range(0, len(cursors), CURSORS_PER_QUERY))
+
+
 async def after(
-    session: AsyncSession, cursors: Sequence[tuple[uuid.UUID, int]], limit: int | None = None
-) -> list[Notification]:
+    session: AsyncSession, cursors: Sequence[tuple[uuid.UUID, int]]
+) -> list[sa.Row[Any]]:
     """Each user's notices numbered above their cursor, by user then number."""
-    found: list[Notification] = []
-    for start in range(0, len(cursors), CURSORS_PER_QUERY):
-        chunk = cursors[start : start + CURSORS_PER_QUERY]
-        query = (
-            sa.select(Notification)
-            .where(
-                sa.or_(
-                    *(
-                        sa.and_(Notification.user_id == user, Notification.seq > seq)
-                        for user, seq in chunk
-                    )
-                )
-            )
-            .order_by(Notification.user_id, Notification.seq)
+    order = (Notification.user_id, Notification.seq)
+    if _is_postgres(session):
+        pairs = _unnest(cursors)
+        joined = sa.and_(Notification.user_id == pairs.c.user_id, Notification.seq > pairs.c.number)
+        return list(
+            await session.execute(sa.select(*_COLUMNS).join(pairs, joined).order_by(*order))
         )
-        found.extend(await session.scalars(query.limit(limit) if limit else query))
+    found: list[sa.Row[Any]] = []
+    for chunk in _chunks(cursors):
+        above = sa.or_(
+            *(sa.and_(Notification.user_id == u, Notification.seq > n) for u, n in chunk)
+        )
+        found.extend(await session.execute(sa.select(*_COLUMNS).where(above).order_by(*order)))
+    return found
+
+
+async def behind(
+    session: AsyncSession, cursors: Sequence[tuple[uuid.UUID, int]]
+) -> list[uuid.UUID]:
+    """The users who have notices numbered above their cursor (a look at the counters only)."""
+    if _is_postgres(session):
+        pairs = _unnest(cursors)
+        joined = sa.and_(
+            NotificationCounter.user_id == pairs.c.user_id,
+            NotificationCounter.last_seq > pairs.c.number,
+        )
+        return list(
+            await session.scalars(sa.select(NotificationCounter.user_id).join(pairs, joined))
+        )
+    found: list[uuid.UUID] = []
+    for chunk in _chunks(cursors):
+        cursor_of = dict(chunk)
+        counters = await session.execute(
+            sa.select(NotificationCounter.user_id, NotificationCounter.last_seq).where(
+                NotificationCounter.user_id.in_(cursor_of)
+            )
+        )
+        found.extend(user for user, last in counters if last > cursor_of[user])
     return found
 
 

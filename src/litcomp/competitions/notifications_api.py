@@ -127,7 +127,11 @@ async def _serve(websocket: WebSocket, connection: Connection) -> None:
 
     async def send() -> None:
         while True:
-            await websocket.send_text(await connection.outbox.get())
+            await connection.ready()
+            if connection.overflowed:
+                return
+            while connection.outbox:
+                await websocket.send_text(connection.outbox.popleft())
 
     async def receive() -> None:
         while True:  # clients may send "ping" for an application-level "pong"
@@ -135,13 +139,9 @@ async def _serve(websocket: WebSocket, connection: Connection) -> None:
             if message["type"] == "websocket.disconnect":
                 return
             if message.get("text") == "ping":
-                await websocket.send_text(json.dumps({"type": "pong"}))
+                connection.offer(json.dumps({"type": "pong"}))
 
-    tasks = [
-        asyncio.create_task(send()),
-        asyncio.create_task(receive()),
-        asyncio.create_task(connection.overflowed.wait()),
-    ]
+    tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -150,7 +150,7 @@ async def _serve(websocket: WebSocket, connection: Connection) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 await task
-    if connection.overflowed.is_set():
+    if connection.overflowed:
         log.info("closing a socket that fell behind", extra={"user_id": str(connection.user_id)})
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(code=TRY_AGAIN_LATER, reason="too far behind; resume with after")

@@ -27,6 +27,7 @@ from litcomp.competitions.notifications import (
     COMMENT_REPLIED,
     SUBMISSION_LIKED,
     Notice,
+    Recorded,
 )
 from litcomp.competitions.rules import (
     EXCERPT_CHARS,
@@ -245,7 +246,7 @@ class Outcome:
     """What an action changed, and whose notifications it added (to wake them up)."""
 
     changed: bool
-    notified: list[uuid.UUID]
+    notified: list[Recorded]
 
 
 async def like(
@@ -264,7 +265,7 @@ async def like(
         Like,
         {"submission_id": submission_id, "user_id": actor.user_id, "created_at": utcnow()},
     )
-    notified: list[uuid.UUID] = []
+    notified: list[Recorded] = []
     if added:
         await _count_like(session, submission_id, +1)
     first_time = added and await insert_ignore(
@@ -319,13 +320,13 @@ async def comment(
     content: str,
     parent_id: uuid.UUID | None,
     idempotency: IdempotencyKey | None = None,
-) -> tuple[Comment, list[uuid.UUID]]:
+) -> tuple[Comment, list[Recorded]]:
     """Comment on an entry, or reply to a comment on it; returns it and who was notified.
 
     The reply's parent author hears "comment.replied"; the entry's author hears
     "comment.created" unless that is the same person (one notice per comment each).
     """
-    notified: list[uuid.UUID] = []
+    notified: list[Recorded] = []
 
     async def create(comment_id: uuid.UUID) -> None:
         nonlocal notified

@@ -1,10 +1,11 @@
 """Waking every replica when notices are committed: Redis pub/sub, with polling behind it.
 
-After a commit the replica that made it catches up its own sockets at once and
-publishes the recipients' ids; every replica catches up the sockets it holds for
-them. Pub/sub delivers at most once, so each replica also polls the table: every
-``poll_seconds`` while Redis is absent or down (delivery goes on, only slower), and
-every ``safety_poll_seconds`` otherwise, in case a message was missed.
+After a commit the replica that made it hands the notices, as written, to its own
+sockets at once and publishes the recipients' ids; every other replica catches up
+the sockets it holds for them. Pub/sub delivers at most once, so each replica also
+polls: every ``poll_seconds`` while Redis is absent or down (delivery goes on, only
+slower), and every ``safety_poll_seconds`` otherwise, in case a message was missed.
+A poll asks the counters which held users have anything new, and reads only theirs.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from litcomp.competitions.hub import Hub
+from litcomp.competitions.notifications import Recorded
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +47,23 @@ class Wakeups:
         self._went_down = asyncio.Event()  # cuts a long safety-poll wait short
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def notify(self, users: Sequence[uuid.UUID]) -> None:
-        """Notices for ``users`` were just committed: deliver them wherever they are held.
+    async def notify(self, recorded: Sequence[Recorded]) -> None:
+        """These notices were just committed: deliver them wherever they are held.
 
         Never fails its caller: what cannot be delivered now, the polls deliver.
         """
-        if not users:
+        if not recorded:
             return
         try:
-            await self.hub.catch_up(users)
+            gaps = self.hub.deliver(recorded)
+            if gaps:
+                await self.hub.catch_up(gaps)
         except Exception:
-            log.exception("catching up sockets failed; the next poll will")
+            log.exception("delivering to sockets failed; the next poll will")
         if self._redis is None or not self._redis_up:
             return  # the other replicas' polls will find them
         try:
+            users = sorted({notice.user_id for notice in recorded})
             message = {"from": self._origin, "users": [str(u) for u in users]}
             await self._redis.publish(self._channel, json.dumps(message))
         except REDIS_ERRORS as error:
