@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
+from litcomp.kit import tracing
 from litcomp.kit.db import create_engine, migrate
 from litcomp.kit.logging import configure_logging
 from litcomp.kit.settings import BaseServiceSettings
@@ -43,6 +44,7 @@ def serve_asgi(
     configure_logging(name, settings.log_level)
     sock = bind(settings.host, port)
     app = create_app(sock.getsockname()[1])
+    tracing.install(name, app)  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
     # No permessage-deflate: it costs ~40 KiB per idle WebSocket (see bench/README.md).
     config = uvicorn.Config(
         app, log_config=None, timeout_graceful_shutdown=10, ws_per_message_deflate=False
