@@ -422,7 +422,7 @@ async def test_a_socket_resuming_after_an_impossible_id_is_refused_at_the_handsh
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await session.ws_connect(url)
-    assert refused.value.status == 403  # as for after=-1: refused before it is accepted
+    assert refused.value.status == 400  # refused at the handshake, before it is accepted
 
 
 def test_an_open_competition_keeps_its_start_and_ends_in_the_future(

@@ -95,6 +95,12 @@ def replica_url(platform: Platform, process: Process) -> str:
     return f"http://{instance['host']}:{instance['http_port']}"
 
 
+def replica_socket_url(platform: Platform, process: Process) -> str:
+    """Where a replica serves its notification sockets (``/ws`` on a port of its own)."""
+    instance = platform.instance(process)
+    return f"http://{instance['host']}:{instance['ws_port']}"
+
+
 class Listener:
     """One notification socket, read a message at a time."""
 

@@ -10,7 +10,7 @@ import aiohttp
 import httpx
 import pytest
 
-from tests.live.conftest import PrivateRedis, listening, replica_url
+from tests.live.conftest import PrivateRedis, listening, replica_socket_url, replica_url
 from tests.support import Account, Platform, create_competition, log_in, sign_up, unique
 
 
@@ -43,7 +43,8 @@ async def _types(client: httpx.AsyncClient, who: Account) -> list[str]:
 async def test_an_entry_through_one_replica_reaches_a_socket_on_the_other(
     live: Platform, people: dict[str, Account], gateway: httpx.Client
 ):
-    first, second = (replica_url(live, p) for p in live.replicas["competitions"])
+    first_replica, second_replica = live.replicas["competitions"]
+    first, second = replica_socket_url(live, first_replica), replica_url(live, second_replica)
     competition_id = create_competition(gateway, people["admin"], "Across replicas")
     subscribed = gateway.post(f"/users/subscribe/{competition_id}", headers=people["reader"].auth)
     assert subscribed.status_code == 200
@@ -197,6 +198,15 @@ async def test_token_in_the_query_works_too(
         assert message.json() == {"type": "pong"}
 
 
+async def test_a_replicas_socket_port_answers_unknown_paths_with_json_404(live: Platform):
+    replica = live.replicas["competitions"][0]
+    url = f"{replica_socket_url(live, replica)}/elsewhere"
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(url)
+    assert refused.value.status == 404
+
+
 async def test_without_redis_notices_still_arrive_and_none_is_lost(
     live: Platform, people: dict[str, Account], gateway: httpx.Client, redis_server: PrivateRedis
 ):
@@ -230,7 +240,7 @@ async def test_a_killed_replicas_clients_resume_elsewhere_losing_nothing(
 ):
     writer, reader = people["writer"], people["reader"]
     doomed = live.replicas["competitions"][1]
-    doomed_url = replica_url(live, doomed)
+    doomed_url = replica_socket_url(live, doomed)
     async with _client(live) as client:
         competition_id = create_competition(gateway, people["admin"], "Doomed")
         entry = (
@@ -270,7 +280,7 @@ async def test_a_replica_stopping_gracefully_closes_sockets_with_1012(
 ):
     """Last in this module: it stops the remaining competitions replica."""
     stopping = live.replicas["competitions"][0]
-    async with listening(replica_url(live, stopping), people["writer"].token) as socket:
+    async with listening(replica_socket_url(live, stopping), people["writer"].token) as socket:
         stopping.signal(signal.SIGTERM)
         closing = await socket.socket.receive(timeout=10)
         assert closing.type == aiohttp.WSMsgType.CLOSE

@@ -61,6 +61,7 @@ class TestRegister:
                 "host": "10.0.0.5",
                 "http_port": 8001,
                 "grpc_port": 0,
+                "ws_port": 0,
                 "version": "",
                 "load": 0,
             },
@@ -68,7 +69,7 @@ class TestRegister:
         }
 
     async def test_a_registered_instance_is_listed(self, client: httpx.AsyncClient) -> None:
-        body = registration(grpc_port=9001, version="1.0.0", load=3)
+        body = registration(grpc_port=9001, ws_port=9002, version="1.0.0", load=3)
         await client.post("/discovery/instances", json=body)
         assert await listed(client) == [body]
 

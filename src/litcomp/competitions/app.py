@@ -15,6 +15,7 @@ from litcomp.competitions.hub import Hub
 from litcomp.competitions.lifecycle import Finalizer
 from litcomp.competitions.notifications_api import router as notifications_router
 from litcomp.competitions.settings import CompetitionsSettings, get_settings
+from litcomp.competitions.sockets import socket_server
 from litcomp.competitions.users_client import UsersClient
 from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit import http
@@ -76,6 +77,15 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
                     registrations=[(add_CompetitionsServicer_to_server, Competitions(sessions))],
                 )
             )
+            # Entered before registering, so it is left after deregistering.
+            ws_port = await stack.enter_async_context(
+                socket_server(
+                    app.state.hub,
+                    app.state.token_verifier,
+                    settings.host,
+                    settings.competitions_ws_port,
+                )
+            )
             await stack.enter_async_context(
                 discovered(
                     app,
@@ -83,6 +93,7 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
                     settings=settings,
                     http_port=http_port,
                     grpc_port=grpc_port,
+                    ws_port=ws_port,
                     peers=[users_peer],
                 )
             )

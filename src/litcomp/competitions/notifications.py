@@ -34,6 +34,10 @@ BATCH = 1000
 # nested deeper than 1000.
 CURSORS_PER_QUERY = 400
 
+# Notice ids are BIGINT in the database; a larger one names no notice, and could not
+# even be sent to the database as a query parameter.
+MAX_ID = 2**63 - 1
+
 SUBMISSION_CREATED = "submission.created"
 SUBMISSION_LIKED = "submission.liked"
 COMMENT_CREATED = "comment.created"

@@ -9,6 +9,9 @@ class CompetitionsSettings(BaseServiceSettings):
     )
     competitions_http_port: int = Field(0, ge=0, le=65535, description="0: any free port")
     competitions_grpc_port: int = Field(0, ge=0, le=65535, description="0: any free port")
+    competitions_ws_port: int = Field(
+        0, ge=0, le=65535, description="the notification WebSocket (/ws); 0: any free port"
+    )
     notifications_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="how often sockets are caught up without Redis"
     )

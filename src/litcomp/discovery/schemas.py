@@ -15,6 +15,7 @@ class Registration(BaseModel):
     host: Host
     http_port: int = Field(ge=1, le=65535)
     grpc_port: int = Field(0, ge=0, le=65535, description="0 when it serves no gRPC")
+    ws_port: int = Field(0, ge=0, le=65535, description="its WebSocket server; 0: none")
     version: str = Field("", max_length=64)
     load: int = Field(0, ge=0, description="requests in flight")
 
@@ -31,6 +32,7 @@ class InstancePublic(BaseModel):
     host: str
     http_port: int
     grpc_port: int
+    ws_port: int
     version: str
     load: int
 

@@ -162,9 +162,10 @@ class Gateway:
         def closed() -> None:
             endpoint.in_flight -= 1
 
+        port = instance.ws_port or instance.http_port
         try:
             transport, _ = await asyncio.get_running_loop().create_connection(
-                lambda: Pipe(client, closed), instance.host, instance.http_port
+                lambda: Pipe(client, closed), instance.host, port
             )
         except OSError as exc:
             closed()
@@ -179,7 +180,7 @@ class Gateway:
         ]
         head = [
             f"{request.method} {request.target} HTTP/1.1",
-            f"host: {instance.host}:{instance.http_port}",
+            f"host: {instance.host}:{port}",
         ]
         head.extend(f"{name}: {value}" for name, value in outgoing)
         transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))

@@ -34,6 +34,7 @@ class Instance:
     grpc_port: int = 0
     version: str = ""
     load: int = 0
+    ws_port: int = 0  # a WebSocket server of its own (competitions' /ws), else 0
 
     @property
     def http_url(self) -> str:

@@ -83,6 +83,7 @@ async def discovered(
     settings: BaseServiceSettings,
     http_port: int,
     grpc_port: int,
+    ws_port: int = 0,
     peers: Sequence[grpc.Client] = (),
 ) -> AsyncIterator[None]:
     """Registered with discovery (heartbeating our load), and watching our peers."""
@@ -93,6 +94,7 @@ async def discovered(
         host=settings.public_host,
         http_port=http_port,
         grpc_port=grpc_port,
+        ws_port=ws_port,
         version=__version__,
     )
     by_service = {p.service: p for p in peers}

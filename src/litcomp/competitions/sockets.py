@@ -1,0 +1,150 @@
+"""The notification WebSocket, ``/ws``, served on its own port by the websockets library.
+
+Why not a FastAPI route on the HTTP port: an idle socket under uvicorn holds ~21 KiB
+before any framework (~33 KiB with FastAPI), the websockets server ~16 KiB, and a
+replica is meant to hold tens of thousands of them (bench/README.md). The port is
+registered with discovery as ``ws_port``; the gateway tunnels ``/ws`` there.
+
+A socket: authenticate (``Authorization: Bearer`` or ``?token=``; a bad or missing
+token is closed with 4401), start from ``?after=<id>`` or from the newest notice,
+join the hub, then send what the hub queues until the client leaves. The client may
+send ``ping`` for an application-level ``{"type": "pong"}``; protocol-level pings
+keep idle sockets alive. Stopping the server closes every socket with 1012 (service
+restart) so clients reconnect, through the gateway, to another replica.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from litcomp.competitions import notifications
+from litcomp.competitions.hub import TRY_AGAIN_LATER, Connection, Hub
+from litcomp.competitions.notifications import MAX_ID
+from litcomp.kit.auth import Principal, TokenVerifier
+from litcomp.kit.errors import AppError
+
+log = logging.getLogger(__name__)
+
+PATH = "/ws"
+UNAUTHORIZED = 4401
+SERVICE_RESTART = 1012
+PONG = json.dumps({"type": "pong"})
+
+
+class SocketServer:
+    def __init__(self, hub: Hub, verifier: TokenVerifier) -> None:
+        self._hub = hub
+        self._verifier = verifier
+
+    def refuse_early(self, _: ServerConnection, request: Request) -> Response | None:
+        """Answer at the handshake what is wrong before any authentication: the path, ``after``."""
+        url = urlsplit(request.path)
+        if url.path != PATH:
+            return _error(HTTPStatus.NOT_FOUND, "not_found", f"no WebSocket at {url.path}")
+        if _after(request) == -1:
+            message = f"after must be a notice id, 0 to {MAX_ID}"
+            return _error(HTTPStatus.BAD_REQUEST, "bad_request", message)
+        return None
+
+    async def serve(self, websocket: ServerConnection) -> None:
+        principal = await self._authenticate(websocket)
+        if principal is None:
+            return
+        after = _after(websocket.request) if websocket.request else None
+        if after is None:
+            async with self._hub.sessions() as session:
+                after = await notifications.latest(session, principal.user_id)
+        connection = Connection(principal.user_id, after)
+        self._hub.add(connection)
+        sender = asyncio.create_task(_send(websocket, connection))
+        try:
+            await self._hub.catch_up([principal.user_id])
+            async for message in websocket:
+                if message == "ping":
+                    connection.offer(PONG)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._hub.remove(connection)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+
+    async def _authenticate(self, websocket: ServerConnection) -> Principal | None:
+        request = websocket.request
+        assert request is not None  # the handshake is done
+        header = request.headers.get("authorization", "")
+        bearer = header[7:] if header.lower().startswith("bearer ") else None
+        token = parse_qs(urlsplit(request.path).query).get("token", [None])[0] or bearer
+        try:
+            if not token:
+                raise AppError("a token is required (Authorization: Bearer, or ?token=)")
+            return await self._verifier.verify(token)
+        except AppError as exc:
+            await websocket.close(UNAUTHORIZED, exc.message[:120])
+            return None
+
+
+async def _send(websocket: ServerConnection, connection: Connection) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            await connection.ready()
+            if connection.overflowed:
+                log.info(
+                    "closing a socket that fell behind", extra={"user_id": str(connection.user_id)}
+                )
+                await websocket.close(TRY_AGAIN_LATER, "too far behind; resume with after")
+                return
+            while connection.outbox:
+                await websocket.send(connection.outbox.popleft())
+
+
+def _after(request: Request) -> int | None:
+    """``?after=``: None when absent, -1 when it is no notice id."""
+    values = parse_qs(urlsplit(request.path).query).get("after")
+    if not values:
+        return None
+    text = values[0]
+    return int(text) if text.isascii() and text.isdigit() and int(text) <= MAX_ID else -1
+
+
+def _error(status: HTTPStatus, code: str, message: str) -> Response:
+    """The platform's JSON error, as a handshake answer."""
+    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return Response(status.value, status.phrase, headers, body)
+
+
+@asynccontextmanager
+async def socket_server(
+    hub: Hub, verifier: TokenVerifier, host: str, port: int
+) -> AsyncIterator[int]:
+    """Serve ``/ws`` while inside; yields the bound port. Leaving closes every socket with 1012."""
+    sockets = SocketServer(hub, verifier)
+    server = await serve(
+        sockets.serve,
+        host,
+        port,
+        process_request=sockets.refuse_early,
+        compression=None,  # permessage-deflate costs ~35 KiB per socket
+        max_size=1024,  # clients only ever send "ping"
+        max_queue=4,
+        server_header=None,
+    )
+    bound = server.sockets[0].getsockname()[1]
+    log.info("notification sockets listening", extra={"port": bound})
+    try:
+        yield int(bound)
+    finally:
+        server.close(close_connections=True, code=SERVICE_RESTART, reason="service restart")
+        await server.wait_closed()
