@@ -30,10 +30,11 @@ test: $(STAMP)
 proto: $(STAMP)
 	$(BIN)/python proto/generate.py src
 
-## Re-pin every dependency (needs the network).
+## Re-pin every dependency (needs the network). Pinned for Python 3.11.2, the oldest
+## the images run (Debian bookworm's), so what older 3.11s need is pinned too.
 lock:
-	$(BIN)/uv pip compile --quiet pyproject.toml -o requirements.lock
-	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev -o requirements-dev.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11.2 pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11.2 pyproject.toml --extra dev -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
