@@ -19,7 +19,7 @@ is created over HTTP.
 
 1. Fan-out. ``--processes`` client processes (bench/ws_clients.py) open
    ``--sockets`` WebSockets, one per subscriber, straight to the competitions
-   instance's ``/ws`` (its port from discovery). The instance's VmRSS is read
+   instance's ``/ws`` (its WebSocket port from discovery). The instance's VmRSS is read
    before (after a few sockets have come and gone, so one-off imports are not
    counted) and once all sockets are open and idle: the difference per socket is
    the memory per idle socket. Then, each round, a writer who is not subscribed
@@ -159,6 +159,7 @@ def start_redis(stack: contextlib.ExitStack, workdir: Path) -> str:
 class Instance:
     started: Started
     http_port: int
+    ws_port: int  # competitions serves /ws on a port of its own
 
     @property
     def url(self) -> str:
@@ -207,7 +208,7 @@ class Platform:
             return bool(found)
 
         wait_until(registered, started)
-        return Instance(started, int(found[0]["http_port"]))
+        return Instance(started, int(found[0]["http_port"]), int(found[0].get("ws_port", 0)))
 
     def start_gateway(self, name: str, upstreams: list[Instance]) -> tuple[Started, str]:
         port = free_port()
@@ -684,7 +685,7 @@ async def run_fanout(
     subscribers: list[Account],
     writers: list[Account],
 ) -> FanoutResult:
-    ws_url = f"ws://{HOST}:{competitions.http_port}/ws"
+    ws_url = f"ws://{HOST}:{competitions.ws_port}/ws"
     tokens_file = workdir / "tokens.txt"
     tokens_file.write_text("\n".join(a.token for a in subscribers[: args.sockets]) + "\n")
     result = FanoutResult()

@@ -8,9 +8,12 @@ registered with discovery as ``ws_port``; the gateway tunnels ``/ws`` there.
 A socket: authenticate (``Authorization: Bearer`` or ``?token=``; a bad or missing
 token is closed with 4401), start from ``?after=<id>`` or from the newest notice,
 join the hub, then send what the hub queues until the client leaves. The client may
-send ``ping`` for an application-level ``{"type": "pong"}``; protocol-level pings
-keep idle sockets alive. Stopping the server closes every socket with 1012 (service
-restart) so clients reconnect, through the gateway, to another replica.
+send ``ping`` for an application-level ``{"type": "pong"}``. Protocol-level pings
+keep idle sockets alive and find dead ones: one sweep over all sockets every
+``PING_SECONDS`` (a socket that has not answered the previous sweep's ping is
+dropped), rather than the library's keepalive task per socket (~2 KiB each).
+Stopping the server closes every socket with 1012 (service restart) so clients
+reconnect, through the gateway, to another replica.
 """
 
 import asyncio
@@ -22,7 +25,7 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -31,6 +34,7 @@ from litcomp.competitions import notifications
 from litcomp.competitions.hub import TRY_AGAIN_LATER, Connection, Hub
 from litcomp.competitions.notifications import MAX_ID
 from litcomp.kit.auth import Principal, TokenVerifier
+from litcomp.kit.background import Background
 from litcomp.kit.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 PATH = "/ws"
 UNAUTHORIZED = 4401
 SERVICE_RESTART = 1012
+PING_SECONDS = 20.0
 PONG = json.dumps({"type": "pong"})
 
 
@@ -125,6 +130,35 @@ def _error(status: HTTPStatus, code: str, message: str) -> Response:
     return Response(status.value, status.phrase, headers, body)
 
 
+class Keepalive(Background):
+    """Pings every socket each ``interval``; closes those that left the last ping unanswered."""
+
+    def __init__(self, server: Server, interval: float = PING_SECONDS) -> None:
+        super().__init__()
+        self._server = server
+        self._interval = interval
+        self._pongs: dict[ServerConnection, asyncio.Future[float]] = {}
+
+    async def start(self) -> None:
+        self.start_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.sweep()
+
+    async def sweep(self) -> None:
+        pongs, self._pongs = self._pongs, {}
+        for websocket in list(self._server.connections):
+            answered = pongs.get(websocket)
+            if answered is not None and not answered.done():
+                # A peer that cannot answer a ping cannot answer a close either.
+                websocket.transport.abort()
+                continue
+            with contextlib.suppress(ConnectionClosed):
+                self._pongs[websocket] = asyncio.ensure_future(await websocket.ping())
+
+
 @asynccontextmanager
 async def socket_server(
     hub: Hub, verifier: TokenVerifier, host: str, port: int
@@ -140,11 +174,15 @@ async def socket_server(
         max_size=1024,  # clients only ever send "ping"
         max_queue=4,
         server_header=None,
+        ping_interval=None,  # Keepalive instead
     )
+    keepalive = Keepalive(server)
+    await keepalive.start()
     bound = server.sockets[0].getsockname()[1]
     log.info("notification sockets listening", extra={"port": bound})
     try:
         yield int(bound)
     finally:
+        await keepalive.stop()
         server.close(close_connections=True, code=SERVICE_RESTART, reason="service restart")
         await server.wait_closed()
