@@ -19,7 +19,7 @@ again later") and resumes from its last id; it never holds the others back.
 import asyncio
 import logging
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -39,15 +39,15 @@ TRY_AGAIN_LATER = 1013
 class Connection:
     """One client socket: who it is, what it was sent last, what waits to be sent.
 
-    Kept small on purpose (a deque and, while idle, one future): a replica holds
-    thousands of these."""
+    Kept small on purpose (a list and, while idle, one future; an empty deque alone
+    would be ~600 bytes): a replica holds tens of thousands of these."""
 
     __slots__ = ("_ready", "cursor", "outbox", "overflowed", "user_id")
 
     def __init__(self, user_id: uuid.UUID, cursor: int) -> None:
         self.user_id = user_id
         self.cursor = cursor
-        self.outbox: deque[str] = deque()
+        self.outbox: list[str] = []
         self.overflowed = False
         self._ready: asyncio.Future[None] | None = None
 
@@ -66,6 +66,11 @@ class Connection:
         while not (self.outbox or self.overflowed):
             self._ready = asyncio.get_running_loop().create_future()
             await self._ready
+
+    def take(self) -> list[str]:
+        """Everything queued, in order, leaving the outbox empty."""
+        taken, self.outbox = self.outbox, []
+        return taken
 
 
 class Hub:

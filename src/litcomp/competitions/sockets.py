@@ -110,8 +110,8 @@ async def _send(websocket: ServerConnection, connection: Connection) -> None:
                 )
                 await websocket.close(TRY_AGAIN_LATER, "too far behind; resume with after")
                 return
-            while connection.outbox:
-                await websocket.send(connection.outbox.popleft())
+            for text in connection.take():
+                await websocket.send(text)
 
 
 def _after(request: Request) -> int | None:
