@@ -1,0 +1,49 @@
+# One image for every litcomp service; the command picks it:
+#   docker run litcomp serve users|competitions|gateway|discovery
+#
+# Python packages come from a wheelhouse made on the host (deploy/docker/wheelhouse.sh),
+# so the build itself needs no network. BASE_IMAGE is any Debian-based image with
+# Python 3.11 and venv: the official slim image by default; CI passes one it made
+# from Debian's packages (deploy/docker/debian-images.sh).
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+COPY requirements.lock /tmp/litcomp/requirements.lock
+COPY build/wheelhouse /tmp/litcomp/wheels
+# A virtual environment of exactly the pinned packages and litcomp, then without the
+# installers (nothing in the final image can install anything).
+RUN python3 -m venv /opt/litcomp \
+ && /opt/litcomp/bin/pip install --quiet --no-index --find-links /tmp/litcomp/wheels \
+      -r /tmp/litcomp/requirements.lock \
+ && /opt/litcomp/bin/pip install --quiet --no-index --find-links /tmp/litcomp/wheels \
+      --no-deps litcomp \
+ && /opt/litcomp/bin/pip uninstall --quiet --yes setuptools pip
+
+FROM ${BASE_IMAGE}
+RUN groupadd --system --gid 10001 litcomp \
+ && useradd --system --uid 10001 --gid litcomp --home-dir /var/lib/litcomp --create-home \
+      --shell /usr/sbin/nologin litcomp
+COPY --from=build /opt/litcomp /opt/litcomp
+COPY deploy/docker/healthcheck.py /opt/litcomp/healthcheck.py
+# Container defaults: listen on every interface, register the container's own address
+# (its hostname, unless LITCOMP_ADVERTISE_HOST says otherwise), fixed ports.
+ENV PATH=/opt/litcomp/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    LITCOMP_HOST=0.0.0.0 \
+    LITCOMP_VAR_DIR=/var/lib/litcomp \
+    LITCOMP_USERS_HTTP_PORT=8080 \
+    LITCOMP_USERS_GRPC_PORT=9090 \
+    LITCOMP_COMPETITIONS_HTTP_PORT=8080 \
+    LITCOMP_COMPETITIONS_GRPC_PORT=9090 \
+    LITCOMP_COMPETITIONS_WS_PORT=8081
+USER litcomp
+WORKDIR /var/lib/litcomp
+# gateway 8000, discovery 8500; users and competitions HTTP 8080, gRPC 9090;
+# competitions' notification WebSocket 8081
+EXPOSE 8000 8500 8080 8081 9090
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python3", "/opt/litcomp/healthcheck.py"]
+ENTRYPOINT ["litcomp"]
+CMD ["serve", "gateway"]
