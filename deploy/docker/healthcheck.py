@@ -5,6 +5,7 @@ command line); its port comes from the same ``LITCOMP_*`` variable the service r
 Standard library only, so it costs one short-lived interpreter per check.
 """
 
+import itertools
 import os
 import sys
 import urllib.error
@@ -21,7 +22,7 @@ PORTS = {
 
 def served_service(cmdline: bytes) -> str | None:
     args = [arg.decode(errors="replace") for arg in cmdline.split(b"\0")]
-    for before, after in zip(args, args[1:], strict=False):
+    for before, after in itertools.pairwise(args):
         if before == "serve" and after in PORTS:
             return after
     return None
