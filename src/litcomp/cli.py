@@ -148,8 +148,9 @@ def up(replicas: dict[str, int]) -> None:
     children = Children()
     # Instances take any free port and register it; only discovery and gateway are fixed.
     any_port = {
-        f"LITCOMP_{s.upper()}_{kind}_PORT": "0" for s in replicas for kind in ("HTTP", "GRPC")
+        f"LITCOMP_{s.upper()}_{kind}_PORT": "0" for s in replicas for kind in ("HTTP", "GRPC", "WS")
     }
+    _interrupt_on(signal.SIGTERM)  # a process manager's stop is a Ctrl-C too
     try:
         print("starting discovery", flush=True)
         children.start("discovery")
@@ -171,6 +172,13 @@ def up(replicas: dict[str, int]) -> None:
         print("stopping litcomp", flush=True)
     finally:
         children.stop()
+
+
+def _interrupt_on(signum: int) -> None:
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signum, interrupt)
 
 
 def _registered(discovery_url: str) -> Counter[str]:

@@ -52,7 +52,7 @@ def embedded(
     assert up.poll() is None, f"litcomp up exited early: {progress}"
     assert progress[-1].startswith(f"litcomp is up at http://127.0.0.1:{gateway_port}")
     yield env, workdir, f"http://127.0.0.1:{gateway_port}"
-    up.send_signal(signal.SIGINT)
+    up.send_signal(signal.SIGTERM)  # stops the children as Ctrl-C (SIGINT) does
     assert up.wait(30) == 0
     assert up.stdout.read().strip() == "stopping litcomp"
     up.stdout.close()

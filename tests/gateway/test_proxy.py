@@ -1,5 +1,6 @@
 """The gateway between a client and an instance: what passes, what is added, what is refused."""
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -65,8 +66,25 @@ def test_a_request_id_is_made_when_missing_or_unsafe(client: httpx.Client):
 
 def test_unknown_routes_and_large_bodies_are_refused_as_json(client: httpx.Client):
     assert expect_error(client.get("/nowhere"), 404)["code"] == "not_found"
-    huge = client.post("/users/register", content=b"x" * (1024 * 1024 + 1))
+    huge = client.post(
+        "/users/register", content=b"x" * (1024 * 1024 + 1), headers={"X-Request-ID": "big-1"}
+    )
     assert expect_error(huge, 413)["code"] == "payload_too_large"
+    assert huge.headers["X-Request-ID"] == "big-1"  # refused early, still traceable
+
+
+def test_head_answers_end_with_their_headers(client: httpx.Client):
+    # The upstream says how long a GET's body would be and sends none: the gateway must
+    # not wait for it (it did, until its deadline).
+    started = time.monotonic()
+    proxied = client.head("/competitions/anything")
+    assert proxied.status_code == 200
+    assert proxied.content == b""
+    assert time.monotonic() - started < 2
+    own = client.head("/health")
+    assert own.status_code == 200 and own.content == b""
+    assert own.headers["content-length"] == str(len(client.get("/health").content))
+    assert client.get("/competitions/anything").json()["method"] == "GET"  # still in step
 
 
 def test_status_json_and_page(client: httpx.Client, edge: Edge):

@@ -93,8 +93,10 @@ class TestWhatIsServed:
         get, head = app.answer(request("/app/app.js")), app.answer(request("/app/app.js", "HEAD"))
         assert get is not None and head is not None
         assert head.status == 200
-        assert head.body == b""
         assert head.headers == get.headers
+        sent = head.encode(keep_alive=True, head=True)
+        assert sent.endswith(b"\r\n\r\n")  # no body on the wire
+        assert f"content-length: {len(get.body)}".encode() in sent  # the GET's length
 
 
 class TestCaching:

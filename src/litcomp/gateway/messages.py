@@ -35,16 +35,22 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
 
-    def encode(self, *, keep_alive: bool) -> bytes:
-        head = "".join(
+    def encode(self, *, keep_alive: bool, head: bool = False) -> bytes:
+        """The response as sent; for a HEAD request (``head``) without its body.
+
+        A HEAD answer says the length a GET would have had, when known: the
+        gateway's own answers carry their body here; a proxied one has none and
+        says no length (the upstream's is framing, dropped with the body)."""
+        length = f"content-length: {len(self.body)}\r\n" if self.body or not head else ""
+        text = "".join(
             [
                 f"HTTP/1.1 {self.status} {_PHRASES.get(self.status, '')}\r\n",
                 *[f"{name}: {value}\r\n" for name, value in self.headers],
-                f"content-length: {len(self.body)}\r\n",
+                length,
                 "\r\n" if keep_alive else "connection: close\r\n\r\n",
             ]
         )
-        return head.encode("latin-1") + self.body
+        return text.encode("latin-1") + (b"" if head else self.body)
 
 
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}

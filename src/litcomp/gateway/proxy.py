@@ -75,7 +75,11 @@ class Proxy:
             with pool.track(endpoint):
                 try:
                     answer = await self.pool.exchange(
-                        instance.host, instance.http_port, data, within=timeout
+                        instance.host,
+                        instance.http_port,
+                        data,
+                        within=timeout,
+                        head=request.method == "HEAD",
                     )
                 except ConnectFailed as exc:
                     pool.failed(endpoint, str(exc))

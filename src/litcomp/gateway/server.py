@@ -20,6 +20,7 @@ from urllib.parse import unquote
 import httptools
 
 from litcomp.gateway.messages import Request, Response, error
+from litcomp.kit.logging import accept_request_id
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +141,19 @@ class ClientConnection(asyncio.Protocol):
             response = await self._handle(request)
             if self._transport.is_closing():
                 return
-            self._transport.write(response.encode(keep_alive=request.keep_alive))
+            self._transport.write(
+                response.encode(keep_alive=request.keep_alive, head=request.method == "HEAD")
+            )
             if not request.keep_alive:
                 self._transport.close()
                 return
 
     def _refuse(self, response: Response) -> None:
+        """Answer now and close: the request cannot be read (malformed, or too big)."""
         assert self._transport is not None
+        request_id = accept_request_id(dict(self._headers).get("x-request-id"))
+        response.headers.append(("x-request-id", request_id))
+        log.info("refused", extra={"status": response.status, "request_id": request_id})
         self._transport.write(response.encode(keep_alive=False))
         self._transport.close()
 

@@ -56,6 +56,7 @@ class _Connection(asyncio.Protocol):
         self.received = False
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[tuple[Response, bool]] | None = None
+        self._head = False  # answering a HEAD request: headers only
         self.deadline = 0.0  # loop time by which the answer must be complete
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
@@ -80,19 +81,27 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
+    def on_headers_complete(self) -> None:
+        if self._head:  # the parser cannot be told that no body follows
+            self._complete(keep_alive=False)
+
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._complete(keep_alive=self._parser.should_keep_alive())
+
+    def _complete(self, *, keep_alive: bool) -> None:
         response = Response(self._parser.get_status_code(), self._headers, b"".join(self._body))
         if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result((response, self._parser.should_keep_alive()))
+            self._waiter.set_result((response, keep_alive))
 
     # use
-    async def exchange(self, data: bytes, deadline: float) -> tuple[Response, bool]:
+    async def exchange(self, data: bytes, deadline: float, head: bool) -> tuple[Response, bool]:
         """Send ``data`` and wait for the whole answer (``time_out`` ends the wait)."""
         assert self.transport is not None
         self._headers, self._body, self.received = [], [], False
+        self._head = head
         self.deadline = deadline
         self._waiter = self._loop.create_future()
         self.transport.write(data)
@@ -123,7 +132,10 @@ class Pool:
         self._waiting: set[_Connection] = set()  # awaiting an answer, for the sweep
         self._sweep_timer: asyncio.TimerHandle | None = None
 
-    async def exchange(self, host: str, port: int, data: bytes, within: float) -> Response:
+    async def exchange(
+        self, host: str, port: int, data: bytes, within: float, *, head: bool = False
+    ) -> Response:
+        """``head``: the request is a HEAD, so the answer ends with its headers."""
         if self._sweep_timer is None:
             self._sweep_timer = self._loop.call_later(SWEEP_SECONDS, self._sweep)
         deadline = self._loop.time() + within
@@ -132,12 +144,12 @@ class Pool:
         if connection is None:
             connection = await self._connect(host, port, deadline)
         try:
-            response, keep_alive = await self._wait(connection, data, deadline)
+            response, keep_alive = await self._wait(connection, data, deadline, head)
         except Dropped:
             if not reused or connection.received:
                 raise
             connection = await self._connect(host, port, deadline)  # closed while idle
-            response, keep_alive = await self._wait(connection, data, deadline)
+            response, keep_alive = await self._wait(connection, data, deadline, head)
         if keep_alive and not connection.closed:
             self._idle[(host, port)].append((connection, time.monotonic()))
         else:
@@ -145,11 +157,11 @@ class Pool:
         return response
 
     async def _wait(
-        self, connection: _Connection, data: bytes, deadline: float
+        self, connection: _Connection, data: bytes, deadline: float, head: bool
     ) -> tuple[Response, bool]:
         self._waiting.add(connection)
         try:
-            return await connection.exchange(data, deadline)
+            return await connection.exchange(data, deadline, head)
         finally:
             self._waiting.discard(connection)
 
