@@ -6,6 +6,7 @@
 #   litcomp-base/postgres:bookworm   PostgreSQL 15, speaking the official image's
 #                                    POSTGRES_USER / _PASSWORD / _DB and PGDATA
 #   litcomp-base/redis:bookworm      redis-server and redis-cli
+#   litcomp-base/prometheus:bookworm Prometheus, run as the official image runs it
 #
 # Each is `debootstrap --variant=minbase` with the packages, trimmed, then `docker import`.
 # An image that exists already is kept (remove it to make it again). Needs root,
@@ -83,4 +84,15 @@ if ! exists "$image"; then
   import redis "$image" \
     --change "ENV PATH=$default_path" --change 'USER redis' --change 'WORKDIR /data' \
     --change 'EXPOSE 6379' --change 'CMD ["redis-server", "--protected-mode", "no"]'
+fi
+
+image=$prefix/prometheus:$suite
+if ! exists "$image"; then
+  rootfs prometheus prometheus
+  chroot "$work/prometheus" install -d -o nobody -g nogroup /prometheus
+  import prometheus "$image" \
+    --change "ENV PATH=$default_path" --change 'USER nobody' --change 'WORKDIR /prometheus' \
+    --change 'VOLUME /prometheus' --change 'EXPOSE 9090' \
+    --change 'ENTRYPOINT ["/usr/bin/prometheus"]' \
+    --change 'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
 fi

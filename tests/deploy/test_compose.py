@@ -19,11 +19,13 @@ logs go to test-artifacts/compose/.
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,8 +50,10 @@ BASE_IMAGES = {
     "LITCOMP_BASE_IMAGE": "litcomp-base/python:bookworm",
     "LITCOMP_POSTGRES_IMAGE": "litcomp-base/postgres:bookworm",
     "LITCOMP_REDIS_IMAGE": "litcomp-base/redis:bookworm",
+    "LITCOMP_PROMETHEUS_IMAGE": "litcomp-base/prometheus:bookworm",
 }
 REPLICAS = {"users": 2, "competitions": 3}
+PROFILES = ["--profile", "observability"]
 PASSWORD = "a long compose password"
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
@@ -92,16 +96,20 @@ def run(
 class Stack:
     env: dict[str, str]
     port: int
+    prometheus_port: int
     timings: Timings
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def compose(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return run(
-            ["docker", "compose", "-p", PROJECT, "-f", "compose.yaml", *args], self.env, timeout
-        )
+    def compose(
+        self, *args: str, timeout: float = 300, everything: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """``everything``: the observability profile's services too."""
+        profiles = PROFILES if everything else []
+        command = ["docker", "compose", "-p", PROJECT, "-f", "compose.yaml", *profiles, *args]
+        return run(command, self.env, timeout)
 
     def containers(self, service: str) -> list[str]:
         return self.compose("ps", "-q", service).stdout.split()
@@ -153,17 +161,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 ],
                 env,
             )
-        port = _port()
+        port, prometheus_port = _port(), free_port()
         key = _signing_key(tmp_path_factory.mktemp("compose") / "jwt-signing-key.pem")
         env.update(
             BASE_IMAGES,
             LITCOMP_IMAGE=APP_IMAGE,
             LITCOMP_JWT_KEY_FILE=str(key),
             LITCOMP_GATEWAY_PUBLISH=f"127.0.0.1:{port}",
+            LITCOMP_PROMETHEUS_PUBLISH=f"127.0.0.1:{prometheus_port}",
             LITCOMP_DB_PASSWORD=uuid.uuid4().hex,
         )
-        stack = Stack(env, port, timings)
-        stack.compose("down", "-v", "--remove-orphans")  # what a failed run may have left
+        stack = Stack(env, port, prometheus_port, timings)
+        # What a failed run may have left.
+        stack.compose("down", "-v", "--remove-orphans", everything=True)
         try:
             stack.compose("config", "-q")
             with timings.step("compose up --wait"):
@@ -180,7 +190,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             yield stack
         finally:
             logs = subprocess.run(
-                ["docker", "compose", "-p", PROJECT, "logs", "--no-color", "--timestamps"],
+                [
+                    "docker",
+                    "compose",
+                    "-p",
+                    PROJECT,
+                    *PROFILES,
+                    "logs",
+                    "--no-color",
+                    "--timestamps",
+                ],
                 cwd=ROOT,
                 env=env,
                 capture_output=True,
@@ -189,7 +208,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             )
             (ARTIFACTS / "containers.log").write_text(logs.stdout + logs.stderr)
             with timings.step("compose down -v"):
-                stack.compose("down", "-v", "--remove-orphans", timeout=180)
+                stack.compose("down", "-v", "--remove-orphans", timeout=180, everything=True)
             subprocess.run(["docker", "rmi", APP_IMAGE], env=env, capture_output=True, timeout=120)
     timings.save()
 
@@ -420,3 +439,40 @@ def _instances_of(stack: Stack, container: str) -> list[dict[str, Any]]:
     status = httpx.get(f"{stack.url}/gateway/status", timeout=10).json()
     host = container[:12]  # a container's hostname: its short id
     return [i for i in status["services"]["competitions"] if f"//{host}:" in i["address"]]
+
+
+def test_prometheus_scrapes_every_replica_and_the_dashboard_has_data(stack: Stack) -> None:
+    """deploy/prometheus/prometheus.yml finds every replica through Compose's DNS, and every
+    query of deploy/grafana/litcomp-dashboard.json runs and finds the series it names."""
+    url = f"http://127.0.0.1:{stack.prometheus_port}/api/v1"
+    with _timed(stack, "prometheus"):
+        stack.compose("up", "prometheus", "--detach", "--pull", "never", everything=True)
+        expected = Counter({"gateway": 1, "discovery": 1, **REPLICAS})
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                targets = _prometheus(f"{url}/targets")["activeTargets"]
+            except httpx.TransportError:  # still starting
+                targets = []
+            up = Counter(t["labels"]["job"] for t in targets if t["health"] == "up")
+            if up == expected and len(targets) == sum(expected.values()):
+                break
+            assert time.monotonic() < deadline, f"scraped: {up}, expected {expected}"
+            time.sleep(1)
+
+        dashboard = json.loads((ROOT / "deploy/grafana/litcomp-dashboard.json").read_text())
+        queries = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+        names = {n for q in queries for n in re.findall(r"\b(?:litcomp|process)_[a-z_]+", q)}
+        deadline = time.monotonic() + 60
+        while missing := {n for n in names if not _prometheus(f"{url}/series", {"match[]": n})}:
+            assert time.monotonic() < deadline, f"no series of {sorted(missing)}"
+            time.sleep(2)
+        for query in queries:
+            plain = query.replace("$__rate_interval", "1m").replace("$service", ".*")
+            _prometheus(f"{url}/query", {"query": plain})  # a bad query answers 400
+
+
+def _prometheus(url: str, params: dict[str, str] | None = None) -> Any:
+    answer = httpx.get(url, params=params, timeout=10)
+    assert answer.status_code == 200, f"{url} {params}: {answer.text}"
+    return answer.json()["data"]
