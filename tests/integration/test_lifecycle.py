@@ -117,3 +117,39 @@ async def test_a_crash_part_way_leaves_nothing_and_another_replica_finishes(
         again = await lifecycle.finalize(session, competition_id)
     assert count == 3
     assert again is None
+
+
+async def test_a_like_in_flight_at_the_end_is_counted_before_the_places(
+    competitions_sessions: Sessions,
+):
+    authors = [uuid.uuid4()]
+    competition_id = await _ended_competition(competitions_sessions, authors)
+    async with competitions_sessions() as session:
+        entry = await session.scalar(
+            sa.select(Submission.id).where(Submission.competition_id == competition_id)
+        )
+        competition = await session.get(Competition, competition_id)
+        assert entry is not None and competition is not None
+        competition.end_date = utcnow() + timedelta(seconds=1)  # open again, for a moment
+        await session.commit()
+    async with competitions_sessions() as liking:
+        # What service.like does before it commits: check the competition is open
+        # (taking its row in key-share mode) and count the like.
+        await service._submission_to_react_to(liking, competition_id, entry)
+        await service._count_like(liking, entry, +1)
+        await asyncio.sleep(max(0.0, (competition.end_date - utcnow()).total_seconds()) + 0.1)
+
+        async def finalize() -> list[Recorded] | None:
+            async with competitions_sessions() as session:
+                return await lifecycle.finalize(session, competition_id)
+
+        finalizing = asyncio.create_task(finalize())
+        await asyncio.sleep(0.3)
+        assert not finalizing.done()  # it waits for the like in flight
+        await liking.commit()
+    assert await finalizing is not None
+    async with competitions_sessions() as session:
+        likes = await session.scalar(
+            sa.select(Placement.likes).where(Placement.competition_id == competition_id)
+        )
+    assert likes == 1

@@ -46,6 +46,11 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
     ).first()
     if state is None or state.finalized_at is not None or state.end_date > now:
         return None  # unknown, done already, or not over: nothing to claim
+    # Likes in flight hold a key-share lock on the row (service._open_competition):
+    # locking it for update waits for them, so their counts are in the places.
+    await session.execute(
+        sa.select(Competition.id).where(Competition.id == competition_id).with_for_update()
+    )
     claimed = await session.execute(
         sa.update(Competition)
         .where(

@@ -147,8 +147,12 @@ async def get_competitions(
 async def _open_competition(
     session: AsyncSession, competition_id: uuid.UUID, *, lock: bool = False
 ) -> Competition:
+    """The competition, if open. ``lock`` takes its row for update (entries); otherwise
+    a key-share lock, so finalizing (which locks the row for update) waits for likes in
+    flight and counts them, and likes that come after it see it finished."""
     query = sa.select(Competition).where(Competition.id == competition_id)
-    competition = await session.scalar(query.with_for_update() if lock else query)
+    query = query.with_for_update() if lock else query.with_for_update(read=True, key_share=True)
+    competition = await session.scalar(query)
     if competition is None:
         raise NotFound("no such competition")
     status = status_of(competition)
