@@ -332,6 +332,10 @@ def test_every_replica_is_up_and_behind_the_gateway(stack: Stack, gateway: httpx
         assert len(instances) == count
         assert {i["breaker"] for i in instances} == {"closed"}
     assert gateway.get("/health").json()["status"] == "ok"
+    # Both users replicas sign with the key from the secret: one key set, whichever answers.
+    key_sets = {gateway.get("/users/.well-known/jwks.json").text for _ in range(6)}
+    assert len(key_sets) == 1
+    assert len(json.loads(key_sets.pop())["keys"]) == 1
 
 
 async def test_a_story_through_the_gateway_with_live_notifications(
