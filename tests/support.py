@@ -45,6 +45,11 @@ def wait_until(ready: Callable[[], object], what: str, timeout: float = 30) -> N
         time.sleep(0.05)
 
 
+def asyncpg_url(url: str) -> str:
+    """A database URL as the tests have it, for SQLAlchemy's asyncpg driver."""
+    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
 def get_json(url: str) -> Any:
     """GET ``url`` and return its JSON, or None when it cannot be had."""
     try:

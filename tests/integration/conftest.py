@@ -7,12 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from litcomp.competitions.app import MIGRATIONS as COMPETITIONS_MIGRATIONS
 from litcomp.kit.db import create_engine, create_sessionmaker, migrate
 from litcomp.users.app import MIGRATIONS as USERS_MIGRATIONS
+from tests.support import asyncpg_url
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-def asyncpg_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from litcomp.competitions.models import Base as CompetitionsBase
 from litcomp.kit.db import create_engine, migrate
 from litcomp.users.app import MIGRATIONS as USERS_MIGRATIONS
 from litcomp.users.models import Base as UsersBase
-from tests.integration.conftest import asyncpg_url
+from tests.support import asyncpg_url
 
 # SQLite cannot reflect expression indexes (lower(email)); PostgreSQL compares them.
 pytestmark = [

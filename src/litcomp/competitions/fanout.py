@@ -7,11 +7,14 @@ records one notice per subscriber. Only the transaction whose DELETE removed the
 goes on, so if two replicas work on the same job, one of them records it. If users
 cannot be reached the job stays and is tried again; if a replica dies mid-way its
 transaction rolls back and another replica does the job. Each subscriber hears once.
+A job that fails for any other reason is tried again later (after 2, 4, 8, ... up to
+300 s), and the jobs behind it go first.
 """
 
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,8 +27,11 @@ from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit.background import Background
 from litcomp.kit.db import is_outage
 from litcomp.kit.errors import Unavailable
+from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
+
+MAX_RETRY_SECONDS = 300
 
 
 class FanoutWorker(Background):
@@ -68,13 +74,38 @@ class FanoutWorker(Background):
                     log.exception("fan-out failed; the job stays and is retried")
 
     async def work_one(self) -> bool:
-        """Do one job; False when there is none left."""
+        """Do one job that is due; False when there is none left."""
         async with self._read_sessionmaker() as session:
-            job = await session.scalar(sa.select(FanoutJob).order_by(FanoutJob.id).limit(1))
+            due = sa.or_(FanoutJob.next_attempt_at.is_(None), FanoutJob.next_attempt_at <= utcnow())
+            job = await session.scalar(
+                sa.select(FanoutJob).where(due).order_by(FanoutJob.id).limit(1)
+            )
         if job is None:
             return False
-        subscribers = await self._users.subscribers(job.competition_id)
+        try:
+            await self._do(job)
+        except Unavailable:
+            raise  # every job would fail alike: wait for users, blaming none
+        except Exception as error:
+            if is_outage(error):
+                raise
+            log.exception("fan-out job failed; it is retried later", extra={"job": job.id})
+            await self._postpone(job)
+        return True
+
+    async def _postpone(self, job: FanoutJob) -> None:
+        delay = timedelta(seconds=min(2 ** (job.attempts + 1), MAX_RETRY_SECONDS))
+        async with self._sessionmaker() as session:
+            await session.execute(
+                sa.update(FanoutJob)
+                .where(FanoutJob.id == job.id)
+                .values(attempts=FanoutJob.attempts + 1, next_attempt_at=utcnow() + delay)
+            )
+            await session.commit()
+
+    async def _do(self, job: FanoutJob) -> None:
         data = dict(job.data)  # one dict for all: record() serialises it once
+        subscribers = await self._users.subscribers(job.competition_id)
         notices = [
             Notice(user, SUBMISSION_CREATED, data) for user in subscribers if user != job.author_id
         ]
@@ -84,8 +115,7 @@ class FanoutWorker(Background):
             )
             if taken.first() is None:
                 await session.rollback()  # another replica did this one
-                return True
+                return
             recipients = await notifications.record(session, notices)
             await session.commit()
         await self._wakeups.notify(recipients)
-        return True

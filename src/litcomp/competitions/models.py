@@ -171,6 +171,9 @@ class FanoutJob(Base):
     author_id: Mapped[uuid.UUID]
     data: Mapped[dict[str, object]] = mapped_column(sa.JSON)  # the notice every subscriber gets
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A job that failed waits until next_attempt_at, so it cannot hold up the others.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 idempotency_keys = idempotency_table(Base.metadata)
