@@ -77,7 +77,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 from argon2 import PasswordHasher
-from gateway_vs_nginx import (
+
+from bench.gateway_vs_nginx import (
     Started,
     free_port,
     http_json,
@@ -87,7 +88,6 @@ from gateway_vs_nginx import (
     stop,
     wait_until,
 )
-
 from litcomp.kit.auth import SigningKey
 
 HOST = "127.0.0.1"

@@ -1,0 +1,871 @@
+"""`make faults`: the platform under steady mixed load through each fault, with its figures.
+
+Usage::
+
+    .venv/bin/python -m bench.faults                      # every scenario, ~6 minutes
+    .venv/bin/python -m bench.faults --scenarios kill,redis --hold 5 --after 5
+
+Method
+------
+One platform on 127.0.0.1, started and stopped by this run: two private
+PostgreSQL clusters (one per service, made with ``initdb`` in temporary directories,
+on free ports), a private ``redis-server`` that every service uses (the production
+shape: discovery state, rate limits, cache, wake-ups), discovery, the gateway, one
+users and three competitions replicas (``litcomp serve``; production settings but
+for the gateway's general rate limit, raised because all the load comes from one
+address; the login limit stays at its default).
+
+Each scenario gets its own people and load, through the gateway:
+
+- readers: GET /competitions (cached) and GET of an entry with its comments (database),
+  each reader pausing ``--pause`` seconds between requests;
+- keyed writers: comments, each with a unique text and an ``Idempotency-Key``; an
+  unacknowledged comment is sent again with the same key until it is acknowledged
+  (201) or ``--write-deadline`` passes;
+- listeners: the entries' authors, each on a notification WebSocket through the
+  gateway; a socket that closes reconnects at once with ``?after=<last id seen>``.
+
+Timeline: ``--before`` seconds of load, the fault, ``--hold`` seconds, the repair,
+``--after`` seconds, then the load stops, open writes finish, and the listeners get
+up to 20 s to receive what is due. Figures per scenario:
+
+- requests ok / failed: every HTTP attempt the clients made (retries included);
+- breaker opened: seconds from the fault to the victim's breaker leaving "closed" in
+  the gateway's /gateway/status (polled every 0.1 s); traffic shifted: to the last
+  moment the gateway sent the victim a request (its ``requests`` counter) before that;
+  last failure: to the start of the last request that failed or took over 1 s;
+- writes: acknowledged, lost (acknowledged but not in the competitions database),
+  duplicated (one text stored more than once), not acknowledged by the deadline;
+- notifications: lost (a row in the database that its listener never received),
+  duplicated or out of order (ids are per user, 1, 2, 3...), and acknowledged comments
+  with no notification row.
+
+Targets (issue 7): >= 99.9 % ok when one of 3 replicas dies, 0 acknowledged writes
+lost or duplicated, 0 notifications lost, traffic shifted within 2 s.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from bench.stack import PostgresCluster, RedisServer, Service, Stack, install_hint, missing_tools
+
+PASSWORD = "faults password 1"
+SLOW_SECONDS = 1.0
+RESULTS = Path(__file__).with_name("results")
+SCENARIOS = ("kill", "freeze", "redis", "postgres", "discovery", "gateway", "login")
+DESCRIPTIONS = {
+    "kill": "kill -9 one of 3 competitions replicas (a new one is started after --hold)",
+    "freeze": "SIGSTOP one of 3 competitions replicas, SIGCONT after --hold",
+    "redis": "stop Redis, start it again after --hold",
+    "postgres": "stop the competitions PostgreSQL (fast shutdown), start it after --hold",
+    "discovery": "restart discovery (stop, start at once)",
+    "gateway": "restart the gateway (stop, start at once)",
+    "login": "a client flood on /users/login (one address) while the load runs",
+}
+
+
+def log(message: str, *values: object) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] " + message % values, file=sys.stderr, flush=True)
+
+
+# --- the platform --------------------------------------------------------------------------------
+
+
+@dataclass
+class Platform:
+    stack: Stack
+    users_db: PostgresCluster
+    competitions_db: PostgresCluster
+    redis: RedisServer
+    competitions_url: str  # the database's URL, for the checks
+
+    @property
+    def users(self) -> Service:
+        return self.stack.running("users")[0]
+
+
+@contextlib.contextmanager
+def platform_running(replicas: int, workdir: Path) -> Iterator[Platform]:
+    with contextlib.ExitStack() as stack:
+        log("starting PostgreSQL (two private clusters) and Redis")
+        users_db = PostgresCluster("users", stack)
+        competitions_db = PostgresCluster("competitions", stack)
+        users_db.start()
+        competitions_db.start()
+        redis = RedisServer(stack, workdir)
+        redis.start()
+        competitions_url = competitions_db.create_database("litcomp_competitions")
+        settings = {
+            "LITCOMP_USERS_DATABASE_URL": users_db.create_database("litcomp_users"),
+            "LITCOMP_COMPETITIONS_DATABASE_URL": competitions_url,
+            "LITCOMP_REDIS_URL": redis.url,
+            "LITCOMP_REDIS_PREFIX": f"faults{secrets.token_hex(3)}",
+        }
+        platform_ = Platform(
+            Stack(stack, workdir, settings), users_db, competitions_db, redis, competitions_url
+        )
+        log("starting discovery, users, %d competitions replicas, the gateway", replicas)
+        platform_.stack.start_discovery()
+        platform_.stack.add_replica("users")
+        for _ in range(replicas):
+            platform_.stack.add_replica("competitions")
+        platform_.stack.start_gateway()
+        yield platform_
+        log("stopping everything")
+
+
+# --- people --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    email: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def sign_up(http: aiohttp.ClientSession, users_url: str, name: str) -> Person:
+    """Straight to a users instance: setting up is not what the gateway's login limit is for."""
+    email = f"{name}@faults.example"
+    body = {"username": name, "email": email, "password": PASSWORD}
+    async with http.post(f"{users_url}/users/register", json=body) as response:
+        if response.status != 201:
+            raise SystemExit(f"register {name}: {response.status} {await response.text()}")
+    return await log_in(http, users_url, email)
+
+
+async def log_in(http: aiohttp.ClientSession, users_url: str, email: str) -> Person:
+    body = {"email": email, "password": PASSWORD}
+    async with http.post(f"{users_url}/users/login", json=body) as response:
+        if response.status != 200:
+            raise SystemExit(f"login {email}: {response.status} {await response.text()}")
+        answer = await response.json()
+    return Person(str(answer["user_id"]), email, str(answer["token"]))
+
+
+def create_admin(stack: Stack, name: str) -> str:
+    email = f"{name}@faults.example"
+    command = [sys.executable, "-m", "litcomp.cli", "create-admin", "--email", email]
+    command += ["--username", name, "--password", PASSWORD]
+    done = subprocess.run(command, env=stack.env(), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"create-admin failed: {done.stderr}")
+    return email
+
+
+@dataclass
+class Cast:
+    """One scenario's people: an open competition, its entries' authors, the commenters."""
+
+    competition: str
+    listeners: list[Person]
+    entries: list[str]  # entries[i] is listeners[i]'s
+    writers: list[Person]
+
+
+async def cast(platform_: Platform, admin_email: str, tag: str, args: argparse.Namespace) -> Cast:
+    users_url, gateway = platform_.users.url, platform_.stack.url
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        admin = await log_in(http, users_url, admin_email)
+        start = datetime.now(UTC) - timedelta(hours=1)
+        body = {
+            "title": f"Faults: {tag}",
+            "description": "Stories written while things break.",
+            "start_date": start.isoformat(),
+            "end_date": (start + timedelta(days=1)).isoformat(),
+        }
+        competition = str(
+            (await expect(http, "POST", f"{gateway}/competitions", admin, body, 201))[
+                "competition_id"
+            ]
+        )
+        names = [f"{tag}-l{n}-{secrets.token_hex(3)}" for n in range(args.listeners)]
+        names += [f"{tag}-w{n}-{secrets.token_hex(3)}" for n in range(args.writers)]
+        people = [await sign_up(http, users_url, name) for name in names]
+        listeners, writers = people[: args.listeners], people[args.listeners :]
+        entries = []
+        for author in listeners:
+            body = {"title": f"Entry by {author.email}", "content": "Comment on me."}
+            url = f"{gateway}/competitions/{competition}/submit"
+            entries.append(
+                str((await expect(http, "POST", url, author, body, 201))["submission_id"])
+            )
+    return Cast(competition, listeners, entries, writers)
+
+
+async def expect(
+    http: aiohttp.ClientSession, method: str, url: str, who: Person, body: Any, status: int
+) -> Any:
+    for attempt in range(20):
+        async with http.request(method, url, json=body, headers=who.auth) as response:
+            if response.status == status:
+                return await response.json()
+            text = await response.text()
+        await asyncio.sleep(0.2 * (attempt + 1))
+    raise SystemExit(f"{method} {url}: {response.status} {text}")
+
+
+# --- load ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempt:
+    kind: str  # list (GET /competitions), entry (GET an entry), write
+    began: float  # time.monotonic()
+    seconds: float
+    status: int  # 0: no HTTP answer
+
+
+@dataclass
+class Tally:
+    attempts: list[Attempt] = field(default_factory=list)
+    acknowledged: dict[str, str] = field(default_factory=dict)  # comment text -> id
+    unacknowledged: list[str] = field(default_factory=list)  # texts given up on
+    received: dict[str, list[int]] = field(default_factory=dict)  # user id -> ids, in order
+    reconnects: int = 0
+    socket_failures: int = 0  # handshakes that failed (then retried)
+
+    def ok(self, kinds: tuple[str, ...]) -> tuple[int, int]:
+        mine = [a for a in self.attempts if a.kind in kinds]
+        good = sum(200 <= a.status < 300 for a in mine)
+        return good, len(mine) - good
+
+
+async def timed(
+    tally: Tally, kind: str, request: Callable[[], Awaitable[tuple[int, Any]]]
+) -> tuple[int, Any]:
+    began = time.monotonic()
+    try:
+        status, body = await request()
+    except (aiohttp.ClientError, TimeoutError):
+        status, body = 0, None
+    tally.attempts.append(Attempt(kind, began, time.monotonic() - began, status))
+    return status, body
+
+
+async def reader(
+    http: aiohttp.ClientSession,
+    gateway: str,
+    cast_: Cast,
+    n: int,
+    tally: Tally,
+    stop: asyncio.Event,
+    pause: float,
+) -> None:
+    urls = [f"{gateway}/competitions"] + [
+        f"{gateway}/competitions/{cast_.competition}/submissions/{entry}" for entry in cast_.entries
+    ]
+    turn = n
+    while not stop.is_set():
+        url = urls[turn % len(urls)]
+        kind = "list" if turn % len(urls) == 0 else "entry"
+        turn += 1
+
+        async def get(url: str = url) -> tuple[int, Any]:
+            async with http.get(url) as response:
+                await response.read()
+                return response.status, None
+
+        await timed(tally, kind, get)
+        await asyncio.sleep(pause)
+
+
+async def writer(
+    http: aiohttp.ClientSession,
+    gateway: str,
+    cast_: Cast,
+    n: int,
+    tag: str,
+    tally: Tally,
+    stop: asyncio.Event,
+    pause: float,
+    deadline: float,
+) -> None:
+    who = cast_.writers[n]
+    entry = cast_.entries[n % len(cast_.entries)]
+    url = f"{gateway}/competitions/{cast_.competition}/comment/{entry}"
+    sequence = 0
+    while not stop.is_set():
+        text = f"{tag}/{n}/{sequence}"
+        sequence += 1
+        headers = {**who.auth, "Idempotency-Key": uuid.uuid4().hex}
+
+        async def post(text: str = text, headers: dict[str, str] = headers) -> tuple[int, Any]:
+            async with http.post(url, json={"content": text}, headers=headers) as response:
+                body = await response.json(content_type=None) if response.status == 201 else None
+                return response.status, body
+
+        give_up = time.monotonic() + deadline
+        backoff = 0.1
+        while True:
+            status, body = await timed(tally, "write", post)
+            if status == 201:
+                tally.acknowledged[text] = str(body["comment_id"])
+                break
+            if time.monotonic() > give_up:
+                tally.unacknowledged.append(text)
+                break
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 1.0)
+        await asyncio.sleep(pause)
+
+
+async def listener(
+    http: aiohttp.ClientSession, gateway: str, who: Person, tally: Tally, stop: asyncio.Event
+) -> None:
+    """Hold a notification socket through the gateway; on any close, resume from the last id."""
+    ids = tally.received.setdefault(who.user_id, [])
+    ws_url = gateway.replace("http://", "ws://") + "/ws"
+    first = True
+    while not stop.is_set():
+        after = ids[-1] if ids else 0
+        try:
+            async with http.ws_connect(
+                f"{ws_url}?after={after}", headers=who.auth, heartbeat=None, autoping=True
+            ) as socket:
+                if not first:
+                    tally.reconnects += 1
+                first = False
+                stopping = asyncio.ensure_future(stop.wait())
+                while True:
+                    receiving = asyncio.ensure_future(socket.receive())
+                    done, _ = await asyncio.wait(
+                        {receiving, stopping}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if receiving not in done:
+                        receiving.cancel()
+                        return
+                    frame = receiving.result()
+                    if frame.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    message = json.loads(frame.data)
+                    if "id" in message:
+                        ids.append(int(message["id"]))
+                stopping.cancel()
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            tally.socket_failures += 1
+        await asyncio.sleep(0.2)
+
+
+# --- watching the gateway ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float  # time.monotonic()
+    instances: dict[str, tuple[str, int]]  # service/instance id -> (breaker, requests)
+
+
+async def watch_gateway(
+    http: aiohttp.ClientSession, gateway: str, samples: list[Sample], stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+            async with http.get(f"{gateway}/gateway/status") as response:
+                status = await response.json()
+            samples.append(
+                Sample(
+                    time.monotonic(),
+                    {
+                        f"{service}/{i['instance_id']}": (i["breaker"], int(i["requests"]))
+                        for service, each in status["services"].items()
+                        for i in each
+                    },
+                )
+            )
+        await asyncio.sleep(0.1)
+
+
+def breaker_figures(
+    samples: list[Sample], victim: str, fault_at: float
+) -> tuple[float | None, float | None]:
+    """Seconds from the fault to the victim's breaker opening, and to its last request before."""
+    opened = None
+    last_sent = None
+    previous: int | None = None
+    for sample in samples:
+        state = sample.instances.get(victim)
+        if sample.at < fault_at:
+            previous = state[1] if state else previous
+            continue
+        if state is None or state[0] != "closed":
+            opened = sample.at - fault_at
+            break
+        if previous is not None and state[1] > previous:
+            last_sent = sample.at - fault_at
+        previous = state[1]
+    if opened is not None and last_sent is None:
+        last_sent = 0.0
+    return opened, last_sent
+
+
+# --- a scenario ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    description: str
+    seconds: float
+    reads_ok: int = 0
+    reads_failed: int = 0
+    writes_ok: int = 0  # attempts
+    writes_failed: int = 0
+    ok_share: float = 0.0
+    failures_by_status: dict[str, int] = field(default_factory=dict)
+    breaker_opened_s: float | None = None
+    traffic_shifted_s: float | None = None
+    last_failure_s: float | None = None  # start of the last failed or slow request, from the fault
+    slow_after_fault: int = 0  # requests sent after the fault that took over SLOW_SECONDS
+    breakers_opened: list[str] = field(default_factory=list)  # service/instance, at any time
+    acknowledged: int = 0
+    unacknowledged: int = 0
+    writes_lost: int = 0
+    writes_duplicated: int = 0
+    notifications_expected: int = 0
+    notifications_lost: int = 0
+    notifications_duplicated: int = 0
+    notifications_out_of_order: int = 0
+    comments_without_notice: int = 0
+    socket_reconnects: int = 0
+    socket_handshake_failures: int = 0
+    logins: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+async def run_scenario(
+    name: str, platform_: Platform, admin_email: str, args: argparse.Namespace, run_tag: str
+) -> Outcome:
+    tag = f"{run_tag}-{name}"
+    cast_ = await cast(platform_, admin_email, tag, args)
+    tally = Tally()
+    samples: list[Sample] = []
+    stop_load, stop_sockets = asyncio.Event(), asyncio.Event()
+    gateway = platform_.stack.url
+    timeout = aiohttp.ClientTimeout(total=15)
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    outcome = Outcome(name, DESCRIPTIONS[name], 0.0)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
+        sockets = [
+            asyncio.create_task(listener(http, gateway, p, tally, stop_sockets))
+            for p in cast_.listeners
+        ]
+        await asyncio.sleep(1)  # the sockets are open before the first comment
+        watcher = asyncio.create_task(watch_gateway(http, gateway, samples, stop_load))
+        load = [
+            asyncio.create_task(reader(http, gateway, cast_, n, tally, stop_load, args.pause))
+            for n in range(args.readers)
+        ]
+        load += [
+            asyncio.create_task(
+                writer(
+                    http, gateway, cast_, n, tag, tally, stop_load, args.pause, args.write_deadline
+                )
+            )
+            for n in range(args.writers)
+        ]
+        began = time.monotonic()
+        await asyncio.sleep(args.before)
+        fault_at = time.monotonic()
+        victim = await inject(name, platform_, args, outcome, http)
+        log("%s: repaired %.1f s after the fault", name, time.monotonic() - fault_at)
+        await asyncio.sleep(args.after)
+        stop_load.set()
+        await asyncio.gather(*load, watcher)
+        outcome.seconds = time.monotonic() - began
+        log("%s: load stopped; checking", name)
+        await settle(platform_, cast_, tally)
+        stop_sockets.set()
+        await asyncio.gather(*sockets)
+    await check(platform_, cast_, tag, tally, outcome)
+    figures(outcome, tally, samples, victim, fault_at)
+    await asyncio.to_thread(platform_.stack.wait_settled, 90)
+    return outcome
+
+
+async def inject(
+    name: str,
+    platform_: Platform,
+    args: argparse.Namespace,
+    outcome: Outcome,
+    http: aiohttp.ClientSession,
+) -> str | None:
+    """Break something (and repair it after ``--hold``); the victim's instance id if one."""
+    stack = platform_.stack
+    if name in ("kill", "freeze"):
+        victim = stack.running("competitions")[-1]
+        log("%s: %s %s", name, "SIGKILL" if name == "kill" else "SIGSTOP", victim.instance_id)
+        if name == "kill":
+            victim.kill()
+        else:
+            victim.signal(signal.SIGSTOP)
+        await asyncio.sleep(args.hold)
+        if name == "kill":
+            await asyncio.to_thread(stack.add_replica, "competitions")
+        else:
+            victim.signal(signal.SIGCONT)
+        return victim.instance_id
+    if name == "redis":
+        await asyncio.to_thread(platform_.redis.stop)
+        await asyncio.sleep(args.hold)
+        await asyncio.to_thread(platform_.redis.start)
+    elif name == "postgres":
+        await asyncio.to_thread(platform_.competitions_db.stop)
+        await asyncio.sleep(args.hold)
+        await asyncio.to_thread(platform_.competitions_db.start)
+    elif name == "discovery":
+        assert stack.discovery is not None
+        await asyncio.to_thread(stack.discovery.stop)
+        await asyncio.to_thread(stack.start_discovery)
+    elif name == "gateway":
+        assert stack.gateway is not None
+        await asyncio.to_thread(stack.gateway.stop)
+        await asyncio.to_thread(stack.start_gateway)
+    elif name == "login":
+        outcome.logins = await login_flood(http, stack.url, args.flood)
+    return None
+
+
+async def login_flood(http: aiohttp.ClientSession, gateway: str, count: int) -> dict[str, int]:
+    """``count`` logins (wrong passwords, so no user is helped by them), 50 at a time."""
+    statuses: dict[str, int] = {}
+    retry_after = 0
+    gate = asyncio.Semaphore(50)
+
+    async def one() -> None:
+        nonlocal retry_after
+        async with gate:
+            body = {"email": f"nobody-{secrets.token_hex(4)}@faults.example", "password": "not it"}
+            try:
+                async with http.post(f"{gateway}/users/login", json=body) as response:
+                    await response.read()
+                    key = str(response.status)
+                    retry_after += response.status == 429 and "Retry-After" in response.headers
+            except (aiohttp.ClientError, TimeoutError):
+                key = "no answer"
+            statuses[key] = statuses.get(key, 0) + 1
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    statuses["429 with Retry-After"] = retry_after
+    return statuses
+
+
+async def settle(platform_: Platform, cast_: Cast, tally: Tally, within: float = 20) -> None:
+    """Until every listener has every notice the database holds for it, or ``within`` passes."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        expected = await notices(platform_.competitions_url, cast_)
+        if all(
+            set(expected[p.user_id]) <= set(tally.received.get(p.user_id, []))
+            for p in cast_.listeners
+        ):
+            return
+        await asyncio.sleep(0.5)
+
+
+async def notices(database: str, cast_: Cast) -> dict[str, list[int]]:
+    connection = await connect(database)
+    try:
+        rows = await connection.fetch(
+            "SELECT user_id::text AS user_id, seq FROM notifications"
+            " WHERE user_id = ANY($1::uuid[])",
+            [p.user_id for p in cast_.listeners],
+        )
+    finally:
+        await connection.close()
+    found: dict[str, list[int]] = {p.user_id: [] for p in cast_.listeners}
+    for row in rows:
+        found[row["user_id"]].append(int(row["seq"]))
+    return found
+
+
+async def connect(database: str) -> Any:
+    for _ in range(60):  # the database may be coming back
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            return await asyncpg.connect(database)
+        await asyncio.sleep(0.5)
+    return await asyncpg.connect(database)
+
+
+async def check(platform_: Platform, cast_: Cast, tag: str, tally: Tally, outcome: Outcome) -> None:
+    """Acknowledged writes and notifications against the competitions database."""
+    connection = await connect(platform_.competitions_url)
+    try:
+        stored = await connection.fetch(
+            "SELECT content, array_agg(id::text) AS ids FROM comments"
+            " WHERE content LIKE $1 GROUP BY content",
+            f"{tag}/%",
+        )
+        notified = await connection.fetch(
+            "SELECT data->>'comment_id' AS comment_id FROM notifications "
+            "WHERE user_id = ANY($1::uuid[]) AND type = 'comment.created'",
+            [p.user_id for p in cast_.listeners],
+        )
+    finally:
+        await connection.close()
+    by_text = {row["content"]: list(row["ids"]) for row in stored}
+    outcome.acknowledged = len(tally.acknowledged)
+    outcome.unacknowledged = len(tally.unacknowledged)
+    outcome.writes_lost = sum(
+        comment_id not in by_text.get(text, []) for text, comment_id in tally.acknowledged.items()
+    )
+    outcome.writes_duplicated = sum(len(ids) - 1 for ids in by_text.values())
+    notified_ids = {row["comment_id"] for row in notified}
+    outcome.comments_without_notice = sum(
+        comment_id not in notified_ids for comment_id in tally.acknowledged.values()
+    )
+    expected = await notices(platform_.competitions_url, cast_)
+    for person in cast_.listeners:
+        got = tally.received.get(person.user_id, [])
+        due = expected[person.user_id]
+        outcome.notifications_expected += len(due)
+        outcome.notifications_lost += len(set(due) - set(got))
+        outcome.notifications_duplicated += len(got) - len(set(got))
+        outcome.notifications_out_of_order += sum(b <= a for a, b in itertools.pairwise(got))
+    outcome.socket_reconnects = tally.reconnects
+    outcome.socket_handshake_failures = tally.socket_failures
+
+
+def figures(
+    outcome: Outcome, tally: Tally, samples: list[Sample], victim: str | None, fault_at: float
+) -> None:
+    outcome.reads_ok, outcome.reads_failed = tally.ok(("list", "entry"))
+    outcome.writes_ok, outcome.writes_failed = tally.ok(("write",))
+    total = outcome.reads_ok + outcome.reads_failed + outcome.writes_ok + outcome.writes_failed
+    outcome.ok_share = (outcome.reads_ok + outcome.writes_ok) / max(total, 1)
+    for attempt in tally.attempts:
+        if not 200 <= attempt.status < 300:
+            key = f"{attempt.kind} {attempt.status or 'no answer'}"
+            outcome.failures_by_status[key] = outcome.failures_by_status.get(key, 0) + 1
+    after = [a for a in tally.attempts if a.began >= fault_at]
+    outcome.slow_after_fault = sum(a.seconds > SLOW_SECONDS for a in after)
+    bad = [
+        a.began - fault_at for a in after if not 200 <= a.status < 300 or a.seconds > SLOW_SECONDS
+    ]
+    outcome.last_failure_s = max(bad, default=None)
+    outcome.breakers_opened = sorted(
+        {
+            key
+            for sample in samples
+            for key, (state, _) in sample.instances.items()
+            if state != "closed"
+        }
+    )
+    if victim:
+        opened, shifted = breaker_figures(samples, f"competitions/{victim}", fault_at)
+        outcome.breaker_opened_s, outcome.traffic_shifted_s = opened, shifted
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def verdicts(outcome: Outcome) -> list[str]:
+    """The issue's targets, where they apply to this scenario."""
+    lines = []
+    if outcome.scenario == "kill":
+        lines.append(target("ok >= 99.9 %", outcome.ok_share >= 0.999))
+    if outcome.scenario in ("kill", "freeze"):
+        shifted = outcome.traffic_shifted_s
+        lines.append(target("traffic shifted <= 2 s", shifted is not None and shifted <= 2))
+    lines.append(target("0 writes lost", outcome.writes_lost == 0))
+    lines.append(target("0 writes duplicated", outcome.writes_duplicated == 0))
+    lines.append(target("0 notifications lost", outcome.notifications_lost == 0))
+    return lines
+
+
+def target(text: str, met: bool) -> str:
+    return f"{text}: {'met' if met else 'MISSED'}"
+
+
+def seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def report(outcome: Outcome) -> str:
+    failures = (
+        ", ".join(f"{k}: {v}" for k, v in sorted(outcome.failures_by_status.items())) or "none"
+    )
+    lines = [
+        f"== {outcome.scenario}: {outcome.description}",
+        f"requests:      {outcome.reads_ok + outcome.writes_ok} ok, "
+        f"{outcome.reads_failed + outcome.writes_failed} failed ({outcome.ok_share:.3%} ok) over "
+        f"{outcome.seconds:.0f} s; reads {outcome.reads_ok}/{outcome.reads_failed}, "
+        f"write attempts {outcome.writes_ok}/{outcome.writes_failed} (ok/failed); "
+        f"failures by status: {failures}",
+        f"breaker:       opened {seconds(outcome.breaker_opened_s)} after the fault, "
+        f"traffic shifted {seconds(outcome.traffic_shifted_s)}; "
+        "last failed or >1 s request started "
+        f"{seconds(outcome.last_failure_s)} after the fault; "
+        f"{outcome.slow_after_fault} took over 1 s",
+        f"breakers:      left closed at some time: {', '.join(outcome.breakers_opened) or 'none'}",
+        f"writes:        {outcome.acknowledged} acknowledged, {outcome.writes_lost} lost, "
+        f"{outcome.writes_duplicated} duplicated, "
+        f"{outcome.unacknowledged} not acknowledged in time",
+        f"notifications: {outcome.notifications_expected} due, {outcome.notifications_lost} lost, "
+        f"{outcome.notifications_duplicated} duplicated, "
+        f"{outcome.notifications_out_of_order} out of order, "
+        f"{outcome.comments_without_notice} acknowledged comments without one; "
+        f"{outcome.socket_reconnects} reconnects, "
+        f"{outcome.socket_handshake_failures} failed handshakes",
+    ]
+    if outcome.logins:
+        lines.append(f"login flood:   {outcome.logins}")
+    lines += [f"note:          {note}" for note in outcome.notes]
+    lines.append("targets:       " + "; ".join(verdicts(outcome)))
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "cpus": os.cpu_count(),
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
+        "python": platform.python_version(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip(),
+    }
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help=f"comma-separated: {','.join(SCENARIOS)}"
+    )
+    parser.add_argument("--replicas", type=int, default=3, help="competitions replicas")
+    parser.add_argument("--readers", type=int, default=6)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--listeners", type=int, default=4)
+    parser.add_argument(
+        "--pause", type=float, default=0.05, help="seconds each client waits between requests"
+    )
+    parser.add_argument("--before", type=float, default=5, help="seconds of load before the fault")
+    parser.add_argument("--hold", type=float, default=8, help="seconds the fault lasts")
+    parser.add_argument("--after", type=float, default=10, help="seconds of load after the repair")
+    parser.add_argument(
+        "--write-deadline", type=float, default=60, help="seconds a write is retried"
+    )
+    parser.add_argument("--flood", type=int, default=500, help="logins in the login flood")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the results file goes")
+    parser.add_argument("--workdir", type=Path, help="keep the processes' logs here")
+    parser.add_argument(
+        "--time-limit", type=int, default=1200, help="seconds, then clean up and stop"
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    return args
+
+
+def stop_on(signum: int, _frame: object) -> None:
+    sys.exit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> list[Outcome]:
+    args = parse_args(argv)
+    missing = missing_tools("postgres", "redis-server")
+    if missing:
+        raise SystemExit(install_hint(missing))
+    if threading_main():
+        signal.signal(signal.SIGTERM, stop_on)
+        signal.signal(signal.SIGALRM, stop_on)
+        signal.alarm(args.time_limit)
+    facts = machine()
+    outcomes: list[Outcome] = []
+    run_tag = secrets.token_hex(3)
+    try:
+        with (
+            workdir(args.workdir) as temp,
+            platform_running(args.replicas, temp) as platform_,
+        ):
+            admin_email = create_admin(platform_.stack, f"admin{run_tag}")
+            for name in args.scenarios.split(","):
+                log("%s: %s", name, DESCRIPTIONS[name])
+                try:
+                    outcome = asyncio.run(run_scenario(name, platform_, admin_email, args, run_tag))
+                except (Exception, SystemExit) as exc:  # reported, then the run stops
+                    outcome = Outcome(name, DESCRIPTIONS[name], 0.0)
+                    outcome.notes.append(f"the scenario could not finish: {exc}")
+                    outcomes.append(outcome)
+                    print(report(outcome) + "\n", flush=True)
+                    break
+                print(report(outcome) + "\n", flush=True)
+                outcomes.append(outcome)
+    finally:
+        if threading_main():
+            signal.alarm(0)
+    facts["load_average_after"] = Path("/proc/loadavg").read_text().split()[:3]
+    write_results(args.output, facts, args, outcomes)
+    return outcomes
+
+
+@contextlib.contextmanager
+def workdir(keep: Path | None) -> Iterator[Path]:
+    """Where the processes' logs go: a temporary directory, or ``keep`` (kept)."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="litcomp-faults-") as temp:
+        yield Path(temp)
+
+
+def threading_main() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def write_results(
+    folder: Path, facts: dict[str, Any], args: argparse.Namespace, outcomes: list[Outcome]
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = folder / f"faults-{stamp}.json"
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    path.write_text(
+        json.dumps(
+            {"machine": facts, "settings": settings, "scenarios": [asdict(o) for o in outcomes]},
+            indent=2,
+        )
+        + "\n"
+    )
+    (folder / f"faults-{stamp}.txt").write_text(
+        "\n".join(f"{k}: {v}" for k, v in facts.items())
+        + "\n\n"
+        + "\n\n".join(report(o) for o in outcomes)
+        + "\n"
+    )
+    log("results: %s (and .txt)", path)
+    return path
+
+
+if __name__ == "__main__":
+    main()

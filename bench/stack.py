@@ -1,0 +1,416 @@
+"""The real platform on 127.0.0.1 for `make bench` and `make faults`, with private servers.
+
+Everything here is started by the suite that uses it and stopped by it, error,
+Ctrl-C or TERM included (every process is registered on a ``contextlib.ExitStack``):
+
+- ``PostgresCluster``: a private PostgreSQL cluster made with ``initdb`` in a
+  temporary directory and run on a free port (Debian's binaries are found under
+  ``/usr/lib/postgresql/*/bin``); as root, it runs as the ``postgres`` user, as
+  PostgreSQL requires. The machine's own server (5432) is never touched, so a
+  suite may stop and restart its clusters at will. The cluster goes with the
+  directory at the end.
+- ``RedisServer``: a private ``redis-server`` on a free port, no persistence
+  (its keys die with it); it can be stopped and started again on the same port.
+- ``Service``: one ``litcomp serve`` process that can be killed, frozen
+  (SIGSTOP), thawed and started again with the same settings.
+- ``Stack``: discovery and the gateway on fixed free ports (so they can be
+  restarted where clients expect them), and any number of users and competitions
+  replicas, each on free ports it registers with discovery.
+
+The process helpers come from ``bench/gateway_vs_nginx.py`` (``start``, ``stop``,
+``wait_until``...), which all the benchmarks share.
+"""
+
+import asyncio
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench.gateway_vs_nginx import (
+    Started,
+    free_port,
+    http_json,
+    litcomp_env,
+    start,
+    stop,
+    wait_until,
+)
+
+HOST = "127.0.0.1"
+POSTGRES_HINT = "sudo apt-get install -y postgresql   (initdb and postgres are needed)"
+REDIS_HINT = "sudo apt-get install -y redis-server"
+
+
+def missing_tools(*names: str) -> list[str]:
+    """Which of ``names`` (postgres, redis-server, nginx, wrk) this machine lacks."""
+    found = {
+        "postgres": lambda: postgres_bin("initdb") is not None,
+        "redis-server": lambda: shutil.which("redis-server") is not None,
+        "nginx": lambda: bool(shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")),
+        "wrk": lambda: shutil.which("wrk") is not None,
+    }
+    return [name for name in names if not found[name]()]
+
+
+def install_hint(missing: list[str]) -> str:
+    packages = {"postgres": "postgresql", "redis-server": "redis-server"}
+    names = " ".join(
+        packages.get(name, "nginx-light" if name == "nginx" else name) for name in missing
+    )
+    return f"missing: {', '.join(missing)}; install with:\n  sudo apt-get install -y {names}"
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+def postgres_bin(name: str) -> str | None:
+    """A PostgreSQL server binary: Debian's newest under /usr/lib/postgresql, else on PATH."""
+    debian = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda path: int(Path(path).parts[4]) if Path(path).parts[4].isdigit() else 0,
+    )
+    return debian[-1] if debian else shutil.which(name)
+
+
+def _as_postgres_user() -> dict[str, Any]:
+    """Popen arguments that drop root, which initdb and postgres refuse to run as."""
+    if os.geteuid() != 0:
+        return {}
+    account = pwd.getpwnam("postgres")
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+
+@dataclass
+class PostgresCluster:
+    """A private PostgreSQL cluster: ``start``, ``stop`` and start again on the same port."""
+
+    name: str
+    stack: contextlib.ExitStack
+    directory: Path = field(init=False)
+    port: int = field(init=False)
+    server: Started | None = None
+
+    def __post_init__(self) -> None:
+        initdb = postgres_bin("initdb")
+        if initdb is None:
+            raise SystemExit(f"PostgreSQL is missing; install it with:\n  {POSTGRES_HINT}")
+        # Not under the caller's private temporary directory: the postgres user must reach it.
+        self.directory = Path(tempfile.mkdtemp(prefix=f"litcomp-{self.name}-pg-"))
+        self.stack.callback(shutil.rmtree, self.directory, ignore_errors=True)
+        self.port = free_port()
+        user = _as_postgres_user()
+        if user:
+            os.chown(self.directory, user["user"], user["group"])
+        done = subprocess.run(
+            [initdb, "-D", str(self.directory / "data"), "-U", "postgres", "-A", "trust"],
+            capture_output=True,
+            text=True,
+            check=False,
+            **user,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"initdb failed for {self.name}:\n{done.stdout}{done.stderr}")
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://postgres@{HOST}:{self.port}/postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@{HOST}:{self.port}/{database}"
+
+    def start(self) -> None:
+        postgres = postgres_bin("postgres")
+        assert postgres is not None
+        log = self.directory / "postgres.log"
+        command = [
+            postgres,
+            "-D",
+            str(self.directory / "data"),
+            "-p",
+            str(self.port),
+            "-c",
+            f"listen_addresses={HOST}",
+            "-c",
+            f"unix_socket_directories={self.directory}",
+            "-c",
+            "max_connections=300",
+        ]
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, **_as_postgres_user()
+            )
+        self.server = Started(f"{self.name}-postgres", process, log)
+        self.stack.callback(self._stop_quietly, process)
+        wait_until(self.answers, self.server)
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection((HOST, self.port), 0.2):
+                pass
+        except OSError:
+            return False
+        return asyncio.run(self._select_one())
+
+    async def _select_one(self) -> bool:
+        try:
+            connection = await asyncpg.connect(self.admin_url, timeout=2)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return False
+        await connection.close()
+        return True
+
+    def stop(self, fast: bool = True) -> None:
+        """Fast shutdown (SIGINT: sessions are ended, the data is safe) or immediate (SIGQUIT)."""
+        if self.server is not None:
+            self._stop_quietly(self.server.process, signal.SIGINT if fast else signal.SIGQUIT)
+            self.server = None
+
+    @staticmethod
+    def _stop_quietly(process: subprocess.Popen[bytes], signum: int = signal.SIGINT) -> None:
+        if process.poll() is None:
+            process.send_signal(signum)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def create_database(self, name: str) -> str:
+        asyncio.run(self.execute(f'CREATE DATABASE "{name}"'))
+        return self.url(name)
+
+    async def execute(self, sql: str) -> None:
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+
+# --- Redis -----------------------------------------------------------------------------------
+
+
+def redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), 0.2) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class RedisServer:
+    """A private redis-server without persistence; ``stop`` and ``start`` keep its port."""
+
+    stack: contextlib.ExitStack
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    server: Started | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self) -> None:
+        if shutil.which("redis-server") is None:
+            raise SystemExit(f"redis-server is missing; install it with:\n  {REDIS_HINT}")
+        command = ["redis-server", "--port", str(self.port), "--bind", HOST]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        self.server = start(self.stack, self.workdir, "redis", command, os.environ)
+        wait_until(lambda: redis_answers(self.port), self.server)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            stop(self.server.process)
+            self.server = None
+
+
+# --- litcomp ---------------------------------------------------------------------------------
+
+
+def thaw(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGCONT)
+
+
+@dataclass
+class Service:
+    """One ``litcomp serve SERVICE`` process: start, kill, freeze, thaw, start again."""
+
+    stack: contextlib.ExitStack
+    workdir: Path
+    name: str
+    service: str
+    env: dict[str, str]
+    started: Started | None = None
+    registration: dict[str, Any] = field(default_factory=dict)  # what discovery lists
+
+    @property
+    def pid(self) -> int:
+        assert self.started is not None
+        return self.started.pid
+
+    @property
+    def running(self) -> bool:
+        return self.started is not None and self.started.process.poll() is None
+
+    @property
+    def instance_id(self) -> str:
+        return str(self.registration.get("instance_id", ""))
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.registration['http_port']}"
+
+    @property
+    def ws_port(self) -> int:
+        return int(self.registration.get("ws_port") or 0)
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "litcomp.cli", "serve", self.service]
+        self.started = start(self.stack, self.workdir, self.name, command, self.env)
+        # A frozen process is thawed before the stack stops it, or TERM would wait.
+        self.stack.callback(thaw, self.started.process)
+
+    def signal(self, signum: int) -> None:
+        assert self.started is not None
+        self.started.process.send_signal(signum)
+
+    def stop(self) -> None:
+        if self.started is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.started.process.send_signal(signal.SIGCONT)
+            stop(self.started.process)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+        assert self.started is not None
+        self.started.process.wait()
+
+
+@dataclass
+class Stack:
+    """The platform's processes and the settings they share."""
+
+    stack: contextlib.ExitStack
+    workdir: Path
+    settings: dict[str, str]
+    discovery_port: int = field(default_factory=free_port)
+    gateway_port: int = field(default_factory=free_port)
+    discovery: Service | None = None
+    gateway: Service | None = None
+    replicas: dict[str, list[Service]] = field(default_factory=dict)
+    _count: int = 0
+
+    def __post_init__(self) -> None:
+        self.settings.setdefault("LITCOMP_DISCOVERY_URL", self.discovery_url)
+        self.settings.setdefault("LITCOMP_DISCOVERY_PORT", str(self.discovery_port))
+        self.settings.setdefault("LITCOMP_GATEWAY_PORT", str(self.gateway_port))
+
+    @property
+    def discovery_url(self) -> str:
+        return f"http://{HOST}:{self.discovery_port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.gateway_port}"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return litcomp_env(self.workdir, **{**self.settings, **extra})
+
+    def service(self, service: str, **extra: str) -> Service:
+        self._count += 1
+        name = f"{service}-{self._count}"
+        return Service(self.stack, self.workdir, name, service, self.env(**extra))
+
+    def start_discovery(self) -> Service:
+        self.discovery = self.service("discovery")
+        self.discovery.start()
+        wait_until(self.discovery_answers, self._started(self.discovery))
+        return self.discovery
+
+    def discovery_answers(self) -> bool:
+        return http_json(f"{self.discovery_url}/health") is not None
+
+    def listed(self, service: str) -> list[dict[str, Any]]:
+        found = http_json(f"{self.discovery_url}/discovery/instances?service={service}")
+        return list(found or [])
+
+    def add_replica(self, service: str, **extra: str) -> Service:
+        """Start one more instance; returns once discovery lists it."""
+        replica = self.service(service, **extra)
+        replica.start()
+        self.replicas.setdefault(service, []).append(replica)
+
+        def registered() -> bool:
+            mine = [i for i in self.listed(service) if f"-{replica.pid}-" in i["instance_id"]]
+            replica.registration = mine[0] if mine else {}
+            return bool(mine)
+
+        wait_until(registered, self._started(replica))
+        return replica
+
+    def running(self, service: str) -> list[Service]:
+        return [r for r in self.replicas.get(service, []) if r.running]
+
+    def start_gateway(self, **extra: str) -> Service:
+        self.gateway = self.service("gateway", **extra)
+        self.gateway.start()
+        wait_until(self.routes_to_running, self._started(self.gateway))
+        return self.gateway
+
+    def gateway_status(self) -> dict[str, Any]:
+        return dict(http_json(f"{self.url}/gateway/status") or {"services": {}})
+
+    def routes_to_running(self) -> bool:
+        """The gateway lists exactly the running replicas of each service."""
+        status = self.gateway_status()
+        for service, replicas in self.replicas.items():
+            listed = {i["instance_id"] for i in status["services"].get(service, [])}
+            if listed != {r.instance_id for r in replicas if r.running}:
+                return False
+        return bool(status["services"])
+
+    def wait_settled(self, timeout: float = 60) -> None:
+        """Until the gateway routes to every running replica, each breaker closed."""
+
+        def settled() -> bool:
+            if not self.routes_to_running():
+                return False
+            status = self.gateway_status()
+            return all(
+                i["breaker"] == "closed" for each in status["services"].values() for i in each
+            )
+
+        assert self.gateway is not None
+        wait_until(settled, self._started(self.gateway), timeout)
+
+    @staticmethod
+    def _started(service: Service) -> Started:
+        assert service.started is not None
+        return service.started
+
+
+def wait_for(ready: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
+    """Poll ``ready`` until it is true (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
