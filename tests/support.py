@@ -8,15 +8,18 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from redis import Redis
 
 PASSWORD = "correct horse battery"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def free_port() -> int:
@@ -304,3 +307,32 @@ def create_competition(
     )
     assert response.status_code == 201, response.text
     return str(response.json()["competition_id"])
+
+
+@contextmanager
+def platform_on_redis(
+    var_dir: Path, make_database: Callable[[str], str], name: str
+) -> Iterator[Platform]:
+    """The platform as deployed: its own PostgreSQL databases, the machine's Redis
+    under a key prefix of its own (deleted afterwards), discovery, the gateway, one
+    users and two competitions replicas."""
+    prefix = f"litcomp-test-{uuid.uuid4().hex[:8]}"
+    platform = Platform.create(
+        var_dir,
+        {
+            "LITCOMP_USERS_DATABASE_URL": make_database(f"{name}_users"),
+            "LITCOMP_COMPETITIONS_DATABASE_URL": make_database(f"{name}_competitions"),
+            "LITCOMP_REDIS_URL": REDIS_URL,
+            "LITCOMP_REDIS_PREFIX": prefix,
+        },
+        replicas={"users": 1, "competitions": 2},
+    )
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+        # Synchronous: Playwright's sync API keeps an event loop running in its thread.
+        with Redis.from_url(REDIS_URL) as redis:
+            for key in redis.scan_iter(f"{prefix}:*"):
+                redis.delete(key)

@@ -8,7 +8,6 @@ and its console log in ``test-artifacts/browser/``.
 """
 
 import re
-import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
-from redis import Redis
 
-from tests.support import PASSWORD, Account, Platform, log_in, unique
+from tests.support import PASSWORD, Account, Platform, log_in, platform_on_redis, unique
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,7 +28,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 # Live notices cross a socket, Redis and another replica; give them room on a busy
@@ -42,28 +39,8 @@ expect.set_options(timeout=15_000)
 def web_platform(
     make_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    prefix = f"litcomp-test-{uuid.uuid4().hex[:8]}"
-    running = Platform.create(
-        tmp_path_factory.mktemp("browser"),
-        {
-            "LITCOMP_USERS_DATABASE_URL": make_database("web_users"),
-            "LITCOMP_COMPETITIONS_DATABASE_URL": make_database("web_competitions"),
-            "LITCOMP_REDIS_URL": REDIS_URL,
-            "LITCOMP_REDIS_PREFIX": prefix,
-        },
-        replicas={"users": 1, "competitions": 2},
-    )
-    running.start()
-    yield running
-    running.stop()
-    _forget(prefix)
-
-
-def _forget(prefix: str) -> None:
-    # Synchronous: Playwright's sync API keeps an event loop running in this thread.
-    with Redis.from_url(REDIS_URL) as redis:
-        for key in redis.scan_iter(f"{prefix}:*"):
-            redis.delete(key)
+    with platform_on_redis(tmp_path_factory.mktemp("browser"), make_database, "web") as up:
+        yield up
 
 
 @pytest.fixture(scope="package")

@@ -7,20 +7,17 @@ and handed to newman. The JUnit report goes to test-artifacts/postman/ for CI to
 
 import os
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from redis import Redis
 
-from tests.support import Platform, unique
+from tests.support import Platform, platform_on_redis, unique
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTMAN = ROOT / "postman"
 NEWMAN = POSTMAN / "node_modules" / ".bin" / "newman"
 REPORT = ROOT / "test-artifacts" / "postman" / "newman.xml"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ADMIN_PASSWORD = "postman admin password"
 
 
@@ -28,26 +25,8 @@ ADMIN_PASSWORD = "postman admin password"
 def deployed(
     tmp_path_factory: pytest.TempPathFactory, make_database: Callable[[str], str]
 ) -> Iterator[Platform]:
-    prefix = f"litcomp-test-{uuid.uuid4().hex[:8]}"
-    platform = Platform.create(
-        tmp_path_factory.mktemp("postman"),
-        {
-            "LITCOMP_USERS_DATABASE_URL": make_database("postman_users"),
-            "LITCOMP_COMPETITIONS_DATABASE_URL": make_database("postman_competitions"),
-            "LITCOMP_REDIS_URL": REDIS_URL,
-            "LITCOMP_REDIS_PREFIX": prefix,
-        },
-        replicas={"users": 1, "competitions": 2},
-    )
-    platform.start()
-    try:
-        yield platform
-    finally:
-        platform.stop()
-        redis = Redis.from_url(REDIS_URL)
-        for key in redis.scan_iter(f"{prefix}:*"):
-            redis.delete(key)
-        redis.close()
+    with platform_on_redis(tmp_path_factory.mktemp("postman"), make_database, "postman") as up:
+        yield up
 
 
 def test_the_postman_collection_passes_through_the_gateway(deployed: Platform) -> None:
