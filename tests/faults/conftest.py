@@ -7,6 +7,7 @@ from tests.support import Platform
 
 # Short timeouts and cooldowns so faults show within seconds.
 FAST_FAILURE = {
+    "LITCOMP_GATEWAY_BALANCER": "round_robin",  # test_replicas counts requests per turn
     "LITCOMP_GATEWAY_TIMEOUT_SECONDS": "0.5",
     "LITCOMP_GATEWAY_BREAKER_COOLDOWN_SECONDS": "2",
     "LITCOMP_DISCOVERY_TTL_SECONDS": "2",

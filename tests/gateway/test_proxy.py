@@ -89,7 +89,7 @@ def test_head_answers_end_with_their_headers(client: httpx.Client):
 
 def test_status_json_and_page(client: httpx.Client, edge: Edge):
     status = client.get("/gateway/status").json()
-    assert status["balancer"] == "round_robin"
+    assert status["balancer"] == "least_load"
     [users] = status["services"]["users"]
     assert users["instance_id"] == "echo-users"
     assert users["address"] == f"http://127.0.0.1:{edge.echo_port}"

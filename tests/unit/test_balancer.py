@@ -2,7 +2,8 @@
 
 Both balancers consider only the endpoints whose breaker lets a request through now and
 that are not in ``exclude``; RoundRobin takes them in turn, LeastLoad takes the least
-loaded (load = max(our in-flight count, the instance's reported load)), ties in turn.
+loaded (load = max(our in-flight count, the instance's reported load) + its consecutive
+failures), ties in turn.
 """
 
 import dataclasses
@@ -268,6 +269,30 @@ class TestLeastLoad:
         es[2].in_flight = 1
         trip(es[0])  # the idle one is broken
         assert tally(LeastLoad(), es, 10) == {"users-1": 5, "users-2": 5}
+
+    def test_a_failure_counts_as_load_until_a_success(self, clock: FakeClock) -> None:
+        a, b = endpoint(clock, "a"), endpoint(clock, "b", in_flight=1)
+        a.breaker.failed("timeout")
+        a.breaker.failed("timeout")
+        assert a.load == 2
+        assert LeastLoad().pick([a, b]) is b
+        a.breaker.succeeded()
+        assert a.load == 0
+        assert LeastLoad().pick([a, b]) is a
+
+    def test_a_hung_instance_gets_nothing_while_its_requests_time_out(
+        self, clock: FakeClock
+    ) -> None:
+        """Requests stuck on a frozen instance time out one by one; none takes their place."""
+        hung, well = endpoint(clock, "hung", in_flight=3), endpoint(clock, "well", in_flight=1)
+        balancer = LeastLoad()
+        for _ in range(3):
+            hung.in_flight -= 1  # a stuck request reaches its deadline...
+            hung.breaker.failed("no answer before the deadline")  # ...and is a failure
+            if hung.breaker.state is State.CLOSED:
+                assert balancer.pick([hung, well]) is well
+        assert hung.breaker.state is State.OPEN
+        assert balancer.pick([hung, well]) is well
 
     def test_skips_excluded_endpoints(self, clock: FakeClock) -> None:
         idle = endpoint(clock, "idle")

@@ -7,7 +7,9 @@ from litcomp.kit.settings import BaseServiceSettings, load_settings
 
 class GatewaySettings(BaseServiceSettings):
     gateway_port: int = Field(default=8000, ge=0, le=65535)
-    gateway_balancer: Literal["round_robin", "least_load"] = "round_robin"
+    # least_load: a hung instance holds requests, so it stops getting new ones at once
+    # (bench/README.md, make faults); round robin sends it its share until the breaker opens.
+    gateway_balancer: Literal["round_robin", "least_load"] = "least_load"
     gateway_timeout_seconds: float = Field(
         default=5.0, gt=0, le=300, description="deadline of an upstream call"
     )

@@ -6,10 +6,14 @@ last reported to discovery (its own in-flight count, from every caller).
 
 - ``RoundRobin`` takes the available instances in turn.
 - ``LeastLoad`` takes the available instance with the least load, where load is
-  ``max(in_flight, reported_load)``: our own count is exact and immediate, the
-  reported one includes other callers but is up to one heartbeat old, so the larger
-  of the two is the better estimate. Ties are broken in turn, so equal instances
-  share the work.
+  ``max(in_flight, reported_load) + consecutive failures``: our own count is exact and
+  immediate, the reported one includes other callers but is up to one heartbeat old,
+  so the larger of the two is the better estimate. A failure since the instance's last
+  success counts as a request still in flight, so an instance that hangs keeps its
+  load when its stuck requests time out one by one and gets no new ones until its
+  breaker opens (without it, the first timeout freed a slot and a new request went
+  to the hung instance, to wait out the deadline in turn). Ties are broken in turn,
+  so equal instances share the work.
 
 "Available" means its breaker lets a request through now. Both skip the instances
 in ``exclude`` (already tried for this request), and return None when nothing is left.
@@ -56,7 +60,7 @@ class Endpoint:
 
     @property
     def load(self) -> int:
-        return max(self.in_flight, self.instance.load)
+        return max(self.in_flight, self.instance.load) + self.breaker.failures
 
 
 class Balancer(Protocol):
