@@ -31,9 +31,13 @@ up to 20 s to receive what is due. Figures per scenario:
 
 - requests ok / failed: every HTTP attempt the clients made (retries included);
 - breaker opened: seconds from the fault to the victim's breaker leaving "closed" in
-  the gateway's /gateway/status (polled every 0.1 s); traffic shifted: to the last
-  moment the gateway sent the victim a request (its ``requests`` counter) before that;
-  last failure: to the start of the last request that failed or took over 1 s;
+  the gateway's /gateway/status (polled every 0.1 s); victim's last request: to the
+  last moment its ``requests`` counter grew before that; last failure: to the start of
+  the last request that failed or took over 1 s;
+- traffic shifted: to the start of the last open-loop probe (a GET /competitions
+  every ``--probe-every`` seconds, sent whatever the answers: the other clients wait
+  for theirs, so a hung replica can hold them all and hide that new requests still
+  go to it) that failed or took over 1 s;
 - writes: acknowledged, lost (acknowledged but not in the competitions database),
   duplicated (one text stored more than once), not acknowledged by the deadline;
 - notifications: lost (a row in the database that its listener never received),
@@ -106,7 +110,9 @@ class Platform:
 
 
 @contextlib.contextmanager
-def platform_running(replicas: int, workdir: Path) -> Iterator[Platform]:
+def platform_running(
+    replicas: int, workdir: Path, log_level: str = "WARNING", **extra: str
+) -> Iterator[Platform]:
     with contextlib.ExitStack() as stack:
         log("starting PostgreSQL (two private clusters) and Redis")
         users_db = PostgresCluster("users", stack)
@@ -121,6 +127,8 @@ def platform_running(replicas: int, workdir: Path) -> Iterator[Platform]:
             "LITCOMP_COMPETITIONS_DATABASE_URL": competitions_url,
             "LITCOMP_REDIS_URL": redis.url,
             "LITCOMP_REDIS_PREFIX": f"faults{secrets.token_hex(3)}",
+            "LITCOMP_LOG_LEVEL": log_level,
+            **extra,
         }
         platform_ = Platform(
             Stack(stack, workdir, settings), users_db, competitions_db, redis, competitions_url
@@ -235,7 +243,7 @@ async def expect(
 
 @dataclass(frozen=True)
 class Attempt:
-    kind: str  # list (GET /competitions), entry (GET an entry), write
+    kind: str  # list (GET /competitions), entry (GET an entry), write, probe (open loop)
     began: float  # time.monotonic()
     seconds: float
     status: int  # 0: no HTTP answer
@@ -372,6 +380,29 @@ async def listener(
         await asyncio.sleep(0.2)
 
 
+async def prober(
+    http: aiohttp.ClientSession, gateway: str, tally: Tally, stop: asyncio.Event, every: float
+) -> None:
+    """Open-loop reads: one GET /competitions every ``every`` seconds, whatever the answers.
+
+    The other clients wait for each answer, so a hung instance can hold all of them
+    at once and hide how long new requests keep going to it; probes keep arriving.
+    """
+    pending: set[asyncio.Task[tuple[int, Any]]] = set()
+
+    async def get() -> tuple[int, Any]:
+        async with http.get(f"{gateway}/competitions") as response:
+            await response.read()
+            return response.status, None
+
+    while not stop.is_set():
+        task = asyncio.create_task(timed(tally, "probe", get))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        await asyncio.sleep(every)
+    await asyncio.gather(*pending)
+
+
 # --- watching the gateway ------------------------------------------------------------------------
 
 
@@ -439,8 +470,9 @@ class Outcome:
     ok_share: float = 0.0
     failures_by_status: dict[str, int] = field(default_factory=dict)
     breaker_opened_s: float | None = None
-    traffic_shifted_s: float | None = None
+    victim_last_request_s: float | None = None
     last_failure_s: float | None = None  # start of the last failed or slow request, from the fault
+    traffic_shifted_s: float | None = None  # start of the last failed or slow probe, from the fault
     slow_after_fault: int = 0  # requests sent after the fault that took over SLOW_SECONDS
     breakers_opened: list[str] = field(default_factory=list)  # service/instance, at any time
     acknowledged: int = 0
@@ -477,7 +509,8 @@ async def run_scenario(
         ]
         await asyncio.sleep(1)  # the sockets are open before the first comment
         watcher = asyncio.create_task(watch_gateway(http, gateway, samples, stop_load))
-        load = [
+        load = [asyncio.create_task(prober(http, gateway, tally, stop_load, args.probe_every))]
+        load += [
             asyncio.create_task(reader(http, gateway, cast_, n, tally, stop_load, args.pause))
             for n in range(args.readers)
         ]
@@ -504,7 +537,6 @@ async def run_scenario(
         await asyncio.gather(*sockets)
     await check(platform_, cast_, tag, tally, outcome)
     figures(outcome, tally, samples, victim, fault_at)
-    await asyncio.to_thread(platform_.stack.wait_settled, 90)
     return outcome
 
 
@@ -538,14 +570,19 @@ async def inject(
         await asyncio.to_thread(platform_.competitions_db.stop)
         await asyncio.sleep(args.hold)
         await asyncio.to_thread(platform_.competitions_db.start)
-    elif name == "discovery":
-        assert stack.discovery is not None
-        await asyncio.to_thread(stack.discovery.stop)
-        await asyncio.to_thread(stack.start_discovery)
-    elif name == "gateway":
-        assert stack.gateway is not None
-        await asyncio.to_thread(stack.gateway.stop)
-        await asyncio.to_thread(stack.start_gateway)
+    elif name in ("discovery", "gateway"):
+        process = stack.discovery if name == "discovery" else stack.gateway
+        assert process is not None
+        began = time.monotonic()
+        await asyncio.to_thread(process.stop)
+        stopped = time.monotonic()
+        await asyncio.to_thread(
+            stack.start_discovery if name == "discovery" else stack.start_gateway
+        )
+        outcome.notes.append(
+            f"{name} took {stopped - began:.1f} s to stop and {time.monotonic() - stopped:.1f} s "
+            "to start and be ready"
+        )
     elif name == "login":
         outcome.logins = await login_flood(http, stack.url, args.flood)
     return None
@@ -654,7 +691,7 @@ async def check(platform_: Platform, cast_: Cast, tag: str, tally: Tally, outcom
 def figures(
     outcome: Outcome, tally: Tally, samples: list[Sample], victim: str | None, fault_at: float
 ) -> None:
-    outcome.reads_ok, outcome.reads_failed = tally.ok(("list", "entry"))
+    outcome.reads_ok, outcome.reads_failed = tally.ok(("list", "entry", "probe"))
     outcome.writes_ok, outcome.writes_failed = tally.ok(("write",))
     total = outcome.reads_ok + outcome.reads_failed + outcome.writes_ok + outcome.writes_failed
     outcome.ok_share = (outcome.reads_ok + outcome.writes_ok) / max(total, 1)
@@ -668,6 +705,12 @@ def figures(
         a.began - fault_at for a in after if not 200 <= a.status < 300 or a.seconds > SLOW_SECONDS
     ]
     outcome.last_failure_s = max(bad, default=None)
+    probes = [
+        a.began - fault_at
+        for a in after
+        if a.kind == "probe" and (not 200 <= a.status < 300 or a.seconds > SLOW_SECONDS)
+    ]
+    outcome.traffic_shifted_s = max(probes, default=None)
     outcome.breakers_opened = sorted(
         {
             key
@@ -678,7 +721,7 @@ def figures(
     )
     if victim:
         opened, shifted = breaker_figures(samples, f"competitions/{victim}", fault_at)
-        outcome.breaker_opened_s, outcome.traffic_shifted_s = opened, shifted
+        outcome.breaker_opened_s, outcome.victim_last_request_s = opened, shifted
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -690,7 +733,7 @@ def verdicts(outcome: Outcome) -> list[str]:
     if outcome.scenario == "kill":
         lines.append(target("ok >= 99.9 %", outcome.ok_share >= 0.999))
     if outcome.scenario in ("kill", "freeze"):
-        shifted = outcome.traffic_shifted_s
+        shifted = outcome.traffic_shifted_s or 0.0
         lines.append(target("traffic shifted <= 2 s", shifted is not None and shifted <= 2))
     lines.append(target("0 writes lost", outcome.writes_lost == 0))
     lines.append(target("0 writes duplicated", outcome.writes_duplicated == 0))
@@ -718,10 +761,11 @@ def report(outcome: Outcome) -> str:
         f"write attempts {outcome.writes_ok}/{outcome.writes_failed} (ok/failed); "
         f"failures by status: {failures}",
         f"breaker:       opened {seconds(outcome.breaker_opened_s)} after the fault, "
-        f"traffic shifted {seconds(outcome.traffic_shifted_s)}; "
+        f"victim's last request {seconds(outcome.victim_last_request_s)}; "
         "last failed or >1 s request started "
         f"{seconds(outcome.last_failure_s)} after the fault; "
-        f"{outcome.slow_after_fault} took over 1 s",
+        f"{outcome.slow_after_fault} took over 1 s; the last failed or >1 s probe started "
+        f"{seconds(outcome.traffic_shifted_s)} after the fault",
         f"breakers:      left closed at some time: {', '.join(outcome.breakers_opened) or 'none'}",
         f"writes:        {outcome.acknowledged} acknowledged, {outcome.writes_lost} lost, "
         f"{outcome.writes_duplicated} duplicated, "
@@ -736,7 +780,8 @@ def report(outcome: Outcome) -> str:
     if outcome.logins:
         lines.append(f"login flood:   {outcome.logins}")
     lines += [f"note:          {note}" for note in outcome.notes]
-    lines.append("targets:       " + "; ".join(verdicts(outcome)))
+    if outcome.seconds:
+        lines.append("targets:       " + "; ".join(verdicts(outcome)))
     return "\n".join(lines)
 
 
@@ -767,6 +812,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--pause", type=float, default=0.05, help="seconds each client waits between requests"
     )
+    parser.add_argument(
+        "--probe-every", type=float, default=0.05, help="seconds between open-loop probes"
+    )
     parser.add_argument("--before", type=float, default=5, help="seconds of load before the fault")
     parser.add_argument("--hold", type=float, default=8, help="seconds the fault lasts")
     parser.add_argument("--after", type=float, default=10, help="seconds of load after the repair")
@@ -775,6 +823,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--flood", type=int, default=500, help="logins in the login flood")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the results file goes")
+    parser.add_argument(
+        "--balancer",
+        choices=("round_robin", "least_load"),
+        help="the gateway's LITCOMP_GATEWAY_BALANCER (default: the platform's default)",
+    )
+    parser.add_argument("--log-level", default="WARNING", help="of every litcomp process")
     parser.add_argument("--workdir", type=Path, help="keep the processes' logs here")
     parser.add_argument(
         "--time-limit", type=int, default=1200, help="seconds, then clean up and stop"
@@ -805,7 +859,9 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
     try:
         with (
             workdir(args.workdir) as temp,
-            platform_running(args.replicas, temp) as platform_,
+            platform_running(
+                args.replicas, temp, args.log_level, **gateway_settings(args)
+            ) as platform_,
         ):
             admin_email = create_admin(platform_.stack, f"admin{run_tag}")
             for name in args.scenarios.split(","):
@@ -820,12 +876,17 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
                     break
                 print(report(outcome) + "\n", flush=True)
                 outcomes.append(outcome)
+                platform_.stack.wait_settled(90, nudge=True)
     finally:
         if threading_main():
             signal.alarm(0)
     facts["load_average_after"] = Path("/proc/loadavg").read_text().split()[:3]
     write_results(args.output, facts, args, outcomes)
     return outcomes
+
+
+def gateway_settings(args: argparse.Namespace) -> dict[str, str]:
+    return {"LITCOMP_GATEWAY_BALANCER": args.balancer} if args.balancer else {}
 
 
 @contextlib.contextmanager

@@ -331,7 +331,8 @@ class Stack:
         return f"http://{HOST}:{self.gateway_port}"
 
     def env(self, **extra: str) -> dict[str, str]:
-        return litcomp_env(self.workdir, **{**self.settings, **extra})
+        # Settings given here win over litcomp_env's (log level, rate limits).
+        return {**litcomp_env(self.workdir), **self.settings, **extra}
 
     def service(self, service: str, **extra: str) -> Service:
         self._count += 1
@@ -386,16 +387,27 @@ class Stack:
                 return False
         return bool(status["services"])
 
-    def wait_settled(self, timeout: float = 60) -> None:
-        """Until the gateway routes to every running replica, each breaker closed."""
+    def wait_settled(self, timeout: float = 60, *, nudge: bool = False) -> None:
+        """Until the gateway routes to every running replica, each breaker closed
+        (a replica that was killed may still be listed, its breaker open, until it is
+        forgotten).
+
+        An open breaker closes only on a request that probes the instance: with
+        ``nudge``, a GET /competitions goes through the gateway at each look.
+        """
 
         def settled() -> bool:
-            if not self.routes_to_running():
-                return False
+            if nudge:
+                http_json(f"{self.url}/competitions")
             status = self.gateway_status()
-            return all(
-                i["breaker"] == "closed" for each in status["services"].values() for i in each
-            )
+            closed = {
+                i["instance_id"]
+                for each in status["services"].values()
+                for i in each
+                if i["breaker"] == "closed"
+            }
+            running = {r.instance_id for each in self.replicas.values() for r in each if r.running}
+            return bool(running) and running <= closed
 
         assert self.gateway is not None
         wait_until(settled, self._started(self.gateway), timeout)
