@@ -80,6 +80,27 @@ class TestInstant:
         with pytest.raises(ValidationError):
             Window.model_validate({})
 
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            ("1970-01-01", datetime(1970, 1, 1, tzinfo=UTC)),
+            ("1970-01-01T00:30:00+01:00", datetime(1969, 12, 31, 23, 30, tzinfo=UTC)),
+            ("9998-12-31T23:59:00-23:59", datetime(9999, 1, 1, 23, 58, tzinfo=UTC)),
+        ],
+    )
+    def test_the_year_as_written_is_what_is_bounded(self, value: str, expected: datetime) -> None:
+        # The bound is on the year written (1970 to 9998), as the JSON Schema says in a
+        # pattern; no offset can then carry a value past what datetime holds.
+        assert parse(value) == expected
+
+    @pytest.mark.parametrize(
+        "value",
+        ["1969-12-31T23:59:59Z", "0001-01-01", "9999-01-01", "9999-12-31T23:00:00-05:00"],
+    )
+    def test_years_outside_1970_to_9998_are_a_validation_error(self, value: str) -> None:
+        with pytest.raises(ValidationError, match="the year must be 1970 to 9998"):
+            parse(value)
+
     def test_serialises_with_utc_offset(self) -> None:
         dumped = Window.model_validate({"at": "2025-03-01T09:30:00+02:00"}).model_dump(mode="json")
         assert dumped == {"at": "2025-03-01T07:30:00Z"}

@@ -34,9 +34,11 @@ BATCH = 1000
 # nested deeper than 1000.
 CURSORS_PER_QUERY = 400
 
-# Notice ids are BIGINT in the database; a larger one names no notice, and could not
-# even be sent to the database as a query parameter.
-MAX_ID = 2**63 - 1
+# Notice ids count one user's notices, so they never come near this: the largest
+# integer a JSON number holds exactly (JavaScript's Number.MAX_SAFE_INTEGER). A larger
+# one names no notice, and a schema's maximum past it cannot be checked exactly by
+# clients that read JSON numbers as doubles. (The column is BIGINT.)
+MAX_ID = 2**53 - 1
 
 SUBMISSION_CREATED = "submission.created"
 SUBMISSION_LIKED = "submission.liked"

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Input(BaseModel):
@@ -24,6 +24,36 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_storable)]
+def _char_class(codes: list[int]) -> str:
+    """Code points as a regex class body of \\uXXXX runs, which every dialect a
+    client may use (ECMA, Python, Rust) reads the same way."""
+    runs: list[list[int]] = []
+    for code in codes:
+        if runs and runs[-1][1] == code - 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return "".join(
+        f"\\u{first:04x}" if first == last else f"\\u{first:04x}-\\u{last:04x}"
+        for first, last in runs
+    )
+
+
+# What str.strip() removes: the characters for which str.isspace() holds (none lies
+# beyond the Basic Multilingual Plane).
+_SPACE = _char_class([code for code in range(0x10000) if chr(code).isspace()])
+# The validators' rules in the published JSON Schema, so that it says exactly what
+# they accept: as "not" of what they refuse rather than as a positive pattern, which
+# fuzzers cannot generate from at the lengths an entry may have.
+HAS_NUL = {"pattern": r"\u0000"}
+BLANK = {"pattern": rf"^[{_SPACE}]*$"}
+
+Text = Annotated[str, AfterValidator(_storable), Field(json_schema_extra={"not": HAS_NUL})]
 """Text stored exactly as sent (never trimmed or rewritten)."""
-NonBlankText = Annotated[Text, AfterValidator(_not_blank)]
+NonBlankText = Annotated[
+    str,
+    AfterValidator(_storable),
+    AfterValidator(_not_blank),
+    Field(json_schema_extra={"not": {"anyOf": [BLANK, HAS_NUL]}}),
+]
+"""Text with at least one character that is not white space."""

@@ -1,9 +1,11 @@
 """Request and response bodies of the users API (field names are the seed's contract)."""
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AnyHttpUrl, BaseModel, EmailStr, Field, StringConstraints, UrlConstraints
 
 from litcomp.kit.schemas import Input, Text
@@ -14,18 +16,35 @@ Username = Annotated[
         strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"
     ),
 ]
-PictureUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
+# email-validator refuses addresses in special-use domains (RFC 6761: .test, .local,
+# ...), which the JSON Schema format "email" allows: the schema says so too.
+_SPECIAL_USE = "|".join(
+    "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+    for name in SPECIAL_USE_DOMAIN_NAMES
+)
+Email = Annotated[
+    EmailStr,
+    Field(
+        json_schema_extra={"not": {"pattern": f"[@.]({_SPECIAL_USE})$"}},
+        description="An email address; not in a special-use domain such as .test or .local",
+    ),
+]
+PictureUrl = Annotated[
+    AnyHttpUrl,
+    UrlConstraints(max_length=2048),
+    Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}),
+]
 Password = Annotated[str, Field(min_length=8, max_length=1024)]
 
 
 class UserRegister(Input):
     username: Username
-    email: EmailStr
+    email: Email
     password: Password
 
 
 class UserLogin(Input):
-    email: EmailStr
+    email: Email
     password: Annotated[str, Field(max_length=1024)]
 
 
