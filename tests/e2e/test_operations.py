@@ -64,6 +64,11 @@ def test_each_service_publishes_its_openapi(platform: Platform, service: str, pa
     with _direct(platform, platform.replicas[service][0]) as client:
         spec = client.get("/openapi.json").json()
         assert paths <= set(spec["paths"])
-        assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+        assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
         assert "ErrorBody" in spec["components"]["schemas"]
-        assert client.get("/docs").status_code == 200
+        page = client.get("/docs")
+        assert page.status_code == 200
+        assert "cdn" not in page.text  # Swagger UI from the instance itself: works offline
+        assert client.get("/docs/swagger-ui-bundle.js").status_code == 200
+        assert client.get("/docs/swagger-ui.css").status_code == 200
+        assert client.get("/docs/elsewhere.js").status_code == 404

@@ -23,8 +23,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
 
 from litcomp.kit.auth import PublicKeys, SigningKey, TokenVerifier
-from litcomp.kit.errors import AppError, Conflict, Forbidden, NotFound
-from litcomp.kit.http import MAX_BODY_BYTES, CurrentUser, MaybeUser, create_app
+from litcomp.kit.errors import AppError, Conflict, Forbidden, NotFound, Unavailable
+from litcomp.kit.http import (
+    MAX_BODY_BYTES,
+    CurrentUser,
+    MaybeUser,
+    SessionDep,
+    create_app,
+    error_responses,
+)
 from litcomp.kit.logging import request_id_var
 
 ISSUER = "litcomp-test"
@@ -53,9 +60,17 @@ def _router() -> APIRouter:
     async def create_thing(thing: ThingIn) -> dict[str, object]:
         return {"name": thing.name, "count": thing.count}
 
+    @router.put("/things/{thing_id}", responses=error_responses(409))
+    async def replace_thing(thing_id: uuid.UUID, thing: ThingIn) -> dict[str, str]:
+        return {"thing_id": str(thing_id)}
+
     @router.get("/things/{thing_id}/search")
     async def search(thing_id: uuid.UUID, limit: int = 10) -> dict[str, int]:
         return {"limit": limit}
+
+    @router.get("/find")
+    async def find(name: str | None = None) -> dict[str, str | None]:
+        return {"name": name}
 
     @router.get("/errors/conflict")
     async def conflict() -> None:
@@ -76,6 +91,10 @@ def _router() -> APIRouter:
     @router.get("/errors/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals: password=hunter2")
+
+    @router.get("/errors/peer-down")
+    async def peer_down() -> None:
+        raise Unavailable("the other service is unavailable")
 
     @router.get("/errors/db-down")
     async def db_down() -> None:
@@ -102,6 +121,10 @@ def _router() -> APIRouter:
     @router.get("/request-id")
     async def current_request_id() -> dict[str, str | None]:
         return {"request_id": request_id_var.get()}
+
+    @router.get("/stored/{thing_id}")
+    async def stored(thing_id: uuid.UUID, session: SessionDep) -> None:
+        raise AssertionError("only documented here, never called")
 
     @router.get("/me")
     async def me(principal: CurrentUser) -> dict[str, str]:
@@ -240,7 +263,10 @@ class TestRequestValidation:
         assert response.status_code == 201
         assert response.json() == {"name": "x", "count": 3}
 
-    @pytest.mark.parametrize("body", [b"{not json", b'{"name": "x",', b"\xff\xfe"])
+    # b"\x80..." is not UTF-8: FastAPI's own 400, which used to carry code "http_error".
+    @pytest.mark.parametrize(
+        "body", [b"{not json", b'{"name": "x",', b"\xff\xfe", b"\x80abc", b'"\xc3("']
+    )
     async def test_malformed_json_is_400(self, client: httpx.AsyncClient, body: bytes) -> None:
         response = await client.post(
             "/things", content=body, headers={"content-type": "application/json"}
@@ -280,6 +306,21 @@ class TestRoutingErrors:
         assert_error(response, 405, "method_not_allowed")
         assert "GET" in response.headers["allow"]
 
+    async def test_allow_names_every_method_of_the_path(self, client: httpx.AsyncClient) -> None:
+        # FastAPI makes a route per method, and Starlette's 405 named only the first
+        # route's (GET): schemathesis found it.
+        response = await client.options(f"/things/{uuid.uuid4()}")
+        assert_error(response, 405, "method_not_allowed")
+        assert response.headers["allow"] == "GET, PUT"
+        assert (await client.delete("/things")).headers["allow"] == "POST"
+
+    async def test_a_path_outside_the_document_keeps_starlettes_allow(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post("/health/live")
+        assert_error(response, 405, "method_not_allowed")
+        assert response.headers["allow"] == "GET"
+
 
 class TestUnexpectedErrors:
     async def test_unexpected_error_is_500_json_without_internals(
@@ -290,6 +331,14 @@ class TestUnexpectedErrors:
         assert error["details"] is None
         for leak in ("hunter2", "secret internals", "RuntimeError", "Traceback", ".py"):
             assert leak not in response.text
+
+    async def test_an_unavailable_dependency_raised_by_a_service_is_503_with_retry_after(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # Documented with Retry-After, like every 503; the AppError path left it out.
+        response = await client.get("/errors/peer-down")
+        assert_error(response, 503, "unavailable")
+        assert response.headers["retry-after"] == "1"
 
     async def test_operational_error_is_503_with_retry_after(
         self, client: httpx.AsyncClient
@@ -580,3 +629,102 @@ class TestAuthentication:
     ) -> None:
         response = await client.get("/maybe-me", headers={"authorization": "Bearer garbage"})
         assert_error(response, 401, "unauthorized")
+
+
+class TestOpenAPI:
+    """The document completes FastAPI's with what the edge gives (see kit.openapi)."""
+
+    @pytest.fixture
+    def document(self, app: FastAPI) -> dict[str, Any]:
+        return app.openapi()
+
+    @staticmethod
+    def statuses(document: dict[str, Any], path: str, method: str = "get") -> set[str]:
+        return set(document["paths"][path][method]["responses"])
+
+    def test_a_body_may_be_malformed_too_large_or_invalid(self, document: dict[str, Any]) -> None:
+        assert self.statuses(document, "/things", "post") == {"201", "400", "413", "422"}
+
+    def test_a_path_id_may_name_nothing_and_is_never_a_422(self, document: dict[str, Any]) -> None:
+        assert self.statuses(document, "/things/{thing_id}") == {"200", "404"}
+        assert self.statuses(document, "/things/{thing_id}/search") == {"200", "404", "422"}
+
+    def test_declared_errors_stay_beside_the_derived_ones(self, document: dict[str, Any]) -> None:
+        statuses = self.statuses(document, "/things/{thing_id}", "put")
+        assert statuses == {"200", "400", "404", "409", "413", "422"}
+
+    def test_a_database_session_may_be_unavailable(self, document: dict[str, Any]) -> None:
+        assert self.statuses(document, "/stored/{thing_id}") == {"200", "404", "503"}
+        unavailable = document["paths"]["/stored/{thing_id}"]["get"]["responses"]["503"]
+        assert unavailable["headers"]["Retry-After"]["required"] is True
+
+    def test_tokens_required_or_optional(self, document: dict[str, Any]) -> None:
+        me, maybe = document["paths"]["/me"]["get"], document["paths"]["/maybe-me"]["get"]
+        assert me["security"] == [{"bearerAuth": []}]
+        assert maybe["security"] == [{"bearerAuth": []}, {}]
+        assert {"401", "503"} <= set(me["responses"]) & set(maybe["responses"])
+        assert "security" not in document["paths"]["/things"]["post"]
+        scheme = document["components"]["securitySchemes"]["bearerAuth"]
+        assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == (
+            "http",
+            "bearer",
+            "JWT",
+        )
+
+    def test_errors_have_the_platforms_bodies(self, document: dict[str, Any]) -> None:
+        responses = document["paths"]["/things"]["post"]["responses"]
+        body = responses["400"]["content"]["application/json"]["schema"]
+        invalid = responses["422"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/ErrorBody"}
+        assert invalid == {"$ref": "#/components/schemas/ValidationErrorBody"}
+        schemas = document["components"]["schemas"]
+        assert "HTTPValidationError" not in schemas  # FastAPI's, never answered
+        assert "ValidationError" not in schemas
+        assert {"ErrorBody", "ErrorDetail", "ValidationErrorBody", "ValidationIssue"} <= set(
+            schemas
+        )
+
+    def test_an_optional_parameter_is_absent_never_null(self, document: dict[str, Any]) -> None:
+        (name,) = document["paths"]["/find"]["get"]["parameters"]
+        assert name["required"] is False
+        assert name["schema"]["type"] == "string"
+        assert "anyOf" not in name["schema"]
+
+    async def test_every_documented_error_is_what_the_app_answers(
+        self, client: httpx.AsyncClient, document: dict[str, Any]
+    ) -> None:
+        # One request per derived status, checked against the schema it is documented with.
+        answers = {
+            "400": await client.post(
+                "/things", content=b"{", headers={"content-type": "application/json"}
+            ),
+            "404": await client.get("/things/nope"),
+            "413": await client.post(
+                "/things", content=b"x", headers={"content-length": str(MAX_BODY_BYTES + 1)}
+            ),
+            "422": await client.post("/things", json={"name": ""}),
+        }
+        for documented, response in answers.items():
+            assert str(response.status_code) == documented
+            body = response.json()
+            assert set(body["error"]) == {"code", "message", "details"}
+        assert isinstance(answers["422"].json()["error"]["details"], list)
+
+
+class TestDocs:
+    async def test_the_docs_page_loads_swagger_ui_from_the_instance(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        page = await client.get("/docs")
+        assert page.status_code == 200
+        assert "'/openapi.json'" in page.text
+        # Only the instance's own files (FastAPI's default page loads them from a CDN).
+        assert set(re.findall(r"https?://[^'\"\s]+", page.text)) == set()
+        for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"):
+            assert f"/docs/{name}" in page.text
+            assert (await client.get(f"/docs/{name}")).status_code == 200
+
+    async def test_no_other_file_is_served(self, client: httpx.AsyncClient) -> None:
+        assert_error(await client.get("/docs/..%2F__init__.py"), 404, "not_found")
+        assert_error(await client.get("/docs/LICENSE"), 404, "not_found")
+        assert_error(await client.get("/redoc"), 404, "not_found")

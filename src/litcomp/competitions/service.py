@@ -339,9 +339,11 @@ async def comment(
         )
         parent = await session.get(Comment, parent_id) if parent_id else None
         if parent_id is not None and (parent is None or parent.submission_id != submission_id):
+            message = "parent_id does not name a comment on this submission"
             raise Invalid(
-                "parent_id does not name a comment on this submission",
-                details={"field": "parent_id"},
+                message,
+                # The shape of every 422's details: one entry per invalid input.
+                details=[{"location": "body.parent_id", "message": message, "type": "not_found"}],
             )
         new = Comment(
             id=comment_id,

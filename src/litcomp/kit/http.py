@@ -8,14 +8,18 @@ with the right status. Nothing a client sends can produce a stack trace.
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from litcomp.kit import metrics
+from litcomp.kit import metrics, openapi
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.db import OUTAGE_ERRORS, is_outage
 from litcomp.kit.errors import AppError, BadRequest, PayloadTooLarge, Unauthorized
@@ -53,17 +57,8 @@ def error_response(
 
 
 def _error(exc: AppError) -> JSONResponse:
-    return error_response(exc.status, exc.code, exc.message, exc.details)
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: Any = None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
+    retry = {"Retry-After": "1"} if exc.status == 503 else None
+    return error_response(exc.status, exc.code, exc.message, exc.details, headers=retry)
 
 
 class Message(BaseModel):
@@ -72,34 +67,21 @@ class Message(BaseModel):
     message: str
 
 
-_ERROR_DESCRIPTIONS = {
-    400: "The body is not valid JSON",
-    401: "Missing, invalid or expired token",
-    403: "Not allowed for this user",
-    404: "Not found",
-    409: "Conflicts with the current state or breaks a rule",
-    413: f"The body is over {MAX_BODY_BYTES // 1024} KiB",
-    422: "Invalid input",
-    503: "A dependency is unavailable; retry later",
-}
-
-
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` documenting these error statuses with the error body."""
+    """OpenAPI ``responses`` documenting errors only this route gives (403, 409, a 404
+    for what it looks up, a 503 from a peer service); ``kit.openapi`` adds those that
+    every route of its shape can give."""
     return {
-        status: {"description": _ERROR_DESCRIPTIONS[status], "model": ErrorBody}
+        status: {"description": openapi.DESCRIPTIONS[status], "model": openapi.ErrorBody}
         for status in statuses
     }
-
-
-# Any route may answer these: they come from the middleware and shared handlers.
-COMMON_ERRORS = error_responses(400, 401, 404, 413, 422, 503)
 
 
 def create_app(
     *, service: str, title: str, lifespan: Lifespan, routers: Sequence[APIRouter]
 ) -> FastAPI:
-    app = FastAPI(title=title, lifespan=lifespan, responses=COMMON_ERRORS)
+    # /docs is ours (_operations_router): FastAPI's loads Swagger UI from a CDN.
+    app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.health_checks = {}
     for router in routers:
         app.include_router(router)
@@ -108,7 +90,45 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.state.in_flight = InFlight()
     app.add_middleware(RequestContext, service=service, in_flight=app.state.in_flight)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, completed by ``kit.openapi`` from what each route depends on."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title, version=app.version, routes=app.routes, description=app.description
+        )
+        app.openapi_schema = openapi.complete(document, _route_facts(app))
+    return app.openapi_schema
+
+
+def _route_facts(app: FastAPI) -> dict[tuple[str, str], openapi.RouteFacts]:
+    facts = {}
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        calls = set(_calls(route.dependant))
+        auth: openapi.Auth = (
+            "required"
+            if current_principal in calls
+            else "optional"
+            if optional_principal in calls
+            else None
+        )
+        fact = openapi.RouteFacts(auth=auth, database=db_session in calls)
+        for method in route.methods or ():
+            facts[(context.path_format or route.path_format, method.lower())] = fact
+    return facts
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _calls(dependency)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -134,10 +154,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         return error_response(422, "validation_failed", "the request is not valid", details)
 
-    async def http_error(_: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+        code = codes.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        allowed = openapi.methods_at(request.app.openapi(), request.url.path)
+        if exc.status_code == 405 and allowed:
+            # Starlette names only the methods of the first route whose path matched,
+            # and FastAPI makes a route per method: the document knows them all.
+            headers["Allow"] = ", ".join(allowed)
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     async def outage(_: Request, exc: Exception) -> Response:
         if is_outage(exc):
@@ -175,6 +202,23 @@ def _operations_router() -> APIRouter:
         healthy = all(result == "ok" for result in results.values())
         body = {"status": "ok" if healthy else "unavailable", "checks": results}
         return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @router.get("/docs")
+    async def docs(request: Request) -> Response:
+        """Swagger UI over this instance's document, from installed files (no CDN)."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{request.app.title} API",
+            swagger_js_url="/docs/swagger-ui-bundle.js",
+            swagger_css_url="/docs/swagger-ui.css",
+            swagger_favicon_url="/docs/favicon.png",
+        )
+
+    @router.get("/docs/{name}")
+    async def docs_file(name: str) -> Response:
+        if name not in openapi.SWAGGER_UI_FILES:
+            raise HTTPException(404, "Not Found")
+        return FileResponse(openapi.swagger_ui_folder() / name)
 
     @router.get("/metrics")
     async def prometheus() -> Response:
@@ -315,7 +359,9 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-_bearer = HTTPBearer(auto_error=False, description="A token from POST /users/login")
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name=openapi.SCHEME, description="A token from POST /users/login"
+)
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

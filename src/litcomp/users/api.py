@@ -72,7 +72,7 @@ async def register(
     )
 
 
-@router.post("/login")
+@router.post("/login", responses=error_responses(401))
 async def login(
     body: UserLogin, session: SessionDep, settings: SettingsDep, key: SigningKeyDep
 ) -> LoginToken:
@@ -93,12 +93,12 @@ async def jwks(key: SigningKeyDep) -> dict[str, list[dict[str, str]]]:
     return key.jwks()
 
 
-@router.get("/profile")
+@router.get("/profile", responses=error_responses(404))
 async def get_profile(me: CurrentUser, session: SessionDep) -> ProfilePrivate:
     return _private(await service.get_user(session=session, user_id=me.user_id))
 
 
-@router.patch("/profile")
+@router.patch("/profile", responses=error_responses(404))
 async def update_profile(
     body: ProfileUpdate, me: CurrentUser, session: SessionDep
 ) -> ProfilePrivate:
@@ -141,7 +141,9 @@ async def unsubscribe(competition_id: uuid.UUID, me: CurrentUser, session: Sessi
     return Message(message="Unsubscribed")
 
 
-@router.get("/{user_id}")
+# ":uuid" keeps /users/login, /users/register from being taken for a user id: a GET
+# there is 405 (they answer POST), as the OpenAPI document says, not "no such user".
+@router.get("/{user_id:uuid}")
 async def public_profile(user_id: uuid.UUID, session: SessionDep) -> ProfilePublic:
     user = await service.get_user(session=session, user_id=user_id)
     return ProfilePublic(
