@@ -21,7 +21,7 @@ import uvloop
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 
-from litcomp.gateway import web
+from litcomp.gateway import docs, openapi, web
 from litcomp.gateway.messages import Request, Response, error, json_response
 from litcomp.gateway.proxy import Proxy, no_instance
 from litcomp.gateway.ratelimit import Limit, Limiter, MemoryLimiter, RedisLimiter
@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 _AUTH_PATHS = frozenset({"/users/login", "/users/register"})
-_OWN_PATHS = frozenset({"/health", "/metrics", "/status", "/gateway/status"})
+_OWN_PATHS = (
+    frozenset({"/health", "/metrics", "/status", "/gateway/status", openapi.PATH}) | docs.PATHS
+)
 
 
 @lru_cache(maxsize=4096)
@@ -66,6 +68,7 @@ class Gateway:
         self.upstreams = upstreams
         self.proxy = proxy
         self.limiter = limiter
+        self.documents = openapi.Documents(proxy.pool, upstreams)
         self._auth_limit = Limit(
             settings.gateway_auth_rate_per_minute / 60, settings.gateway_auth_burst
         )
@@ -90,7 +93,7 @@ class Gateway:
 
     async def _answer(self, request: Request, route: Route | None, request_id: str) -> Response:
         if route is None:
-            return self._own(request)
+            return await self._own(request)
         refused = await self._rate_limited(request)
         if refused is not None:
             return refused
@@ -98,10 +101,17 @@ class Gateway:
             return error(400, "bad_request", "this route takes a WebSocket upgrade")
         return await self.proxy.forward(request, route, request_id)
 
-    def _own(self, request: Request) -> Response:
-        if request.method not in ("GET", "HEAD") or request.path not in _OWN_PATHS:
+    async def _own(self, request: Request) -> Response:
+        if request.path not in _OWN_PATHS:
             page = web.answer(request)  # the browser app: "/" and "/app/..."
             return page or error(404, "not_found", f"no route for {request.path}")
+        if request.method not in ("GET", "HEAD"):
+            message = f"{request.path} answers GET and HEAD"
+            return error(405, "method_not_allowed", message, Allow="GET, HEAD")
+        if request.path == openapi.PATH:
+            return await self.documents.answer(request)
+        if request.path in docs.PATHS:
+            return docs.answer(request) or error(404, "not_found", f"no route for {request.path}")
         if request.path == "/health":
             return json_response({"status": "ok"})
         if request.path == "/metrics":

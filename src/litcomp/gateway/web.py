@@ -13,7 +13,7 @@ outside the app. ``answer`` returns None for anything else, and the caller says 
 """
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -29,6 +29,7 @@ CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
+    ".png": "image/png",
 }
 
 # Profile pictures are any http(s) URL their owner chose, so images may come from
@@ -72,8 +73,13 @@ class Asset:
 class WebApp:
     """The app's files by URL path, answered with caching and security headers."""
 
-    def __init__(self, assets: Mapping[str, Asset]) -> None:
+    def __init__(
+        self,
+        assets: Mapping[str, Asset],
+        headers: Sequence[tuple[str, str]] = SECURITY_HEADERS,
+    ) -> None:
         self._assets = dict(assets)
+        self._headers = tuple(headers)
 
     @classmethod
     def load(cls, root: Traversable) -> "WebApp":
@@ -101,7 +107,7 @@ class WebApp:
         headers = [
             ("etag", asset.etag),
             ("cache-control", "no-cache"),
-            *SECURITY_HEADERS,
+            *self._headers,
         ]
         if _matches(request.header("if-none-match"), asset.etag):
             return Response(304, headers)

@@ -1,0 +1,364 @@
+"""The platform's one OpenAPI document, which the gateway serves at ``/openapi.json``.
+
+Each service publishes its own document at ``/openapi.json`` (FastAPI's, completed by
+``kit.openapi``). ``merge`` (pure) makes the platform's from them, as a client of the
+gateway sees it:
+
+- every path a service documents that the gateway routes to that service;
+- component schemas: one copy of a name the services define alike (the kit's error
+  bodies), the service's name in front of a name they define differently;
+- the answers the gateway itself gives on any proxied route: 429 (rate limited),
+  502 and 504 (the instance dropped the request, or was too slow), 503 (no instance);
+- the gateway's own endpoints, the server, and a description that covers what OpenAPI
+  cannot: errors, limits, idempotency, and the notification WebSocket ``/ws``.
+
+``Documents`` does the I/O: it asks a live instance of each service for its document,
+merges, and keeps the result for ``ttl`` seconds. A service with no instance that
+answers is served from the last document it gave; one never seen is left out, with a
+note in the description, and the result is kept only briefly, so that it comes back
+as soon as the service does. Nothing here ever makes the gateway answer 500.
+"""
+
+import asyncio
+import copy
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from importlib.metadata import version
+from typing import Any
+
+from litcomp.gateway.messages import Request, Response
+from litcomp.gateway.routes import match
+from litcomp.gateway.upstream import Pool, UpstreamError, encode_request
+from litcomp.kit import openapi
+from litcomp.kit.balancer import Endpoint
+from litcomp.kit.upstreams import Upstreams
+
+log = logging.getLogger(__name__)
+
+PATH = "/openapi.json"
+GATEWAY_ERRORS = (429, 502, 503, 504)
+SCHEMA_REF = openapi.REF_PREFIX
+
+DESCRIPTION = """\
+litcomp runs literary competitions: admins open them, writers enter stories, readers
+like and comment, and places are given when a competition ends. Everything goes
+through this gateway.
+
+**Authentication.** `POST /users/login` gives a token; send it as
+`Authorization: Bearer <token>`. A token lasts an hour. An admin is made with
+`litcomp create-admin` and gets the admin role in tokens issued after that.
+
+**Errors.** Every error is JSON: `{"error": {"code", "message", "details"}}`, with a
+stable `code`. A 422 lists each invalid field in `details` (`location`, `message`,
+`type`). A malformed id in a path is a 404, like an unknown one. Bodies over 1 MiB: 413.
+
+**Limits.** Requests are limited per client address (logins and registrations more
+tightly): 429 with `Retry-After`. With no instance of a service able to answer: 503
+with `Retry-After`; an instance that breaks the connection or takes longer than the
+gateway's deadline: 502 or 504.
+
+**Idempotency.** Register, submit and comment take an `Idempotency-Key` header: a
+repeat gets the first answer again and creates nothing; the same key with another
+request is 422 `idempotency_key_reused`.
+
+**Notifications over WebSocket: `GET /ws`** (not an OpenAPI operation). Open a
+WebSocket to `/ws` on this gateway (it tunnels the socket to a competitions instance).
+Authenticate with `Authorization: Bearer <token>` or, from a browser, `?token=<token>`;
+a missing or bad token is closed with code **4401**. `?after=<id>` resumes after the
+last notice id you saw (everything newer is sent first, nothing is lost); without it,
+only notices from now on. Each message is JSON
+`{"id", "type", "data", "created_at"}`, where `id` counts up per user, `type` is one
+of `submission.created`, `submission.liked`, `comment.created`, `comment.replied`,
+`competition.placed`, and `data` holds the ids, the actor and titles. Send the text
+`ping` for `{"type": "pong"}`. Close codes: **1012** the instance is restarting,
+**1013** the client fell too far behind; in both cases reconnect with `?after=`.
+The same notices are listed by `GET /notifications`."""
+
+_HEALTH = {
+    "type": "object",
+    "properties": {"status": {"type": "string", "const": "ok"}},
+    "required": ["status"],
+}
+_INSTANCE = {
+    "type": "object",
+    "properties": {
+        "instance_id": {"type": "string"},
+        "address": {"type": "string"},
+        "version": {"type": "string"},
+        "breaker": {"type": "string", "enum": ["closed", "open", "half_open"]},
+        "consecutive_failures": {"type": "integer"},
+        "cooldown_seconds": {"type": "number"},
+        "in_flight": {"type": "integer"},
+        "reported_load": {"type": "integer"},
+        "requests": {"type": "integer"},
+        "failures": {"type": "integer"},
+        "last_error": {"type": "string"},
+    },
+    "required": ["instance_id", "address", "breaker", "in_flight", "requests", "failures"],
+}
+_STATUS = {
+    "type": "object",
+    "properties": {
+        "balancer": {"type": "string", "enum": ["round_robin", "least_load"]},
+        "services": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": _INSTANCE},
+        },
+    },
+    "required": ["balancer", "services"],
+}
+
+
+def _own(summary: str, description: str, media_type: str, schema: dict[str, Any]) -> Any:
+    return {
+        "get": {
+            "tags": ["gateway"],
+            "summary": summary,
+            "description": description,
+            "operationId": "gateway_" + summary.lower().replace(" ", "_"),
+            "responses": {
+                "200": {"description": "OK", "content": {media_type: {"schema": schema}}}
+            },
+        }
+    }
+
+
+GATEWAY_PATHS: dict[str, Any] = {
+    "/health": _own(
+        "Gateway health",
+        "The gateway is up (it does not ask the services).",
+        "application/json",
+        _HEALTH,
+    ),
+    "/gateway/status": _own(
+        "Gateway status",
+        "Every instance the gateway routes to, its circuit breaker and its load.",
+        "application/json",
+        _STATUS,
+    ),
+    "/metrics": _own(
+        "Gateway metrics",
+        "The gateway's Prometheus metrics (text exposition format).",
+        "text/plain",
+        {"type": "string"},
+    ),
+    PATH: _own(
+        "OpenAPI document",
+        "This document. Interactive documentation is at `/docs`.",
+        "application/json",
+        {"type": "object"},
+    ),
+}
+
+
+def merge(
+    parts: Mapping[str, Mapping[str, Any]],
+    *,
+    missing: Sequence[str] = (),
+    title: str = "litcomp",
+    api_version: str = "",
+) -> dict[str, Any]:
+    """The platform's document from the services' (by service name), as served through
+    the gateway. ``missing`` names services whose part could not be had."""
+    copies = {name: copy.deepcopy(dict(part)) for name, part in sorted(parts.items())}
+    renames = _renames(copies)
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    security: dict[str, Any] = {}
+    tags: dict[str, Any] = {}
+    for service, original in copies.items():
+        part = _renamed(original, renames.get(service, {}))
+        for path, item in part.get("paths", {}).items():
+            route = match(path)
+            if route is None or route.service != service or route.websocket:
+                continue  # the gateway would not send a request for it to this service
+            paths[path] = _with_gateway_errors(item)
+        components = part.get("components", {})
+        schemas.update(components.get("schemas", {}))
+        security.update(components.get("securitySchemes", {}))
+        for tag in part.get("tags", []):
+            tags.setdefault(tag["name"], tag)
+    if any(_answers(item, 429) for item in paths.values()):
+        schemas.update(openapi.error_schemas())
+    paths.update(copy.deepcopy(GATEWAY_PATHS))
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": api_version or version("litcomp"),
+            "description": DESCRIPTION + _missing_note(missing),
+        },
+        "servers": [{"url": "/", "description": "this gateway"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": dict(sorted(schemas.items()))},
+    }
+    if security:
+        document["components"]["securitySchemes"] = security
+    if tags:
+        document["tags"] = list(tags.values())
+    openapi.prune(document)
+    return document
+
+
+def _renames(parts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """For each service, its schema names that another service defines differently,
+    and what they become (``Message`` -> ``UsersMessage``)."""
+    seen: dict[str, list[tuple[str, Any]]] = {}
+    for service, part in parts.items():
+        for name, schema in part.get("components", {}).get("schemas", {}).items():
+            seen.setdefault(name, []).append((service, schema))
+    renames: dict[str, dict[str, str]] = {}
+    for name, definitions in seen.items():
+        if len({json.dumps(schema, sort_keys=True) for _, schema in definitions}) > 1:
+            for service, _ in definitions:
+                renames.setdefault(service, {})[name] = service.capitalize() + name
+    return renames
+
+
+def _renamed(part: dict[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
+    if not renames:
+        return part
+    schemas = part.get("components", {}).get("schemas", {})
+    for old, new in renames.items():
+        schemas[new] = schemas.pop(old)
+        schemas[new]["title"] = new
+    refs = {SCHEMA_REF + old: SCHEMA_REF + new for old, new in renames.items()}
+    return _rewrite_refs(part, refs)  # type: ignore[no-any-return]
+
+
+def _rewrite_refs(node: Any, refs: Mapping[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: refs.get(value, value)
+            if key == "$ref" and isinstance(value, str)
+            else _rewrite_refs(value, refs)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(value, refs) for value in node]
+    return node
+
+
+def _with_gateway_errors(item: dict[str, Any]) -> dict[str, Any]:
+    for method in openapi.METHODS:
+        if method in item:
+            responses = item[method].setdefault("responses", {})
+            for status in GATEWAY_ERRORS:
+                responses[str(status)] = openapi.error_response(status)
+    return item
+
+
+def _answers(item: Mapping[str, Any], status: int) -> bool:
+    return any(
+        str(status) in item[method].get("responses", {})
+        for method in openapi.METHODS
+        if method in item
+    )
+
+
+def _missing_note(missing: Sequence[str]) -> str:
+    if not missing:
+        return ""
+    names = ", ".join(sorted(missing))
+    return (
+        f"\n\n**Incomplete:** no instance of {names} answered when this document was "
+        "made, so its paths are missing. Reload shortly."
+    )
+
+
+class Documents:
+    """The merged document, fetched from live instances and kept for ``ttl`` seconds."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        upstreams: Mapping[str, Upstreams],
+        *,
+        ttl: float = 30.0,
+        retry_incomplete: float = 2.0,
+        timeout: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._pool = pool
+        self._upstreams = upstreams
+        self._ttl = ttl
+        self._retry_incomplete = retry_incomplete
+        self._timeout = timeout
+        self._clock = clock
+        self._parts: dict[str, dict[str, Any]] = {}  # the last document each service gave
+        self._body = b""
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+
+    async def body(self) -> bytes:
+        """The merged document as JSON; one refresh at a time however many ask."""
+        if self._clock() < self._expires:
+            return self._body
+        async with self._lock:
+            if self._clock() >= self._expires:
+                await self._refresh()
+        return self._body
+
+    async def answer(self, _: Request) -> Response:
+        body = await self.body()
+        headers = [("content-type", "application/json"), ("cache-control", "no-cache")]
+        return Response(200, headers, body)  # for HEAD, the server sends no body
+
+    async def _refresh(self) -> None:
+        services = sorted(self._upstreams)
+        fetched = await asyncio.gather(
+            *(self._fetch(service) for service in services), return_exceptions=True
+        )
+        for service, part in zip(services, fetched, strict=True):
+            if isinstance(part, dict):
+                self._parts[service] = part
+            elif isinstance(part, BaseException):
+                log.error("fetching an OpenAPI document failed", exc_info=part)
+        missing = [service for service in services if service not in self._parts]
+        try:
+            document = merge(self._parts, missing=missing)
+        except Exception:
+            # A document this code cannot merge must not take the endpoint down: serve
+            # what was served before, and say what went wrong in the log.
+            log.exception("cannot merge the services' OpenAPI documents")
+            missing = services
+            document = merge({}, missing=missing)
+        self._body = json.dumps(document, separators=(",", ":")).encode()
+        self._expires = self._clock() + (self._retry_incomplete if missing else self._ttl)
+
+    async def _fetch(self, service: str) -> dict[str, Any] | None:
+        """The service's document from one of its instances (a second one if the first
+        fails), or None."""
+        pool = self._upstreams[service]
+        tried: list[Endpoint] = []
+        for _ in range(2):
+            endpoint = pool.choose(tried)
+            if endpoint is None:
+                break
+            tried.append(endpoint)
+            instance = endpoint.instance
+            request = encode_request(
+                "GET",
+                PATH,
+                f"{instance.host}:{instance.http_port}",
+                [("accept", "application/json")],
+                b"",
+            )
+            try:
+                answer = await self._pool.exchange(
+                    instance.host, instance.http_port, request, within=self._timeout
+                )
+                if answer.status != 200:
+                    raise UpstreamError(f"HTTP {answer.status}")
+                document = json.loads(answer.body)
+                if not isinstance(document, dict):
+                    raise UpstreamError("not a JSON object")
+                return document
+            except (UpstreamError, ValueError) as exc:
+                log.warning(
+                    "cannot fetch an OpenAPI document",
+                    extra={"service": service, "upstream": instance.instance_id, "error": str(exc)},
+                )
+        return None
