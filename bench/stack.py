@@ -315,6 +315,8 @@ class Stack:
     discovery: Service | None = None
     gateway: Service | None = None
     replicas: dict[str, list[Service]] = field(default_factory=dict)
+    # Instances registered by other means (a proxy in front of a replica), by service.
+    extra_instances: dict[str, set[str]] = field(default_factory=dict)
     _count: int = 0
 
     def __post_init__(self) -> None:
@@ -383,7 +385,8 @@ class Stack:
         status = self.gateway_status()
         for service, replicas in self.replicas.items():
             listed = {i["instance_id"] for i in status["services"].get(service, [])}
-            if listed != {r.instance_id for r in replicas if r.running}:
+            expected = {r.instance_id for r in replicas if r.running}
+            if listed != expected | self.extra_instances.get(service, set()):
                 return False
         return bool(status["services"])
 
