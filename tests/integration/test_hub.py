@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import notifications
-from litcomp.competitions.hub import QUEUE_LIMIT, Connection, Hub
+from litcomp.competitions.hub import Connection, Hub
 from litcomp.competitions.notifications import Notice, Recorded
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -37,14 +37,38 @@ async def _notify(sessions: Sessions, user: uuid.UUID, count: int) -> list[Recor
     return recorded
 
 
+class Client:
+    """The far end of a socket: what it received; past ``room`` messages it is too slow."""
+
+    def __init__(self, room: int = 10_000) -> None:
+        self.received: list[str] = []
+        self.room = room
+
+    def take(self, text: str) -> bool:
+        if len(self.received) >= self.room:
+            return False
+        self.received.append(text)
+        return True
+
+
+def _socket(user: uuid.UUID, cursor: int, room: int = 10_000) -> Connection:
+    return Connection(user, cursor, Client(room).take)
+
+
 def _ids(connection: Connection) -> list[int]:
-    return [json.loads(text)["id"] for text in connection.outbox]
+    return [json.loads(text)["id"] for text in _received(connection)]
+
+
+def _received(connection: Connection) -> list[str]:
+    client = connection.send.__self__  # type: ignore[attr-defined]
+    assert isinstance(client, Client)
+    return client.received
 
 
 async def test_catch_up_sends_each_notice_once_in_order(sessions: Sessions):
     user = uuid.uuid4()
     hub = Hub(sessions)
-    first, second = Connection(user, cursor=0), Connection(user, cursor=2)
+    first, second = _socket(user, cursor=0), _socket(user, cursor=2)
     hub.add(first)
     hub.add(second)
     await _notify(sessions, user, 3)
@@ -63,17 +87,17 @@ async def test_what_record_returns_is_what_catch_up_would_send(sessions: Session
     user = uuid.uuid4()
     recorded = await _notify(sessions, user, 2)
     hub = Hub(sessions)
-    connection = Connection(user, cursor=0)
+    connection = _socket(user, cursor=0)
     hub.add(connection)
     await hub.catch_up([user])
-    assert [json.loads(n.text) for n in recorded] == [json.loads(t) for t in connection.outbox]
+    assert [json.loads(n.text) for n in recorded] == [json.loads(t) for t in _received(connection)]
     assert [n.seq for n in recorded] == [1, 2]
 
 
 async def test_deliver_queues_notices_as_written_without_reading_them(sessions: Sessions):
     user, other = uuid.uuid4(), uuid.uuid4()
     hub = Hub(sessions)
-    current, ahead = Connection(user, cursor=0), Connection(user, cursor=1)
+    current, ahead = _socket(user, cursor=0), _socket(user, cursor=1)
     hub.add(current)
     hub.add(ahead)
     recorded = await _notify(sessions, user, 2)
@@ -88,7 +112,7 @@ async def test_deliver_queues_notices_as_written_without_reading_them(sessions: 
 async def test_deliver_reports_a_gap_that_only_catch_up_can_fill(sessions: Sessions):
     user = uuid.uuid4()
     hub = Hub(sessions)
-    connection = Connection(user, cursor=0)
+    connection = _socket(user, cursor=0)
     hub.add(connection)
     await _notify(sessions, user, 1)  # committed "elsewhere": this hub was not told
     later = await _notify(sessions, user, 1)
@@ -124,15 +148,14 @@ async def test_one_shared_message_is_written_for_many_users(sessions: Sessions):
 async def test_a_client_too_far_behind_is_cut_loose_without_holding_others(sessions: Sessions):
     slow_user, fast_user = uuid.uuid4(), uuid.uuid4()
     hub = Hub(sessions)
-    slow, fast = Connection(slow_user, 0), Connection(fast_user, 0)
+    slow, fast = _socket(slow_user, 0, room=3), _socket(fast_user, 0)
     hub.add(slow)
     hub.add(fast)
-    await _notify(sessions, slow_user, QUEUE_LIMIT + 5)
+    await _notify(sessions, slow_user, 5)
     await _notify(sessions, fast_user, 1)
     await hub.catch_up()
-    assert slow.overflowed
-    assert slow.cursor == QUEUE_LIMIT  # resume from here picks up the rest
-    assert not fast.overflowed
+    assert _ids(slow) == [1, 2, 3]
+    assert slow.cursor == 3  # what it got: a resume from here picks up the rest
     assert _ids(fast) == [1]
     hub.remove(slow)
     hub.remove(fast)

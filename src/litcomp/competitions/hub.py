@@ -12,15 +12,16 @@ leaves a gap, which only a read from the database can fill. So:
 Cursors are checked and advanced with no await in between, and a user's notices
 commit in number order, so nothing is skipped or sent twice, whatever the path.
 
-A socket's outbox is bounded: a client too slow to keep up is closed (1013, "try
-again later") and resumes from its last id; it never holds the others back.
+Queuing is the socket's own business (``Connection.send``, given by sockets.py): it
+writes at once, without waiting, and refuses when the client has fallen too far
+behind; such a client is cut loose and resumes from its last id, so it never holds
+the others back.
 """
 
-import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,45 +33,17 @@ from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
 
-QUEUE_LIMIT = 1000
-TRY_AGAIN_LATER = 1013
-
 
 class Connection:
-    """One client socket: who it is, what it was sent last, what waits to be sent.
+    """One client socket: who it is, the number of the last notice handed to it, and
+    ``send``: hand over a message now, False if the client is too far behind."""
 
-    Kept small on purpose (a list and, while idle, one future; an empty deque alone
-    would be ~600 bytes): a replica holds tens of thousands of these."""
+    __slots__ = ("cursor", "send", "user_id")
 
-    __slots__ = ("_ready", "cursor", "outbox", "overflowed", "user_id")
-
-    def __init__(self, user_id: uuid.UUID, cursor: int) -> None:
+    def __init__(self, user_id: uuid.UUID, cursor: int, send: Callable[[str], bool]) -> None:
         self.user_id = user_id
         self.cursor = cursor
-        self.outbox: list[str] = []
-        self.overflowed = False
-        self._ready: asyncio.Future[None] | None = None
-
-    def offer(self, text: str) -> bool:
-        """Queue a message; False (and ``overflowed``) if the client is too far behind."""
-        if len(self.outbox) >= QUEUE_LIMIT:
-            self.overflowed = True
-        else:
-            self.outbox.append(text)
-        if self._ready is not None and not self._ready.done():
-            self._ready.set_result(None)
-        return not self.overflowed
-
-    async def ready(self) -> None:
-        """Wait until there is something to send, or the client has fallen behind."""
-        while not (self.outbox or self.overflowed):
-            self._ready = asyncio.get_running_loop().create_future()
-            await self._ready
-
-    def take(self) -> list[str]:
-        """Everything queued, in order, leaving the outbox empty."""
-        taken, self.outbox = self.outbox, []
-        return taken
+        self.send = send
 
 
 class Hub:
@@ -136,6 +109,6 @@ class Hub:
 
     @staticmethod
     def _queue(connection: Connection, seq: int, text: str, created_at: datetime) -> None:
-        if connection.offer(text):
+        if connection.send(text):
             connection.cursor = seq
             metrics.NOTIFICATION_LAG.observe(max(0.0, (utcnow() - created_at).total_seconds()))

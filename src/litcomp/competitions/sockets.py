@@ -7,7 +7,11 @@ registered with discovery as ``ws_port``; the gateway tunnels ``/ws`` there.
 
 A socket: authenticate (``Authorization: Bearer`` or ``?token=``; a bad or missing
 token is closed with 4401), start from ``?after=<id>`` or from the newest notice,
-join the hub, then send what the hub queues until the client leaves. The client may
+join the hub, which hands it notices until the client leaves. A notice is written to
+the socket at once (``broadcast``, the library's synchronous send: no task or queue
+per socket, a fan-out to 10,000 sockets is one loop); the socket's write buffer is
+the queue, bounded at ``MAX_BUFFERED`` bytes: a client that far behind is closed
+with 1013 (try again later) and resumes from the last id it got. The client may
 send ``ping`` for an application-level ``{"type": "pong"}``. Protocol-level pings
 keep idle sockets alive and find dead ones: one sweep over all sockets every
 ``PING_SECONDS`` (a socket that has not answered the previous sweep's ping is
@@ -20,18 +24,20 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from litcomp.competitions import notifications
-from litcomp.competitions.hub import TRY_AGAIN_LATER, Connection, Hub
+from litcomp.competitions.hub import Connection, Hub
 from litcomp.competitions.notifications import MAX_ID
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.background import Background
@@ -42,6 +48,8 @@ log = logging.getLogger(__name__)
 PATH = "/ws"
 UNAUTHORIZED = 4401
 SERVICE_RESTART = 1012
+TRY_AGAIN_LATER = 1013
+MAX_BUFFERED = 1024 * 1024  # bytes not yet taken by the client: ~3,000 notices
 PING_SECONDS = 20.0
 PONG = json.dumps({"type": "pong"})
 
@@ -50,6 +58,7 @@ class SocketServer:
     def __init__(self, hub: Hub, verifier: TokenVerifier) -> None:
         self._hub = hub
         self._verifier = verifier
+        self._closing: set[asyncio.Task[None]] = set()  # sockets cut loose, closing
 
     def refuse_early(self, _: ServerConnection, request: Request) -> Response | None:
         """Answer at the handshake what is wrong before any authentication: the path, ``after``."""
@@ -69,21 +78,35 @@ class SocketServer:
         if after is None:
             async with self._hub.sessions() as session:
                 after = await notifications.latest(session, principal.user_id)
-        connection = Connection(principal.user_id, after)
+        user_id = principal.user_id
+        connection = Connection(user_id, after, lambda text: self._send(websocket, text, user_id))
         self._hub.add(connection)
-        sender = asyncio.create_task(_send(websocket, connection))
         try:
             await self._hub.catch_up([principal.user_id])
             async for message in websocket:
                 if message == "ping":
-                    connection.offer(PONG)
+                    connection.send(PONG)
         except ConnectionClosed:
             pass
         finally:
             self._hub.remove(connection)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+
+    def _send(self, websocket: ServerConnection, text: str, user_id: uuid.UUID) -> bool:
+        """Write ``text`` now; False, and the socket closing, if the client is too far behind."""
+        if websocket.transport.get_write_buffer_size() <= MAX_BUFFERED:
+            try:
+                broadcast([websocket], text, raise_exceptions=True)
+                return True
+            except ExceptionGroup:
+                return False  # the connection is broken; its handler ends
+        if websocket.state is State.OPEN:
+            log.info("closing a socket that fell behind", extra={"user_id": str(user_id)})
+            closing = asyncio.create_task(
+                websocket.close(TRY_AGAIN_LATER, "too far behind; resume with after")
+            )
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        return False
 
     async def _authenticate(self, websocket: ServerConnection) -> Principal | None:
         request = websocket.request
@@ -98,20 +121,6 @@ class SocketServer:
         except AppError as exc:
             await websocket.close(UNAUTHORIZED, exc.message[:120])
             return None
-
-
-async def _send(websocket: ServerConnection, connection: Connection) -> None:
-    with contextlib.suppress(ConnectionClosed):
-        while True:
-            await connection.ready()
-            if connection.overflowed:
-                log.info(
-                    "closing a socket that fell behind", extra={"user_id": str(connection.user_id)}
-                )
-                await websocket.close(TRY_AGAIN_LATER, "too far behind; resume with after")
-                return
-            for text in connection.take():
-                await websocket.send(text)
 
 
 def _after(request: Request) -> int | None:

@@ -6,6 +6,9 @@ the sockets it holds for them. Pub/sub delivers at most once, so each replica al
 polls: every ``poll_seconds`` while Redis is absent or down (delivery goes on, only
 slower), and every ``safety_poll_seconds`` otherwise, in case a message was missed.
 A poll asks the counters which held users have anything new, and reads only theirs.
+A replica publishes only while its own subscription is up (a dead Redis must not slow
+every action down), so when it gets it back it asks every replica to catch up all its
+sockets once: that covers what it committed meanwhile without telling anyone.
 """
 
 import asyncio
@@ -86,6 +89,8 @@ class Wakeups:
                     await pubsub.subscribe(self._channel)
                     self._up()
                     await self._catch_up(None)  # whatever was missed while it was down
+                    everyone = {"from": self._origin, "users": None}  # ... and by the others
+                    await redis.publish(self._channel, json.dumps(everyone))
                     async for message in pubsub.listen():
                         await self._catch_up(message["data"])
             except REDIS_ERRORS as error:
@@ -103,7 +108,8 @@ class Wakeups:
                 message = json.loads(payload)
                 if message["from"] == self._origin:
                     return  # delivered locally when it was sent
-                users = [uuid.UUID(u) for u in message["users"]]
+                if message["users"] is not None:  # None: everyone
+                    users = [uuid.UUID(u) for u in message["users"]]
             await self.hub.catch_up(users)
         except Exception:
             log.exception("a notification wake-up failed; the next poll catches up")
