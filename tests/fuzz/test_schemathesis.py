@@ -1,0 +1,111 @@
+"""schemathesis fuzzes the platform through the gateway, from the merged OpenAPI document.
+
+The platform runs as deployed: PostgreSQL, Redis, discovery, the gateway (with rate
+limits out of the way), one users and two competitions instances. Every operation is
+called with a registered user's token, and creating or editing competitions with an
+admin's (made with the CLI). Path ids name an open competition and an entry in it, so
+requests get past "not found". schemathesis runs its phases (examples, coverage,
+fuzzing, stateful) with every check: no 5xx, every status, content type, header and
+body as documented, schema-valid input accepted and invalid input refused, auth
+enforced. The configuration is schemathesis.toml beside this file; the JUnit report
+goes to test-artifacts/schemathesis/ for CI to keep, and the failing cases to
+its cache/ for ``st replay``.
+
+``LITCOMP_FUZZ_SEED`` repeats a run (each run prints its seed); ``LITCOMP_FUZZ_EXAMPLES``
+sets the examples per operation (30) for a longer hunt.
+"""
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+
+from tests.support import Platform, create_competition, log_in, sign_up, unique
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+ARTIFACTS = ROOT / "test-artifacts" / "schemathesis"
+REPORT = ARTIFACTS / "junit.xml"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="module")
+def deployed(
+    tmp_path_factory: pytest.TempPathFactory, make_database: Callable[[str], str]
+) -> Iterator[Platform]:
+    prefix = f"litcomp-test-{uuid.uuid4().hex[:8]}"
+    platform = Platform.create(
+        tmp_path_factory.mktemp("fuzz"),
+        {
+            "LITCOMP_USERS_DATABASE_URL": make_database("fuzz_users"),
+            "LITCOMP_COMPETITIONS_DATABASE_URL": make_database("fuzz_competitions"),
+            "LITCOMP_REDIS_URL": REDIS_URL,
+            "LITCOMP_REDIS_PREFIX": prefix,
+            "LITCOMP_LOG_LEVEL": "WARNING",  # thousands of requests
+        },
+        replicas={"users": 1, "competitions": 2},
+    )
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+        redis = Redis.from_url(REDIS_URL)
+        for key in redis.scan_iter(f"{prefix}:*"):
+            redis.delete(key)
+        redis.close()
+
+
+def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> None:
+    with httpx.Client(base_url=deployed.url, timeout=10) as client:
+        admin_name = unique("admin")
+        deployed.create_admin(f"{admin_name}@example.com", admin_name)
+        admin = log_in(client, f"{admin_name}@example.com", admin_name)
+        reader, writer = sign_up(client, "reader"), sign_up(client, "writer")
+        competition = create_competition(client, admin, "Fuzzed stories")
+        entry = client.post(
+            f"/competitions/{competition}/submit",
+            json={"title": "Known entry", "content": "Once upon a time."},
+            headers=writer.auth,
+        )
+        assert entry.status_code == 201, entry.text
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "LITCOMP_FUZZ_USER_TOKEN": reader.token,
+        "LITCOMP_FUZZ_ADMIN_TOKEN": admin.token,
+        "LITCOMP_FUZZ_COMPETITION_ID": competition,
+        "LITCOMP_FUZZ_SUBMISSION_ID": entry.json()["submission_id"],
+        "LITCOMP_FUZZ_USER_ID": writer.user_id,
+        "LITCOMP_FUZZ_CACHE": str(ARTIFACTS / "cache"),
+        "NO_COLOR": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{deployed.url}/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        os.environ.get("LITCOMP_FUZZ_EXAMPLES", "30"),
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(REPORT),
+        "--no-color",
+    ]
+    if seed := os.environ.get("LITCOMP_FUZZ_SEED"):
+        command += ["--seed", seed]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=170)
+    output = f"{run.stdout}\n{run.stderr}"
+    assert run.returncode == 0, f"schemathesis failed (exit {run.returncode}):\n{output}"
