@@ -311,7 +311,7 @@ def create_competition(
 
 @contextmanager
 def platform_on_redis(
-    var_dir: Path, make_database: Callable[[str], str], name: str
+    var_dir: Path, make_database: Callable[[str], str], name: str, **settings: str
 ) -> Iterator[Platform]:
     """The platform as deployed: its own PostgreSQL databases, the machine's Redis
     under a key prefix of its own (deleted afterwards), discovery, the gateway, one
@@ -324,6 +324,7 @@ def platform_on_redis(
             "LITCOMP_COMPETITIONS_DATABASE_URL": make_database(f"{name}_competitions"),
             "LITCOMP_REDIS_URL": REDIS_URL,
             "LITCOMP_REDIS_PREFIX": prefix,
+            **settings,
         },
         replicas={"users": 1, "competitions": 2},
     )

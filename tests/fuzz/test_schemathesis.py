@@ -18,48 +18,35 @@ sets the examples per operation (30) for a longer hunt.
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from redis import Redis
 
-from tests.support import Platform, create_competition, log_in, sign_up, unique
+from tests.support import (
+    Platform,
+    create_competition,
+    log_in,
+    platform_on_redis,
+    sign_up,
+    unique,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ARTIFACTS = ROOT / "test-artifacts" / "schemathesis"
 REPORT = ARTIFACTS / "junit.xml"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="module")
 def deployed(
     tmp_path_factory: pytest.TempPathFactory, make_database: Callable[[str], str]
 ) -> Iterator[Platform]:
-    prefix = f"litcomp-test-{uuid.uuid4().hex[:8]}"
-    platform = Platform.create(
-        tmp_path_factory.mktemp("fuzz"),
-        {
-            "LITCOMP_USERS_DATABASE_URL": make_database("fuzz_users"),
-            "LITCOMP_COMPETITIONS_DATABASE_URL": make_database("fuzz_competitions"),
-            "LITCOMP_REDIS_URL": REDIS_URL,
-            "LITCOMP_REDIS_PREFIX": prefix,
-            "LITCOMP_LOG_LEVEL": "WARNING",  # thousands of requests
-        },
-        replicas={"users": 1, "competitions": 2},
-    )
-    platform.start()
-    try:
-        yield platform
-    finally:
-        platform.stop()
-        redis = Redis.from_url(REDIS_URL)
-        for key in redis.scan_iter(f"{prefix}:*"):
-            redis.delete(key)
-        redis.close()
+    var_dir = tmp_path_factory.mktemp("fuzz")
+    # Thousands of requests: log warnings only.
+    with platform_on_redis(var_dir, make_database, "fuzz", LITCOMP_LOG_LEVEL="WARNING") as up:
+        yield up
 
 
 def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> None:
