@@ -294,6 +294,14 @@ class TestLeastLoad:
         assert hung.breaker.state is State.OPEN
         assert balancer.pick([hung, well]) is well
 
+    def test_an_opened_instance_is_probed_after_its_cooldown(self, clock: FakeClock) -> None:
+        """Its failures stop counting once the breaker opens: idle peers do not starve the probe."""
+        tripped, idle = endpoint(clock, "tripped"), endpoint(clock, "idle", in_flight=1)
+        trip(tripped)
+        assert LeastLoad().pick([tripped, idle]) is idle
+        clock.advance(tripped.breaker.cooldown)
+        assert LeastLoad().pick([tripped, idle]) is tripped
+
     def test_skips_excluded_endpoints(self, clock: FakeClock) -> None:
         idle = endpoint(clock, "idle")
         busy = endpoint(clock, "busy", in_flight=8)

@@ -6,14 +6,16 @@ last reported to discovery (its own in-flight count, from every caller).
 
 - ``RoundRobin`` takes the available instances in turn.
 - ``LeastLoad`` takes the available instance with the least load, where load is
-  ``max(in_flight, reported_load) + consecutive failures``: our own count is exact and
-  immediate, the reported one includes other callers but is up to one heartbeat old,
-  so the larger of the two is the better estimate. A failure since the instance's last
-  success counts as a request still in flight, so an instance that hangs keeps its
-  load when its stuck requests time out one by one and gets no new ones until its
-  breaker opens (without it, the first timeout freed a slot and a new request went
-  to the hung instance, to wait out the deadline in turn). Ties are broken in turn,
-  so equal instances share the work.
+  ``max(in_flight, reported_load)`` plus its consecutive failures while its breaker is
+  closed. Our own count is exact and immediate, the reported one includes other
+  callers but is up to one heartbeat old, so the larger of the two is the better
+  estimate. A failure since the instance's last success counts as a request still in
+  flight, so an instance that hangs keeps its load while its stuck requests time out
+  one by one, and gets no new ones until its breaker opens (without it, each timeout
+  freed a slot, and a new request went to the hung instance to wait out the deadline
+  in turn). Once the breaker has opened its failures no longer count, so idle peers
+  cannot starve the probe after the cooldown. Ties are broken in turn, so equal
+  instances share the work.
 
 "Available" means its breaker lets a request through now. Both skip the instances
 in ``exclude`` (already tried for this request), and return None when nothing is left.
@@ -24,7 +26,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from litcomp.kit.breaker import CircuitBreaker
+from litcomp.kit.breaker import CircuitBreaker, State
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,10 @@ class Endpoint:
 
     @property
     def load(self) -> int:
-        return max(self.in_flight, self.instance.load) + self.breaker.failures
+        # Failures count only while the breaker is closed: once it has opened, the next
+        # request after the cooldown is its probe, and it must be able to win one.
+        suspect = self.breaker.failures if self.breaker.state is State.CLOSED else 0
+        return max(self.in_flight, self.instance.load) + suspect
 
 
 class Balancer(Protocol):
