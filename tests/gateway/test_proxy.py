@@ -115,6 +115,15 @@ def test_repeated_5xx_open_the_breaker_then_503(client: httpx.Client, edge: Edge
     assert refused.headers["Retry-After"] == "1"
 
 
+def test_503_answers_pass_through_and_leave_the_breaker_closed(client: httpx.Client, edge: Edge):
+    """An instance answering 503 is up; its dependency is down for every instance alike."""
+    for _ in range(5):
+        assert client.get("/competitions/status/503").status_code == 503
+    [competitions] = edge.instances()["competitions"]
+    assert competitions["breaker"] == "closed"
+    assert client.get("/competitions/anything").status_code == 200
+
+
 async def test_websocket_relay_both_ways_and_closes(edge: Edge):
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(f"{edge.url}/ws?name=ada") as socket:

@@ -8,7 +8,12 @@ it. It is retried once, on another instance, when that cannot do harm:
 - it is a POST carrying an ``Idempotency-Key`` that the service honours.
 
 Timeouts, broken connections and 5xx answers count as failures against the
-instance's breaker. With no instance left to try the client gets 503 with Retry-After.
+instance's breaker, but for 503: an instance that answers 503 is up and says that
+what it needs is not (its database, another service), which is true of every
+instance alike; opening their breakers would only keep traffic away for a cooldown
+after the dependency is back (``make faults``, PostgreSQL restarted). A 503 is still
+retried elsewhere where safe. With no instance left to try the client gets 503 with
+Retry-After.
 """
 
 from collections.abc import Mapping
@@ -99,7 +104,8 @@ class Proxy:
                     if answer.status < 500:
                         pool.succeeded(endpoint)
                         return response
-                    pool.failed(endpoint, f"HTTP {answer.status}")
+                    if answer.status != 503:  # 503: up, but its dependency is not
+                        pool.failed(endpoint, f"HTTP {answer.status}")
                     failure = response
             if not may_retry:
                 return failure or no_instance(route)
