@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 USERS ?= 1
 COMPETITIONS ?= 2
 
-.PHONY: up test lint proto lock clean
+.PHONY: up test bench faults lint proto lock clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+## Benchmarks of the real platform on 127.0.0.1 (~10 minutes; results and plots in
+## bench/results, shown in bench/README.md). Needs nginx and wrk: apt-get install nginx-light wrk.
+## Shorter: make bench BENCH_ARGS=--quick, or BENCH_ARGS='--parts concurrency,replicas'.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Fault scenarios under load (~6 minutes): replicas killed and frozen, Redis, PostgreSQL,
+## discovery and gateway restarts, a login flood. Fewer: make faults FAULTS_ARGS='--scenarios kill'.
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
 
 ## Regenerate the gRPC code in src/litcomp/v1 from proto/.
 proto: $(STAMP)

@@ -844,12 +844,15 @@ def stop_on(signum: int, _frame: object) -> None:
     sys.exit(128 + signum)
 
 
-def main(argv: list[str] | None = None) -> list[Outcome]:
+def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> list[Outcome]:
+    """Run the scenarios; ``handle_signals``: TERM and ``--time-limit`` stop the run cleanly
+    (off when a caller, such as pytest, owns the signals)."""
     args = parse_args(argv)
+    handle_signals = handle_signals and threading_main()
     missing = missing_tools("postgres", "redis-server")
     if missing:
         raise SystemExit(install_hint(missing))
-    if threading_main():
+    if handle_signals:
         signal.signal(signal.SIGTERM, stop_on)
         signal.signal(signal.SIGALRM, stop_on)
         signal.alarm(args.time_limit)
@@ -878,7 +881,7 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
                 outcomes.append(outcome)
                 platform_.stack.wait_settled(90, nudge=True)
     finally:
-        if threading_main():
+        if handle_signals:
             signal.alarm(0)
     facts["load_average_after"] = Path("/proc/loadavg").read_text().split()[:3]
     write_results(args.output, facts, args, outcomes)

@@ -85,19 +85,6 @@ def run_wrk(url: str, seconds: float, connections: int, script: Path | None = No
     return parse_wrk(done.stdout)
 
 
-def post_script(workdir: Path, name: str, token: str, body: dict[str, Any]) -> Path:
-    """A wrk script that POSTs ``body`` as JSON with the bearer ``token``."""
-    script = workdir / f"{name}.lua"
-    text = json.dumps(json.dumps(body))  # a Lua string literal of the JSON text
-    script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {text}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-    )
-    return script
-
-
 def point(run: WrkRun, **extra: Any) -> dict[str, Any]:
     return {
         "requests_per_second": run.requests_per_second,
@@ -114,20 +101,40 @@ def point(run: WrkRun, **extra: Any) -> dict[str, Any]:
 
 @dataclass
 class Scene:
-    """One competition with one entry, an admin, and a writer who comments on the entry."""
+    """One open competition, ``pairs`` entries by different authors, and one commenter each.
+
+    Writes spread over the pairs, so they measure the endpoint, not one hot row (every
+    comment on an entry takes its author's notification counter).
+    """
 
     competition: str
-    entry: str
-    writer: Person
+    entries: list[str]
+    writers: list[Person]
+
+    def script(self, workdir: Path, base_url: str) -> Path:
+        """A wrk script that POSTs a comment as writer i on entry i, i in turn."""
+        paths = [f"/competitions/{self.competition}/comment/{entry}" for entry in self.entries]
+        tokens = [f"Bearer {w.token}" for w in self.writers]
+        script = workdir / "comment.lua"
+        script.write_text(
+            f"local paths = {{{', '.join(json.dumps(p) for p in paths)}}}\n"
+            f"local tokens = {{{', '.join(json.dumps(t) for t in tokens)}}}\n"
+            "local n = 0\n"
+            "request = function()\n"
+            "  n = n % #paths + 1\n"
+            '  local headers = {["Content-Type"] = "application/json", '
+            '["Authorization"] = tokens[n]}\n'
+            '  return wrk.format("POST", paths[n], headers, \'{"content": "Hm."}\')\n'
+            "end\n"
+        )
+        return script
 
 
-async def set_scene(stack: Stack, tag: str) -> Scene:
+async def set_scene(stack: Stack, tag: str, pairs: int = 8) -> Scene:
     users_url = stack.running("users")[0].url
     admin_email = create_admin(stack, f"admin{tag}")
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         admin = await log_in(http, users_url, admin_email)
-        author = await sign_up(http, users_url, f"author{tag}")
-        writer = await sign_up(http, users_url, f"writer{tag}")
         start_at = datetime.now(UTC) - timedelta(hours=1)
         body = {
             "title": f"Bench {tag}",
@@ -136,14 +143,20 @@ async def set_scene(stack: Stack, tag: str) -> Scene:
             "end_date": (start_at + timedelta(days=2)).isoformat(),
         }
         competition = await post(http, f"{stack.url}/competitions", admin, body, "competition_id")
-        entry = await post(
-            http,
-            f"{stack.url}/competitions/{competition}/submit",
-            author,
-            {"title": "The entry", "content": "Comment on me."},
-            "submission_id",
-        )
-    return Scene(competition, entry, writer)
+        entries, writers = [], []
+        for n in range(pairs):
+            author = await sign_up(http, users_url, f"author{tag}{n}")
+            writers.append(await sign_up(http, users_url, f"writer{tag}{n}"))
+            entries.append(
+                await post(
+                    http,
+                    f"{stack.url}/competitions/{competition}/submit",
+                    author,
+                    {"title": "The entry", "content": "Comment on me."},
+                    "submission_id",
+                )
+            )
+    return Scene(competition, entries, writers)
 
 
 async def post(
@@ -323,8 +336,8 @@ def part_concurrency(
         stack.start_gateway()
         scene = asyncio.run(set_scene(stack, secrets.token_hex(3)))
         read = f"{stack.url}/competitions"
-        write = f"{stack.url}/competitions/{scene.competition}/comment/{scene.entry}"
-        script = post_script(stack.workdir, "comment", scene.writer.token, {"content": "Hm."})
+        write = f"{stack.url}/competitions/{scene.competition}/comment/{scene.entries[0]}"
+        script = scene.script(stack.workdir, stack.url)
         for connections in args.levels:
             for kind, url, lua in (("read", read, None), ("write", write, script)):
                 run_wrk(url, 1, connections, lua)
@@ -345,7 +358,8 @@ def part_concurrency(
             + (f"  errors {r['errors']}/{w['errors']}" if r["errors"] or w["errors"] else "")
         )
     lines.append(
-        "read = GET /competitions (cached in Redis); write = POST a comment (one writer's token)"
+        "read = GET /competitions (cached in Redis); "
+        "write = POST a comment (8 writers on 8 entries, in turn)"
     )
     results.say("\n".join(lines))
     results.parts["concurrency"] = sweep
@@ -360,8 +374,8 @@ def part_replicas(
         stack.start_gateway()
         scene = asyncio.run(set_scene(stack, secrets.token_hex(3)))
         read = f"{stack.url}/competitions"
-        write = f"{stack.url}/competitions/{scene.competition}/comment/{scene.entry}"
-        script = post_script(stack.workdir, "comment", scene.writer.token, {"content": "Hm."})
+        write = f"{stack.url}/competitions/{scene.competition}/comment/{scene.entries[0]}"
+        script = scene.script(stack.workdir, stack.url)
         for count in (1, 2, 3):
             while len(stack.running("competitions")) < count:
                 stack.add_replica("competitions")
@@ -611,14 +625,16 @@ def needed_tools(parts: set[str]) -> list[str]:
     return missing_tools(*tools)
 
 
-def main(argv: list[str] | None = None) -> Path:
+def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> Path:
+    """Run the parts; returns the results file. ``handle_signals``: TERM and
+    ``--time-limit`` stop the run cleanly (off when a caller, such as pytest, owns them)."""
     args = parse_args(argv)
     parts = set(args.parts.split(","))
     missing = needed_tools(parts)
     if missing:
         raise SystemExit(install_hint(missing))
     fanout.raise_file_limit(max(args.sockets) + 2000 if "fanout" in parts else 4096)
-    on_main_thread = threading.current_thread() is threading.main_thread()
+    on_main_thread = handle_signals and threading.current_thread() is threading.main_thread()
     if on_main_thread:
         signal.signal(signal.SIGTERM, stop_on)
         signal.signal(signal.SIGALRM, stop_on)

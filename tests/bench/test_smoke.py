@@ -1,0 +1,82 @@
+"""Smoke runs of `make faults` and `make bench`: every scenario and part, tiny counts.
+
+They start the real platform as the full runs do (private PostgreSQL clusters and
+Redis, nginx and wrk for the proxies part), so the suites cannot rot between full
+runs. The figures of a smoke run mean little, but what must hold whatever the
+machine's load does is checked: no acknowledged write lost or duplicated, no
+notification lost, every part's figures and plots written.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import faults, run
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.timeout(360)
+def test_every_fault_scenario_runs_and_loses_nothing(tmp_path: Path):
+    outcomes = faults.main(
+        [
+            "--readers=2",
+            "--writers=2",
+            "--listeners=2",
+            "--pause=0.1",
+            "--probe-every=0.2",
+            "--before=1",
+            "--hold=1.5",
+            "--after=1.5",
+            "--flood=30",
+            f"--output={tmp_path}",
+        ],
+        handle_signals=False,
+    )
+
+    assert [o.scenario for o in outcomes] == list(faults.SCENARIOS)
+    for outcome in outcomes:
+        assert not outcome.notes or "could not finish" not in outcome.notes[0], outcome.notes
+        assert outcome.acknowledged > 0, outcome.scenario
+        assert (outcome.writes_lost, outcome.writes_duplicated) == (0, 0), outcome.scenario
+        assert outcome.notifications_lost == 0, outcome.scenario
+        assert outcome.comments_without_notice == 0, outcome.scenario
+    kill = outcomes[0]
+    assert kill.breaker_opened_s is not None and kill.breaker_opened_s < 5
+    login = outcomes[-1]
+    assert login.logins["429"] >= 15  # the gateway's login limit: 10 at once
+    assert login.logins["429 with Retry-After"] == login.logins["429"]
+    [results] = tmp_path.glob("faults-*.json")
+    assert len(json.loads(results.read_text())["scenarios"]) == len(faults.SCENARIOS)
+
+
+@pytest.mark.timeout(360)
+def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
+    path = run.main(
+        [
+            "--duration=0.5",
+            "--warmup=0.5",
+            "--levels=1,4",
+            "--sockets=20,40",
+            "--fanout-rounds=1",
+            "--likers=20",
+            "--competitions=4",
+            "--delay-ms=50",
+            f"--output={tmp_path}",
+        ],
+        handle_signals=False,
+    )
+
+    parts = json.loads(path.read_text())["parts"]
+    assert set(parts) == set(run.PARTS)
+    assert [p["connections"] for p in parts["concurrency"]["write"]] == [1, 4]
+    assert all(p["requests"] > 0 for kind in ("read", "write") for p in parts["concurrency"][kind])
+    assert [r["replicas"] for r in parts["replicas"]] == [1, 2, 3]
+    assert [f["open"] for f in parts["fanout"]] == [20, 40]
+    assert all(f["incomplete_rounds"] == 0 and f["gaps"] == 0 for f in parts["fanout"])
+    assert parts["likes"]["like_count"] == parts["likes"]["liked_notices"] == 20
+    assert set(parts["balancing"]["policies"]) == {"round_robin", "least_load"}
+    assert parts["proxies"]["targets"]["gateway"]["requests"] > 0
+    plots = {p.name for p in tmp_path.glob("*.png")}
+    assert plots == {f"bench-{n}.png" for n in ("concurrency", "replicas", "fanout", "comparisons")}
