@@ -572,6 +572,13 @@ def machine_facts() -> dict[str, Any]:
     }
 
 
+def seconds(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 120:
+        raise argparse.ArgumentTypeError("whole seconds, 1 to 120")
+    return value
+
+
 def levels(text: str) -> list[int]:
     values = [int(v) for v in text.split(",")]
     if not all(1 <= v <= 1024 for v in values):
@@ -583,8 +590,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS), help=f"from {','.join(PARTS)}")
     parser.add_argument("--quick", action="store_true", help="smaller counts (~4 minutes)")
-    parser.add_argument("--duration", type=float, help="seconds per wrk run (5; quick 2)")
-    parser.add_argument("--warmup", type=float, default=1, help="seconds of wrk before each")
+    # wrk takes whole seconds.
+    parser.add_argument("--duration", type=seconds, help="seconds per wrk run (5; quick 2)")
+    parser.add_argument("--warmup", type=seconds, default=1, help="seconds of wrk before each")
     parser.add_argument("--rounds", type=int, help="proxies rounds (1)")
     parser.add_argument("--levels", type=levels, help="connections (1,2,4,...,256)")
     parser.add_argument("--sockets", type=levels, help="fan-out sizes (1000,5000,10000)")
