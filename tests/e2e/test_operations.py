@@ -26,6 +26,10 @@ def test_service_health_and_metrics(platform: Platform, service: str):
         ) in metrics.text
         assert 'route="unmatched"' in metrics.text
         assert "/no/such/route" not in metrics.text
+        for state in ("in_use", "idle", "size"):  # the database pool (PostgreSQL here)
+            assert f'litcomp_db_pool_connections{{service="{service}",state="{state}"}}' in (
+                metrics.text
+            )
 
 
 def test_gateway_and_discovery_health_and_metrics(platform: Platform, users: httpx.Client):

@@ -39,7 +39,7 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(users.close)
             sessions = await stack.enter_async_context(
-                database(app, settings.competitions_database_url, MIGRATIONS)
+                database(app, "competitions", settings.competitions_database_url, MIGRATIONS)
             )
             redis = (
                 Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2)

@@ -16,9 +16,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.pool import Pool, QueuePool
 
 from litcomp import __version__
-from litcomp.kit import grpc
+from litcomp.kit import grpc, metrics
 from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.db import create_engine, create_sessionmaker, migrate, ping
 from litcomp.kit.discovery import DiscoveryClient, Registration, Watch
@@ -32,10 +33,12 @@ def new_instance_id() -> str:
 
 @asynccontextmanager
 async def database(
-    app: FastAPI, url: str, migrations: Path
+    app: FastAPI, service: str, url: str, migrations: Path
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Migrate, then hand out sessions; ``/health`` checks the database from now on."""
+    """Migrate, then hand out sessions; ``/health`` checks the database from now on, and
+    ``/metrics`` shows the connection pool."""
     engine = create_engine(url)
+    watch_pool(service, engine.sync_engine.pool)
     try:
         await migrate(engine, migrations)
         app.state.sessionmaker = create_sessionmaker(engine)
@@ -44,6 +47,15 @@ async def database(
         yield app.state.sessionmaker
     finally:
         await engine.dispose()
+
+
+def watch_pool(service: str, pool: Pool) -> None:
+    """Read the pool's numbers when metrics are scraped (SQLite's pool keeps none)."""
+    if not isinstance(pool, QueuePool):
+        return
+    metrics.DB_POOL.labels(service, "in_use").set_function(pool.checkedout)
+    metrics.DB_POOL.labels(service, "idle").set_function(pool.checkedin)
+    metrics.DB_POOL.labels(service, "size").set_function(pool.size)
 
 
 @asynccontextmanager

@@ -43,6 +43,11 @@ BREAKER_TRANSITIONS = Counter(
     "Circuit breaker state changes per upstream instance.",
     ["caller", "upstream", "instance", "from_state", "to_state"],
 )
+DB_POOL = Gauge(
+    "litcomp_db_pool_connections",
+    "Database connections of this instance's pool: in use, idle, and the pool's size.",
+    ["service", "state"],
+)
 BALANCER_PICKS = Counter(
     "litcomp_balancer_picks_total",
     "Requests sent to each upstream instance.",

@@ -33,7 +33,7 @@ def create_app(settings: UsersSettings, http_port: int) -> FastAPI:
         app.state.competitions = CompetitionsClient(competitions)
         async with AsyncExitStack() as stack:
             sessions = await stack.enter_async_context(
-                database(app, settings.users_database_url, MIGRATIONS)
+                database(app, "users", settings.users_database_url, MIGRATIONS)
             )
             grpc_port = await stack.enter_async_context(
                 grpc_server(
