@@ -12,6 +12,7 @@ import pytest
 
 from litcomp.discovery.app import create_app
 from litcomp.discovery.settings import DiscoverySettings
+from tests.support import free_port
 
 TTL = 7.0
 
@@ -192,3 +193,18 @@ class TestList:
         response = await client.get("/discovery/instances", params={"service": "Users!"})
         error = assert_error(response, 422, "validation_failed")
         assert [detail["location"] for detail in error["details"]] == ["query.service"]
+
+
+async def test_a_registry_that_cannot_be_reached_answers_503_not_500() -> None:
+    nobody = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    app = create_app(DiscoverySettings(redis_url=nobody, discovery_ttl_seconds=TTL))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://discovery") as client:
+            answer = await client.post("/discovery/instances", json=registration())
+            assert_error(answer, 503, "unavailable")
+            assert answer.headers["Retry-After"] == "1"
+            heartbeat = await client.put(
+                "/discovery/instances/users/users-1/heartbeat", json={"load": 0}
+            )
+            assert_error(heartbeat, 503, "unavailable")

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import redis.exceptions
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -42,6 +43,8 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     ConnectionError,
     TimeoutError,
     socket.gaierror,
+    redis.exceptions.ConnectionError,  # not the built-in one: discovery's registry, caches
+    redis.exceptions.TimeoutError,
 )
 # SQLSTATE classes of a server that refuses work for now: connection exception,
 # insufficient resources, operator intervention (starting up, shutting down).
