@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from litcomp.gateway.messages import Request, Response
@@ -187,7 +187,7 @@ def merge(
         "openapi": "3.1.0",
         "info": {
             "title": title,
-            "version": api_version or version("litcomp"),
+            "version": api_version or _package_version(),
             "description": DESCRIPTION + _missing_note(missing),
         },
         "servers": [{"url": "/", "description": "this gateway"}],
@@ -200,6 +200,13 @@ def merge(
         document["tags"] = list(tags.values())
     openapi.prune(document)
     return document
+
+
+def _package_version() -> str:
+    try:
+        return version("litcomp")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _renames(parts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
