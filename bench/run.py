@@ -463,6 +463,12 @@ def part_notifications(
                     pause=0.5,
                     redis=True,
                 )
+                # A fresh instance per size: one that held sockets before keeps the
+                # memory they freed, which would make the next size look cheaper.
+                fanout.stop_instances(competitions)
+                competitions = platform_.start_instance(
+                    f"competitions-{size}", "competitions", LITCOMP_REDIS_URL=redis.url
+                )
                 log("fan-out: %d sockets", size)
                 result = asyncio.run(
                     fanout.run_fanout(
