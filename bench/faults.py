@@ -470,6 +470,7 @@ class Outcome:
     ok_share: float = 0.0
     failures_by_status: dict[str, int] = field(default_factory=dict)
     breaker_opened_s: float | None = None
+    repaired_s: float | None = None  # from the fault to the end of the repair
     victim_last_request_s: float | None = None
     last_failure_s: float | None = None  # start of the last failed or slow request, from the fault
     traffic_shifted_s: float | None = None  # start of the last failed or slow probe, from the fault
@@ -526,7 +527,8 @@ async def run_scenario(
         await asyncio.sleep(args.before)
         fault_at = time.monotonic()
         victim = await inject(name, platform_, args, outcome, http)
-        log("%s: repaired %.1f s after the fault", name, time.monotonic() - fault_at)
+        outcome.repaired_s = time.monotonic() - fault_at
+        log("%s: repaired %.1f s after the fault", name, outcome.repaired_s)
         await asyncio.sleep(args.after)
         stop_load.set()
         await asyncio.gather(*load, watcher)
@@ -760,6 +762,7 @@ def report(outcome: Outcome) -> str:
         f"{outcome.seconds:.0f} s; reads {outcome.reads_ok}/{outcome.reads_failed}, "
         f"write attempts {outcome.writes_ok}/{outcome.writes_failed} (ok/failed); "
         f"failures by status: {failures}",
+        f"repaired:      {seconds(outcome.repaired_s)} after the fault",
         f"breaker:       opened {seconds(outcome.breaker_opened_s)} after the fault, "
         f"victim's last request {seconds(outcome.victim_last_request_s)}; "
         "last failed or >1 s request started "

@@ -256,19 +256,30 @@ async def serve_until_stopped(settings: GatewaySettings) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    connections: set[ClientConnection] = set()
     async with running(settings) as gateway:
         server = await loop.create_server(
-            lambda: ClientConnection(gateway.handle, gateway.tunnel, MAX_BODY_BYTES), sock=sock
+            lambda: ClientConnection(gateway.handle, gateway.tunnel, MAX_BODY_BYTES, connections),
+            sock=sock,
         )
         log.info(
             "gateway listening",
             extra={"url": f"http://{settings.public_host}:{sock.getsockname()[1]}"},
         )
         await stop.wait()
-        log.info("gateway stopping")
+        log.info("gateway stopping", extra={"connections": len(connections)})
         server.close()
+        # Idle kept-alive connections and tunnels close now, the others once their answer
+        # is out; what is left after a deadline is cut. Without this, clients that kept
+        # reusing their connections held the process until it was killed (make faults).
+        closing = [connection.close_when_idle() for connection in list(connections)]
+        if closing:
+            await asyncio.wait(closing, timeout=settings.gateway_timeout_seconds + 1)
+        for connection in list(connections):
+            connection.abort()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), 10)
+        log.info("gateway stopped")
 
 
 def serve(settings: GatewaySettings) -> None:

@@ -8,6 +8,11 @@ chunked body arrives), and the connection closed.
 A WebSocket upgrade turns the connection into a tunnel: the handshake is forwarded
 to one instance and from then on bytes flow both ways unchanged, so frames, pings
 and close codes pass through; either side closing closes the other.
+
+Stopping: each connection is in the ``open`` set it was given while it lives;
+``close_when_idle`` closes it at once if it is between requests (or a tunnel: the
+client resumes elsewhere), else right after the answer it is working on, which says
+``Connection: close``.
 """
 
 import asyncio
@@ -31,7 +36,13 @@ Tunneler = Callable[[Request, asyncio.Transport], Awaitable[asyncio.Transport | 
 
 
 class ClientConnection(asyncio.Protocol):
-    def __init__(self, handle: Handler, tunnel: Tunneler, max_body: int) -> None:
+    def __init__(
+        self,
+        handle: Handler,
+        tunnel: Tunneler,
+        max_body: int,
+        open_connections: set["ClientConnection"] | None = None,
+    ) -> None:
         self._handle = handle
         self._tunnel = tunnel
         self._max_body = max_body
@@ -42,11 +53,16 @@ class ClientConnection(asyncio.Protocol):
         self._worker: asyncio.Task[None] | None = None
         self._idle: asyncio.Future[None] | None = None  # the worker waits on it
         self._upstream: asyncio.Transport | None = None  # set once tunnelling
+        self._open = open_connections if open_connections is not None else set()
+        self._answering = False
+        self._closing = False
+        self._closed: asyncio.Future[None] | None = None  # made by close_when_idle
         self._reset()
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+        self._open.add(self)
         peer = transport.get_extra_info("peername")
         self._client_ip = str(peer[0]) if peer else ""
 
@@ -62,6 +78,9 @@ class ClientConnection(asyncio.Protocol):
             self._refuse(error(400, "bad_request", "malformed HTTP request"))
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._open.discard(self)
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
         if self._worker is not None:
             self._worker.cancel()
         if self._upstream is not None:
@@ -138,15 +157,35 @@ class ClientConnection(asyncio.Protocol):
                 await self._idle
                 continue
             request = self._pending.popleft()
-            response = await self._handle(request)
+            self._answering = True
+            try:
+                response = await self._handle(request)
+            finally:
+                self._answering = False
             if self._transport.is_closing():
                 return
+            keep_alive = request.keep_alive and not self._closing
             self._transport.write(
-                response.encode(keep_alive=request.keep_alive, head=request.method == "HEAD")
+                response.encode(keep_alive=keep_alive, head=request.method == "HEAD")
             )
-            if not request.keep_alive:
+            if not keep_alive:
                 self._transport.close()
                 return
+
+    # stopping
+    def close_when_idle(self) -> asyncio.Future[None]:
+        """Close now if between requests or tunnelling, else once the current answer is
+        out; the future is done when the connection is."""
+        self._closing = True
+        self._closed = asyncio.get_running_loop().create_future()
+        busy = self._answering or bool(self._pending)
+        if self._transport is not None and (self._upstream is not None or not busy):
+            self._transport.close()
+        return self._closed
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
 
     def _refuse(self, response: Response) -> None:
         """Answer now and close: the request cannot be read (malformed, or too big)."""
