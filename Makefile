@@ -26,13 +26,13 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-## Benchmarks of the real platform on 127.0.0.1 (~10 minutes; results and plots in
+## Benchmarks of the real platform on 127.0.0.1 (~7 minutes; results and plots in
 ## bench/results, shown in bench/README.md). Needs nginx and wrk: apt-get install nginx-light wrk.
 ## Shorter: make bench BENCH_ARGS=--quick, or BENCH_ARGS='--parts concurrency,replicas'.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-## Fault scenarios under load (~6 minutes): replicas killed and frozen, Redis, PostgreSQL,
+## Fault scenarios under load (~4 minutes): replicas killed and frozen, Redis, PostgreSQL,
 ## discovery and gateway restarts, a login flood. Fewer: make faults FAULTS_ARGS='--scenarios kill'.
 faults: $(STAMP)
 	$(BIN)/python -m bench.faults $(FAULTS_ARGS)

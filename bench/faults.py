@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python -m bench.faults                      # every scenario, ~6 minutes
+    .venv/bin/python -m bench.faults                      # every scenario, ~4 minutes
     .venv/bin/python -m bench.faults --scenarios kill,redis --hold 5 --after 5
 
 Method
