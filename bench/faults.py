@@ -494,7 +494,7 @@ class Outcome:
 async def run_scenario(
     name: str, platform_: Platform, admin_email: str, args: argparse.Namespace, run_tag: str
 ) -> Outcome:
-    tag = f"{run_tag}-{name}"
+    tag = f"{run_tag}-{name}"  # the checks find the scenario's comments by it
     cast_ = await cast(platform_, admin_email, tag, args)
     tally = Tally()
     samples: list[Sample] = []
@@ -870,10 +870,11 @@ def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> list[
             ) as platform_,
         ):
             admin_email = create_admin(platform_.stack, f"admin{run_tag}")
-            for name in args.scenarios.split(","):
+            for n, name in enumerate(args.scenarios.split(",")):
                 log("%s: %s", name, DESCRIPTIONS[name])
+                tag = f"{run_tag}{n}"  # unique even when a scenario is repeated
                 try:
-                    outcome = asyncio.run(run_scenario(name, platform_, admin_email, args, run_tag))
+                    outcome = asyncio.run(run_scenario(name, platform_, admin_email, args, tag))
                 except (Exception, SystemExit) as exc:  # reported, then the run stops
                     outcome = Outcome(name, DESCRIPTIONS[name], 0.0)
                     outcome.notes.append(f"the scenario could not finish: {exc}")
