@@ -37,38 +37,29 @@ async def _notify(sessions: Sessions, user: uuid.UUID, count: int) -> list[Recor
     return recorded
 
 
-class Client:
-    """The far end of a socket: what it received; past ``room`` messages it is too slow."""
+class Socket(Connection):
+    """A connection whose far end keeps what it received; past ``room`` messages it is
+    too slow, and refuses more."""
 
-    def __init__(self, room: int = 10_000) -> None:
+    def __init__(self, user_id: uuid.UUID, cursor: int, room: int = 10_000) -> None:
+        super().__init__(user_id, cursor, self._take)
         self.received: list[str] = []
         self.room = room
 
-    def take(self, text: str) -> bool:
+    def _take(self, text: str) -> bool:
         if len(self.received) >= self.room:
             return False
         self.received.append(text)
         return True
 
-
-def _socket(user: uuid.UUID, cursor: int, room: int = 10_000) -> Connection:
-    return Connection(user, cursor, Client(room).take)
-
-
-def _ids(connection: Connection) -> list[int]:
-    return [json.loads(text)["id"] for text in _received(connection)]
-
-
-def _received(connection: Connection) -> list[str]:
-    client = connection.send.__self__  # type: ignore[attr-defined]
-    assert isinstance(client, Client)
-    return client.received
+    def ids(self) -> list[int]:
+        return [json.loads(text)["id"] for text in self.received]
 
 
 async def test_catch_up_sends_each_notice_once_in_order(sessions: Sessions):
     user = uuid.uuid4()
     hub = Hub(sessions)
-    first, second = _socket(user, cursor=0), _socket(user, cursor=2)
+    first, second = Socket(user, cursor=0), Socket(user, cursor=2)
     hub.add(first)
     hub.add(second)
     await _notify(sessions, user, 3)
@@ -76,8 +67,8 @@ async def test_catch_up_sends_each_notice_once_in_order(sessions: Sessions):
     await hub.catch_up([user])  # a second wake-up finds nothing new
     await _notify(sessions, user, 1)
     await hub.catch_up()
-    assert _ids(first) == [1, 2, 3, 4]
-    assert _ids(second) == [3, 4]
+    assert first.ids() == [1, 2, 3, 4]
+    assert second.ids() == [3, 4]
     hub.remove(first)
     hub.remove(second)
     assert hub.users == []
@@ -87,39 +78,39 @@ async def test_what_record_returns_is_what_catch_up_would_send(sessions: Session
     user = uuid.uuid4()
     recorded = await _notify(sessions, user, 2)
     hub = Hub(sessions)
-    connection = _socket(user, cursor=0)
+    connection = Socket(user, cursor=0)
     hub.add(connection)
     await hub.catch_up([user])
-    assert [json.loads(n.text) for n in recorded] == [json.loads(t) for t in _received(connection)]
+    assert [json.loads(n.text) for n in recorded] == [json.loads(t) for t in connection.received]
     assert [n.seq for n in recorded] == [1, 2]
 
 
 async def test_deliver_queues_notices_as_written_without_reading_them(sessions: Sessions):
     user, other = uuid.uuid4(), uuid.uuid4()
     hub = Hub(sessions)
-    current, ahead = _socket(user, cursor=0), _socket(user, cursor=1)
+    current, ahead = Socket(user, cursor=0), Socket(user, cursor=1)
     hub.add(current)
     hub.add(ahead)
     recorded = await _notify(sessions, user, 2)
     recorded += await _notify(sessions, other, 1)  # nobody holds ``other`` here
     assert hub.deliver(recorded) == set()
-    assert _ids(current) == [1, 2]
-    assert _ids(ahead) == [2]  # it had 1 already
+    assert current.ids() == [1, 2]
+    assert ahead.ids() == [2]  # it had 1 already
     assert hub.deliver(recorded) == set()  # a repeat sends nothing twice
-    assert _ids(current) == [1, 2]
+    assert current.ids() == [1, 2]
 
 
 async def test_deliver_reports_a_gap_that_only_catch_up_can_fill(sessions: Sessions):
     user = uuid.uuid4()
     hub = Hub(sessions)
-    connection = _socket(user, cursor=0)
+    connection = Socket(user, cursor=0)
     hub.add(connection)
     await _notify(sessions, user, 1)  # committed "elsewhere": this hub was not told
     later = await _notify(sessions, user, 1)
     assert hub.deliver(later) == {user}
-    assert _ids(connection) == []  # nothing out of order
+    assert connection.ids() == []  # nothing out of order
     await hub.catch_up({user})
-    assert _ids(connection) == [1, 2]
+    assert connection.ids() == [1, 2]
 
 
 async def test_behind_names_only_users_with_something_new(sessions: Sessions):
@@ -148,14 +139,14 @@ async def test_one_shared_message_is_written_for_many_users(sessions: Sessions):
 async def test_a_client_too_far_behind_is_cut_loose_without_holding_others(sessions: Sessions):
     slow_user, fast_user = uuid.uuid4(), uuid.uuid4()
     hub = Hub(sessions)
-    slow, fast = _socket(slow_user, 0, room=3), _socket(fast_user, 0)
+    slow, fast = Socket(slow_user, 0, room=3), Socket(fast_user, 0)
     hub.add(slow)
     hub.add(fast)
     await _notify(sessions, slow_user, 5)
     await _notify(sessions, fast_user, 1)
     await hub.catch_up()
-    assert _ids(slow) == [1, 2, 3]
+    assert slow.ids() == [1, 2, 3]
     assert slow.cursor == 3  # what it got: a resume from here picks up the rest
-    assert _ids(fast) == [1]
+    assert fast.ids() == [1]
     hub.remove(slow)
     hub.remove(fast)
