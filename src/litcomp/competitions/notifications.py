@@ -85,21 +85,31 @@ def _body(type_: str, data: dict[str, Any], created_at: datetime) -> dict[str, A
 
 
 class _Texts:
-    """Messages for notices written together. Notices that share one ``data`` dict
-    (every subscriber's notice of an entry) are serialised once, their ids spliced in:
-    for 10,000 subscribers that is one ``json.dumps`` instead of 10,000."""
+    """JSON for notices written together. Notices that share one ``data`` dict (every
+    subscriber's notice of an entry) are serialised once, for the rows and for the
+    messages (their ids spliced in): for 10,000 subscribers that is two ``json.dumps``
+    instead of 20,000. The notices, and so their dicts, outlive this."""
 
     def __init__(self, created_at: datetime) -> None:
         self.created_at = created_at
         self._tails: dict[tuple[str, int], str] = {}
+        self._data: dict[int, str] = {}
 
     def text(self, seq: int, notice: Notice) -> str:
-        key = (notice.type, id(notice.data))  # the notices, and so their dicts, outlive this
+        """The WebSocket message."""
+        key = (notice.type, id(notice.data))
         tail = self._tails.get(key)
         if tail is None:
             tail = json.dumps(_body(notice.type, notice.data, self.created_at))[1:]
             self._tails[key] = tail
         return f'{{"id": {seq}, {tail}'
+
+    def data(self, notice: Notice) -> str:
+        """The row's ``data`` column."""
+        text = self._data.get(id(notice.data))
+        if text is None:
+            text = self._data[id(notice.data)] = json.dumps(notice.data)
+        return text
 
 
 async def record(session: AsyncSession, notices: Iterable[Notice]) -> list[Recorded]:
@@ -123,7 +133,7 @@ async def record(session: AsyncSession, notices: Iterable[Notice]) -> list[Recor
             for user in chunk
             for offset, notice in enumerate(by_user[user], start=1)
         ]
-        await _insert(session, written, texts.created_at, postgres=postgres)
+        await _insert(session, written, texts, postgres=postgres)
         recorded.extend(
             Recorded(user, seq, texts.text(seq, notice), texts.created_at)
             for user, seq, notice in written
@@ -138,29 +148,31 @@ def _is_postgres(session: AsyncSession) -> bool:
 async def _insert(
     session: AsyncSession,
     written: list[tuple[uuid.UUID, int, Notice]],
-    created_at: datetime,
+    texts: _Texts,
     *,
     postgres: bool,
 ) -> None:
     if not postgres:
         rows = [
-            {"user_id": user, "seq": seq, "type": n.type, "data": n.data, "created_at": created_at}
-            for user, seq, n in written
+            {
+                "user_id": u,
+                "seq": seq,
+                "type": n.type,
+                "data": n.data,
+                "created_at": texts.created_at,
+            }
+            for u, seq, n in written
         ]
         await session.execute(sa.insert(Notification), rows)
         return
-    data_texts: dict[int, str] = {}  # shared dicts serialised once, as in _Texts
-    for _, _, notice in written:
-        if id(notice.data) not in data_texts:
-            data_texts[id(notice.data)] = json.dumps(notice.data)
     await session.execute(
         _INSERT_UNNEST,
         {
             "users": [user for user, _, _ in written],
             "seqs": [seq for _, seq, _ in written],
             "types": [notice.type for _, _, notice in written],
-            "data": [data_texts[id(notice.data)] for _, _, notice in written],
-            "created_at": created_at,
+            "data": [texts.data(notice) for _, _, notice in written],
+            "created_at": texts.created_at,
         },
     )
 
