@@ -101,8 +101,9 @@ class LeastLoad:
         candidates = _candidates(endpoints, exclude)
         if not candidates:
             return None
-        lightest = min(e.load for e in candidates)
-        tied = [e for e in candidates if e.load == lightest]
+        loads = [e.load for e in candidates]  # a property with some work: once each
+        lightest = min(loads)
+        tied = [e for e, load in zip(candidates, loads, strict=True) if load == lightest]
         return tied[next(self._turn) % len(tied)]
 
 
