@@ -60,7 +60,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -88,6 +87,7 @@ from bench.gateway_vs_nginx import (
     stop,
     wait_until,
 )
+from bench.stack import redis_answers
 from litcomp.kit.auth import SigningKey
 
 HOST = "127.0.0.1"
@@ -132,15 +132,6 @@ def throwaway_databases(run_id: str) -> Iterator[Databases]:
         yield databases
     finally:
         asyncio.run(_run_sql(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names)))
-
-
-def redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), 0.2) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def start_redis(stack: contextlib.ExitStack, workdir: Path) -> str:

@@ -157,6 +157,17 @@ class Person:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+def open_competition(title: str, description: str, days: float) -> dict[str, str]:
+    """The body creating a competition that opened an hour ago and runs ``days`` more."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    return {
+        "title": title,
+        "description": description,
+        "start_date": start.isoformat(),
+        "end_date": (start + timedelta(days=days)).isoformat(),
+    }
+
+
 async def sign_up(http: aiohttp.ClientSession, users_url: str, name: str) -> Person:
     """Straight to a users instance: setting up is not what the gateway's login limit is for."""
     email = f"{name}@faults.example"
@@ -200,13 +211,7 @@ async def cast(platform_: Platform, admin_email: str, tag: str, args: argparse.N
     users_url, gateway = platform_.users.url, platform_.stack.url
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         admin = await log_in(http, users_url, admin_email)
-        start = datetime.now(UTC) - timedelta(hours=1)
-        body = {
-            "title": f"Faults: {tag}",
-            "description": "Stories written while things break.",
-            "start_date": start.isoformat(),
-            "end_date": (start + timedelta(days=1)).isoformat(),
-        }
+        body = open_competition(f"Faults: {tag}", "Stories written while things break.", days=1)
         competition = str(
             (await expect(http, "POST", f"{gateway}/competitions", admin, body, 201))[
                 "competition_id"

@@ -55,14 +55,14 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bench import fanout, gateway_vs_nginx, plots
-from bench.faults import Person, create_admin, log_in, sign_up
+from bench.faults import Person, create_admin, log_in, open_competition, sign_up
 from bench.gateway_vs_nginx import HOST, WrkRun, free_port, parse_wrk, process_tree_cpu, start
 from bench.stack import PostgresCluster, RedisServer, Stack, install_hint, missing_tools
 
@@ -111,6 +111,12 @@ class Scene:
     entries: list[str]
     writers: list[Person]
 
+    def workloads(self, stack: Stack) -> list[tuple[str, str, Path | None]]:
+        """(kind, URL, wrk script): read = GET /competitions, write = POST a comment."""
+        write = f"{stack.url}/competitions/{self.competition}/comment/{self.entries[0]}"
+        script = self.script(stack.workdir, stack.url)
+        return [("read", f"{stack.url}/competitions", None), ("write", write, script)]
+
     def script(self, workdir: Path, base_url: str) -> Path:
         """A wrk script that POSTs a comment as writer i on entry i, i in turn."""
         paths = [f"/competitions/{self.competition}/comment/{entry}" for entry in self.entries]
@@ -135,13 +141,7 @@ async def set_scene(stack: Stack, tag: str, pairs: int = 8) -> Scene:
     admin_email = create_admin(stack, f"admin{tag}")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         admin = await log_in(http, users_url, admin_email)
-        start_at = datetime.now(UTC) - timedelta(hours=1)
-        body = {
-            "title": f"Bench {tag}",
-            "description": "Stories written while a benchmark runs.",
-            "start_date": start_at.isoformat(),
-            "end_date": (start_at + timedelta(days=2)).isoformat(),
-        }
+        body = open_competition(f"Bench {tag}", "Stories written while a benchmark runs.", days=2)
         competition = await post(http, f"{stack.url}/competitions", admin, body, "competition_id")
         entries, writers = [], []
         for n in range(pairs):
@@ -335,11 +335,8 @@ def part_concurrency(
             stack.add_replica("competitions")
         stack.start_gateway()
         scene = asyncio.run(set_scene(stack, secrets.token_hex(3)))
-        read = f"{stack.url}/competitions"
-        write = f"{stack.url}/competitions/{scene.competition}/comment/{scene.entries[0]}"
-        script = scene.script(stack.workdir, stack.url)
         for connections in args.levels:
-            for kind, url, lua in (("read", read, None), ("write", write, script)):
+            for kind, url, lua in scene.workloads(stack):
                 run_wrk(url, 1, connections, lua)
                 run = run_wrk(url, args.duration, connections, lua)
                 sweep[kind].append(point(run, connections=connections))
@@ -373,15 +370,12 @@ def part_replicas(
         stack.add_replica("competitions")
         stack.start_gateway()
         scene = asyncio.run(set_scene(stack, secrets.token_hex(3)))
-        read = f"{stack.url}/competitions"
-        write = f"{stack.url}/competitions/{scene.competition}/comment/{scene.entries[0]}"
-        script = scene.script(stack.workdir, stack.url)
         for count in (1, 2, 3):
             while len(stack.running("competitions")) < count:
                 stack.add_replica("competitions")
             stack.wait_settled()
             row: dict[str, Any] = {"replicas": count}
-            for kind, url, lua in (("read", read, None), ("write", write, script)):
+            for kind, url, lua in scene.workloads(stack):
                 run_wrk(url, args.warmup, 32, lua)
                 cpu = sum(process_tree_cpu(r.pid) for r in stack.running("competitions"))
                 run = run_wrk(url, args.duration, 32, lua)
