@@ -15,10 +15,8 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import lru_cache
 
 import uvloop
-from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 
 from litcomp.gateway import docs, openapi, web
@@ -45,15 +43,6 @@ _AUTH_PATHS = frozenset({"/users/login", "/users/register"})
 _OWN_PATHS = (
     frozenset({"/health", "/metrics", "/status", "/gateway/status", openapi.PATH}) | docs.PATHS
 )
-
-
-@lru_cache(maxsize=4096)
-def _counters(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
-    """The labelled metric children for one kind of request (labels are bounded)."""
-    return (
-        metrics.HTTP_REQUESTS.labels("gateway", method, route, str(status)),
-        metrics.HTTP_LATENCY.labels("gateway", method, route),
-    )
 
 
 class Gateway:
@@ -138,9 +127,9 @@ class Gateway:
         label = (
             route.prefix if route else (request.path if request.path in _OWN_PATHS else "unmatched")
         )
-        requests, latency = _counters(metrics.method_label(request.method), label, status)
-        requests.inc()
-        latency.observe(elapsed)
+        metrics.HTTP.observe(
+            "gateway", metrics.method_label(request.method), label, status, elapsed
+        )
         if log.isEnabledFor(logging.INFO):
             log.info(
                 "request",

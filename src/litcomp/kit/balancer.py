@@ -56,7 +56,7 @@ class Endpoint:
     instance: Instance
     breaker: CircuitBreaker
     in_flight: int = 0
-    requests: int = 0
+    requests: int = 0  # picked for, WebSocket tunnels included
     failures: int = 0
     last_error: str = field(default="")
 

@@ -289,8 +289,7 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             method = metrics.method_label(scope["method"])
-            metrics.HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
+            metrics.HTTP.observe(self.service, method, route, status, elapsed)
             log.info(
                 "request",
                 extra={

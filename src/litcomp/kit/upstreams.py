@@ -14,9 +14,12 @@ its breaker.
 
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+import weakref
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Sequence
 
-from prometheus_client import Counter
+from prometheus_client import REGISTRY
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from litcomp.kit import metrics
 from litcomp.kit.balancer import Balancer, Endpoint, Instance
@@ -38,10 +41,36 @@ class Tracked:
 
     def __enter__(self) -> None:
         self._endpoint.in_flight += 1
-        self._endpoint.requests += 1
 
     def __exit__(self, *_: object) -> None:
         self._endpoint.in_flight -= 1
+
+
+class _Picks:
+    """``litcomp_balancer_picks_total``: the requests each endpoint was picked for, read
+    from the endpoints when ``/metrics`` is read rather than counted twice per request."""
+
+    def __init__(self) -> None:
+        self.every: weakref.WeakSet[Upstreams] = weakref.WeakSet()
+
+    def collect(self) -> Iterator[Metric]:
+        picks: Counter[tuple[str, str, str]] = Counter()
+        for upstreams in list(self.every):
+            for endpoint in upstreams.endpoints:
+                key = (upstreams.caller, upstreams.service, endpoint.instance.instance_id)
+                picks[key] += endpoint.requests
+        family = CounterMetricFamily(
+            "litcomp_balancer_picks",
+            "Requests sent to each upstream instance.",
+            labels=["caller", "upstream", "instance"],
+        )
+        for labels, count in picks.items():
+            family.add_metric(list(labels), count)
+        yield family
+
+
+_PICKS = _Picks()
+REGISTRY.register(_PICKS)
 
 
 class Upstreams:
@@ -63,8 +92,8 @@ class Upstreams:
         self._clock = clock
         self._endpoints: dict[str, Endpoint] = {}
         self._listed: tuple[Endpoint, ...] = ()  # the endpoints, rebuilt on update
-        self._picks: dict[str, Counter] = {}  # metric children, one per instance
         self._missing_since: dict[str, float] = {}
+        _PICKS.every.add(self)
 
     @property
     def endpoints(self) -> Sequence[Endpoint]:
@@ -98,10 +127,6 @@ class Upstreams:
             else:
                 known.instance = instance
         self._listed = tuple(self._endpoints.values())
-        self._picks = {
-            key: metrics.BALANCER_PICKS.labels(self.caller, self.service, key)
-            for key in self._endpoints
-        }
         return gone
 
     def choose(self, exclude: Collection[Endpoint] = ()) -> Endpoint | None:
@@ -109,7 +134,7 @@ class Upstreams:
         skipped = list(exclude)
         while (endpoint := self.balancer.pick(self.endpoints, skipped)) is not None:
             if endpoint.breaker.attempt():
-                self._picks[endpoint.instance.instance_id].inc()
+                endpoint.requests += 1
                 return endpoint
             skipped.append(endpoint)
         return None
