@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 USERS ?= 1
 COMPETITIONS ?= 2
 
-.PHONY: up test bench faults lint proto lock clean
+.PHONY: up test bench faults faults-compose lint proto lock clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ bench: $(STAMP)
 ## discovery and gateway restarts, a login flood. Fewer: make faults FAULTS_ARGS='--scenarios kill'.
 faults: $(STAMP)
 	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
+
+## The same faults on the Compose deployment, as Docker makes them (~5 minutes, root or a
+## running engine): docker kill, pause, network disconnect of a competitions container,
+## Redis paused. Builds the images as the Compose stage does; fewer: FAULTS_ARGS='--scenarios pause'.
+faults-compose: $(STAMP)
+	$(BIN)/python -m bench.faults_compose $(FAULTS_ARGS)
 
 ## Regenerate the gRPC code in src/litcomp/v1 from proto/.
 proto: $(STAMP)

@@ -64,15 +64,16 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import asyncpg
 
-from bench.stack import PostgresCluster, RedisServer, Service, Stack, install_hint, missing_tools
+from bench.stack import PostgresCluster, RedisServer, Stack, install_hint, missing_tools
 
 PASSWORD = "faults password 1"
 SLOW_SECONDS = 1.0
@@ -96,6 +97,29 @@ def log(message: str, *values: object) -> None:
 # --- the platform --------------------------------------------------------------------------------
 
 
+class Deployment(Protocol):
+    """What the scenarios need of the platform: processes here, or Compose (faults_compose)."""
+
+    scenarios: dict[str, str]  # name -> description: the faults it can inject
+
+    @property
+    def gateway(self) -> str: ...  # the gateway's URL
+
+    @property
+    def users_url(self) -> str: ...  # a users instance: people sign up there, not past the limit
+
+    @property
+    def competitions_url(self) -> str: ...  # the competitions database, for the checks
+
+    def create_admin(self, name: str) -> str: ...  # the admin's email
+
+    async def inject(
+        self, name: str, args: argparse.Namespace, outcome: "Outcome", http: aiohttp.ClientSession
+    ) -> str | None: ...  # break, repair after --hold; the victim's instance id if one
+
+    def settle(self) -> None: ...  # every instance routed to, its breaker closed
+
+
 @dataclass
 class Platform:
     stack: Stack
@@ -103,16 +127,34 @@ class Platform:
     competitions_db: PostgresCluster
     redis: RedisServer
     competitions_url: str  # the database's URL, for the checks
+    scenarios: dict[str, str] = field(default_factory=lambda: DESCRIPTIONS)
 
     @property
-    def users(self) -> Service:
-        return self.stack.running("users")[0]
+    def gateway(self) -> str:
+        return self.stack.url
+
+    @property
+    def users_url(self) -> str:
+        return self.stack.running("users")[0].url
+
+    def create_admin(self, name: str) -> str:
+        return create_admin(self.stack, name)
+
+    async def inject(
+        self, name: str, args: argparse.Namespace, outcome: "Outcome", http: aiohttp.ClientSession
+    ) -> str | None:
+        return await inject(name, self, args, outcome, http)
+
+    def settle(self) -> None:
+        self.stack.wait_settled(90, nudge=True)
 
 
 @contextlib.contextmanager
-def platform_running(
-    replicas: int, workdir: Path, log_level: str = "WARNING", **extra: str
-) -> Iterator[Platform]:
+def platform_running(args: argparse.Namespace, workdir: Path) -> Iterator[Platform]:
+    missing = missing_tools("postgres", "redis-server")
+    if missing:
+        raise SystemExit(install_hint(missing))
+    replicas, log_level, extra = args.replicas, args.log_level, gateway_settings(args)
     with contextlib.ExitStack() as stack:
         log("starting PostgreSQL (two private clusters) and Redis")
         users_db = PostgresCluster("users", stack)
@@ -207,8 +249,8 @@ class Cast:
     writers: list[Person]
 
 
-async def cast(platform_: Platform, admin_email: str, tag: str, args: argparse.Namespace) -> Cast:
-    users_url, gateway = platform_.users.url, platform_.stack.url
+async def cast(platform_: Deployment, admin_email: str, tag: str, args: argparse.Namespace) -> Cast:
+    users_url, gateway = platform_.users_url, platform_.gateway
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         admin = await log_in(http, users_url, admin_email)
         body = open_competition(f"Faults: {tag}", "Stories written while things break.", days=1)
@@ -497,17 +539,17 @@ class Outcome:
 
 
 async def run_scenario(
-    name: str, platform_: Platform, admin_email: str, args: argparse.Namespace, run_tag: str
+    name: str, platform_: Deployment, admin_email: str, args: argparse.Namespace, run_tag: str
 ) -> Outcome:
     tag = f"{run_tag}-{name}"  # the checks find the scenario's comments by it
     cast_ = await cast(platform_, admin_email, tag, args)
     tally = Tally()
     samples: list[Sample] = []
     stop_load, stop_sockets = asyncio.Event(), asyncio.Event()
-    gateway = platform_.stack.url
+    gateway = platform_.gateway
     timeout = aiohttp.ClientTimeout(total=15)
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
-    outcome = Outcome(name, DESCRIPTIONS[name], 0.0)
+    outcome = Outcome(name, platform_.scenarios[name], 0.0)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
         sockets = [
             asyncio.create_task(listener(http, gateway, p, tally, stop_sockets))
@@ -531,7 +573,7 @@ async def run_scenario(
         began = time.monotonic()
         await asyncio.sleep(args.before)
         fault_at = time.monotonic()
-        victim = await inject(name, platform_, args, outcome, http)
+        victim = await platform_.inject(name, args, outcome, http)
         outcome.repaired_s = time.monotonic() - fault_at
         log("%s: repaired %.1f s after the fault", name, outcome.repaired_s)
         await asyncio.sleep(args.after)
@@ -619,7 +661,7 @@ async def login_flood(http: aiohttp.ClientSession, gateway: str, count: int) -> 
     return statuses
 
 
-async def settle(platform_: Platform, cast_: Cast, tally: Tally, within: float = 20) -> None:
+async def settle(platform_: Deployment, cast_: Cast, tally: Tally, within: float = 20) -> None:
     """Until every listener has every notice the database holds for it, or ``within`` passes."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -656,7 +698,9 @@ async def connect(database: str) -> Any:
     return await asyncpg.connect(database)
 
 
-async def check(platform_: Platform, cast_: Cast, tag: str, tally: Tally, outcome: Outcome) -> None:
+async def check(
+    platform_: Deployment, cast_: Cast, tag: str, tally: Tally, outcome: Outcome
+) -> None:
     """Acknowledged writes and notifications against the competitions database."""
     connection = await connect(platform_.competitions_url)
     try:
@@ -739,7 +783,7 @@ def verdicts(outcome: Outcome) -> list[str]:
     lines = []
     if outcome.scenario == "kill":
         lines.append(target("ok >= 99.9 %", outcome.ok_share >= 0.999))
-    if outcome.scenario in ("kill", "freeze"):
+    if outcome.scenario in ("kill", "freeze", "pause", "partition"):  # a replica gone
         shifted = outcome.traffic_shifted_s or 0.0
         lines.append(target("traffic shifted <= 2 s", shifted is not None and shifted <= 2))
     lines.append(target("0 writes lost", outcome.writes_lost == 0))
@@ -808,12 +852,15 @@ def machine() -> dict[str, Any]:
 # --- main ----------------------------------------------------------------------------------------
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(
+    argv: list[str] | None = None, scenarios: dict[str, str] = DESCRIPTIONS, doc: str = ""
+) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(doc or __doc__).splitlines()[0])
+    names = ",".join(scenarios)
+    parser.add_argument("--scenarios", default=names, help=f"comma-separated: {names}")
     parser.add_argument(
-        "--scenarios", default=",".join(SCENARIOS), help=f"comma-separated: {','.join(SCENARIOS)}"
+        "--replicas", type=int, default=3, help="competitions replicas (processes only)"
     )
-    parser.add_argument("--replicas", type=int, default=3, help="competitions replicas")
     parser.add_argument("--readers", type=int, default=6)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--listeners", type=int, default=4)
@@ -834,7 +881,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--balancer",
         choices=("round_robin", "least_load"),
-        help="the gateway's LITCOMP_GATEWAY_BALANCER (default: the platform's default)",
+        help="the gateway's LITCOMP_GATEWAY_BALANCER (processes only; default: the platform's)",
     )
     parser.add_argument("--log-level", default="WARNING", help="of every litcomp process")
     parser.add_argument("--workdir", type=Path, help="keep the processes' logs here")
@@ -842,7 +889,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--time-limit", type=int, default=1200, help="seconds, then clean up and stop"
     )
     args = parser.parse_args(argv)
-    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    unknown = set(args.scenarios.split(",")) - set(scenarios)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     return args
@@ -852,14 +899,24 @@ def stop_on(signum: int, _frame: object) -> None:
     sys.exit(128 + signum)
 
 
-def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> list[Outcome]:
-    """Run the scenarios; ``handle_signals``: TERM and ``--time-limit`` stop the run cleanly
-    (off when a caller, such as pytest, owns the signals)."""
-    args = parse_args(argv)
+Start = Callable[[argparse.Namespace, Path], AbstractContextManager[Deployment]]
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    handle_signals: bool = True,
+    start: Start = platform_running,
+    scenarios: dict[str, str] = DESCRIPTIONS,
+    name: str = "faults",
+    doc: str = "",
+) -> list[Outcome]:
+    """Run the scenarios on what ``start`` starts (processes here by default; faults_compose
+    passes Compose); ``handle_signals``: TERM and ``--time-limit`` stop the run cleanly
+    (off when a caller, such as pytest, owns the signals). ``name`` starts the results'
+    file names."""
+    args = parse_args(argv, scenarios, doc)
     handle_signals = handle_signals and threading_main()
-    missing = missing_tools("postgres", "redis-server")
-    if missing:
-        raise SystemExit(install_hint(missing))
     if handle_signals:
         signal.signal(signal.SIGTERM, stop_on)
         signal.signal(signal.SIGALRM, stop_on)
@@ -868,32 +925,27 @@ def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> list[
     outcomes: list[Outcome] = []
     run_tag = secrets.token_hex(3)
     try:
-        with (
-            workdir(args.workdir) as temp,
-            platform_running(
-                args.replicas, temp, args.log_level, **gateway_settings(args)
-            ) as platform_,
-        ):
-            admin_email = create_admin(platform_.stack, f"admin{run_tag}")
-            for n, name in enumerate(args.scenarios.split(",")):
-                log("%s: %s", name, DESCRIPTIONS[name])
+        with workdir(args.workdir) as temp, start(args, temp) as platform_:
+            admin_email = platform_.create_admin(f"admin{run_tag}")
+            for n, scenario in enumerate(args.scenarios.split(",")):
+                log("%s: %s", scenario, scenarios[scenario])
                 tag = f"{run_tag}{n}"  # unique even when a scenario is repeated
                 try:
-                    outcome = asyncio.run(run_scenario(name, platform_, admin_email, args, tag))
+                    outcome = asyncio.run(run_scenario(scenario, platform_, admin_email, args, tag))
                 except (Exception, SystemExit) as exc:  # reported, then the run stops
-                    outcome = Outcome(name, DESCRIPTIONS[name], 0.0)
+                    outcome = Outcome(scenario, scenarios[scenario], 0.0)
                     outcome.notes.append(f"the scenario could not finish: {exc}")
                     outcomes.append(outcome)
                     print(report(outcome) + "\n", flush=True)
                     break
                 print(report(outcome) + "\n", flush=True)
                 outcomes.append(outcome)
-                platform_.stack.wait_settled(90, nudge=True)
+                platform_.settle()
     finally:
         if handle_signals:
             signal.alarm(0)
     facts["load_average_after"] = Path("/proc/loadavg").read_text().split()[:3]
-    write_results(args.output, facts, args, outcomes)
+    write_results(args.output, name, facts, args, outcomes)
     return outcomes
 
 
@@ -917,11 +969,15 @@ def threading_main() -> bool:
 
 
 def write_results(
-    folder: Path, facts: dict[str, Any], args: argparse.Namespace, outcomes: list[Outcome]
+    folder: Path,
+    name: str,
+    facts: dict[str, Any],
+    args: argparse.Namespace,
+    outcomes: list[Outcome],
 ) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    path = folder / f"faults-{stamp}.json"
+    path = folder / f"{name}-{stamp}.json"
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     path.write_text(
         json.dumps(
@@ -930,7 +986,7 @@ def write_results(
         )
         + "\n"
     )
-    (folder / f"faults-{stamp}.txt").write_text(
+    (folder / f"{name}-{stamp}.txt").write_text(
         "\n".join(f"{k}: {v}" for k, v in facts.items())
         + "\n\n"
         + "\n\n".join(report(o) for o in outcomes)

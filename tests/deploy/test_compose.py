@@ -18,15 +18,12 @@ logs go to test-artifacts/compose/.
 
 import asyncio
 import json
-import os
 import re
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,25 +32,18 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.deploy.engine import docker_engine, one_at_a_time
+from bench import faults
+from bench.docker import Compose, deployed, run, unavailable
+from bench.faults_compose import SCENARIOS, ComposePlatform
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "compose"
 PROJECT = "litcomp-ci"
 APP_IMAGE = "litcomp:ci"
-BASE_IMAGES = {
-    "LITCOMP_BASE_IMAGE": "litcomp-base/python:bookworm",
-    "LITCOMP_POSTGRES_IMAGE": "litcomp-base/postgres:bookworm",
-    "LITCOMP_REDIS_IMAGE": "litcomp-base/redis:bookworm",
-    "LITCOMP_PROMETHEUS_IMAGE": "litcomp-base/prometheus:bookworm",
-}
 REPLICAS = {"users": 2, "competitions": 3}
-PROFILES = ["--profile", "observability"]
 PASSWORD = "a long compose password"
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
@@ -81,20 +71,9 @@ class Timings:
         )
 
 
-def run(
-    command: list[str], env: Mapping[str, str], timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    if done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
-    return done
-
-
 @dataclass
 class Stack:
-    env: dict[str, str]
+    compose: Compose
     port: int
     prometheus_port: int
     timings: Timings
@@ -103,16 +82,12 @@ class Stack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def compose(
-        self, *args: str, timeout: float = 300, everything: bool = False
-    ) -> subprocess.CompletedProcess[str]:
-        """``everything``: the observability profile's services too."""
-        profiles = PROFILES if everything else []
-        command = ["docker", "compose", "-p", PROJECT, "-f", "compose.yaml", *profiles, *args]
-        return run(command, self.env, timeout)
+    @property
+    def env(self) -> dict[str, str]:
+        return self.compose.env
 
     def containers(self, service: str) -> list[str]:
-        return self.compose("ps", "-q", service).stdout.split()
+        return self.compose.containers(service)
 
 
 def _port() -> int:
@@ -125,91 +100,23 @@ def _port() -> int:
     return 8000
 
 
-def _signing_key(path: Path) -> Path:
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    path.write_bytes(pem)
-    path.chmod(0o644)  # a Compose secret is a bind mount: the app's user must read it
-    return path
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if reason := unavailable():
+        pytest.skip(reason)
     timings = Timings()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITCOMP_", "OTEL_"))}
-    env["DOCKER_BUILDKIT"] = "0"  # the classic builder: Debian's engine, no buildx plugin
-    with one_at_a_time(), docker_engine(ARTIFACTS / "dockerd.log"):
-        timings.steps["engine ready"] = round(time.monotonic() - timings.started, 1)
-        with timings.step("base images"):
-            run(["deploy/docker/debian-images.sh"], env, timeout=600)
-        with timings.step("wheelhouse"):
-            run(["deploy/docker/wheelhouse.sh"], {**env, "PYTHON": sys.executable})
-        with timings.step("app image"):
-            base = BASE_IMAGES["LITCOMP_BASE_IMAGE"]
-            run(
-                [
-                    "docker",
-                    "build",
-                    "-q",
-                    "--force-rm",
-                    "--build-arg",
-                    f"BASE_IMAGE={base}",
-                    "-t",
-                    APP_IMAGE,
-                    ".",
-                ],
-                env,
-            )
-        port, prometheus_port = _port(), free_port()
-        key = _signing_key(tmp_path_factory.mktemp("compose") / "jwt-signing-key.pem")
-        env.update(
-            BASE_IMAGES,
-            LITCOMP_IMAGE=APP_IMAGE,
-            LITCOMP_JWT_KEY_FILE=str(key),
-            LITCOMP_GATEWAY_PUBLISH=f"127.0.0.1:{port}",
-            LITCOMP_PROMETHEUS_PUBLISH=f"127.0.0.1:{prometheus_port}",
-            LITCOMP_DB_PASSWORD=uuid.uuid4().hex,
-        )
-        stack = Stack(env, port, prometheus_port, timings)
-        # What a failed run may have left.
-        stack.compose("down", "-v", "--remove-orphans", everything=True)
-        try:
-            stack.compose("config", "-q")
-            with timings.step("compose up --wait"):
-                stack.compose(
-                    "up",
-                    "--wait",
-                    "--wait-timeout",
-                    "240",
-                    "--no-build",
-                    "--pull",
-                    "never",
-                    timeout=300,
-                )
-            yield stack
-        finally:
-            logs = subprocess.run(
-                [
-                    "docker",
-                    "compose",
-                    "-p",
-                    PROJECT,
-                    *PROFILES,
-                    "logs",
-                    "--no-color",
-                    "--timestamps",
-                ],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            (ARTIFACTS / "containers.log").write_text(logs.stdout + logs.stderr)
-            with timings.step("compose down -v"):
-                stack.compose("down", "-v", "--remove-orphans", timeout=180, everything=True)
-            subprocess.run(["docker", "rmi", APP_IMAGE], env=env, capture_output=True, timeout=120)
+    port, prometheus_port = _port(), free_port()
+    with deployed(
+        PROJECT,
+        APP_IMAGE,
+        key=tmp_path_factory.mktemp("compose") / "jwt-signing-key.pem",
+        logs=ARTIFACTS,
+        gateway_publish=f"127.0.0.1:{port}",
+        step=timings.step,
+        profiles=("observability",),
+        LITCOMP_PROMETHEUS_PUBLISH=f"127.0.0.1:{prometheus_port}",
+    ) as compose:
+        yield Stack(compose, port, prometheus_port, timings)
     timings.save()
 
 
@@ -436,6 +343,24 @@ async def test_requests_still_succeed_when_a_competitions_replica_is_killed(
         ):
             assert time.monotonic() < deadline, "the restarted replica did not rejoin"
             await asyncio.sleep(1)
+
+
+async def test_a_paused_replica_under_load_loses_nothing(stack: Stack) -> None:
+    """`make faults-compose`'s pause scenario, small, on this deployment (so it cannot rot):
+    steady load through the gateway while one competitions container is paused."""
+    platform_ = ComposePlatform.of(stack.compose, stack.url)
+    # Light enough for the gateway's default rate limit (50/s from one address).
+    sizes = ["--readers=2", "--writers=2", "--listeners=2", "--pause=0.2", "--probe-every=0.2"]
+    args = faults.parse_args([*sizes, "--before=1", "--hold=2", "--after=2"], SCENARIOS)
+    tag = uuid.uuid4().hex[:6]
+    with _timed(stack, "pause under load"):
+        admin = await asyncio.to_thread(platform_.create_admin, f"faults{tag}")
+        outcome = await faults.run_scenario("pause", platform_, admin, args, tag)
+        await asyncio.to_thread(platform_.settle)
+    assert outcome.acknowledged > 0, faults.report(outcome)
+    assert (outcome.writes_lost, outcome.writes_duplicated) == (0, 0), faults.report(outcome)
+    assert outcome.notifications_lost == 0, faults.report(outcome)
+    assert outcome.comments_without_notice == 0, faults.report(outcome)
 
 
 def _instances_of(stack: Stack, container: str) -> list[dict[str, Any]]:
