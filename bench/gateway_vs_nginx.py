@@ -33,6 +33,7 @@ import json
 import operator
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -57,6 +58,7 @@ HUGE_RATE = "1000000000"
 INSTALL_HINT = "sudo apt-get install -y nginx-light wrk   (or: nginx wrk)"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 LEASE_SECONDS = 300  # the longest lease discovery grants
+FIRST_PORT = 10000  # free_port picks from here to the start of the ephemeral range
 
 
 # --- tools -----------------------------------------------------------------------------
@@ -87,9 +89,22 @@ def version_of(command: list[str]) -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A port nothing is bound to, for a server started later (or restarted on it).
+
+    Not one the kernel hands out itself: any outgoing connection may take a port of the
+    ephemeral range as its local end meanwhile, and the server then fails with "Address
+    already in use" (seen when the machine was busy and connections many).
+    """
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    first = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
+    while True:
+        port = random.randrange(FIRST_PORT, first) if first > FIRST_PORT + 1000 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
 
 
 @dataclass
