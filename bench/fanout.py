@@ -190,7 +190,16 @@ class Platform:
 
     def start_instance(self, name: str, service: str, **extra: str) -> Instance:
         """An instance, once discovery lists it (found by the pid in its instance id)."""
-        started = self.serve(name, service, **extra)
+        [instance] = self.start_instances([name], service, **extra)
+        return instance
+
+    def start_instances(self, names: list[str], service: str, **extra: str) -> list[Instance]:
+        """One instance per name, started at once (their start-up overlaps), once
+        discovery lists every one."""
+        started = [self.serve(name, service, **extra) for name in names]
+        return [self._registered(each, service) for each in started]
+
+    def _registered(self, started: Started, service: str) -> Instance:
         found: list[dict[str, Any]] = []
 
         def registered() -> bool:
@@ -689,7 +698,7 @@ async def run_fanout(
         await open_sockets(fleet, result)
         await asyncio.sleep(3)  # idle: nothing in flight
         result.rss_open_kib = status_kib(competitions.pid, "VmRSS")
-        result.idle_cpu_share = await idle_cpu_share(competitions.pid, IDLE_SECONDS)
+        result.idle_cpu_share = await idle_cpu_share(competitions.pid, args.idle_seconds)
         rounds = await play_rounds(
             args,
             fleet,
@@ -864,10 +873,8 @@ def measure_cache(
     platform_: Platform, args: argparse.Namespace, name: str, **replica_env: str
 ) -> CacheResult:
     """Two replicas and a gateway with ``replica_env``; wrk through the gateway; stop them."""
-    replicas = [
-        platform_.start_instance(f"{name}-competitions-{n}", "competitions", **replica_env)
-        for n in range(2)
-    ]
+    names = [f"{name}-competitions-{n}" for n in range(2)]
+    replicas = platform_.start_instances(names, "competitions", **replica_env)
     gateway, gateway_url = platform_.start_gateway(f"{name}-gateway", replicas)
     url = f"{gateway_url}/competitions"
     wrk(url, 2, args.connections)  # warm-up
@@ -939,7 +946,7 @@ def print_fanout(result: FanoutResult, args: argparse.Namespace) -> None:
     )
     print(
         f"idle CPU:       {result.idle_cpu_share:.1%} of a core with the sockets open "
-        f"(over {IDLE_SECONDS:g} s, nothing sent)"
+        f"(over {args.idle_seconds:g} s, nothing sent)"
     )
     print(f"rounds:         {len(rounds)} (after {len(result.warmup)} warm-up)")
     for r in result.warmup + rounds:
@@ -1033,6 +1040,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup-rounds", type=int, default=1)
     parser.add_argument(
         "--pause", type=float, default=0.5, help="seconds between rounds, once the server is idle"
+    )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=IDLE_SECONDS,
+        help="how long the idle CPU share is measured (default: one safety poll)",
     )
     parser.add_argument("--likers", type=int, default=1000)
     parser.add_argument("--competitions", type=int, default=50, help="for the cache part")

@@ -137,25 +137,24 @@ class Scene:
 
 
 async def set_scene(stack: Stack, tag: str, pairs: int = 8) -> Scene:
+    """Everyone signs up at once, the admin (made by a process of its own) meanwhile:
+    the users instance hashes as many passwords at a time as the machine has cores."""
     users_url = stack.running("users")[0].url
-    admin_email = create_admin(stack, f"admin{tag}")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        names = [f"{role}{tag}{n}" for role in ("author", "writer") for n in range(pairs)]
+        admin_email, people = await asyncio.gather(
+            asyncio.to_thread(create_admin, stack, f"admin{tag}"),
+            asyncio.gather(*(sign_up(http, users_url, name) for name in names)),
+        )
+        authors, writers = people[:pairs], people[pairs:]
         admin = await log_in(http, users_url, admin_email)
         body = open_competition(f"Bench {tag}", "Stories written while a benchmark runs.", days=2)
         competition = await post(http, f"{stack.url}/competitions", admin, body, "competition_id")
-        entries, writers = [], []
-        for n in range(pairs):
-            author = await sign_up(http, users_url, f"author{tag}{n}")
-            writers.append(await sign_up(http, users_url, f"writer{tag}{n}"))
-            entries.append(
-                await post(
-                    http,
-                    f"{stack.url}/competitions/{competition}/submit",
-                    author,
-                    {"title": "The entry", "content": "Comment on me."},
-                    "submission_id",
-                )
-            )
+        url = f"{stack.url}/competitions/{competition}/submit"
+        entry = {"title": "The entry", "content": "Comment on me."}
+        entries = await asyncio.gather(
+            *(post(http, url, author, entry, "submission_id") for author in authors)
+        )
     return Scene(competition, entries, writers)
 
 
@@ -170,9 +169,10 @@ async def post(
 
 @contextlib.contextmanager
 def http_stack(
-    cluster: PostgresCluster, workdir: Path, name: str, **settings: str
+    cluster: PostgresCluster, workdir: Path, name: str, competitions: int, **settings: str
 ) -> Iterator[Stack]:
-    """Discovery and one users instance on fresh databases; everything stops on the way out."""
+    """Discovery, one users and ``competitions`` competitions instances on fresh databases;
+    everything stops on the way out."""
     with contextlib.ExitStack() as exits:
         databases = {
             "LITCOMP_USERS_DATABASE_URL": cluster.create_database(f"bench_{name}_users"),
@@ -184,7 +184,7 @@ def http_stack(
         folder.mkdir()
         stack = Stack(exits, folder, {**databases, **settings})
         stack.start_discovery()
-        stack.add_replica("users")
+        stack.add_replicas({"users": 1, "competitions": competitions})
         yield stack
 
 
@@ -254,9 +254,7 @@ class Lease(threading.Thread):
 def part_balancing(
     args: argparse.Namespace, results: Results, cluster: PostgresCluster, workdir: Path
 ) -> None:
-    with http_stack(cluster, workdir, "balancing") as stack:
-        for _ in range(2):
-            stack.add_replica("competitions")
+    with http_stack(cluster, workdir, "balancing", competitions=2) as stack:
         # The slowed replica registers with a discovery of its own, nobody else's; the
         # proxy in front of it is registered with the real one in its place.
         (stack.workdir / "hidden").mkdir()
@@ -330,9 +328,7 @@ def part_concurrency(
 ) -> None:
     settings = {"LITCOMP_REDIS_URL": redis.url, "LITCOMP_REDIS_PREFIX": "benchc"}
     sweep: dict[str, list[dict[str, Any]]] = {"read": [], "write": []}
-    with http_stack(cluster, workdir, "concurrency", **settings) as stack:
-        for _ in range(2):
-            stack.add_replica("competitions")
+    with http_stack(cluster, workdir, "concurrency", competitions=2, **settings) as stack:
         stack.start_gateway()
         scene = asyncio.run(set_scene(stack, secrets.token_hex(3)))
         for connections in args.levels:
@@ -366,8 +362,7 @@ def part_replicas(
     args: argparse.Namespace, results: Results, cluster: PostgresCluster, workdir: Path
 ) -> None:
     rows: list[dict[str, Any]] = []
-    with http_stack(cluster, workdir, "replicas") as stack:
-        stack.add_replica("competitions")
+    with http_stack(cluster, workdir, "replicas", competitions=1) as stack:
         stack.start_gateway()
         scene = asyncio.run(set_scene(stack, secrets.token_hex(3)))
         for count in (1, 2, 3):
@@ -456,6 +451,7 @@ def part_notifications(
                     warmup_rounds=args.warmup_rounds,
                     pause=0.5,
                     redis=True,
+                    idle_seconds=args.idle_seconds,
                 )
                 # A fresh instance per size: one that held sockets before keeps the
                 # memory they freed, which would make the next size look cheaper.
@@ -598,6 +594,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sockets", type=levels, help="fan-out sizes (1000,5000,10000)")
     parser.add_argument("--fanout-rounds", type=int, help="measured entries per size (5)")
     parser.add_argument("--warmup-rounds", type=int, default=1)
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=fanout.IDLE_SECONDS,
+        help="fan-out: how long the idle CPU share is measured (default: one safety poll)",
+    )
     parser.add_argument("--likers", type=int, help="hot-entry likers (1000)")
     parser.add_argument("--competitions", type=int, default=50, help="for the cache part")
     parser.add_argument("--delay-ms", type=int, default=100, help="the slowed replica's delay")

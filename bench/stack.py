@@ -23,6 +23,7 @@ The process helpers come from ``bench/gateway_vs_nginx.py`` (``start``, ``stop``
 
 import asyncio
 import contextlib
+import functools
 import glob
 import os
 import pwd
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -356,17 +357,27 @@ class Stack:
 
     def add_replica(self, service: str, **extra: str) -> Service:
         """Start one more instance; returns once discovery lists it."""
-        replica = self.service(service, **extra)
-        replica.start()
-        self.replicas.setdefault(service, []).append(replica)
-
-        def registered() -> bool:
-            mine = [i for i in self.listed(service) if f"-{replica.pid}-" in i["instance_id"]]
-            replica.registration = mine[0] if mine else {}
-            return bool(mine)
-
-        wait_until(registered, self._started(replica))
+        [replica] = self.add_replicas({service: 1}, **extra)
         return replica
+
+    def add_replicas(self, counts: Mapping[str, int], **extra: str) -> list[Service]:
+        """Start ``counts[service]`` more instances of each service, all at once (starting
+        is mostly importing, CPU that overlaps on several cores); returns once discovery
+        lists every one."""
+        started = [self.service(name, **extra) for name, n in counts.items() for _ in range(n)]
+        for replica in started:
+            replica.start()
+            self.replicas.setdefault(replica.service, []).append(replica)
+        for replica in started:
+            wait_until(functools.partial(self.registered, replica), self._started(replica))
+        return started
+
+    def registered(self, replica: Service) -> bool:
+        """Whether discovery lists ``replica`` (found by the pid in its instance id)."""
+        listed = self.listed(replica.service)
+        mine = [i for i in listed if f"-{replica.pid}-" in i["instance_id"]]
+        replica.registration = mine[0] if mine else {}
+        return bool(mine)
 
     def running(self, service: str) -> list[Service]:
         return [r for r in self.replicas.get(service, []) if r.running]

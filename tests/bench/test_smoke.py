@@ -60,6 +60,7 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
             "--levels=1,4",
             "--sockets=30",
             "--fanout-rounds=1",
+            "--idle-seconds=1",
             "--likers=20",
             "--competitions=4",
             "--delay-ms=50",
