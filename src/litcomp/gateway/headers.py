@@ -5,6 +5,7 @@ them so as they read them, once, so nothing here lower-cases on every comparison
 """
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 # RFC 9110 section 7.6.1, plus the ones proxies conventionally drop.
 HOP_BY_HOP = frozenset(
@@ -31,14 +32,22 @@ _NOT_TO_UPSTREAM = HOP_BY_HOP | _FRAMING | _GATEWAY_SAYS
 _NOT_TO_CLIENT = HOP_BY_HOP | _FRAMING | {"x-request-id"}
 
 
-def _named_in_connection(headers: Iterable[tuple[str, str]]) -> set[str]:
-    """Headers that ``Connection`` declares hop-by-hop for this message."""
-    return {
-        token.strip().lower()
-        for name, value in headers
-        if name == "connection"
-        for token in value.split(",")
-    }
+@lru_cache(maxsize=256)
+def _and_named_in(dropped: frozenset[str], connection: str) -> frozenset[str]:
+    """``dropped`` and the headers a ``Connection`` value declares hop-by-hop.
+
+    Cached: nearly every message says one of a few values (``keep-alive``, ``close``,
+    ``Upgrade``), and this is on every request's path, both ways."""
+    return dropped | {token.strip().lower() for token in connection.split(",")}
+
+
+def _dropped(headers: Iterable[tuple[str, str]], always: frozenset[str]) -> frozenset[str]:
+    """The headers not to pass on: ``always``, and those ``Connection`` names."""
+    dropped = always
+    for name, value in headers:
+        if name == "connection":
+            dropped = _and_named_in(dropped, value)
+    return dropped
 
 
 def upstream_request(
@@ -50,13 +59,11 @@ def upstream_request(
     request_id: str,
 ) -> list[tuple[str, str]]:
     """The request headers to send upstream."""
-    named = _named_in_connection(headers)
+    dropped = _dropped(headers, _NOT_TO_UPSTREAM)
     kept = [
         (name, value)
         for name, value in headers
-        if name not in _NOT_TO_UPSTREAM
-        and name not in named
-        and not name.startswith("x-forwarded-")
+        if name not in dropped and not name.startswith("x-forwarded-")
     ]
     kept += (
         ("x-forwarded-for", client_ip),
@@ -69,7 +76,5 @@ def upstream_request(
 
 def client_response(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The response headers to hand back to the client."""
-    named = _named_in_connection(headers)
-    return [
-        (name, value) for name, value in headers if name not in _NOT_TO_CLIENT and name not in named
-    ]
+    dropped = _dropped(headers, _NOT_TO_CLIENT)
+    return [(name, value) for name, value in headers if name not in dropped]

@@ -6,12 +6,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Route:
-    prefix: str
+    prefix: str  # one path segment: the route takes the prefix and everything below it
     service: str
     websocket: bool = False
-
-    def matches(self, path: str) -> bool:
-        return path == self.prefix or path.startswith(self.prefix + "/")
 
 
 ROUTES = (
@@ -20,10 +17,14 @@ ROUTES = (
     Route("/notifications", "competitions"),
     Route("/ws", "competitions", websocket=True),
 )
+_BY_PREFIX = {route.prefix: route for route in ROUTES}
 
 
 def match(path: str) -> Route | None:
-    return next((route for route in ROUTES if route.matches(path)), None)
+    """The route of ``path``, by its first segment: ``/users`` and ``/users/...``
+    go to users, ``/usersX`` nowhere."""
+    end = path.find("/", 1)
+    return _BY_PREFIX.get(path if end == -1 else path[:end])
 
 
 def timeout_for(route: Route, default: float, overrides: Mapping[str, float]) -> float:

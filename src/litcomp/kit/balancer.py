@@ -98,13 +98,19 @@ class LeastLoad:
     def pick(
         self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = ()
     ) -> Endpoint | None:
-        candidates = _candidates(endpoints, exclude)
-        if not candidates:
-            return None
-        loads = [e.load for e in candidates]  # a property with some work: once each
-        lightest = min(loads)
-        tied = [e for e, load in zip(candidates, loads, strict=True) if load == lightest]
-        return tied[next(self._turn) % len(tied)]
+        # One pass, reading each endpoint's load (a property with some work) once: this
+        # is on every proxied request's path.
+        tied: list[Endpoint] = []
+        lightest = 0
+        for endpoint in endpoints:
+            if endpoint in exclude or not endpoint.breaker.available():
+                continue
+            load = endpoint.load
+            if not tied or load < lightest:
+                tied, lightest = [endpoint], load
+            elif load == lightest:
+                tied.append(endpoint)
+        return tied[next(self._turn) % len(tied)] if tied else None
 
 
 BALANCERS: dict[str, type[RoundRobin] | type[LeastLoad]] = {

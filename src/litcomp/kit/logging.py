@@ -5,6 +5,7 @@ server interceptor set it from the incoming request, the gRPC client sends it on
 so one id follows a request across every service it touches.
 """
 
+import itertools
 import logging
 import random
 import re
@@ -22,11 +23,15 @@ _TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]+")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+_ID_PREFIX = f"{random.getrandbits(64):016x}"  # this process's
+_ID_COUNT = itertools.count()
+
+
 def new_request_id() -> str:
-    """32 random hex digits. An id only has to be unique, not unguessable, so it comes
-    from ``random`` rather than a system call per request (the gateway makes one for
-    nearly every request it proxies)."""
-    return f"{random.getrandbits(128):032x}"
+    """32 hex digits: this process's random prefix, then a count. An id only has to be
+    unique, not unguessable, and the gateway makes one for nearly every request it
+    proxies: a count is cheaper than 128 random bits, let alone a system call."""
+    return f"{_ID_PREFIX}{next(_ID_COUNT):016x}"
 
 
 def accept_request_id(incoming: str | bytes | None) -> str:
