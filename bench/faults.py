@@ -177,9 +177,7 @@ def platform_running(args: argparse.Namespace, workdir: Path) -> Iterator[Platfo
         )
         log("starting discovery, users, %d competitions replicas, the gateway", replicas)
         platform_.stack.start_discovery()
-        platform_.stack.add_replica("users")
-        for _ in range(replicas):
-            platform_.stack.add_replica("competitions")
+        platform_.stack.add_replicas({"users": 1, "competitions": replicas})
         platform_.stack.start_gateway()
         yield platform_
         log("stopping everything")
@@ -261,16 +259,24 @@ async def cast(platform_: Deployment, admin_email: str, tag: str, args: argparse
         )
         names = [f"{tag}-l{n}-{secrets.token_hex(3)}" for n in range(args.listeners)]
         names += [f"{tag}-w{n}-{secrets.token_hex(3)}" for n in range(args.writers)]
-        people = [await sign_up(http, users_url, name) for name in names]
+        # At once: the users instance hashes as many passwords at a time as it has cores.
+        people = await asyncio.gather(*(sign_up(http, users_url, name) for name in names))
         listeners, writers = people[: args.listeners], people[args.listeners :]
-        entries = []
-        for author in listeners:
-            body = {"title": f"Entry by {author.email}", "content": "Comment on me."}
-            url = f"{gateway}/competitions/{competition}/submit"
-            entries.append(
-                str((await expect(http, "POST", url, author, body, 201))["submission_id"])
+        url = f"{gateway}/competitions/{competition}/submit"
+        submitted = await asyncio.gather(
+            *(
+                expect(
+                    http,
+                    "POST",
+                    url,
+                    author,
+                    {"title": f"Entry by {author.email}", "content": "Comment on me."},
+                    201,
+                )
+                for author in listeners
             )
-    return Cast(competition, listeners, entries, writers)
+        )
+    return Cast(competition, listeners, [str(e["submission_id"]) for e in submitted], writers)
 
 
 async def expect(
@@ -391,9 +397,15 @@ async def writer(
 
 
 async def listener(
-    http: aiohttp.ClientSession, gateway: str, who: Person, tally: Tally, stop: asyncio.Event
+    http: aiohttp.ClientSession,
+    gateway: str,
+    who: Person,
+    tally: Tally,
+    stop: asyncio.Event,
+    opened: asyncio.Event,
 ) -> None:
-    """Hold a notification socket through the gateway; on any close, resume from the last id."""
+    """Hold a notification socket through the gateway; on any close, resume from the last id.
+    ``opened`` is set once the first socket is open."""
     ids = tally.received.setdefault(who.user_id, [])
     ws_url = gateway.replace("http://", "ws://") + "/ws"
     first = True
@@ -403,6 +415,7 @@ async def listener(
             async with http.ws_connect(
                 f"{ws_url}?after={after}", headers=who.auth, heartbeat=None, autoping=True
             ) as socket:
+                opened.set()
                 if not first:
                     tally.reconnects += 1
                 first = False
@@ -551,11 +564,15 @@ async def run_scenario(
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     outcome = Outcome(name, platform_.scenarios[name], 0.0)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
+        opened = [asyncio.Event() for _ in cast_.listeners]
         sockets = [
-            asyncio.create_task(listener(http, gateway, p, tally, stop_sockets))
-            for p in cast_.listeners
+            asyncio.create_task(listener(http, gateway, p, tally, stop_sockets, o))
+            for p, o in zip(cast_.listeners, opened, strict=True)
         ]
-        await asyncio.sleep(1)  # the sockets are open before the first comment
+        # The sockets are open before the first comment (so it is heard live, not caught
+        # up on); a busy machine opens them late.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(o.wait() for o in opened)), 10)
         watcher = asyncio.create_task(watch_gateway(http, gateway, samples, stop_load))
         load = [asyncio.create_task(prober(http, gateway, tally, stop_load, args.probe_every))]
         load += [
@@ -671,7 +688,7 @@ async def settle(platform_: Deployment, cast_: Cast, tally: Tally, within: float
             for p in cast_.listeners
         ):
             return
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.1)
 
 
 async def notices(database: str, cast_: Cast) -> dict[str, list[int]]:
