@@ -877,7 +877,7 @@ def measure_cache(
     replicas = platform_.start_instances(names, "competitions", **replica_env)
     gateway, gateway_url = platform_.start_gateway(f"{name}-gateway", replicas)
     url = f"{gateway_url}/competitions"
-    wrk(url, 2, args.connections)  # warm-up
+    wrk(url, args.warmup, args.connections)
     lookups, cpu = cache_lookups(replicas), sum(cpu_seconds(r.pid) for r in replicas)
     runs = [wrk(url, args.duration, args.connections) for _ in range(3)]
     used = sum(cpu_seconds(r.pid) for r in replicas) - cpu
@@ -1049,6 +1049,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--likers", type=int, default=1000)
     parser.add_argument("--competitions", type=int, default=50, help="for the cache part")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk before the runs")
     parser.add_argument("--duration", type=float, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument(

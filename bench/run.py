@@ -136,7 +136,7 @@ class Scene:
         return script
 
 
-async def set_scene(stack: Stack, tag: str, pairs: int = 8) -> Scene:
+async def set_scene(stack: Stack, tag: str, pairs: int) -> Scene:
     """Everyone signs up at once, the admin (made by a process of its own) meanwhile:
     the users instance hashes as many passwords at a time as the machine has cores."""
     users_url = stack.running("users")[0].url
@@ -330,7 +330,7 @@ def part_concurrency(
     sweep: dict[str, list[dict[str, Any]]] = {"read": [], "write": []}
     with http_stack(cluster, workdir, "concurrency", competitions=2, **settings) as stack:
         stack.start_gateway()
-        scene = asyncio.run(set_scene(stack, secrets.token_hex(3)))
+        scene = asyncio.run(set_scene(stack, secrets.token_hex(3), args.writers))
         for connections in args.levels:
             for kind, url, lua in scene.workloads(stack):
                 run_wrk(url, 1, connections, lua)
@@ -352,7 +352,7 @@ def part_concurrency(
         )
     lines.append(
         "read = GET /competitions (cached in Redis); "
-        "write = POST a comment (8 writers on 8 entries, in turn)"
+        f"write = POST a comment ({args.writers} writers on {args.writers} entries, in turn)"
     )
     results.say("\n".join(lines))
     results.parts["concurrency"] = sweep
@@ -364,7 +364,7 @@ def part_replicas(
     rows: list[dict[str, Any]] = []
     with http_stack(cluster, workdir, "replicas", competitions=1) as stack:
         stack.start_gateway()
-        scene = asyncio.run(set_scene(stack, secrets.token_hex(3)))
+        scene = asyncio.run(set_scene(stack, secrets.token_hex(3), args.writers))
         for count in (1, 2, 3):
             while len(stack.running("competitions")) < count:
                 stack.add_replica("competitions")
@@ -442,7 +442,7 @@ def part_notifications(
         subscribers = fanout.mint_tokens(key_file, subscribers)
         writers = fanout.mint_tokens(key_file, writers)
         if "fanout" in parts:
-            rows = []
+            rows: list[dict[str, Any]] = []
             for size, contest in zip(sizes, contests, strict=True):
                 fan_args = argparse.Namespace(
                     sockets=size,
@@ -453,12 +453,14 @@ def part_notifications(
                     redis=True,
                     idle_seconds=args.idle_seconds,
                 )
-                # A fresh instance per size: one that held sockets before keeps the
-                # memory they freed, which would make the next size look cheaper.
-                fanout.stop_instances(competitions)
-                competitions = platform_.start_instance(
-                    f"competitions-{size}", "competitions", LITCOMP_REDIS_URL=redis.url
-                )
+                # A fresh instance per size (the first size gets the one that made the
+                # competitions): one that held sockets before keeps the memory they
+                # freed, which would make the next size look cheaper.
+                if rows:
+                    fanout.stop_instances(competitions)
+                    competitions = platform_.start_instance(
+                        f"competitions-{size}", "competitions", LITCOMP_REDIS_URL=redis.url
+                    )
                 log("fan-out: %d sockets", size)
                 result = asyncio.run(
                     fanout.run_fanout(
@@ -502,14 +504,15 @@ def part_notifications(
                 "server_cpu_seconds": liked.server_cpu,
             }
         if "cache" in parts:
-            fanout.stop_instances(competitions)
             log("cache: %d competitions, two replicas with Redis, then without", args.competitions)
-            seeder = platform_.start_instance("seeder", "competitions")
             more = args.competitions - len(contests)
-            asyncio.run(fanout.create_competitions(seeder.url, admin, more))
-            fanout.stop_instances(seeder)
+            asyncio.run(fanout.create_competitions(competitions.url, admin, more))
+            fanout.stop_instances(competitions)
             cache_args = argparse.Namespace(
-                duration=args.duration, connections=32, competitions=args.competitions
+                warmup=args.warmup,
+                duration=args.duration,
+                connections=32,
+                competitions=args.competitions,
             )
             cached = fanout.measure_cache(
                 platform_, cache_args, "cached", LITCOMP_REDIS_URL=redis.url
@@ -602,6 +605,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--likers", type=int, help="hot-entry likers (1000)")
     parser.add_argument("--competitions", type=int, default=50, help="for the cache part")
+    parser.add_argument(
+        "--writers", type=int, default=8, help="commenters, each on an entry of their own"
+    )
     parser.add_argument("--delay-ms", type=int, default=100, help="the slowed replica's delay")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--time-limit", type=int, default=1500, help="seconds, then stop")

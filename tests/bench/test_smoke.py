@@ -61,6 +61,7 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
             "--sockets=30",
             "--fanout-rounds=1",
             "--idle-seconds=1",
+            "--writers=2",
             "--likers=20",
             "--competitions=4",
             "--delay-ms=50",
