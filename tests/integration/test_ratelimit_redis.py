@@ -127,3 +127,33 @@ async def test_while_redis_is_unreachable_the_local_fallback_still_limits(
     # The outage is logged once, not per request.
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
+
+
+async def test_a_redis_that_hangs_holds_no_request_for_long() -> None:
+    """A paused or partitioned Redis accepts connections and never answers: a check waits
+    the timeout once, then the local buckets decide at once until it is tried again."""
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the client gives up and closes
+        writer.close()
+
+    hung = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = hung.sockets[0].getsockname()[1]
+    redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    limiter = RedisLimiter(
+        redis, MemoryLimiter(), prefix=f"litcomp-test:{uuid4().hex}", timeout=0.2, retry_after=5
+    )
+    loop = asyncio.get_running_loop()
+    try:
+        began = loop.time()
+        assert (await limiter.check("198.51.100.8", SLOW)).allowed
+        first = loop.time() - began
+        began = loop.time()
+        decisions = [await limiter.check("198.51.100.8", SLOW) for _ in range(3)]
+        rest = loop.time() - began
+    finally:
+        await redis.aclose()
+        hung.close()
+    assert 0.2 <= first < 1.0
+    assert rest < 0.1  # decided locally, without waiting on Redis
+    assert [d.allowed for d in decisions] == [True, True, False]

@@ -4,9 +4,13 @@ A bucket holds up to ``burst`` tokens and gains ``rate`` tokens per second; each
 request takes one. An empty bucket means 429, with the seconds until the next token
 as Retry-After. With Redis the buckets are shared by every gateway replica (one
 atomic script per request, using Redis's clock); without it, or while Redis is
-down, each gateway keeps its own.
+down, each gateway keeps its own. Every request passes here first, so a Redis that
+hangs (paused, partitioned) must not hold them: a check waits ``timeout`` for it at
+most, and after a failure the local buckets decide alone for ``retry_after`` seconds,
+when one request tries Redis again.
 """
 
+import asyncio
 import logging
 import math
 import time
@@ -93,21 +97,41 @@ return {allowed, retry_ms}
 class RedisLimiter:
     """Buckets shared through Redis; falls back to ``fallback`` while Redis is down."""
 
-    def __init__(self, redis: Redis, fallback: MemoryLimiter, prefix: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        fallback: MemoryLimiter,
+        prefix: str,
+        *,
+        timeout: float = 0.25,
+        retry_after: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._script = redis.register_script(_TAKE)
         self._fallback = fallback
         self._prefix = prefix
+        self._timeout = timeout
+        self._retry_after = retry_after
+        self._clock = clock
         self._down = False
+        self._retry_at = 0.0
 
     async def check(self, key: str, limit: Limit) -> Decision:
+        if self._down:
+            now = self._clock()
+            if now < self._retry_at:
+                return await self._fallback.check(key, limit)
+            self._retry_at = now + self._retry_after  # this request alone tries Redis
         try:
-            allowed, retry_ms = await self._script(
-                keys=[f"{self._prefix}:{key}"], args=[limit.rate, limit.burst]
-            )
-        except (RedisError, OSError) as error:
+            async with asyncio.timeout(self._timeout):
+                allowed, retry_ms = await self._script(
+                    keys=[f"{self._prefix}:{key}"], args=[limit.rate, limit.burst]
+                )
+        except (RedisError, OSError, TimeoutError) as error:
             if not self._down:
                 log.warning("rate limits kept locally while Redis is unreachable: %r", error)
                 self._down = True
+                self._retry_at = self._clock() + self._retry_after
             return await self._fallback.check(key, limit)
         if self._down:
             log.info("rate limits shared through Redis again")
