@@ -9,6 +9,9 @@ from tests.support import Platform
 FAST_FAILURE = {
     "LITCOMP_GATEWAY_BALANCER": "round_robin",  # test_replicas counts requests per turn
     "LITCOMP_GATEWAY_TIMEOUT_SECONDS": "0.5",
+    # The faults hit competitions replicas. Sign-ups and logins (argon2, ~0.1 s of CPU
+    # each) took over 0.5 s on a busy machine, and the test failed before its fault.
+    "LITCOMP_GATEWAY_ROUTE_TIMEOUTS": '{"/users": 10}',
     "LITCOMP_GATEWAY_BREAKER_COOLDOWN_SECONDS": "2",
     "LITCOMP_DISCOVERY_TTL_SECONDS": "2",
     "LITCOMP_DISCOVERY_GRACE_SECONDS": "1",

@@ -3,7 +3,7 @@
 Both balancers consider only the endpoints whose breaker lets a request through now and
 that are not in ``exclude``; RoundRobin takes them in turn, LeastLoad takes the least
 loaded (load = max(our in-flight count, the instance's reported load) + its consecutive
-failures), ties in turn.
+failures, and far more for an instance that has stopped answering), ties in turn.
 """
 
 import dataclasses
@@ -14,6 +14,7 @@ import pytest
 
 from litcomp.kit.balancer import (
     BALANCERS,
+    STALLED_AFTER_SECONDS,
     Balancer,
     Endpoint,
     Instance,
@@ -21,6 +22,7 @@ from litcomp.kit.balancer import (
     RoundRobin,
 )
 from litcomp.kit.breaker import CircuitBreaker, State
+from litcomp.kit.upstreams import Upstreams
 
 START = 1000.0
 
@@ -315,6 +317,82 @@ class TestLeastLoad:
         assert balancer.pick([idle, busy]) is busy
         clock.advance(idle.breaker.cooldown)
         assert balancer.pick([idle, busy]) is idle
+
+    def test_a_stalled_instance_loses_to_every_instance_that_answers(
+        self, clock: FakeClock
+    ) -> None:
+        """One stuck request, no answer for a second: even a busy peer is preferred."""
+        hung, busy = endpoint(clock, "hung"), endpoint(clock, "busy", in_flight=5)
+        hung.waiting = hung.in_flight = 1
+        hung.progress_at = clock.now
+        balancer = LeastLoad(stalled_after=1.0, clock=clock)
+        clock.advance(0.9)
+        assert balancer.pick([hung, busy]) is hung  # 1 request against 5: not yet
+        clock.advance(0.1)
+        assert tally(balancer, [hung, busy], 10) == {"busy": 10}
+
+    def test_a_stalled_instance_is_still_picked_when_nothing_else_is_left(
+        self, clock: FakeClock
+    ) -> None:
+        hung, broken = endpoint(clock, "hung"), endpoint(clock, "broken")
+        hung.waiting = hung.in_flight = 1
+        trip(broken)
+        clock.advance(5)
+        assert LeastLoad(clock=clock).pick([hung, broken]) is hung
+
+    def test_websocket_tunnels_are_load_but_never_a_stall(self, clock: FakeClock) -> None:
+        tunnels, busy = (
+            endpoint(clock, "tunnels", in_flight=2),
+            endpoint(clock, "busy", in_flight=3),
+        )
+        clock.advance(60)
+        assert LeastLoad(clock=clock).pick([tunnels, busy]) is tunnels
+
+
+class TestUpstreams:
+    """What the balancers read is kept by ``Upstreams``: in flight, waiting, progress."""
+
+    def upstreams(self, clock: FakeClock) -> Upstreams:
+        upstreams = Upstreams(
+            caller="test", service="users", balancer=LeastLoad(clock=clock), clock=clock
+        )
+        upstreams.update([Instance("users", name, "10.0.0.1", 8000) for name in ("a", "b")])
+        return upstreams
+
+    def test_a_request_waits_from_when_it_was_sent_if_none_was_waiting(
+        self, clock: FakeClock
+    ) -> None:
+        upstreams = self.upstreams(clock)
+        a = upstreams.endpoints[0]
+        with upstreams.track(a):
+            assert (a.in_flight, a.waiting, a.progress_at) == (1, 1, START)
+            clock.advance(2)
+            with upstreams.track(a):  # a second one: the first is still owed
+                assert (a.waiting, a.progress_at) == (2, START)
+        assert (a.in_flight, a.waiting) == (0, 0)
+
+    def test_only_a_good_answer_is_progress(self, clock: FakeClock) -> None:
+        upstreams = self.upstreams(clock)
+        a = upstreams.endpoints[0]
+        with upstreams.track(a):
+            clock.advance(2)
+            upstreams.failed(a, "no answer before the deadline")
+            assert a.progress_at == START
+            upstreams.succeeded(a)
+            assert a.progress_at == START + 2
+
+    def test_new_requests_leave_an_instance_that_stopped_answering(self, clock: FakeClock) -> None:
+        upstreams = self.upstreams(clock)
+        a, b = upstreams.endpoints
+        with upstreams.track(a), upstreams.track(b), upstreams.track(b):
+            clock.advance(STALLED_AFTER_SECONDS)  # b answers, a does not
+            upstreams.succeeded(b)
+            picks: Counter[str] = Counter()
+            for _ in range(5):
+                chosen = upstreams.choose()
+                assert chosen is not None
+                picks[chosen.instance.instance_id] += 1
+            assert picks == {"b": 5}
 
 
 def test_both_satisfy_the_balancer_protocol() -> None:

@@ -14,15 +14,21 @@ last reported to discovery (its own in-flight count, from every caller).
   one by one, and gets no new ones until its breaker opens (without it, each timeout
   freed a slot, and a new request went to the hung instance to wait out the deadline
   in turn). Once the breaker has opened its failures no longer count, so idle peers
-  cannot starve the probe after the cooldown. Ties are broken in turn, so equal
-  instances share the work.
+  cannot starve the probe after the cooldown. An instance that has answered none of
+  our requests for ``stalled_after`` seconds while some wait on it is *stalled* (hung,
+  or far behind) and loses to every instance that is not: its breaker opens only
+  once three requests have timed out, and until then the least-load rule alone still
+  sends it a request whenever its stuck count is below its peers' in-flight count
+  (``make faults``, freeze). WebSocket tunnels count as load but are not waiting for
+  an answer. Ties are broken in turn, so equal instances share the work.
 
 "Available" means its breaker lets a request through now. Both skip the instances
 in ``exclude`` (already tried for this request), and return None when nothing is left.
 """
 
 import itertools
-from collections.abc import Collection, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -55,10 +61,13 @@ class Instance:
 class Endpoint:
     instance: Instance
     breaker: CircuitBreaker
-    in_flight: int = 0
+    in_flight: int = 0  # requests and WebSocket tunnels
     requests: int = 0  # picked for, WebSocket tunnels included
     failures: int = 0
     last_error: str = field(default="")
+    waiting: int = 0  # requests awaiting an answer
+    # When it last answered one of our requests well, or when requests began waiting on it.
+    progress_at: float = 0.0
 
     @property
     def load(self) -> int:
@@ -66,6 +75,9 @@ class Endpoint:
         # request after the cooldown is its probe, and it must be able to win one.
         suspect = self.breaker.failures if self.breaker.state is State.CLOSED else 0
         return max(self.in_flight, self.instance.load) + suspect
+
+    def stalled(self, now: float, after: float) -> bool:
+        return self.waiting > 0 and now - self.progress_at >= after
 
 
 class Balancer(Protocol):
@@ -91,21 +103,35 @@ class RoundRobin:
         return candidates[next(self._turn) % len(candidates)]
 
 
+STALLED_AFTER_SECONDS = 1.0
+# Added to a stalled instance's load: more than any instance that answers will carry.
+_STALLED_LOAD = 1_000_000
+
+
 class LeastLoad:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        stalled_after: float = STALLED_AFTER_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._turn = itertools.count()
+        self._stalled_after = stalled_after
+        self._clock = clock
 
     def pick(
         self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = ()
     ) -> Endpoint | None:
         # One pass, reading each endpoint's load (a property with some work) once: this
         # is on every proxied request's path.
+        now = self._clock()
         tied: list[Endpoint] = []
         lightest = 0
         for endpoint in endpoints:
             if endpoint in exclude or not endpoint.breaker.available():
                 continue
             load = endpoint.load
+            if endpoint.stalled(now, self._stalled_after):
+                load += _STALLED_LOAD
             if not tied or load < lightest:
                 tied, lightest = [endpoint], load
             elif load == lightest:

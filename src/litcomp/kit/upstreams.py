@@ -34,15 +34,21 @@ class Tracked:
     """Counts a request against an endpoint while it is in flight (``with``)."""
 
     # A class rather than @contextmanager: it is on every proxied request's path.
-    __slots__ = ("_endpoint",)
+    __slots__ = ("_clock", "_endpoint")
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, clock: Callable[[], float]) -> None:
         self._endpoint = endpoint
+        self._clock = clock
 
     def __enter__(self) -> None:
-        self._endpoint.in_flight += 1
+        endpoint = self._endpoint
+        if not endpoint.waiting:
+            endpoint.progress_at = self._clock()  # nothing was owed before: none late
+        endpoint.waiting += 1
+        endpoint.in_flight += 1
 
     def __exit__(self, *_: object) -> None:
+        self._endpoint.waiting -= 1
         self._endpoint.in_flight -= 1
 
 
@@ -140,9 +146,10 @@ class Upstreams:
         return None
 
     def track(self, endpoint: Endpoint) -> Tracked:
-        return Tracked(endpoint)
+        return Tracked(endpoint, self._clock)
 
     def succeeded(self, endpoint: Endpoint) -> None:
+        endpoint.progress_at = self._clock()
         endpoint.breaker.succeeded()
 
     def failed(self, endpoint: Endpoint, reason: str) -> None:
