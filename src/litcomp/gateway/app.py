@@ -27,7 +27,7 @@ from litcomp.gateway.routes import ROUTES, Route, match, timeout_for
 from litcomp.gateway.server import ClientConnection, Pipe
 from litcomp.gateway.settings import GatewaySettings, get_settings
 from litcomp.gateway.status import STATUS_PAGE, snapshot
-from litcomp.gateway.upstream import Pool
+from litcomp.gateway.upstream import CONNECT_SECONDS, Pool
 from litcomp.kit import metrics
 from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.breaker import BreakerPolicy
@@ -163,10 +163,13 @@ class Gateway:
 
         port = instance.ws_port or instance.http_port
         try:
-            transport, _ = await asyncio.get_running_loop().create_connection(
-                lambda: Pipe(client, closed), instance.host, port
+            transport, _ = await asyncio.wait_for(
+                asyncio.get_running_loop().create_connection(
+                    lambda: Pipe(client, closed), instance.host, port
+                ),
+                CONNECT_SECONDS,
             )
-        except OSError as exc:
+        except (OSError, TimeoutError) as exc:
             closed()
             pool.failed(endpoint, f"cannot connect: {exc!r}")
             return error(502, "bad_gateway", f"{route.service} refused the connection")

@@ -29,6 +29,10 @@ import httptools
 from litcomp.gateway.messages import Response
 
 SWEEP_SECONDS = 0.1
+# A connection is made in well under a millisecond to an instance that is there. One to
+# an address nobody answers (a container that was killed: no refusal comes) would
+# otherwise wait out the whole deadline before the request could go elsewhere.
+CONNECT_SECONDS = 1.0
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -192,7 +196,7 @@ class Pool:
         try:
             _, connection = await asyncio.wait_for(
                 loop.create_connection(lambda: _Connection(loop, self._waiting), host, port),
-                deadline - loop.time(),
+                min(deadline - loop.time(), CONNECT_SECONDS),
             )
         except (OSError, TimeoutError) as exc:
             raise ConnectFailed(f"cannot connect: {exc!r}") from None

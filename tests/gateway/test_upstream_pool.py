@@ -1,0 +1,44 @@
+"""The gateway's upstream connections (``Pool``) against real sockets, in process."""
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from litcomp.gateway.upstream import CONNECT_SECONDS, ConnectFailed, Pool
+
+REQUEST = b"GET /competitions HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+
+
+@pytest.fixture
+def unanswering_port() -> Iterator[int]:
+    """A port whose SYNs go unanswered, as to a killed container's address: a listener
+    whose accept queue is full (Linux then drops new SYNs rather than refusing)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(listener.getsockname())
+        try:
+            yield int(listener.getsockname()[1])
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+async def test_a_connection_nobody_answers_fails_within_the_connect_timeout(
+    unanswering_port: int,
+):
+    await asyncio.sleep(0.1)  # the fillers' handshakes complete
+    pool = Pool()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        with pytest.raises(ConnectFailed):
+            await pool.exchange("127.0.0.1", unanswering_port, REQUEST, within=5)
+    finally:
+        pool.close()
+    assert CONNECT_SECONDS - 0.1 < loop.time() - started < CONNECT_SECONDS + 0.5
