@@ -877,7 +877,8 @@ def measure_cache(
     replicas = platform_.start_instances(names, "competitions", **replica_env)
     gateway, gateway_url = platform_.start_gateway(f"{name}-gateway", replicas)
     url = f"{gateway_url}/competitions"
-    wrk(url, args.warmup, args.connections)
+    if args.warmup:
+        wrk(url, args.warmup, args.connections)
     lookups, cpu = cache_lookups(replicas), sum(cpu_seconds(r.pid) for r in replicas)
     runs = [wrk(url, args.duration, args.connections) for _ in range(3)]
     used = sum(cpu_seconds(r.pid) for r in replicas) - cpu

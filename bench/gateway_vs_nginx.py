@@ -426,7 +426,8 @@ def wrk(tools: Tools, url: str, seconds: float, connections: int) -> WrkRun:
 
 def measure(target: Target, tools: Tools, args: argparse.Namespace) -> Sample:
     target.before_each()
-    wrk(tools, target.url, args.warmup, args.connections)
+    if args.warmup:
+        wrk(tools, target.url, args.warmup, args.connections)
     roots = {"proxy": target.proxy, "upstream": target.upstream}
     before = {role: process_tree_cpu(pid) for role, pid in roots.items() if pid is not None}
     run = wrk(tools, target.url, args.duration, args.connections)

