@@ -29,7 +29,7 @@ def test_every_fault_scenario_runs_and_loses_nothing(tmp_path: Path):
             "--before=0.5",
             "--hold=1",
             "--after=1",
-            "--flood=30",
+            "--flood=60",
             f"--output={tmp_path}",
         ],
         handle_signals=False,
@@ -45,7 +45,9 @@ def test_every_fault_scenario_runs_and_loses_nothing(tmp_path: Path):
     kill = outcomes[0]
     assert kill.breaker_opened_s is not None and kill.breaker_opened_s < 5
     login = outcomes[-1]
-    assert login.logins["429"] >= 15  # the gateway's login limit: 10 at once
+    # The gateway's login limit: 10 at once, twice over at most (its local buckets decide
+    # alone while Redis answers late, as on a busy machine), a few more as tokens refill.
+    assert login.logins["429"] >= 30
     assert login.logins["429 with Retry-After"] == login.logins["429"]
     [results] = tmp_path.glob("faults-*.json")
     assert len(json.loads(results.read_text())["scenarios"]) == len(faults.SCENARIOS)
