@@ -14,7 +14,6 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from litcomp.kit import tracing
-from litcomp.kit.db import create_engine, migrate
 from litcomp.kit.logging import configure_logging
 from litcomp.kit.settings import BaseServiceSettings
 
@@ -64,13 +63,3 @@ def tune_garbage_collector() -> None:
     entries. Measured in bench/README.md (fan-out).
     """
     gc.set_threshold(50_000, 5, 1000)
-
-
-async def migrate_database(spec: ServiceSpec) -> None:
-    if spec.database_url is None or spec.migrations is None:
-        return
-    engine = create_engine(spec.database_url)
-    try:
-        await migrate(engine, spec.migrations)
-    finally:
-        await engine.dispose()
