@@ -381,6 +381,18 @@ class TestUpstreams:
             upstreams.succeeded(a)
             assert a.progress_at == START + 2
 
+    def test_the_stall_outlasts_its_stuck_requests_timing_out(self, clock: FakeClock) -> None:
+        """Once they time out nothing waits on it, but it has still answered nothing:
+        the next request sent there does not restart its clock."""
+        upstreams = self.upstreams(clock)
+        hung = upstreams.endpoints[0]
+        with upstreams.track(hung):
+            clock.advance(5)
+            upstreams.failed(hung, "no answer before the deadline")
+        with upstreams.track(hung):
+            assert hung.progress_at == START
+            assert hung.stalled(clock.now, STALLED_AFTER_SECONDS)
+
     def test_new_requests_leave_an_instance_that_stopped_answering(self, clock: FakeClock) -> None:
         upstreams = self.upstreams(clock)
         a, b = upstreams.endpoints

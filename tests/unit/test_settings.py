@@ -82,9 +82,18 @@ class TestDefaults:
     ) -> None:
         assert load_settings(UsersSettings).public_host == "127.0.0.1"
         monkeypatch.setenv("LITCOMP_HOST", "0.0.0.0")
-        assert load_settings(UsersSettings).public_host == socket.gethostname()
+        # Then this machine's address, not its name: callers look nothing up.
+        address = socket.gethostbyname(socket.gethostname())
+        assert load_settings(UsersSettings).public_host == address
         monkeypatch.setenv("LITCOMP_ADVERTISE_HOST", "users-1.internal")
         assert load_settings(UsersSettings).public_host == "users-1.internal"
+
+    def test_public_host_is_the_name_when_it_has_no_address(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("LITCOMP_HOST", "0.0.0.0")
+        monkeypatch.setattr(socket, "gethostname", lambda: "no-such-host.invalid")
+        assert load_settings(UsersSettings).public_host == "no-such-host.invalid"
 
     def test_settings_are_frozen(self) -> None:
         settings = load_settings(UsersSettings)

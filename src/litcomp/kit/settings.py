@@ -50,10 +50,22 @@ class BaseServiceSettings(BaseSettings):
 
     @property
     def public_host(self) -> str:
-        """The host this instance registers with discovery."""
+        """The host this instance registers with discovery.
+
+        Bound to every interface, it is this machine's address, not its name: callers
+        then look nothing up per connection, and a dead replica cannot hold them up
+        (on Compose a killed container's name took 10 s to fail to resolve, and
+        uvloop's lookups share a small thread pool: lookups of the live replicas
+        waited behind it, make faults-compose)."""
         if self.advertise_host:
             return self.advertise_host
-        return socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
+        if self.host not in ("0.0.0.0", "::"):
+            return self.host
+        name = socket.gethostname()
+        try:
+            return socket.gethostbyname(name)
+        except OSError:
+            return name
 
     @field_validator("log_level", mode="before")
     @classmethod

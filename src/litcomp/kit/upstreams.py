@@ -42,8 +42,10 @@ class Tracked:
 
     def __enter__(self) -> None:
         endpoint = self._endpoint
-        if not endpoint.waiting:
-            endpoint.progress_at = self._clock()  # nothing was owed before: none late
+        if not endpoint.waiting and not endpoint.breaker.failures:
+            # It owed nothing and its last request went well: no answer is late yet. After
+            # a failure (stuck requests timing out) the clock keeps running.
+            endpoint.progress_at = self._clock()
         endpoint.waiting += 1
         endpoint.in_flight += 1
 
