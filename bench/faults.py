@@ -32,8 +32,8 @@ up to 20 s to receive what is due. Figures per scenario:
 - requests ok / failed: every HTTP attempt the clients made (retries included);
 - breaker opened: seconds from the fault to the victim's breaker leaving "closed" in
   the gateway's /gateway/status (polled every 0.1 s); victim's last request: to the
-  last moment its ``requests`` counter grew before that; last failure: to the start of
-  the last request that failed or took over 1 s;
+  last moment its ``requests`` counter grew before that and before the repair; last
+  failure: to the start of the last request that failed or took over 1 s;
 - traffic shifted: to the start of the last open-loop probe (a GET /competitions
   every ``--probe-every`` seconds, sent whatever the answers: the other clients wait
   for theirs, so a hung replica can hold them all and hide that new requests still
@@ -493,11 +493,13 @@ async def watch_gateway(
 
 
 def breaker_figures(
-    samples: list[Sample], victim: str, fault_at: float
+    samples: list[Sample], victim: str, fault_at: float, repaired_at: float = float("inf")
 ) -> tuple[float | None, float | None]:
-    """Seconds from the fault to the victim's breaker opening, and to its last request before."""
+    """Seconds from the fault to the victim's breaker opening, and to its last request before
+    that and before the repair (what a repaired replica gets is no longer the fault's)."""
     opened = None
     last_sent = None
+    watched_to_repair = False
     previous: int | None = None
     for sample in samples:
         state = sample.instances.get(victim)
@@ -507,10 +509,12 @@ def breaker_figures(
         if state is None or state[0] != "closed":
             opened = sample.at - fault_at
             break
-        if previous is not None and state[1] > previous:
+        if sample.at > repaired_at:
+            watched_to_repair = True
+        elif previous is not None and state[1] > previous:
             last_sent = sample.at - fault_at
         previous = state[1]
-    if opened is not None and last_sent is None:
+    if (opened is not None or watched_to_repair) and last_sent is None:
         last_sent = 0.0
     return opened, last_sent
 
@@ -788,7 +792,9 @@ def figures(
         }
     )
     if victim:
-        opened, shifted = breaker_figures(samples, f"competitions/{victim}", fault_at)
+        repaired = outcome.repaired_s
+        repaired_at = float("inf") if repaired is None else fault_at + repaired
+        opened, shifted = breaker_figures(samples, f"competitions/{victim}", fault_at, repaired_at)
         outcome.breaker_opened_s, outcome.victim_last_request_s = opened, shifted
 
 
@@ -940,6 +946,7 @@ def main(
         signal.alarm(args.time_limit)
     facts = machine()
     outcomes: list[Outcome] = []
+    unsettled: BaseException | None = None
     run_tag = secrets.token_hex(3)
     try:
         with workdir(args.workdir) as temp, start(args, temp) as platform_:
@@ -957,12 +964,20 @@ def main(
                     break
                 print(report(outcome) + "\n", flush=True)
                 outcomes.append(outcome)
-                platform_.settle()
+                try:
+                    platform_.settle()
+                except (Exception, SystemExit) as exc:  # noted and written, then raised
+                    outcome.notes.append(f"the platform did not settle after it: {exc}")
+                    log("%s: the platform did not settle: %s", scenario, exc)
+                    unsettled = exc
+                    break
     finally:
         if handle_signals:
             signal.alarm(0)
     facts["load_average_after"] = Path("/proc/loadavg").read_text().split()[:3]
     write_results(args.output, name, facts, args, outcomes)
+    if unsettled is not None:
+        raise unsettled
     return outcomes
 
 
