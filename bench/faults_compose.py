@@ -117,14 +117,15 @@ class ComposePlatform:
 
     def victim(self, service: str) -> tuple[str, str | None]:
         """The last container of ``service``, and the id the gateway knows its instance by
-        (found by its address: the container's hostname, its short id)."""
+        (found by the host it registered: the container's address)."""
         container = self.compose.containers(service)[-1]
         status = http_json(f"{self.gateway}/gateway/status") or {"services": {}}
+        hosts = registered_hosts(self.compose, container)
         instance = next(
             (
                 i["instance_id"]
                 for i in status["services"].get(service, [])
-                if f"//{container[:12]}:" in i["address"]
+                if registered_host(i) in hosts
             ),
             None,
         )
@@ -138,18 +139,28 @@ class ComposePlatform:
             http_json(f"{self.gateway}/competitions")
             status = http_json(f"{self.gateway}/gateway/status") or {"services": {}}
             closed = {
-                i["address"].split("//")[1].split(":")[0]
+                registered_host(i)
                 for each in status["services"].values()
                 for i in each
                 if i["breaker"] == "closed"
             }
             containers = self.compose.containers("users") + self.compose.containers("competitions")
-            running = {c[:12] for c in containers}
-            if running <= closed:
+            if all(registered_hosts(self.compose, c) & closed for c in containers):
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not settled after {timeout:.0f} s: {status}")
             time.sleep(0.5)
+
+
+def registered_hosts(compose: Compose, container: str) -> set[str]:
+    """What an instance in ``container`` may have registered: its address (kit/settings.py
+    public_host), or its hostname, the short id (before b3dcf0f)."""
+    return {compose.address(container), container[:12]}
+
+
+def registered_host(instance: dict[str, str]) -> str:
+    """The host of an instance's address in /gateway/status (``http://host:port``)."""
+    return instance["address"].split("//")[1].rsplit(":", 1)[0]
 
 
 @contextlib.contextmanager

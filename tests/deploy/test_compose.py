@@ -36,7 +36,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench import faults
 from bench.docker import Compose, deployed, run, unavailable
-from bench.faults_compose import SCENARIOS, ComposePlatform
+from bench.faults_compose import SCENARIOS, ComposePlatform, registered_host, registered_hosts
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -366,8 +366,8 @@ async def test_a_paused_replica_under_load_loses_nothing(stack: Stack) -> None:
 def _instances_of(stack: Stack, container: str) -> list[dict[str, Any]]:
     """The gateway's view of the instances registered from this container."""
     status = httpx.get(f"{stack.url}/gateway/status", timeout=10).json()
-    host = container[:12]  # a container's hostname: its short id
-    return [i for i in status["services"]["competitions"] if f"//{host}:" in i["address"]]
+    hosts = registered_hosts(stack.compose, container)
+    return [i for i in status["services"]["competitions"] if registered_host(i) in hosts]
 
 
 def test_prometheus_scrapes_every_replica_and_the_dashboard_has_data(stack: Stack) -> None:
