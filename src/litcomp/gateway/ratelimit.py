@@ -14,7 +14,6 @@ import asyncio
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -53,7 +52,9 @@ def take(tokens: float, elapsed: float, limit: Limit) -> tuple[float, Decision]:
 
     Returns the tokens left and the decision.
     """
-    tokens = min(float(limit.burst), tokens + elapsed * limit.rate)
+    tokens += elapsed * limit.rate
+    if tokens > limit.burst:
+        tokens = float(limit.burst)
     if tokens >= 1:
         return tokens - 1, ALLOWED
     return tokens, Decision(False, (1 - tokens) / limit.rate)
@@ -65,15 +66,19 @@ class MemoryLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000):
         self._clock = clock
         self._max_keys = max_keys
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        # Oldest use first: a bucket is taken out and put back at the end on each use.
+        self._buckets: dict[str, tuple[float, float]] = {}
 
     async def check(self, key: str, limit: Limit) -> Decision:
         now = self._clock()
-        tokens, updated = self._buckets.pop(key, (float(limit.burst), now))
-        tokens, decision = take(tokens, now - updated, limit)
+        bucket = self._buckets.pop(key, None)
+        if bucket is None:
+            tokens, decision = take(float(limit.burst), 0.0, limit)
+        else:
+            tokens, decision = take(bucket[0], now - bucket[1], limit)
         self._buckets[key] = (tokens, now)
         if len(self._buckets) > self._max_keys:
-            self._buckets.popitem(last=False)
+            del self._buckets[next(iter(self._buckets))]
         return decision
 
 

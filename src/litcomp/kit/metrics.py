@@ -32,18 +32,15 @@ class RequestMetrics:
 
     def __init__(self, buckets: tuple[float, ...] = Histogram.DEFAULT_BUCKETS) -> None:
         self._bounds = tuple(bound for bound in buckets if bound != float("inf"))
-        self._requests: dict[tuple[str, str, str, int], int] = {}
-        # Per (service, method, route): a count per bucket, +Inf's last, then the sum.
-        self._latency: dict[tuple[str, str, str], list[float]] = {}
+        self._series: dict[tuple[str, str, str], _Series] = {}  # by service, method, route
 
     def observe(self, service: str, method: str, route: str, status: int, seconds: float) -> None:
-        key = (service, method, route, status)
-        self._requests[key] = self._requests.get(key, 0) + 1
-        latency = self._latency.get(key[:3])
-        if latency is None:
-            latency = self._latency[key[:3]] = [0.0] * (len(self._bounds) + 2)
-        latency[bisect_left(self._bounds, seconds)] += 1  # buckets are "less or equal"
-        latency[-1] += seconds
+        series = self._series.get((service, method, route))
+        if series is None:
+            series = self._series[service, method, route] = _Series(len(self._bounds) + 1)
+        series.statuses[status] = series.statuses.get(status, 0) + 1
+        series.buckets[bisect_left(self._bounds, seconds)] += 1  # buckets are "less or equal"
+        series.seconds += seconds
 
     def collect(self) -> Iterator[Metric]:
         requests = CounterMetricFamily(
@@ -51,19 +48,33 @@ class RequestMetrics:
             "HTTP requests answered, by route and status.",
             labels=["service", "method", "route", "status"],
         )
-        for (service, method, route, status), count in self._requests.copy().items():
-            requests.add_metric([service, method, route, str(status)], count)
-        yield requests
         latency = HistogramMetricFamily(
             "litcomp_http_request_duration_seconds",
             "Time to answer an HTTP request.",
             labels=["service", "method", "route"],
         )
         bounds = [*map(str, self._bounds), "+Inf"]
-        for labels, counts in self._latency.copy().items():
-            cumulative = accumulate(counts[:-1])
-            latency.add_metric(list(labels), list(zip(bounds, cumulative, strict=True)), counts[-1])
+        for labels, series in self._series.copy().items():
+            for status, count in series.statuses.copy().items():
+                requests.add_metric([*labels, str(status)], count)
+            cumulative = accumulate(series.buckets)
+            latency.add_metric(
+                list(labels), list(zip(bounds, cumulative, strict=True)), series.seconds
+            )
+        yield requests
         yield latency
+
+
+class _Series:
+    """One (service, method, route)'s requests: a count per status, per latency bucket
+    (+Inf's last), and their total time."""
+
+    __slots__ = ("buckets", "seconds", "statuses")
+
+    def __init__(self, buckets: int) -> None:
+        self.statuses: dict[int, int] = {}
+        self.buckets = [0] * buckets
+        self.seconds = 0.0
 
 
 HTTP = RequestMetrics()
