@@ -389,9 +389,21 @@ class TestUpstreams:
         with upstreams.track(hung):
             clock.advance(5)
             upstreams.failed(hung, "no answer before the deadline")
+        assert hung.waiting == 0
+        assert hung.stalled(clock.now, STALLED_AFTER_SECONDS)  # it failed just now
         with upstreams.track(hung):
             assert hung.progress_at == START
             assert hung.stalled(clock.now, STALLED_AFTER_SECONDS)
+
+    def test_a_failure_long_past_does_not_shun_an_idle_instance(self, clock: FakeClock) -> None:
+        upstreams = self.upstreams(clock)
+        once = upstreams.endpoints[0]
+        with upstreams.track(once):
+            upstreams.failed(once, "cannot connect")
+        clock.advance(STALLED_AFTER_SECONDS)
+        assert once.stalled(clock.now, STALLED_AFTER_SECONDS)
+        clock.advance(once.breaker.cooldown)
+        assert not once.stalled(clock.now, STALLED_AFTER_SECONDS)
 
     def test_new_requests_leave_an_instance_that_stopped_answering(self, clock: FakeClock) -> None:
         upstreams = self.upstreams(clock)

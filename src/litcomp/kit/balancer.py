@@ -15,8 +15,9 @@ last reported to discovery (its own in-flight count, from every caller).
   freed a slot, and a new request went to the hung instance to wait out the deadline
   in turn). Once the breaker has opened its failures no longer count, so idle peers
   cannot starve the probe after the cooldown. An instance that has answered none of
-  our requests for ``stalled_after`` seconds while some wait on it is *stalled* (hung,
-  or far behind) and loses to every instance that is not: its breaker opens only
+  our requests for ``stalled_after`` seconds while some wait on it (or while it failed
+  within its breaker's cooldown) is *stalled* (hung, or far behind) and loses to every
+  instance that is not: its breaker opens only
   once three requests have timed out, and until then the least-load rule alone still
   sends it a request whenever its stuck count is below its peers' in-flight count
   (``make faults``, freeze). WebSocket tunnels count as load but are not waiting for
@@ -68,6 +69,7 @@ class Endpoint:
     waiting: int = 0  # requests awaiting an answer
     # When it last answered one of our requests well, or when requests began waiting on it.
     progress_at: float = 0.0
+    failed_at: float = 0.0  # when a request to it last failed
 
     @property
     def load(self) -> int:
@@ -77,7 +79,14 @@ class Endpoint:
         return max(self.in_flight, self.instance.load) + suspect
 
     def stalled(self, now: float, after: float) -> bool:
-        return self.waiting > 0 and now - self.progress_at >= after
+        """No good answer for ``after`` seconds while requests wait on it, or while it
+        failed recently: once its stuck requests time out none waits, but it is no
+        better (``make faults``, freeze: it got one more request 5.6 s in). "Recently"
+        is its breaker's cooldown, so a passing failure does not shun it for good."""
+        if now - self.progress_at < after:
+            return False
+        failing = self.breaker.failures > 0 and now - self.failed_at < self.breaker.cooldown
+        return self.waiting > 0 or failing
 
 
 class Balancer(Protocol):

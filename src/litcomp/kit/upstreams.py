@@ -156,6 +156,7 @@ class Upstreams:
 
     def failed(self, endpoint: Endpoint, reason: str) -> None:
         endpoint.failures += 1
+        endpoint.failed_at = self._clock()
         endpoint.last_error = reason
         endpoint.breaker.failed(reason)
 
