@@ -1,0 +1,211 @@
+"""CPU instructions the gateway spends per proxied request, counted, not timed.
+
+Method
+------
+Timings on a shared 2-core machine swing by tens of percent from run to run (see
+``gateway_vs_nginx.py``); an instruction count does not. This script drives the
+gateway's real code (``ClientConnection``, ``Gateway.handle``, the balancer, the
+breaker, the rate limiter, the metrics, ``Pool`` and its upstream parser) over
+in-memory transports inside one uvloop event loop: 16 kept-alive client connections
+send ``GET /competitions`` back to back, and the "upstream" answers each request with
+a fixed 46-byte JSON answer, as the static nginx of ``gateway_vs_nginx.py`` does. No
+system call is made per request, so what is counted is the gateway's own work.
+
+Valgrind (cachegrind, no cache simulation) counts the instructions of a run of R
+rounds of 3,000 requests; the count of a one-round run is subtracted, which removes
+start-up and imports: (Ir(R rounds) - Ir(1 round)) / ((R - 1) * 3,000).
+
+``--against REV`` measures a git revision too (checked out in a temporary worktree,
+removed after) and prints the ratio: the change's effect, side by side.
+
+    sudo apt-get install -y valgrind
+    .venv/bin/python -m bench.gateway_instructions --against 1d3e513
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+REQUESTS_PER_ROUND = 3000
+CONNECTIONS = 16
+BODY = b'{"source":"static upstream","competitions":[]}'
+ANSWER = (
+    b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\nConnection: keep-alive\r\n\r\n%s" % (len(BODY), BODY)
+)
+REQUEST = b"GET /competitions HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: wrk\r\n\r\n"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- the driver: run inside valgrind, with the measured tree's src on PYTHONPATH --------
+
+
+class _Transport(asyncio.Transport):
+    """An in-memory transport: what is written is handed to ``deliver`` on the next turn
+    of the loop, as a socket's bytes would arrive."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Any) -> None:
+        super().__init__()
+        self._loop = loop
+        self._deliver = deliver
+        self._closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._loop.call_soon(self._deliver, data)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        self._closing = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 40000) if name == "peername" else default
+
+
+class _Loop(uvloop.Loop):
+    """uvloop, but its connections to the upstream are in memory: each request the
+    gateway writes is answered with ``ANSWER``."""
+
+    async def create_connection(  # type: ignore[override]  # the pool's call only
+        self, factory: Any, *_: Any, **__: Any
+    ) -> tuple[Any, Any]:
+        connection = factory()
+        transport = _Transport(self, lambda _data: connection.data_received(ANSWER))
+        connection.connection_made(transport)
+        return transport, connection
+
+
+async def _drive(rounds: int) -> None:
+    from litcomp.gateway.app import MAX_BODY_BYTES, Gateway
+    from litcomp.gateway.proxy import Proxy
+    from litcomp.gateway.ratelimit import MemoryLimiter
+    from litcomp.gateway.routes import ROUTES
+    from litcomp.gateway.server import ClientConnection
+    from litcomp.gateway.settings import GatewaySettings
+    from litcomp.gateway.upstream import Pool
+    from litcomp.kit.balancer import BALANCERS, Instance
+    from litcomp.kit.upstreams import Upstreams
+
+    loop = asyncio.get_running_loop()
+    settings = GatewaySettings(gateway_rate_per_second=1e9, gateway_rate_burst=10**9)
+    upstreams = {
+        service: Upstreams(
+            caller="gateway", service=service, balancer=BALANCERS[settings.gateway_balancer]()
+        )
+        for service in {route.service for route in ROUTES}
+    }
+    upstreams["competitions"].update([Instance("competitions", "static", "127.0.0.1", 9)])
+    proxy = Proxy(Pool(), upstreams, {route.prefix: 5.0 for route in ROUTES})
+    gateway = Gateway(settings, upstreams, proxy, MemoryLimiter())
+    left = 0
+    done: asyncio.Future[None] = loop.create_future()
+
+    def client() -> Any:
+        connection = ClientConnection(gateway.handle, gateway.tunnel, MAX_BODY_BYTES)
+
+        def answered(_data: bytes) -> None:
+            nonlocal left
+            left -= 1
+            if left > 0:
+                connection.data_received(REQUEST)
+            elif not done.done():
+                done.set_result(None)
+
+        connection.connection_made(_Transport(loop, answered))
+        return connection
+
+    clients = [client() for _ in range(CONNECTIONS)]
+    for _ in range(rounds):
+        left, done = REQUESTS_PER_ROUND, loop.create_future()
+        for connection in clients:
+            connection.data_received(REQUEST)
+        await done
+        await asyncio.sleep(0.01)  # the round's last answers, beyond the count
+
+
+def drive(rounds: int) -> None:
+    import logging
+
+    logging.disable(logging.INFO)
+    loop = _Loop()
+    try:
+        loop.run_until_complete(_drive(rounds))
+    finally:
+        loop.close()
+
+
+# --- the measurement --------------------------------------------------------------------
+
+
+def instructions(src: Path, rounds: int) -> int:
+    command = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        "bench.gateway_instructions",
+        "--drive",
+        str(rounds),
+    ]
+    env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}", "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind printed no instruction count:\n{done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def per_request(src: Path, rounds: int) -> float:
+    extra = instructions(src, rounds) - instructions(src, 1)
+    return extra / ((rounds - 1) * REQUESTS_PER_ROUND)
+
+
+@contextlib.contextmanager
+def checked_out(revision: str) -> Iterator[Path]:
+    """The ``src`` of ``revision``, in a temporary git worktree removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="litcomp-rev-") as temp:
+        tree = Path(temp) / "tree"
+        git = ["git", "-C", str(ROOT)]
+        subprocess.run([*git, "worktree", "add", "--detach", "-q", str(tree), revision], check=True)
+        try:
+            yield tree / "src"
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", metavar="REV", help="a git revision to compare with")
+    parser.add_argument("--rounds", type=int, choices=range(2, 11), default=4, metavar="2-10")
+    parser.add_argument("--drive", type=int, help=argparse.SUPPRESS)  # inside valgrind
+    args = parser.parse_args()
+    if args.drive:
+        drive(args.drive)
+        return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("needs valgrind: sudo apt-get install -y valgrind")
+    here = per_request(ROOT / "src", args.rounds)
+    print(f"this tree: {here:,.0f} instructions per proxied request")
+    if args.against:
+        with checked_out(args.against) as src:
+            there = per_request(src, args.rounds)
+        print(f"{args.against}: {there:,.0f} instructions per proxied request")
+        print(f"this tree / {args.against}: {here / there:.3f}")
+
+
+if __name__ == "__main__":
+    main()
