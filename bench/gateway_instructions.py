@@ -133,6 +133,9 @@ async def _drive(rounds: int) -> None:
             connection.data_received(REQUEST)
         await done
         await asyncio.sleep(0.01)  # the round's last answers, beyond the count
+    for connection in clients:
+        connection.connection_lost(None)  # ends its worker task
+    await asyncio.sleep(0)
 
 
 def drive(rounds: int) -> None:
