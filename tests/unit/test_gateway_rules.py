@@ -94,15 +94,22 @@ def as_parsed(incoming: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(name.lower(), value) for name, value in incoming]
 
 
+def _split(line: str) -> tuple[str, str]:
+    name, value = line.split(": ", 1)
+    return name, value
+
+
 class TestUpstreamRequestHeaders:
     def upstream(self, incoming: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        return headers.upstream_request(
+        lines = headers.upstream_request(
             as_parsed(incoming),
             client_ip="203.0.113.7",
             scheme="https",
             host="litcomp.example",
             request_id="req-42",
         )
+        assert lines.endswith("\r\n")
+        return [_split(line) for line in lines.removesuffix("\r\n").split("\r\n")]
 
     @pytest.mark.parametrize(
         "name",

@@ -175,17 +175,13 @@ class Gateway:
             return error(502, "bad_gateway", f"{route.service} refused the connection")
         pool.succeeded(endpoint)
         request_id = accept_request_id(request.header("x-request-id"))
-        outgoing = [
-            *self.proxy.outgoing_headers(request, request_id),
-            ("connection", "Upgrade"),
-            ("upgrade", request.header("upgrade") or "websocket"),
-        ]
-        head = [
-            f"{request.method} {request.target} HTTP/1.1",
-            f"host: {instance.host}:{port}",
-        ]
-        head.extend(f"{name}: {value}" for name, value in outgoing)
-        transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        upgrade = request.header("upgrade") or "websocket"
+        head = (
+            f"{request.method} {request.target} HTTP/1.1\r\nhost: {instance.host}:{port}\r\n"
+            f"{self.proxy.outgoing_headers(request, request_id)}"
+            f"connection: Upgrade\r\nupgrade: {upgrade}\r\n\r\n"
+        )
+        transport.write(head.encode("latin-1"))
         log.info(
             "websocket tunnel opened",
             extra={"path": request.path, "upstream": instance.instance_id},

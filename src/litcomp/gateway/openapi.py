@@ -350,7 +350,7 @@ class Documents:
                 "GET",
                 PATH,
                 f"{instance.host}:{instance.http_port}",
-                [("accept", "application/json")],
+                "accept: application/json\r\n",
                 b"",
             )
             try:

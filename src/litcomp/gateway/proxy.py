@@ -48,7 +48,7 @@ class Proxy:
         self.upstreams = upstreams
         self.timeouts = timeouts
 
-    def outgoing_headers(self, request: Request, request_id: str) -> list[tuple[str, str]]:
+    def outgoing_headers(self, request: Request, request_id: str) -> str:
         return headers.upstream_request(
             request.headers,
             client_ip=request.client_ip,

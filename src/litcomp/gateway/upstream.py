@@ -211,16 +211,8 @@ class Pool:
         self._idle.clear()
 
 
-def encode_request(
-    method: str, target: str, host: str, headers: list[tuple[str, str]], body: bytes
-) -> bytes:
+def encode_request(method: str, target: str, host: str, header_lines: str, body: bytes) -> bytes:
+    """The request as sent; ``header_lines`` are ``name: value\\r\\n`` each."""
     length = f"content-length: {len(body)}\r\n" if body or method in _BODY_METHODS else ""
-    head = "".join(
-        [
-            f"{method} {target} HTTP/1.1\r\nhost: {host}\r\n",
-            *[f"{name}: {value}\r\n" for name, value in headers],
-            length,
-            "\r\n",
-        ]
-    )
+    head = f"{method} {target} HTTP/1.1\r\nhost: {host}\r\n{header_lines}{length}\r\n"
     return head.encode("latin-1") + body
