@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client import REGISTRY
 
-from litcomp.kit import metrics
+from litcomp.kit import upstreams  # noqa: F401  (registers litcomp_balancer_picks)
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "litcomp-dashboard.json"
@@ -30,13 +30,13 @@ SUFFIXES = {"counter": ["_total"], "gauge": [""], "histogram": ["_bucket", "_sum
 
 
 def _exported() -> dict[str, set[str]]:
-    """Each metric of kit.metrics by its name, with the series names it exposes."""
-    exported = {}
-    for value in vars(metrics).values():
-        if isinstance(value, MetricWrapperBase):
-            (family,) = value.describe()
-            exported[family.name] = {family.name + s for s in SUFFIXES[family.type]}
-    return exported
+    """Each litcomp metric in the registry the services expose, by its name, with the
+    series names it exposes (some are collectors of ours, read at scrape time)."""
+    return {
+        family.name: {family.name + suffix for suffix in SUFFIXES[family.type]}
+        for family in REGISTRY.collect()
+        if family.name.startswith("litcomp_")
+    }
 
 
 def _queries() -> list[str]:
