@@ -43,7 +43,10 @@ def test_every_fault_scenario_runs_and_loses_nothing(tmp_path: Path):
         assert outcome.notifications_lost == 0, outcome.scenario
         assert outcome.comments_without_notice == 0, outcome.scenario
     kill = outcomes[0]
-    assert kill.breaker_opened_s is not None and kill.breaker_opened_s < 5
+    # Traffic left the killed replica within 2 s: by its breaker, or before that by least
+    # load, which shuns a replica that failed and has answered nothing since (under this
+    # light load it may get fewer than the 3 requests that would open its breaker).
+    assert kill.victim_last_request_s is None or kill.victim_last_request_s < 2
     login = outcomes[-1]
     # The gateway's login limit: 10 at once, twice over at most (its local buckets decide
     # alone while Redis answers late, as on a busy machine), a few more as tokens refill.
