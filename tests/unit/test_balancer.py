@@ -359,6 +359,16 @@ class TestUpstreams:
         upstreams.update([Instance("users", name, "10.0.0.1", 8000) for name in ("a", "b")])
         return upstreams
 
+    def test_attempts_go_to_different_instances_and_end_when_none_is_left(
+        self, clock: FakeClock
+    ) -> None:
+        upstreams = self.upstreams(clock)
+        first, second = upstreams.attempts(tries=3)  # two instances: two attempts
+        assert first is not second
+        trip(first)
+        trip(second)
+        assert list(upstreams.attempts()) == []
+
     def test_a_request_waits_from_when_it_was_sent_if_none_was_waiting(
         self, clock: FakeClock
     ) -> None:

@@ -32,7 +32,6 @@ from litcomp.gateway.messages import Request, Response
 from litcomp.gateway.routes import match
 from litcomp.gateway.upstream import Pool, UpstreamError, encode_request
 from litcomp.kit import openapi
-from litcomp.kit.balancer import Endpoint
 from litcomp.kit.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
@@ -338,13 +337,7 @@ class Documents:
     async def _fetch(self, service: str) -> dict[str, Any] | None:
         """The service's document from one of its instances (a second one if the first
         fails), or None."""
-        pool = self._upstreams[service]
-        tried: list[Endpoint] = []
-        for _ in range(2):
-            endpoint = pool.choose(tried)
-            if endpoint is None:
-                break
-            tried.append(endpoint)
+        for endpoint in self._upstreams[service].attempts():
             instance = endpoint.instance
             request = encode_request(
                 "GET",

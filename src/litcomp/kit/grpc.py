@@ -184,12 +184,7 @@ class Client:
     async def call(self, name: str, request: Any) -> Any:
         """Call method ``name``, e.g. ``await users.call("GetUsers", request)``."""
         metadata = ((REQUEST_ID_HEADER, request_id_var.get() or new_request_id()),)
-        tried: list[Endpoint] = []
-        for _ in range(2):
-            endpoint = self.upstreams.choose(tried)
-            if endpoint is None:
-                break
-            tried.append(endpoint)
+        for endpoint in self.upstreams.attempts():
             method = getattr(self._stub(endpoint), name)
             with self.upstreams.track(endpoint):
                 try:

@@ -147,6 +147,18 @@ class Upstreams:
             skipped.append(endpoint)
         return None
 
+    def attempts(self, tries: int = 2) -> Iterator[Endpoint]:
+        """The endpoints for up to ``tries`` attempts at one call, a different instance
+        each time (each chosen as ``choose`` does); fewer when none is left. The caller
+        stops iterating once an attempt has worked."""
+        tried: list[Endpoint] = []
+        for _ in range(tries):
+            endpoint = self.choose(tried)
+            if endpoint is None:
+                return
+            tried.append(endpoint)
+            yield endpoint
+
     def track(self, endpoint: Endpoint) -> Tracked:
         return Tracked(endpoint, self._clock)
 
