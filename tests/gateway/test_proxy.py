@@ -1,5 +1,7 @@
 """The gateway between a client and an instance: what passes, what is added, what is refused."""
 
+import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -139,3 +141,38 @@ async def test_websocket_relay_both_ways_and_closes(edge: Edge):
             assert await socket.receive_str(timeout=5) == "hello"
             await socket.close()
             assert socket.closed
+
+
+async def test_pipelined_requests_are_answered_in_order(edge: Edge):
+    """Answers go out in the order asked, whether the gateway answers at once (/ws
+    without an upgrade: 400), from a task (its own /health) or from an instance that
+    takes a while (the first)."""
+    host, port = edge.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    targets = [
+        "/competitions/slow?seconds=0.3",
+        "/ws",
+        "/health",
+        "/competitions/second",
+        "/nowhere",
+    ]
+    writer.write(b"".join(f"GET {t} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for t in targets))
+    statuses = []
+    bodies = []
+    try:
+        for _ in targets:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            lines = head.decode("latin-1").split("\r\n")
+            length = next(
+                int(line.split(":", 1)[1])
+                for line in lines
+                if line.lower().startswith("content-length:")
+            )
+            statuses.append(int(lines[0].split()[1]))
+            bodies.append(json.loads(await reader.readexactly(length)))
+    finally:
+        writer.close()
+    assert statuses == [200, 400, 200, 200, 404]
+    assert bodies[0] == {"slept": True}
+    assert bodies[3]["path"] == "/competitions/second"
+    assert bodies[2] == {"status": "ok"}

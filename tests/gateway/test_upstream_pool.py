@@ -38,7 +38,7 @@ async def test_a_connection_nobody_answers_fails_within_the_connect_timeout(
     started = loop.time()
     try:
         with pytest.raises(ConnectFailed):
-            await pool.exchange("127.0.0.1", unanswering_port, REQUEST, within=5)
+            await pool.fetch("127.0.0.1", unanswering_port, REQUEST, within=5)
     finally:
         pool.close()
     assert CONNECT_SECONDS - 0.1 < loop.time() - started < CONNECT_SECONDS + 0.5

@@ -123,7 +123,7 @@ async def test_while_redis_is_unreachable_the_local_fallback_still_limits(
     assert [d.allowed for d in decisions] == [True, True, True, False]
     assert decisions[-1].retry_after == pytest.approx(10.0, abs=0.1)
     # The buckets were the fallback's own: it refuses this client too.
-    assert not (await fallback.check("198.51.100.7", SLOW)).allowed
+    assert not fallback.check("198.51.100.7", SLOW).allowed
     # The outage is logged once, not per request.
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1

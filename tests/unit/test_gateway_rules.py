@@ -308,54 +308,54 @@ class TestRetryAfterHeader:
 class TestMemoryLimiter:
     limit = Limit(rate=1.0, burst=2)
 
-    async def test_a_new_key_starts_with_a_full_bucket(self) -> None:
+    def test_a_new_key_starts_with_a_full_bucket(self) -> None:
         limiter = MemoryLimiter(clock=FakeClock())
-        allowed = [(await limiter.check("1.2.3.4", self.limit)).allowed for _ in range(3)]
+        allowed = [limiter.check("1.2.3.4", self.limit).allowed for _ in range(3)]
         assert allowed == [True, True, False]
 
-    async def test_refusal_tells_the_wait_and_time_refills(self) -> None:
+    def test_refusal_tells_the_wait_and_time_refills(self) -> None:
         clock = FakeClock()
         limiter = MemoryLimiter(clock=clock)
-        await limiter.check("k", self.limit)
-        await limiter.check("k", self.limit)
+        limiter.check("k", self.limit)
+        limiter.check("k", self.limit)
         clock.advance(0.25)
-        refused = await limiter.check("k", self.limit)
+        refused = limiter.check("k", self.limit)
         assert not refused.allowed
         assert refused.retry_after == pytest.approx(0.75)
         clock.advance(0.75)
-        assert (await limiter.check("k", self.limit)).allowed
-        assert not (await limiter.check("k", self.limit)).allowed
+        assert limiter.check("k", self.limit).allowed
+        assert not limiter.check("k", self.limit).allowed
 
-    async def test_a_refused_request_does_not_cost_a_token(self) -> None:
+    def test_a_refused_request_does_not_cost_a_token(self) -> None:
         clock = FakeClock()
         limiter = MemoryLimiter(clock=clock)
         for _ in range(5):
-            await limiter.check("k", self.limit)
+            limiter.check("k", self.limit)
         clock.advance(1.0)
-        assert (await limiter.check("k", self.limit)).allowed
+        assert limiter.check("k", self.limit).allowed
 
-    async def test_keys_are_independent(self) -> None:
+    def test_keys_are_independent(self) -> None:
         limiter = MemoryLimiter(clock=FakeClock())
         for _ in range(3):
-            await limiter.check("a", self.limit)
-        assert not (await limiter.check("a", self.limit)).allowed
-        assert (await limiter.check("b", self.limit)).allowed
-        assert (await limiter.check("b", self.limit)).allowed
+            limiter.check("a", self.limit)
+        assert not limiter.check("a", self.limit).allowed
+        assert limiter.check("b", self.limit).allowed
+        assert limiter.check("b", self.limit).allowed
 
-    async def test_past_max_keys_the_least_recently_used_key_is_forgotten(self) -> None:
+    def test_past_max_keys_the_least_recently_used_key_is_forgotten(self) -> None:
         limiter = MemoryLimiter(clock=FakeClock(), max_keys=2)
         one = Limit(rate=0.001, burst=1)
-        assert (await limiter.check("a", one)).allowed
-        assert (await limiter.check("b", one)).allowed
-        assert not (await limiter.check("a", one)).allowed  # a is now the most recent
-        assert (await limiter.check("c", one)).allowed  # a third key: b goes
-        assert not (await limiter.check("a", one)).allowed  # a is remembered
-        assert not (await limiter.check("c", one)).allowed  # and so is c
-        assert (await limiter.check("b", one)).allowed  # b starts full again
+        assert limiter.check("a", one).allowed
+        assert limiter.check("b", one).allowed
+        assert not limiter.check("a", one).allowed  # a is now the most recent
+        assert limiter.check("c", one).allowed  # a third key: b goes
+        assert not limiter.check("a", one).allowed  # a is remembered
+        assert not limiter.check("c", one).allowed  # and so is c
+        assert limiter.check("b", one).allowed  # b starts full again
 
-    async def test_the_oldest_key_is_forgotten_first(self) -> None:
+    def test_the_oldest_key_is_forgotten_first(self) -> None:
         limiter = MemoryLimiter(clock=FakeClock(), max_keys=2)
         one = Limit(rate=0.001, burst=1)
         for key in ("a", "b", "c"):
-            assert (await limiter.check(key, one)).allowed
-        assert (await limiter.check("a", one)).allowed  # forgotten: full again
+            assert limiter.check(key, one).allowed
+        assert limiter.check("a", one).allowed  # forgotten: full again

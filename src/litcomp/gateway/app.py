@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 import uvloop
@@ -21,8 +21,8 @@ from redis.asyncio import Redis
 
 from litcomp.gateway import docs, openapi, web
 from litcomp.gateway.messages import Request, Response, error, json_response
-from litcomp.gateway.proxy import Proxy, no_instance
-from litcomp.gateway.ratelimit import Limit, Limiter, MemoryLimiter, RedisLimiter
+from litcomp.gateway.proxy import Proxy, Reply, no_instance
+from litcomp.gateway.ratelimit import Decision, Limit, Limiter, MemoryLimiter, RedisLimiter
 from litcomp.gateway.routes import ROUTES, Route, match, timeout_for
 from litcomp.gateway.server import ClientConnection, Pipe
 from litcomp.gateway.settings import GatewaySettings, get_settings
@@ -62,33 +62,74 @@ class Gateway:
             settings.gateway_auth_rate_per_minute / 60, settings.gateway_auth_burst
         )
         self._limit = Limit(settings.gateway_rate_per_second, settings.gateway_rate_burst)
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def handle(self, request: Request) -> Response:
+    def handle(self, request: Request, reply: Reply) -> None:
+        """Answer ``request``: ``reply`` is called once, now or when the upstream answers."""
         request_id = accept_request_id(request.header("x-request-id"))
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
         route = match(request.path)
-        try:
-            try:
-                response = await self._answer(request, route, request_id)
-            except Exception:
-                log.exception("unhandled error")
-                response = error(500, "internal", "something went wrong in the gateway")
+        started = time.perf_counter()
+
+        def answered(response: Response) -> None:
             response.headers.append(("x-request-id", request_id))
             self._record(request, route, response.status, time.perf_counter() - started)
-            return response
+            reply(response)
+
+        token = request_id_var.set(request_id)
+        try:
+            self._answer(request, route, request_id, answered)
+        except Exception:
+            log.exception("unhandled error")
+            answered(error(500, "internal", "something went wrong in the gateway"))
         finally:
             request_id_var.reset(token)
 
-    async def _answer(self, request: Request, route: Route | None, request_id: str) -> Response:
+    def _answer(self, request: Request, route: Route | None, request_id: str, reply: Reply) -> None:
         if route is None:
-            return await self._own(request)
-        refused = await self._rate_limited(request)
-        if refused is not None:
-            return refused
-        if route.websocket:
-            return error(400, "bad_request", "this route takes a WebSocket upgrade")
-        return await self.proxy.forward(request, route, request_id)
+            self._later(self._own(request), reply)
+            return
+        decision = self._rate_limit(request)
+        if isinstance(decision, Decision):
+            self._admit(decision, request, route, request_id, reply)
+        else:  # shared through Redis: on its answer
+            self._later(self._admit_after(decision, request, route, request_id, reply), reply)
+
+    async def _admit_after(
+        self,
+        decision: Awaitable[Decision],
+        request: Request,
+        route: Route,
+        request_id: str,
+        reply: Reply,
+    ) -> None:
+        self._admit(await decision, request, route, request_id, reply)
+
+    def _admit(
+        self, decision: Decision, request: Request, route: Route, request_id: str, reply: Reply
+    ) -> None:
+        if not decision.allowed:
+            reply(too_many(decision))
+        elif route.websocket:
+            reply(error(400, "bad_request", "this route takes a WebSocket upgrade"))
+        else:
+            self.proxy.forward(request, route, request_id, reply)
+
+    def _later(self, answer: Awaitable[Response | None], reply: Reply) -> None:
+        """Run ``answer`` as a task; its response, if it has one, goes to ``reply`` (a
+        coroutine that returns None has handed ``reply`` on)."""
+
+        async def run() -> None:
+            try:
+                response = await answer
+            except Exception:
+                log.exception("unhandled error")
+                response = error(500, "internal", "something went wrong in the gateway")
+            if response is not None:
+                reply(response)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(self._tasks.discard)
 
     async def _own(self, request: Request) -> Response:
         if request.path not in _OWN_PATHS:
@@ -110,18 +151,10 @@ class Gateway:
             return json_response(snapshot(self.upstreams, self.settings.gateway_balancer))
         return Response(200, [("content-type", "text/html; charset=utf-8")], STATUS_PAGE.encode())
 
-    async def _rate_limited(self, request: Request) -> Response | None:
+    def _rate_limit(self, request: Request) -> Decision | Awaitable[Decision]:
         auth = request.method == "POST" and request.path in _AUTH_PATHS
         bucket, limit = ("auth", self._auth_limit) if auth else ("all", self._limit)
-        decision = await self.limiter.check(f"{bucket}:{request.client_ip}", limit)
-        if decision.allowed:
-            return None
-        return error(
-            429,
-            "rate_limited",
-            "too many requests; slow down",
-            **{"Retry-After": decision.retry_after_header},
-        )
+        return self.limiter.check(f"{bucket}:{request.client_ip}", limit)
 
     def _record(self, request: Request, route: Route | None, status: int, elapsed: float) -> None:
         label = (
@@ -148,9 +181,11 @@ class Gateway:
         route = match(request.path)
         if route is None or not route.websocket:
             return error(404, "not_found", f"no WebSocket route for {request.path}")
-        refused = await self._rate_limited(request)
-        if refused is not None:
-            return refused
+        decision = self._rate_limit(request)
+        if not isinstance(decision, Decision):
+            decision = await decision
+        if not decision.allowed:
+            return too_many(decision)
         pool = self.upstreams[route.service]
         endpoint = pool.choose()
         if endpoint is None:
@@ -187,6 +222,15 @@ class Gateway:
             extra={"path": request.path, "upstream": instance.instance_id},
         )
         return transport
+
+
+def too_many(decision: Decision) -> Response:
+    return error(
+        429,
+        "rate_limited",
+        "too many requests; slow down",
+        **{"Retry-After": decision.retry_after_header},
+    )
 
 
 @asynccontextmanager

@@ -347,7 +347,7 @@ class Documents:
                 b"",
             )
             try:
-                answer = await self._pool.exchange(
+                answer = await self._pool.fetch(
                     instance.host, instance.http_port, request, within=self._timeout
                 )
                 if answer.status != 200:

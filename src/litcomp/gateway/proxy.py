@@ -16,16 +16,23 @@ retried elsewhere where safe. With no instance left to try the client gets 503 w
 Retry-After.
 """
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 
 from litcomp.gateway import headers
 from litcomp.gateway.messages import Request, Response, error
 from litcomp.gateway.routes import Route
-from litcomp.gateway.upstream import ConnectFailed, Dropped, Pool, TimedOut, encode_request
+from litcomp.gateway.upstream import Answer, ConnectFailed, Pool, TimedOut, encode_request
 from litcomp.kit.balancer import Endpoint
+from litcomp.kit.logging import request_id_var
 from litcomp.kit.upstreams import Upstreams
 
+log = logging.getLogger(__name__)
+
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+ATTEMPTS = 2  # the first, and one retry on another instance
+
+Reply = Callable[[Response], None]
 
 
 def retry_is_safe(method: str, idempotency_key: str | None) -> bool:
@@ -57,58 +64,108 @@ class Proxy:
             request_id=request_id,
         )
 
-    async def forward(self, request: Request, route: Route, request_id: str) -> Response:
-        pool = self.upstreams[route.service]
-        outgoing = self.outgoing_headers(request, request_id)
-        may_retry = retry_is_safe(request.method, request.header("idempotency-key"))
-        timeout = self.timeouts[route.prefix]
-        failure: Response | None = None
-        # Upstreams.attempts() spelled out: as a generator it cost 2% more instructions
-        # per proxied request (bench/gateway_instructions.py), and this is the hot path.
-        tried: list[Endpoint] = []
-        for _ in range(2):
-            endpoint = pool.choose(tried)
-            if endpoint is None:
-                break
-            tried.append(endpoint)
-            instance = endpoint.instance
-            data = encode_request(
-                request.method,
-                request.target,
-                f"{instance.host}:{instance.http_port}",
-                outgoing,
-                request.body,
+    def forward(self, request: Request, route: Route, request_id: str, reply: Reply) -> None:
+        """Send ``request`` to an instance of ``route``'s service; ``reply`` is called
+        once with the answer for the client, now (nothing to try) or later."""
+        _Forwarding(self, request, route, request_id, reply).attempt()
+
+
+class _Forwarding:
+    """One request on its way to an instance and back: up to ``ATTEMPTS``, a different
+    instance each (what ``Upstreams.attempts`` does for awaiting callers, as callbacks:
+    see upstream.py for why the gateway's hot path takes no coroutine)."""
+
+    __slots__ = (
+        "_failure",
+        "_may_retry",
+        "_outgoing",
+        "_pool",
+        "_reply",
+        "_request",
+        "_request_id",
+        "_route",
+        "_timeout",
+        "_tried",
+        "_upstreams",
+    )
+
+    def __init__(
+        self, proxy: Proxy, request: Request, route: Route, request_id: str, reply: Reply
+    ) -> None:
+        self._pool = proxy.pool
+        self._upstreams = proxy.upstreams[route.service]
+        self._timeout = proxy.timeouts[route.prefix]
+        self._request = request
+        self._route = route
+        self._request_id = request_id
+        self._reply = reply
+        self._outgoing = proxy.outgoing_headers(request, request_id)
+        self._may_retry = retry_is_safe(request.method, request.header("idempotency-key"))
+        self._tried: list[Endpoint] = []
+        self._failure: Response | None = None
+
+    def attempt(self) -> None:
+        """Send the request to the next instance, or answer if none is left to try."""
+        upstreams = self._upstreams
+        tried = self._tried
+        endpoint = upstreams.choose(tried) if len(tried) < ATTEMPTS else None
+        if endpoint is None:
+            self._reply(self._failure or no_instance(self._route))
+            return
+        tried.append(endpoint)
+        upstreams.begin(endpoint)
+        instance = endpoint.instance
+        request = self._request
+        data = encode_request(
+            request.method,
+            request.target,
+            f"{instance.host}:{instance.http_port}",
+            self._outgoing,
+            request.body,
+        )
+        head = request.method == "HEAD"
+        self._pool.exchange(
+            instance.host, instance.http_port, data, self._timeout, self._answered, head=head
+        )
+
+    def _answered(self, answer: Answer) -> None:
+        # Called from the upstream connection's callbacks: the request's own id goes on
+        # whatever is logged meanwhile (breaker transitions, the request's line).
+        token = request_id_var.set(self._request_id)
+        try:
+            self._judge(answer)
+        except Exception:
+            log.exception("unhandled error")
+            self._reply(error(500, "internal", "something went wrong in the gateway"))
+        finally:
+            request_id_var.reset(token)
+
+    def _judge(self, answer: Answer) -> None:
+        """Count the attempt's outcome against its instance, then answer or retry."""
+        upstreams = self._upstreams
+        endpoint = self._tried[-1]
+        upstreams.end(endpoint)
+        if isinstance(answer, Response):
+            response = Response(answer.status, headers.client_response(answer.headers), answer.body)
+            if answer.status < 500:
+                upstreams.succeeded(endpoint)
+                self._reply(response)
+                return
+            if answer.status != 503:  # 503: up, but its dependency is not
+                upstreams.failed(endpoint, f"HTTP {answer.status}")
+            self._failure = response
+        else:
+            upstreams.failed(endpoint, str(answer))
+            if isinstance(answer, ConnectFailed):
+                self.attempt()  # nothing was sent: any method may go elsewhere
+                return
+            service = self._route.service
+            self._failure = (
+                error(504, "upstream_timeout", f"{service} did not answer in time")
+                if isinstance(answer, TimedOut)
+                else error(502, "bad_gateway", f"{service} dropped the request")
             )
-            with pool.track(endpoint):
-                try:
-                    answer = await self.pool.exchange(
-                        instance.host,
-                        instance.http_port,
-                        data,
-                        within=timeout,
-                        head=request.method == "HEAD",
-                    )
-                except ConnectFailed as exc:
-                    pool.failed(endpoint, str(exc))
-                    continue  # nothing was sent: any method may go elsewhere
-                except TimedOut as exc:
-                    pool.failed(endpoint, str(exc))
-                    failure = error(
-                        504, "upstream_timeout", f"{route.service} did not answer in time"
-                    )
-                except Dropped as exc:
-                    pool.failed(endpoint, str(exc))
-                    failure = error(502, "bad_gateway", f"{route.service} dropped the request")
-                else:
-                    response = Response(
-                        answer.status, headers.client_response(answer.headers), answer.body
-                    )
-                    if answer.status < 500:
-                        pool.succeeded(endpoint)
-                        return response
-                    if answer.status != 503:  # 503: up, but its dependency is not
-                        pool.failed(endpoint, f"HTTP {answer.status}")
-                    failure = response
-            if not may_retry:
-                return failure or no_instance(route)
-        return failure or no_instance(route)
+        if self._may_retry:
+            self.attempt()
+        else:
+            self._reply(self._failure)

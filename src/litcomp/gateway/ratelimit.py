@@ -14,7 +14,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,7 +31,9 @@ class Limit:
 
 
 class Limiter(Protocol):
-    async def check(self, key: str, limit: "Limit") -> "Decision": ...
+    """``check`` decides at once (buckets in memory) or gives an awaitable (in Redis)."""
+
+    def check(self, key: str, limit: "Limit") -> "Decision | Awaitable[Decision]": ...
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class MemoryLimiter:
         # Oldest use first: a bucket is taken out and put back at the end on each use.
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    async def check(self, key: str, limit: Limit) -> Decision:
+    def check(self, key: str, limit: Limit) -> Decision:
         now = self._clock()
         bucket = self._buckets.pop(key, None)
         if bucket is None:
@@ -125,7 +127,7 @@ class RedisLimiter:
         if self._down:
             now = self._clock()
             if now < self._retry_at:
-                return await self._fallback.check(key, limit)
+                return self._fallback.check(key, limit)
             self._retry_at = now + self._retry_after  # this request alone tries Redis
         try:
             async with asyncio.timeout(self._timeout):
@@ -137,7 +139,7 @@ class RedisLimiter:
                 log.warning("rate limits kept locally while Redis is unreachable: %r", error)
                 self._down = True
                 self._retry_at = self._clock() + self._retry_after
-            return await self._fallback.check(key, limit)
+            return self._fallback.check(key, limit)
         if self._down:
             log.info("rate limits shared through Redis again")
             self._down = False

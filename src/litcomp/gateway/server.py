@@ -1,7 +1,11 @@
 """The client side of the gateway: HTTP/1.1 connections parsed with httptools.
 
 Each connection parses requests as bytes arrive and answers them in order, keeping
-the connection alive when the client asks to. A body over ``max_body`` is refused
+the connection alive when the client asks to. The handler is given each request with
+a ``reply`` to call once, now or later; the next request is handed over once the
+answer to the one before is out. No task per connection: on the hot path a request
+goes from the parser's callback straight to the handler, and the answer from the
+upstream's callback straight to this connection's transport. A body over ``max_body`` is refused
 with 413 as soon as it is known to be too big (from Content-Length, or while a
 chunked body arrives), and the connection closed.
 
@@ -29,7 +33,8 @@ from litcomp.kit.logging import accept_request_id
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Request], Awaitable[Response]]
+Reply = Callable[[Response], None]
+Handler = Callable[[Request, Reply], None]
 # Given the upgrade request and the bytes after its head, open the upstream side of a
 # tunnel that writes to ``client``; None means refused (``Response`` says why).
 Tunneler = Callable[[Request, asyncio.Transport], Awaitable[asyncio.Transport | Response]]
@@ -49,12 +54,11 @@ class ClientConnection(asyncio.Protocol):
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._client_ip = ""
-        self._pending: deque[Request] = deque()
-        self._worker: asyncio.Task[None] | None = None
-        self._idle: asyncio.Future[None] | None = None  # the worker waits on it
+        self._pending: deque[Request] = deque()  # the first is being answered
         self._upstream: asyncio.Transport | None = None  # set once tunnelling
         self._open = open_connections if open_connections is not None else set()
-        self._answering = False
+        self._answering = False  # the handler has the first pending request
+        self._dispatching = False  # in _answer_pending's loop
         self._closing = False
         self._closed: asyncio.Future[None] | None = None  # made by close_when_idle
         self._reset()
@@ -81,8 +85,6 @@ class ClientConnection(asyncio.Protocol):
         self._open.discard(self)
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
-        if self._worker is not None:
-            self._worker.cancel()
         if self._upstream is not None:
             self._upstream.close()
 
@@ -124,10 +126,7 @@ class ClientConnection(asyncio.Protocol):
             )
             return
         self._pending.append(self._request(upgrade=False))
-        if self._worker is None:
-            self._worker = asyncio.get_running_loop().create_task(self._answer_all())
-        elif self._idle is not None and not self._idle.done():
-            self._idle.set_result(None)
+        self._answer_pending()
 
     # answering
     def _request(self, *, upgrade: bool) -> Request:
@@ -144,33 +143,38 @@ class ClientConnection(asyncio.Protocol):
             upgrade=upgrade,
         )
 
-    async def _answer_all(self) -> None:
-        """Answer the connection's requests in order, for as long as it is open.
+    def _answer_pending(self) -> None:
+        """Hand the handler the first pending request, unless it has one already.
 
-        One task per connection, waiting between requests, rather than one per
-        request: a kept-alive connection's next request then costs no new task."""
+        A loop rather than a call from ``_reply``: a handler that answers at once (a
+        429, the gateway's own pages) would otherwise recurse once per pipelined request."""
+        if self._dispatching:
+            return  # the loop below is running further up this stack
         assert self._transport is not None
-        loop = asyncio.get_running_loop()
-        while not self._transport.is_closing():
-            if not self._pending:
-                self._idle = loop.create_future()
-                await self._idle
-                continue
-            request = self._pending.popleft()
-            self._answering = True
-            try:
-                response = await self._handle(request)
-            finally:
-                self._answering = False
-            if self._transport.is_closing():
-                return
-            keep_alive = request.keep_alive and not self._closing
-            self._transport.write(
-                response.encode(keep_alive=keep_alive, head=request.method == "HEAD")
-            )
-            if not keep_alive:
-                self._transport.close()
-                return
+        self._dispatching = True
+        try:
+            while self._pending and not self._answering and not self._transport.is_closing():
+                self._answering = True
+                self._handle(self._pending[0], self._reply)
+        finally:
+            self._dispatching = False
+
+    def _reply(self, response: Response) -> None:
+        if not self._answering:
+            log.error("a second answer to one request was dropped")
+            return
+        request = self._pending.popleft()
+        self._answering = False
+        transport = self._transport
+        assert transport is not None
+        if transport.is_closing():
+            return  # the client has gone
+        keep_alive = request.keep_alive and not self._closing
+        transport.write(response.encode(keep_alive=keep_alive, head=request.method == "HEAD"))
+        if keep_alive:
+            self._answer_pending()
+        else:
+            transport.close()
 
     # stopping
     def close_when_idle(self) -> asyncio.Future[None]:

@@ -1,11 +1,18 @@
 """Connections to upstream instances: HTTP/1.1 with keep-alive, one request at a time.
 
 ``Pool.exchange`` sends one request to ``host:port`` over an idle kept-alive
-connection (or a new one) and returns the whole response. It says how it failed:
+connection (or a new one) and calls ``done`` once with the whole response, or with
+the error saying how it failed:
 
 - ``ConnectFailed``: no connection could be made, so nothing was sent;
 - ``TimedOut``: no complete answer within the deadline (the connection is closed);
 - ``Dropped``: the connection broke before a complete answer.
+
+It takes a callback rather than being a coroutine: on an idle connection the
+exchange is then two plain calls, one to send and one when the answer is parsed,
+with no future to resolve, no task to wake and no frames to pass back through (the
+gateway's every proxied request goes this way; ``Pool.fetch`` is the awaitable form
+for everything else).
 
 A kept-alive connection that the upstream closed while idle is noticed when the FIN
 arrives and never reused; if one is reused in the instant before, and breaks before
@@ -20,13 +27,17 @@ per-request cost, and a deadline of seconds does not need better precision.
 """
 
 import asyncio
+import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import cast
 
 import httptools
 
 from litcomp.gateway.messages import Response
+
+log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 0.1
 # A connection is made in well under a millisecond to an instance that is there. One to
@@ -52,19 +63,30 @@ class Dropped(UpstreamError):
     pass
 
 
+Answer = Response | UpstreamError
+Done = Callable[[Answer], None]
+
+
 class _Connection(asyncio.Protocol):
-    def __init__(self, loop: asyncio.AbstractEventLoop, waiting: set["_Connection"]) -> None:
-        self._loop = loop
-        self._waiting = waiting  # the pool's connections awaiting an answer, for its sweep
+    """One connection, and the one exchange it carries at a time: what was sent (kept
+    for the one resend on a stale connection) and whom to tell of the answer."""
+
+    def __init__(self, pool: "Pool", host: str, port: int) -> None:
+        self._pool = pool
+        self.host = host
+        self.port = port
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self.received = False
         self._parser = httptools.HttpResponseParser(self)
-        self._waiter: asyncio.Future[tuple[Response, bool]] | None = None
-        self._head = False  # answering a HEAD request: headers only
-        self.deadline = 0.0  # loop time by which the answer must be complete
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
+        # The exchange under way.
+        self.data = b""
+        self.head = False  # answering a HEAD request: headers only
+        self.deadline = 0.0  # loop time by which the answer must be complete
+        self.reused = False  # sent on a connection kept from an earlier exchange
+        self.received = False  # a byte of the answer has arrived
+        self._done: Done | None = None
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -75,66 +97,58 @@ class _Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(Dropped(f"unreadable answer: {exc}"))
             self.close()
+            self._finish(Dropped(f"unreadable answer: {exc}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._fail(Dropped("the connection closed before a complete answer"))
+        self._finish(Dropped("the connection closed before a complete answer"))
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
-        if self._head:  # the parser cannot be told that no body follows
-            self._complete(keep_alive=False)
+        if self.head:  # the parser cannot be told that no body follows
+            self.closed = True  # nor can it be reused: the next answer would be misread
+            self._complete()
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        self._complete(keep_alive=self._parser.should_keep_alive())
+        if not self._parser.should_keep_alive():
+            self.closed = True
+        self._complete()
 
-    def _complete(self, *, keep_alive: bool) -> None:
-        response = Response(self._parser.get_status_code(), self._headers, b"".join(self._body))
-        self._waiting.discard(self)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result((response, keep_alive))
+    def _complete(self) -> None:
+        self._finish(Response(self._parser.get_status_code(), self._headers, b"".join(self._body)))
 
     # use
-    def send(
-        self, data: bytes, deadline: float, head: bool
-    ) -> asyncio.Future[tuple[Response, bool]]:
-        """Send ``data``; the future is the whole answer and whether the connection may be
-        kept (``time_out`` ends it at the deadline). A plain function returning the future,
-        not a coroutine: one frame less to pass through on every answer."""
+    def send(self, data: bytes, deadline: float, head: bool, done: Done, *, reused: bool) -> None:
         assert self.transport is not None
-        self._headers, self._body, self.received = [], [], False
-        self._head = head
-        self.deadline = deadline
-        self._waiter = self._loop.create_future()
-        self._waiting.add(self)
+        self._headers, self._body = [], []
+        self.data, self.head, self.deadline, self.reused = data, head, deadline, reused
+        self.received = False
+        self._done = done
+        self._pool.waiting.add(self)
         self.transport.write(data)
-        return self._waiter
 
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
             self.transport.close()
 
-    @property
-    def abandoned(self) -> bool:
-        return self._waiter is not None and self._waiter.cancelled()
-
     def time_out(self) -> None:
-        self._fail(TimedOut("no complete answer before the deadline"))
         self.close()  # a late answer must not be taken for the next request's
+        self._finish(TimedOut("no complete answer before the deadline"))
 
-    def _fail(self, error: Exception) -> None:
-        self._waiting.discard(self)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(error)
+    def _finish(self, answer: Answer) -> None:
+        done = self._done
+        if done is not None:
+            self._done = None
+            self._pool.waiting.discard(self)
+            self._pool.finished(self, answer, done)
 
 
 class Pool:
@@ -145,39 +159,86 @@ class Pool:
         self._loop = asyncio.get_running_loop()
         self._idle_seconds = idle_seconds
         self._idle: dict[tuple[str, int], list[tuple[_Connection, float]]] = defaultdict(list)
-        self._waiting: set[_Connection] = set()  # awaiting an answer, for the sweep
+        self.waiting: set[_Connection] = set()  # awaiting an answer, for the sweep
+        self._connecting: set[asyncio.Task[None]] = set()
         self._sweep_timer: asyncio.TimerHandle | None = None
 
-    async def exchange(
-        self, host: str, port: int, data: bytes, within: float, *, head: bool = False
-    ) -> Response:
-        """``head``: the request is a HEAD, so the answer ends with its headers."""
+    def exchange(
+        self, host: str, port: int, data: bytes, within: float, done: Done, *, head: bool = False
+    ) -> None:
+        """Send ``data``, then call ``done`` once with the answer or the failure.
+        ``head``: the request is a HEAD, so the answer ends with its headers."""
         if self._sweep_timer is None:
             self._sweep_timer = self._loop.call_later(SWEEP_SECONDS, self._sweep)
         deadline = self._loop.time() + within
         connection = self._take(host, port)
-        reused = connection is not None
         if connection is None:
-            connection = await self._connect(host, port, deadline)
-        try:
-            response, keep_alive = await connection.send(data, deadline, head)
-        except Dropped:
-            if not reused or connection.received:
-                raise
-            connection = await self._connect(host, port, deadline)  # closed while idle
-            response, keep_alive = await connection.send(data, deadline, head)
-        if keep_alive and not connection.closed:
-            self._idle[(host, port)].append((connection, time.monotonic()))
+            self._send_on_new(host, port, data, deadline, head, done)
         else:
+            connection.send(data, deadline, head, done, reused=True)
+
+    async def fetch(
+        self, host: str, port: int, data: bytes, within: float, *, head: bool = False
+    ) -> Response:
+        """``exchange`` awaited: the response, or its failure raised."""
+        answered: asyncio.Future[Response] = self._loop.create_future()
+
+        def done(answer: Answer) -> None:
+            if answered.done():  # the caller gave up
+                return
+            if isinstance(answer, UpstreamError):
+                answered.set_exception(answer)
+            else:
+                answered.set_result(answer)
+
+        self.exchange(host, port, data, within, done, head=head)
+        return await answered
+
+    def finished(self, connection: _Connection, answer: Answer, done: Done) -> None:
+        """``connection``'s exchange is over: keep or close it, and tell ``done``."""
+        if isinstance(answer, Dropped) and connection.reused and not connection.received:
+            # Closed by the upstream while idle, in the instant before it was reused.
+            self._send_on_new(
+                connection.host,
+                connection.port,
+                connection.data,
+                connection.deadline,
+                connection.head,
+                done,
+            )
+            return
+        if connection.closed:
             connection.close()
-        return response
+        else:
+            self._idle[(connection.host, connection.port)].append((connection, time.monotonic()))
+        _tell(done, answer)
+
+    def _send_on_new(
+        self, host: str, port: int, data: bytes, deadline: float, head: bool, done: Done
+    ) -> None:
+        sending = self._connect_and_send(host, port, data, deadline, head, done)
+        task = self._loop.create_task(sending)
+        self._connecting.add(task)
+        task.add_done_callback(self._connecting.discard)
+
+    async def _connect_and_send(
+        self, host: str, port: int, data: bytes, deadline: float, head: bool, done: Done
+    ) -> None:
+        loop = self._loop
+        try:
+            _, connection = await asyncio.wait_for(
+                loop.create_connection(lambda: _Connection(self, host, port), host, port),
+                min(deadline - loop.time(), CONNECT_SECONDS),
+            )
+        except (OSError, TimeoutError) as exc:
+            _tell(done, ConnectFailed(f"cannot connect: {exc!r}"))
+            return
+        connection.send(data, deadline, head, done, reused=False)
 
     def _sweep(self) -> None:
-        """Time out the exchanges past their deadline, and close the connections of those
-        whose caller gave up (cancelled): their answer may still come, and must not be
-        taken for another request's."""
+        """Time out the exchanges past their deadline."""
         now = self._loop.time()
-        for connection in [c for c in self._waiting if c.deadline <= now or c.abandoned]:
+        for connection in [c for c in self.waiting if c.deadline <= now]:
             connection.time_out()
         self._sweep_timer = self._loop.call_later(SWEEP_SECONDS, self._sweep)
 
@@ -191,24 +252,22 @@ class Pool:
             connection.close()
         return None
 
-    async def _connect(self, host: str, port: int, deadline: float) -> _Connection:
-        loop = self._loop
-        try:
-            _, connection = await asyncio.wait_for(
-                loop.create_connection(lambda: _Connection(loop, self._waiting), host, port),
-                min(deadline - loop.time(), CONNECT_SECONDS),
-            )
-        except (OSError, TimeoutError) as exc:
-            raise ConnectFailed(f"cannot connect: {exc!r}") from None
-        return connection
-
     def close(self) -> None:
         if self._sweep_timer is not None:
             self._sweep_timer.cancel()
+        for task in list(self._connecting):
+            task.cancel()
         for idle in self._idle.values():
             for connection, _ in idle:
                 connection.close()
         self._idle.clear()
+
+
+def _tell(done: Done, answer: Answer) -> None:
+    try:
+        done(answer)
+    except Exception:  # a bug of the caller's: it must not break the connection it runs on
+        log.exception("an upstream answer's callback failed")
 
 
 def encode_request(method: str, target: str, host: str, header_lines: str, body: bytes) -> bytes:

@@ -33,25 +33,18 @@ STATE_VALUES = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2}
 class Tracked:
     """Counts a request against an endpoint while it is in flight (``with``)."""
 
-    # A class rather than @contextmanager: it is on every proxied request's path.
-    __slots__ = ("_clock", "_endpoint")
+    # A class rather than @contextmanager: the gRPC clients take it on every call.
+    __slots__ = ("_endpoint", "_upstreams")
 
-    def __init__(self, endpoint: Endpoint, clock: Callable[[], float]) -> None:
+    def __init__(self, upstreams: "Upstreams", endpoint: Endpoint) -> None:
+        self._upstreams = upstreams
         self._endpoint = endpoint
-        self._clock = clock
 
     def __enter__(self) -> None:
-        endpoint = self._endpoint
-        if not endpoint.waiting and not endpoint.breaker.failures:
-            # It owed nothing and its last request went well: no answer is late yet. After
-            # a failure (stuck requests timing out) the clock keeps running.
-            endpoint.progress_at = self._clock()
-        endpoint.waiting += 1
-        endpoint.in_flight += 1
+        self._upstreams.begin(self._endpoint)
 
     def __exit__(self, *_: object) -> None:
-        self._endpoint.waiting -= 1
-        self._endpoint.in_flight -= 1
+        self._upstreams.end(self._endpoint)
 
 
 class _Picks:
@@ -160,7 +153,20 @@ class Upstreams:
             yield endpoint
 
     def track(self, endpoint: Endpoint) -> Tracked:
-        return Tracked(endpoint, self._clock)
+        return Tracked(self, endpoint)
+
+    def begin(self, endpoint: Endpoint) -> None:
+        """A request to ``endpoint`` is in flight until ``end``; ``track`` pairs them."""
+        if not endpoint.waiting and not endpoint.breaker.failures:
+            # It owed nothing and its last request went well: no answer is late yet. After
+            # a failure (stuck requests timing out) the clock keeps running.
+            endpoint.progress_at = self._clock()
+        endpoint.waiting += 1
+        endpoint.in_flight += 1
+
+    def end(self, endpoint: Endpoint) -> None:
+        endpoint.waiting -= 1
+        endpoint.in_flight -= 1
 
     def succeeded(self, endpoint: Endpoint) -> None:
         endpoint.progress_at = self._clock()
