@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 USERS ?= 1
 COMPETITIONS ?= 2
 
-.PHONY: up test bench faults faults-compose lint proto lock clean
+.PHONY: up test compile bench faults faults-compose lint proto lock clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,17 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --editable .
 	touch $(STAMP)
 
+## The gateway's hot path compiled with mypyc (src/litcomp/compiled.py), kept beside the
+## venv for exactly this source: a no-op when current, ~25 s after an edit to it.
+compile: $(STAMP)
+	$(BIN)/litcomp compile
+
 ## Start the whole platform with embedded defaults (Ctrl-C stops it).
-up: $(STAMP)
+up: compile
 	$(BIN)/litcomp up --users $(USERS) --competitions $(COMPETITIONS)
 
 ## Run the whole test suite (needs PostgreSQL and Redis, see README).
-test: $(STAMP)
+test: compile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -29,18 +34,18 @@ test: $(STAMP)
 ## Benchmarks of the real platform on 127.0.0.1 (~7 minutes; results and plots in
 ## bench/results, shown in bench/README.md). Needs nginx and wrk: apt-get install nginx-light wrk.
 ## Shorter: make bench BENCH_ARGS=--quick, or BENCH_ARGS='--parts concurrency,replicas'.
-bench: $(STAMP)
+bench: compile
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## Fault scenarios under load (~4 minutes): replicas killed and frozen, Redis, PostgreSQL,
 ## discovery and gateway restarts, a login flood. Fewer: make faults FAULTS_ARGS='--scenarios kill'.
-faults: $(STAMP)
+faults: compile
 	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
 
 ## The same faults on the Compose deployment, as Docker makes them (~5 minutes, root or a
 ## running engine): docker kill, pause, network disconnect of a competitions container,
 ## Redis paused. Builds the images as the Compose stage does; fewer: FAULTS_ARGS='--scenarios pause'.
-faults-compose: $(STAMP)
+faults-compose: compile
 	$(BIN)/python -m bench.faults_compose $(FAULTS_ARGS)
 
 ## Regenerate the gRPC code in src/litcomp/v1 from proto/.

@@ -88,7 +88,8 @@ class _Loop(uvloop.Loop):
 
 
 async def _drive(rounds: int) -> None:
-    from litcomp.gateway.app import MAX_BODY_BYTES, Gateway
+    from litcomp.gateway.app import MAX_BODY_BYTES
+    from litcomp.gateway.policy import Gateway
     from litcomp.gateway.proxy import Proxy
     from litcomp.gateway.ratelimit import MemoryLimiter
     from litcomp.gateway.routes import ROUTES

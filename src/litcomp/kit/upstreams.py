@@ -14,8 +14,6 @@ its breaker.
 
 import logging
 import time
-import weakref
-from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 
 from prometheus_client import REGISTRY
@@ -52,21 +50,21 @@ class _Picks:
     from the endpoints when ``/metrics`` is read rather than counted twice per request."""
 
     def __init__(self) -> None:
-        self.every: weakref.WeakSet[Upstreams] = weakref.WeakSet()
+        # By caller and service: a process keeps one Upstreams for each (the newest, if
+        # tests make more). Not a WeakSet: mypyc's classes take no weak references.
+        self.every: dict[tuple[str, str], Upstreams] = {}
 
     def collect(self) -> Iterator[Metric]:
-        picks: Counter[tuple[str, str, str]] = Counter()
-        for upstreams in list(self.every):
-            for endpoint in upstreams.endpoints:
-                key = (upstreams.caller, upstreams.service, endpoint.instance.instance_id)
-                picks[key] += endpoint.requests
         family = CounterMetricFamily(
             "litcomp_balancer_picks",
             "Requests sent to each upstream instance.",
             labels=["caller", "upstream", "instance"],
         )
-        for labels, count in picks.items():
-            family.add_metric(list(labels), count)
+        for (caller, service), upstreams in list(self.every.items()):
+            for endpoint in upstreams.endpoints:
+                family.add_metric(
+                    [caller, service, endpoint.instance.instance_id], endpoint.requests
+                )
         yield family
 
 
@@ -94,7 +92,7 @@ class Upstreams:
         self._endpoints: dict[str, Endpoint] = {}
         self._listed: tuple[Endpoint, ...] = ()  # the endpoints, rebuilt on update
         self._missing_since: dict[str, float] = {}
-        _PICKS.every.add(self)
+        _PICKS.every[(caller, service)] = self
 
     @property
     def endpoints(self) -> Sequence[Endpoint]:

@@ -1,0 +1,122 @@
+"""The gateway's hot path compiled to C by mypyc, used only where it matches the source.
+
+Why: the gateway is on every request's path, and interpreted it spends about 167k
+instructions proxying one; the same modules compiled by mypyc (their type annotations
+are its input, the code is unchanged) spend about 110k (``bench/gateway_instructions.py``),
+which is what brings its CPU per request near nginx's (bench/README.md).
+
+How:
+
+- ``litcomp compile`` (``make`` runs it after installing) compiles ``MODULES`` with
+  mypyc into ``<sys.prefix>/lib/litcomp-compiled/<digest>``, where the digest is a hash
+  of those modules' source and the interpreter's tag. Nothing is written into the
+  source tree, and a build is moved into place whole or not at all.
+- ``activate()``, run when litcomp is first imported, puts that directory first on
+  the search path of the packages holding ``MODULES``, if it exists. A module edited
+  since the build changes the digest, so an edit is never shadowed by stale compiled
+  code: the edited tree runs interpreted until the next build.
+- Without mypyc or a C compiler everything runs interpreted, just slower.
+
+The modules are the gateway's per-request path and what it calls. mypyc compiles no
+async generator (``gateway.app``'s ``running``: the policy is a module of its own so that
+it compiles) and its classes take no weak references.
+"""
+
+import hashlib
+import importlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+MODULES = (
+    "litcomp.gateway.headers",
+    "litcomp.gateway.messages",
+    "litcomp.gateway.policy",
+    "litcomp.gateway.proxy",
+    "litcomp.gateway.ratelimit",
+    "litcomp.gateway.routes",
+    "litcomp.gateway.server",
+    "litcomp.gateway.upstream",
+    "litcomp.kit.balancer",
+    "litcomp.kit.breaker",
+    "litcomp.kit.logging",
+    "litcomp.kit.metrics",
+    "litcomp.kit.upstreams",
+)
+_SOURCE = Path(__file__).resolve().parent.parent  # the directory holding litcomp/
+
+
+def _source_of(module: str) -> Path:
+    return _SOURCE.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def digest() -> str:
+    """Names the build of exactly these modules' source for this interpreter."""
+    hashed = hashlib.sha256(sys.implementation.cache_tag.encode())
+    for module in MODULES:
+        hashed.update(module.encode())
+        hashed.update(_source_of(module).read_bytes())
+    return hashed.hexdigest()[:16]
+
+
+def build_dir() -> Path:
+    return Path(sys.prefix) / "lib" / "litcomp-compiled" / digest()
+
+
+def activate() -> bool:
+    """Use the compiled modules if they were built from this source; True if so."""
+    built = build_dir()
+    if not built.is_dir():
+        return False
+    sys.path.append(str(built))  # mypyc's shared library, a top-level module of its own
+    for package in sorted({module.rpartition(".")[0] for module in MODULES}):
+        path = importlib.import_module(package).__path__
+        path.insert(0, str(built.joinpath(*package.split("."))))
+    return True
+
+
+def missing() -> str | None:
+    """What compiling needs and this machine lacks, if anything."""
+    if importlib.util.find_spec("mypyc") is None:
+        return "mypyc (pip install mypy)"
+    if shutil.which("cc") is None:
+        return "a C compiler (apt-get install gcc)"
+    return None
+
+
+def active() -> bool:
+    """Whether this process runs the compiled modules (the gateway logs it at start)."""
+    return str(build_dir()) in sys.path
+
+
+def build() -> Path:
+    """Compile ``MODULES`` unless this source's build exists; returns its directory.
+    Builds of other source are removed (processes using one keep what they loaded)."""
+    target = build_dir()
+    if target.is_dir():
+        return target
+    staged = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="litcomp-compile-") as temp:
+            work = Path(temp)
+            ignore = shutil.ignore_patterns("__pycache__", "*.so")
+            shutil.copytree(_SOURCE / "litcomp", work / "litcomp", ignore=ignore)
+            paths = [str(_source_of(module).relative_to(_SOURCE)) for module in MODULES]
+            command = [sys.executable, "-m", "mypyc", *paths]
+            subprocess.run(command, cwd=work, check=True, capture_output=True, text=True)
+            for library in work.glob("**/*.so"):
+                if library.relative_to(work).parts[0] != "build":
+                    destination = staged / library.relative_to(work)
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(library, destination)
+        for old in target.parent.iterdir():
+            if old != staged:
+                shutil.rmtree(old)
+        staged.rename(target)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return target
