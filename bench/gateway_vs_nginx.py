@@ -570,6 +570,9 @@ RATIOS = (
 
 
 def machine_facts(tools: Tools) -> list[str]:
+    from litcomp import compiled  # as the processes started here will find it
+
+    mode = "compiled with mypyc" if compiled.active() else "interpreted (make compile)"
     cpu_model = next(
         (
             line.split(":", 1)[1].strip()
@@ -582,7 +585,7 @@ def machine_facts(tools: Tools) -> list[str]:
         f"date:    {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"machine: {os.cpu_count()} CPUs ({cpu_model}), Linux {platform.release()}",
         f"load:    {Path('/proc/loadavg').read_text().split()[0]} (1-minute load average before)",
-        f"python:  {platform.python_version()}",
+        f"python:  {platform.python_version()}; the gateway {mode}",
         f"nginx:   {version_of([tools.nginx, '-v'])}",
         f"wrk:     {version_of([tools.wrk, '--version'])}",
     ]

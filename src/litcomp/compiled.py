@@ -9,7 +9,7 @@ How:
 
 - ``litcomp compile`` (``make`` runs it after installing) compiles ``MODULES`` with
   mypyc into ``<sys.prefix>/lib/litcomp-compiled/<digest>``, where the digest is a hash
-  of those modules' source and the interpreter's tag. Nothing is written into the
+  of those modules' source and the interpreter's version. Nothing is written into the
   source tree, and a build is moved into place whole or not at all.
 - ``activate()``, run when litcomp is first imported, puts that directory first on
   the search path of the packages holding ``MODULES``, if it exists. A module edited
@@ -26,6 +26,7 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -55,8 +56,9 @@ def _source_of(module: str) -> Path:
 
 
 def digest() -> str:
-    """Names the build of exactly these modules' source for this interpreter."""
-    hashed = hashlib.sha256(sys.implementation.cache_tag.encode())
+    """Names the build of exactly these modules' source for this interpreter: its whole
+    version, as the C that mypyc writes may use CPython's internals."""
+    hashed = hashlib.sha256(f"{sys.version} {platform.machine()}".encode())
     for module in MODULES:
         hashed.update(module.encode())
         hashed.update(_source_of(module).read_bytes())

@@ -2,9 +2,10 @@
 
 Header names are in lower case: the gateway's parsers (server.py, upstream.py) make
 them so as they read them, once, so nothing here lower-cases on every comparison.
+Header lists are typed ``list``, not ``Sequence``: compiled (litcomp.compiled), a list
+is walked by index, any sequence through the iterator protocol.
 """
 
-from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 # RFC 9110 section 7.6.1, plus the ones proxies conventionally drop.
@@ -41,7 +42,7 @@ def _and_named_in(dropped: frozenset[str], connection: str) -> frozenset[str]:
     return dropped | {token.strip().lower() for token in connection.split(",")}
 
 
-def _dropped(headers: Iterable[tuple[str, str]], always: frozenset[str]) -> frozenset[str]:
+def _dropped(headers: list[tuple[str, str]], always: frozenset[str]) -> frozenset[str]:
     """The headers not to pass on: ``always``, and those ``Connection`` names."""
     dropped = always
     for name, value in headers:
@@ -51,7 +52,7 @@ def _dropped(headers: Iterable[tuple[str, str]], always: frozenset[str]) -> froz
 
 
 def upstream_request(
-    headers: Sequence[tuple[str, str]],
+    headers: list[tuple[str, str]],
     *,
     client_ip: str,
     scheme: str,
@@ -73,7 +74,7 @@ def upstream_request(
     return "".join(lines)
 
 
-def client_response(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def client_response(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The response headers to hand back to the client."""
     dropped = _dropped(headers, _NOT_TO_CLIENT)
     return [(name, value) for name, value in headers if name not in dropped]

@@ -131,7 +131,9 @@ class ClientConnection(asyncio.Protocol):
     # answering
     def _request(self, *, upgrade: bool) -> Request:
         target = self._url.decode("latin-1")
-        path = unquote(target.split("?", 1)[0])
+        path = target.split("?", 1)[0]
+        if "%" in path:  # unquote() is interpreted Python, and few paths need it
+            path = unquote(path)
         return Request(
             method=self._parser.get_method().decode("latin-1"),
             target=target,
