@@ -89,7 +89,11 @@ class _Loop(uvloop.Loop):
 
 async def _drive(rounds: int) -> None:
     from litcomp.gateway.app import MAX_BODY_BYTES
-    from litcomp.gateway.policy import Gateway
+
+    try:
+        from litcomp.gateway.policy import Gateway
+    except ImportError:  # a revision before 2b26856 (--against): it was in app.py
+        from litcomp.gateway.app import Gateway  # type: ignore[attr-defined]
     from litcomp.gateway.proxy import Proxy
     from litcomp.gateway.ratelimit import MemoryLimiter
     from litcomp.gateway.routes import ROUTES
