@@ -16,7 +16,9 @@ rounds of 3,000 requests; the count of a one-round run is subtracted, which remo
 start-up and imports: (Ir(R rounds) - Ir(1 round)) / ((R - 1) * 3,000).
 
 ``--against REV`` measures a git revision too (checked out in a temporary worktree,
-removed after) and prints the ratio: the change's effect, side by side.
+removed after) and prints the ratio: the change's effect, side by side. Each tree is
+measured as it runs: its hot path compiled by mypyc first, as ``make`` does
+(litcomp.compiled), where the tree has one.
 
     sudo apt-get install -y valgrind
     .venv/bin/python -m bench.gateway_instructions --against 1d3e513
@@ -182,6 +184,22 @@ def per_request(src: Path, rounds: int) -> float:
     return extra / ((rounds - 1) * REQUESTS_PER_ROUND)
 
 
+def compile_tree(src: Path) -> str:
+    """Compile ``src``'s hot path as ``make`` would (litcomp.compiled), if it has one:
+    each tree is measured as it runs."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    try:
+        subprocess.run([sys.executable, "-c", COMPILE], env=env, check=True, capture_output=True)
+    except subprocess.CalledProcessError as failed:
+        if "No module named 'litcomp.compiled'" in failed.stderr.decode():
+            return "interpreted: no litcomp.compiled"
+        raise
+    return "compiled with mypyc"
+
+
+COMPILE = "from litcomp import compiled; compiled.build()"
+
+
 @contextlib.contextmanager
 def checked_out(revision: str) -> Iterator[Path]:
     """The ``src`` of ``revision``, in a temporary git worktree removed afterwards."""
@@ -206,12 +224,14 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("needs valgrind: sudo apt-get install -y valgrind")
+    mode = compile_tree(ROOT / "src")
     here = per_request(ROOT / "src", args.rounds)
-    print(f"this tree: {here:,.0f} instructions per proxied request")
+    print(f"this tree: {here:,.0f} instructions per proxied request ({mode})")
     if args.against:
         with checked_out(args.against) as src:
+            mode = compile_tree(src)
             there = per_request(src, args.rounds)
-        print(f"{args.against}: {there:,.0f} instructions per proxied request")
+        print(f"{args.against}: {there:,.0f} instructions per proxied request ({mode})")
         print(f"this tree / {args.against}: {here / there:.3f}")
 
 

@@ -97,7 +97,8 @@ def active() -> bool:
 
 def build() -> Path:
     """Compile ``MODULES`` unless this source's build exists; returns its directory.
-    Builds of other source are removed (processes using one keep what they loaded)."""
+    Builds of other source are kept (~1 MB each; ``make clean`` drops them with the
+    venv): ``bench/gateway_instructions.py --against`` runs two side by side."""
     target = build_dir()
     if target.is_dir():
         return target
@@ -115,9 +116,6 @@ def build() -> Path:
                     destination = staged / library.relative_to(work)
                     destination.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(library, destination)
-        for old in target.parent.iterdir():
-            if old != staged:
-                shutil.rmtree(old)
         staged.rename(target)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
