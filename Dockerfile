@@ -4,20 +4,29 @@
 # Python packages come from a wheelhouse made on the host (deploy/docker/wheelhouse.sh),
 # so the build itself needs no network. BASE_IMAGE is any Debian-based image with
 # Python 3.11 and venv: the official slim image by default; CI passes one it made
-# from Debian's packages (deploy/docker/debian-images.sh).
+# from Debian's packages (deploy/docker/debian-images.sh). BUILD_IMAGE is the same
+# Python with a C compiler and Python's headers, for the build stage, which compiles the
+# gateway's hot path with mypyc (litcomp.compiled); the build is used only by the same
+# Python version, so a BUILD_IMAGE whose Python differs from BASE_IMAGE's, or one
+# without a compiler, gives an image that runs it interpreted (the gateway logs which).
 ARG BASE_IMAGE=python:3.11-slim-bookworm
+ARG BUILD_IMAGE=python:3.11-bookworm
 
-FROM ${BASE_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY requirements.lock /tmp/litcomp/requirements.lock
 COPY build/wheelhouse /tmp/litcomp/wheels
-# A virtual environment of exactly the pinned packages and litcomp, then without the
+# A virtual environment of exactly the pinned packages and litcomp, the hot path compiled
+# into it by mypy and setuptools installed beside it (/tmp, not kept), then without the
 # installers (nothing in the final image can install anything).
 RUN python3 -m venv /opt/litcomp \
  && /opt/litcomp/bin/pip install --quiet --no-index --find-links /tmp/litcomp/wheels \
       -r /tmp/litcomp/requirements.lock \
  && /opt/litcomp/bin/pip install --quiet --no-index --find-links /tmp/litcomp/wheels \
       --no-deps litcomp \
+ && /opt/litcomp/bin/pip install --quiet --no-index --find-links /tmp/litcomp/wheels/compile \
+      --target /tmp/litcomp/compile mypy setuptools \
+ && PYTHONPATH=/tmp/litcomp/compile /opt/litcomp/bin/litcomp compile \
  && /opt/litcomp/bin/pip uninstall --quiet --yes setuptools pip
 
 FROM ${BASE_IMAGE}

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCK_FILE = Path("/tmp/litcomp-deploy-tests.lock")
 BASE_IMAGES = {
     "LITCOMP_BASE_IMAGE": "litcomp-base/python:bookworm",
+    "LITCOMP_BUILD_IMAGE": "litcomp-base/python-build:bookworm",
     "LITCOMP_POSTGRES_IMAGE": "litcomp-base/postgres:bookworm",
     "LITCOMP_REDIS_IMAGE": "litcomp-base/redis:bookworm",
     "LITCOMP_PROMETHEUS_IMAGE": "litcomp-base/prometheus:bookworm",
@@ -132,8 +133,9 @@ def build_images(env: Mapping[str, str], app_image: str, step: Step) -> None:
     with step("wheelhouse"):
         run(["deploy/docker/wheelhouse.sh"], {**env, "PYTHON": sys.executable})
     with step("app image"):
-        base = BASE_IMAGES["LITCOMP_BASE_IMAGE"]
-        command = ["docker", "build", "-q", "--force-rm", "--build-arg", f"BASE_IMAGE={base}"]
+        command = ["docker", "build", "-q", "--force-rm"]
+        for arg in ("BASE_IMAGE", "BUILD_IMAGE"):
+            command += ["--build-arg", f"{arg}={BASE_IMAGES[f'LITCOMP_{arg}']}"]
         run([*command, "-t", app_image, "."], env)
 
 

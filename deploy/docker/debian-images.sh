@@ -3,6 +3,8 @@
 # that reaches Debian's archive but no container registry (CI does this):
 #
 #   litcomp-base/python:bookworm     python3 and venv (3.11): the app image's BASE_IMAGE
+#   litcomp-base/python-build:bookworm  the same with gcc and Python's headers: its
+#                                    BUILD_IMAGE, which compiles the gateway's hot path
 #   litcomp-base/postgres:bookworm   PostgreSQL 15, speaking the official image's
 #                                    POSTGRES_USER / _PASSWORD / _DB and PGDATA
 #   litcomp-base/redis:bookworm      redis-server and redis-cli
@@ -56,6 +58,13 @@ image=$prefix/python:$suite
 if ! exists "$image"; then
   rootfs python python3 python3-venv
   import python "$image" \
+    --change "ENV PATH=$default_path" --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]'
+fi
+
+image=$prefix/python-build:$suite
+if ! exists "$image"; then
+  rootfs python-build python3 python3-venv python3-dev gcc libc6-dev
+  import python-build "$image" \
     --change "ENV PATH=$default_path" --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]'
 fi
 

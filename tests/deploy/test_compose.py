@@ -245,6 +245,18 @@ def test_every_replica_is_up_and_behind_the_gateway(stack: Stack, gateway: httpx
     assert len(json.loads(key_sets.pop())["keys"]) == 1
 
 
+def test_the_gateway_runs_its_hot_path_compiled(stack: Stack) -> None:
+    """The image's build stage compiled it with mypyc for the image's Python
+    (litcomp.compiled); a build the image could not use would leave it interpreted."""
+    lines = stack.compose("logs", "--no-color", "--no-log-prefix", "gateway").stdout
+    started = [
+        json.loads(line)
+        for line in lines.splitlines()
+        if line.startswith("{") and "gateway listening" in line
+    ]
+    assert started and all(entry["compiled"] is True for entry in started)
+
+
 async def test_a_story_through_the_gateway_with_live_notifications(
     stack: Stack, people: dict[str, Person], competition: str
 ) -> None:
