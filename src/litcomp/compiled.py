@@ -1,9 +1,10 @@
 """The gateway's hot path compiled to C by mypyc, used only where it matches the source.
 
-Why: the gateway is on every request's path, and interpreted it spends about 167k
+Why: the gateway is on every request's path. Interpreted, it spends about 167k
 instructions proxying one; the same modules compiled by mypyc (their type annotations
-are its input, the code is unchanged) spend about 110k (``bench/gateway_instructions.py``),
-which is what brings its CPU per request near nginx's (bench/README.md).
+are its input, the code is unchanged) spend about 94k, and 76k once what was slow
+compiled was changed (``bench/gateway_instructions.py``): CPU per request about 2x
+nginx's rather than 2.7x (bench/README.md).
 
 How:
 
