@@ -15,7 +15,9 @@ removed at the end; every process started is stopped at the end, error or not:
   proxy is also measured against it, which shows the proxy's own ceiling, with
   no Python upstream competing for the CPU. For the gateway that takes a second
   discovery + gateway pair whose only competitions instance is the static upstream,
-  registered by hand, so the real pair never sees it.
+  registered by hand, so the real pair never sees it. With a Redis on 127.0.0.1:6379, a
+  third gateway beside it, its rate limits shared through Redis as on Compose and
+  Kubernetes (``gateway+redis->static``): what that round trip per request costs.
 
 Each target gets a warm-up, then a measured ``wrk`` run (requests/sec, latency p50
 and p99). Around the measured run the CPU time (utime + stime, from /proc) of the
@@ -58,6 +60,7 @@ HUGE_RATE = "1000000000"
 INSTALL_HINT = "sudo apt-get install -y nginx-light wrk   (or: nginx wrk)"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 LEASE_SECONDS = 300  # the longest lease discovery grants
+REDIS_URL = "redis://127.0.0.1:6379/0"
 FIRST_PORT = 10000  # free_port picks from here to the start of the ephemeral range
 
 
@@ -105,6 +108,15 @@ def free_port() -> int:
             except OSError:
                 continue
             return int(sock.getsockname()[1])
+
+
+def redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 @dataclass
@@ -202,7 +214,12 @@ def start_discovery(stack: contextlib.ExitStack, workdir: Path, name: str, **env
 
 
 def start_gateway(
-    stack: contextlib.ExitStack, workdir: Path, name: str, discovery_url: str, upstream: int
+    stack: contextlib.ExitStack,
+    workdir: Path,
+    name: str,
+    discovery_url: str,
+    upstream: int,
+    **env: str,
 ) -> tuple[Started, str]:
     """A gateway, once it routes /competitions to the instance on port ``upstream``."""
     port = free_port()
@@ -214,6 +231,7 @@ def start_gateway(
         "gateway",
         LITCOMP_DISCOVERY_URL=discovery_url,
         LITCOMP_GATEWAY_PORT=str(port),
+        **env,
     )
 
     def routes_to_upstream() -> bool:
@@ -501,6 +519,29 @@ def everything(tools: Tools) -> Iterator[list[Target]]:
         ceiling, ceiling_url = start_gateway(
             stack, workdir, "ceiling-gateway", ceiling_discovery, static_port
         )
+        # The same, its rate limits shared through Redis (as on Compose and Kubernetes):
+        # a Redis round trip per request. Keys under a prefix of this run's, expiring in
+        # seconds (the script's own TTL); no target without a Redis to talk to.
+        shared: list[Target] = []
+        if redis_answers():
+            shared_gateway, shared_url = start_gateway(
+                stack,
+                workdir,
+                "ceiling-gateway-redis",
+                ceiling_discovery,
+                static_port,
+                LITCOMP_REDIS_URL=REDIS_URL,
+                LITCOMP_REDIS_PREFIX=f"litcomp-bench-{os.getpid()}",
+            )
+            shared.append(
+                Target(
+                    "gateway+redis->static",
+                    shared_url + PATH,
+                    shared_gateway.pid,
+                    static.pid,
+                    lambda: register_static(ceiling_discovery, static_port),
+                )
+            )
 
         http_block = (
             f"    limit_req_zone $binary_remote_addr zone=per_client:1m rate={HUGE_RATE}r/s;\n"
@@ -521,6 +562,7 @@ def everything(tools: Tools) -> Iterator[list[Target]]:
                 lambda: register_static(ceiling_discovery, static_port),
             ),
             Target("nginx->static", f"http://{HOST}:{nginx_static}{PATH}", nginx.pid, static.pid),
+            *shared,
         ]
 
 
@@ -566,6 +608,7 @@ RATIOS = (
     Ratio("CPU/request, real path", "gateway", "nginx", proxy_cpu, "<= 2.5"),
     Ratio("CPU/request, ceiling", "gateway->static", "nginx->static", proxy_cpu, "<= 2.5"),
     Ratio("gateway vs direct req/s", "gateway", "direct", throughput),
+    Ratio("CPU, Redis limits/local", "gateway+redis->static", "gateway->static", proxy_cpu),
 )
 
 
@@ -602,17 +645,19 @@ def print_report(results: Mapping[str, Sample], args: argparse.Namespace, facts:
         f"(after {args.warmup:g}s warm-up), GET {PATH}, median of {args.rounds} round(s)\n"
     )
     print(
-        f"{'target':<16} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'target':<21} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'proxy CPU us/req':>16} {'upstream CPU us/req':>19} {'errors':>6}"
     )
     for name, s in results.items():
         print(
-            f"{name:<16} {s.requests_per_second:>9.0f} {s.p50_ms:>7.2f} {s.p99_ms:>7.2f} "
+            f"{name:<21} {s.requests_per_second:>9.0f} {s.p50_ms:>7.2f} {s.p99_ms:>7.2f} "
             f"{microseconds(s.proxy_us_per_request):>16} "
             f"{microseconds(s.upstream_us_per_request):>19} {s.errors:>6}"
         )
     print()
     for ratio in RATIOS:
+        if ratio.numerator not in results:
+            continue  # a target this run could not have (no Redis)
         value = ratio.value(results)
         print(f"{ratio.label:<24} {value:6.2f}x   {ratio.verdict(value)}".rstrip())
     for name, s in results.items():

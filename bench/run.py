@@ -228,7 +228,11 @@ def part_proxies(args: argparse.Namespace, results: Results) -> None:
     results.say("== proxies: the gateway, nginx and direct\n" + text.getvalue().strip())
     results.parts["proxies"] = {
         "targets": {name: asdict(sample) for name, sample in medians.items()},
-        "ratios": {ratio.label: ratio.value(medians) for ratio in gateway_vs_nginx.RATIOS},
+        "ratios": {
+            ratio.label: ratio.value(medians)
+            for ratio in gateway_vs_nginx.RATIOS
+            if ratio.numerator in medians
+        },
         "nginx": gateway_vs_nginx.version_of([tools.nginx, "-v"]),
     }
 
