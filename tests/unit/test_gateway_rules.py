@@ -200,6 +200,12 @@ class TestUpstreamRequestHeaders:
             ("x-request-id", "req-42"),
         ]
 
+    def test_expect_is_not_passed_on(self) -> None:
+        """The gateway has the whole body before it sends: an instance must not answer
+        100 Continue to it (an interim answer taken for the answer is another's reply)."""
+        sent = self.upstream([("Expect", "100-continue"), ("Accept", "*/*")])
+        assert "expect" not in names(sent)
+
     def test_no_headers_still_get_the_gateways_own(self) -> None:
         assert names(self.upstream([])) == [
             "x-forwarded-for",

@@ -22,8 +22,9 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# Set by the HTTP client or server for the message it actually sends.
-_FRAMING = frozenset({"host", "content-length"})
+# Set by the HTTP client or server for the message it actually sends. ``Expect``: the
+# gateway has the whole body before it sends, so it asks no instance for 100 Continue.
+_FRAMING = frozenset({"host", "content-length", "expect"})
 # Only the gateway may say who the client is, how it came in and which request this is
 # (``x-forwarded-*`` too, by prefix).
 _GATEWAY_SAYS = frozenset({"forwarded", "x-real-ip", "x-request-id"})

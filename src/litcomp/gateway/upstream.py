@@ -109,7 +109,7 @@ class _Connection(asyncio.Protocol):
         self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
-        if self.head:  # the parser cannot be told that no body follows
+        if self.head and not self._interim():  # the parser cannot be told no body follows
             self.closed = True  # nor can it be reused: the next answer would be misread
             self._complete()
 
@@ -117,9 +117,15 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._interim():  # 100 Continue, 103 Early Hints: the answer is still to come
+            self._headers, self._body = [], []
+            return
         if not self._parser.should_keep_alive():
             self.closed = True
         self._complete()
+
+    def _interim(self) -> bool:
+        return self._parser.get_status_code() < 200
 
     def _complete(self) -> None:
         self._finish(Response(self._parser.get_status_code(), self._headers, b"".join(self._body)))
@@ -131,6 +137,9 @@ class _Connection(asyncio.Protocol):
         self.data, self.head, self.deadline, self.reused = data, head, deadline, reused
         self.received = False
         self._done = done
+        if self.closed:  # lost between being made and this call: nothing was sent
+            self._finish(ConnectFailed("the connection closed before the request was sent"))
+            return
         self._pool.waiting.add(self)
         self.transport.write(data)
 
