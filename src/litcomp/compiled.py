@@ -10,10 +10,10 @@ How:
 
 - ``litcomp compile`` (``make`` runs it after installing) compiles ``MODULES`` with
   mypyc into ``<sys.prefix>/lib/litcomp-compiled/<digest>``, where the digest is a hash
-  of those modules' source and the interpreter's version. Nothing is written into the
+  of litcomp's source and the interpreter's version. Nothing is written into the
   source tree, and a build is moved into place whole or not at all.
 - ``activate()``, run when litcomp is first imported, puts that directory first on
-  the search path of the packages holding ``MODULES``, if it exists. A module edited
+  the search path of the packages holding ``MODULES``, if it exists. A file edited
   since the build changes the digest, so an edit is never shadowed by stale compiled
   code: the edited tree runs interpreted until the next build.
 - Without mypyc or a C compiler everything runs interpreted, just slower.
@@ -53,27 +53,33 @@ _SOURCE = Path(__file__).resolve().parent.parent  # the directory holding litcom
 _MYPY_CONFIG = "[mypy]\nfollow_imports = silent\nignore_missing_imports = True\n"
 
 
-def _source_of(module: str) -> Path:
-    return _SOURCE.joinpath(*module.split(".")).with_suffix(".py")
+def _source_of(module: str, root: Path) -> Path:
+    return root.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def digest() -> str:
-    """Names the build of exactly these modules' source for this interpreter: its whole
-    version, as the C that mypyc writes may use CPython's internals."""
-    hashed = hashlib.sha256(f"{sys.version} {platform.machine()}".encode())
-    for module in MODULES:
-        hashed.update(module.encode())
-        hashed.update(_source_of(module).read_bytes())
+def digest(root: Path | None = None) -> str:
+    """Names the build of this source for this interpreter. All of litcomp's source, not
+    only ``MODULES``': mypyc compiles them against the types of what they import, and
+    checks those types at run time. The interpreter's whole version: the C that mypyc
+    writes may use CPython's internals."""
+    root = _SOURCE if root is None else root
+    hashed = hashlib.sha256(f"{sys.version} {platform.machine()} {' '.join(MODULES)}".encode())
+    for path in sorted((root / "litcomp").rglob("*.py")):
+        hashed.update(str(path.relative_to(root)).encode())
+        hashed.update(path.read_bytes())
     return hashed.hexdigest()[:16]
 
 
-def build_dir() -> Path:
-    return Path(sys.prefix) / "lib" / "litcomp-compiled" / digest()
+def build_dir(name: str | None = None) -> Path:
+    return Path(sys.prefix) / "lib" / "litcomp-compiled" / (name or digest())
 
 
 def activate() -> bool:
     """Use the compiled modules if they were built from this source; True if so."""
-    built = build_dir()
+    try:
+        built = build_dir()
+    except OSError:  # a source file unreadable: run what is there, interpreted
+        return False
     if not built.is_dir():
         return False
     sys.path.append(str(built))  # mypyc's shared library, a top-level module of its own
@@ -101,28 +107,32 @@ def build() -> Path:
     """Compile ``MODULES`` unless this source's build exists; returns its directory.
     Builds of other source are kept (~1 MB each; ``make clean`` drops them with the
     venv): ``bench/gateway_instructions.py --against`` runs two side by side."""
-    target = build_dir()
-    if target.is_dir():
-        return target
-    staged = target.with_name(f".{target.name}.{os.getpid()}")
-    try:
-        with tempfile.TemporaryDirectory(prefix="litcomp-compile-") as temp:
-            work = Path(temp)
-            ignore = shutil.ignore_patterns("__pycache__", "*.so")
-            shutil.copytree(_SOURCE / "litcomp", work / "litcomp", ignore=ignore)
-            # mypyc type-checks what it compiles; the rest of litcomp and the libraries are
-            # read for their types only (``make test``'s mypy checks them, with the
-            # project's configuration, which an installed package does not carry).
-            (work / "mypy.ini").write_text(_MYPY_CONFIG)
-            paths = [str(_source_of(module).relative_to(_SOURCE)) for module in MODULES]
-            command = [sys.executable, "-m", "mypyc", *paths]
-            subprocess.run(command, cwd=work, check=True, capture_output=True, text=True)
+    if build_dir().is_dir():
+        return build_dir()
+    with tempfile.TemporaryDirectory(prefix="litcomp-compile-") as temp:
+        work = Path(temp)
+        ignore = shutil.ignore_patterns("__pycache__", "*.so")
+        shutil.copytree(_SOURCE / "litcomp", work / "litcomp", ignore=ignore)
+        # Named after the copy compiled: an edit made meanwhile gets a build of its own.
+        target = build_dir(digest(work))
+        # mypyc type-checks what it compiles; the rest of litcomp and the libraries are
+        # read for their types only (``make test``'s mypy checks them, with the
+        # project's configuration, which an installed package does not carry).
+        (work / "mypy.ini").write_text(_MYPY_CONFIG)
+        paths = [str(_source_of(module, work).relative_to(work)) for module in MODULES]
+        command = [sys.executable, "-m", "mypyc", *paths]
+        subprocess.run(command, cwd=work, check=True, capture_output=True, text=True)
+        staged = target.with_name(f".{target.name}.{os.getpid()}")
+        try:
             for library in work.glob("**/*.so"):
                 if library.relative_to(work).parts[0] != "build":
                     destination = staged / library.relative_to(work)
                     destination.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(library, destination)
-        staged.rename(target)
-    finally:
-        shutil.rmtree(staged, ignore_errors=True)
+            staged.rename(target)
+        except OSError:
+            if not target.is_dir():  # else a build of the same source, made meanwhile
+                raise
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
     return target
