@@ -123,12 +123,17 @@ class RedisLimiter:
         self._down = False
         self._retry_at = 0.0
 
-    async def check(self, key: str, limit: Limit) -> Decision:
+    def check(self, key: str, limit: Limit) -> Decision | Awaitable[Decision]:
+        """The shared bucket's decision, to await; while Redis is down, the local
+        buckets' at once (no coroutine, nor a task in the gateway, per request)."""
         if self._down:
             now = self._clock()
             if now < self._retry_at:
                 return self._fallback.check(key, limit)
             self._retry_at = now + self._retry_after  # this request alone tries Redis
+        return self._shared(key, limit)
+
+    async def _shared(self, key: str, limit: Limit) -> Decision:
         try:
             async with asyncio.timeout(self._timeout):
                 allowed, retry_ms = await self._script(
