@@ -6,9 +6,10 @@
 # Python 3.11 and venv: the official slim image by default; CI passes one it made
 # from Debian's packages (deploy/docker/debian-images.sh). BUILD_IMAGE is the same
 # Python with a C compiler and Python's headers, for the build stage, which compiles the
-# gateway's hot path with mypyc (litcomp.compiled); the build is used only by the same
-# Python version, so a BUILD_IMAGE whose Python differs from BASE_IMAGE's, or one
-# without a compiler, gives an image that runs it interpreted (the gateway logs which).
+# gateway's hot path with mypyc (litcomp.compiled). Its Python must be BASE_IMAGE's, at
+# the same path (the environment is copied; the final stage checks that it runs): the
+# build is used only by the same Python version, and a BUILD_IMAGE without a compiler
+# gives an image that runs the gateway interpreted (the build and the gateway say which).
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 ARG BUILD_IMAGE=python:3.11-bookworm
 
@@ -34,6 +35,9 @@ RUN groupadd --system --gid 10001 litcomp \
  && useradd --system --uid 10001 --gid litcomp --home-dir /var/lib/litcomp --create-home \
       --shell /usr/sbin/nologin litcomp
 COPY --from=build /opt/litcomp /opt/litcomp
+# The environment's python links to BUILD_IMAGE's interpreter: it must be BASE_IMAGE's.
+RUN /opt/litcomp/bin/python -c "from litcomp import compiled; \
+print('litcomp: the gateway runs', 'compiled' if compiled.active() else 'interpreted')"
 COPY deploy/docker/healthcheck.py /opt/litcomp/healthcheck.py
 # Container defaults: listen on every interface, register the container's own address
 # (its hostname, unless LITCOMP_ADVERTISE_HOST says otherwise), fixed ports.

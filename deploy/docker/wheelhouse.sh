@@ -29,6 +29,6 @@ mkdir -p "$out"
 pinned() { grep -E "^$1==" requirements-dev.lock; }
 "$python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
   --implementation cp --python-version "$image_python" "${platforms[@]}" \
-  "$(pinned mypy)" "$(pinned setuptools)" -d "$out/compile"
+  -c requirements-dev.lock "$(pinned mypy)" "$(pinned setuptools)" -d "$out/compile"
 "$python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$out" .
 echo "wheelhouse: $(ls "$out"/*.whl | wc -l) wheels in $out, $(ls "$out/compile" | wc -l) in $out/compile"
