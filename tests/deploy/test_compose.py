@@ -393,7 +393,7 @@ def test_prometheus_scrapes_every_replica_and_the_dashboard_has_data(stack: Stac
         while True:
             try:
                 targets = _prometheus(f"{url}/targets")["activeTargets"]
-            except httpx.TransportError:  # still starting
+            except (httpx.TransportError, PrometheusStarting):
                 targets = []
             up = Counter(t["labels"]["job"] for t in targets if t["health"] == "up")
             if up == expected and len(targets) == sum(expected.values()):
@@ -416,7 +416,13 @@ def test_prometheus_scrapes_every_replica_and_the_dashboard_has_data(stack: Stac
             _prometheus(f"{url}/query", {"query": plain})  # a bad query answers 400
 
 
+class PrometheusStarting(Exception):
+    """Its API answers 503 until it is ready."""
+
+
 def _prometheus(url: str, params: dict[str, str] | None = None) -> Any:
     answer = httpx.get(url, params=params, timeout=10)
+    if answer.status_code == 503:
+        raise PrometheusStarting(answer.text)
     assert answer.status_code == 200, f"{url} {params}: {answer.text}"
     return answer.json()["data"]
