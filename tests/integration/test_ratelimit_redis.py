@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 from redis.asyncio import Redis
 
-from litcomp.gateway.ratelimit import Decision, Limit, MemoryLimiter, RedisLimiter
+from litcomp.gateway.ratelimit import Decision, Limit, MemoryLimiter, RedisLimiter, SyncedLimiter
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -163,3 +163,59 @@ async def test_a_redis_that_hangs_holds_no_request_for_long() -> None:
     assert 0.2 <= first < 1.0
     assert rest < 0.1  # decided locally, without waiting on Redis
     assert [d.allowed for d in decisions] == [True, True, False]
+
+
+# --- SyncedLimiter: decided locally, shared every sync ----------------------------------
+
+
+async def test_synced_decisions_are_local_and_the_sync_shares_them(
+    redis: Redis, prefix: str
+) -> None:
+    first = SyncedLimiter(redis, MemoryLimiter(), prefix=prefix)
+    second = SyncedLimiter(redis, MemoryLimiter(), prefix=prefix)
+    key = "198.51.100.20"
+    assert [first.check(key, SLOW).allowed for _ in range(2)] == [True, True]  # no await
+    assert await redis.hget(f"{prefix}:{key}", "tokens") is None  # nothing sent yet
+    await first.sync()
+    assert float(await redis.hget(f"{prefix}:{key}", "tokens")) == pytest.approx(1.0, abs=0.01)
+    assert 0 < await redis.pttl(f"{prefix}:{key}") <= 31_000
+    # The second replica has not seen the client: its own full bucket, until it syncs.
+    assert second.check(key, SLOW).allowed
+    await second.sync()  # the shared level: 3 - 2 - 1 = 0
+    assert not second.check(key, SLOW).allowed
+    assert first.check(key, SLOW).allowed  # its last view: 1 left
+    await first.sync()  # 0 - 1: in debt, so refused until the bucket refills past it
+    refused = first.check(key, SLOW)
+    assert not refused.allowed
+    assert 10.0 < refused.retry_after <= 20.0
+
+
+async def test_taken_while_a_sync_waits_still_counts(redis: Redis, prefix: str) -> None:
+    limiter = SyncedLimiter(redis, MemoryLimiter(), prefix=prefix)
+    key = "198.51.100.21"
+    limiter.check(key, SLOW)
+    syncing = asyncio.create_task(limiter.sync())
+    await asyncio.sleep(0)  # the sync has taken the count and waits on Redis
+    assert limiter.check(key, SLOW).allowed  # the second token, taken meanwhile
+    await syncing
+    assert limiter.check(key, SLOW).allowed  # the third
+    assert not limiter.check(key, SLOW).allowed
+    await limiter.sync()
+    assert float(await redis.hget(f"{prefix}:{key}", "tokens")) == pytest.approx(0.0, abs=0.01)
+
+
+async def test_while_redis_is_unreachable_synced_limits_stay_local(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unreachable = Redis.from_url(f"redis://127.0.0.1:{closed_port()}/0")
+    limiter = SyncedLimiter(unreachable, MemoryLimiter(), prefix=f"litcomp-test:{uuid4().hex}")
+    try:
+        with caplog.at_level(logging.WARNING, logger="litcomp.gateway.ratelimit"):
+            for _ in range(3):
+                assert limiter.check("198.51.100.22", SLOW).allowed
+                await limiter.sync()
+    finally:
+        await unreachable.aclose()
+    assert not limiter.check("198.51.100.22", SLOW).allowed
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from litcomp import compiled
 from litcomp.gateway.policy import Gateway
 from litcomp.gateway.proxy import Proxy
-from litcomp.gateway.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from litcomp.gateway.ratelimit import Limiter, MemoryLimiter, RedisLimiter, SyncedLimiter
 from litcomp.gateway.routes import ROUTES, timeout_for
 from litcomp.gateway.server import ClientConnection
 from litcomp.gateway.settings import GatewaySettings, get_settings
@@ -66,16 +66,22 @@ async def running(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     watch = Watch(discovery, upstreams, update, interval=settings.gateway_refresh_seconds)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     memory = MemoryLimiter()
-    limiter: Limiter = (
-        RedisLimiter(redis, memory, prefix=f"{settings.redis_prefix}:ratelimit")
-        if redis
-        else memory
-    )
+    limiter: Limiter = memory
+    auth_limiter: Limiter = memory
+    syncing: asyncio.Task[None] | None = None
+    if redis is not None:
+        prefix = f"{settings.redis_prefix}:ratelimit"
+        synced = SyncedLimiter(redis, memory, prefix=prefix)
+        limiter, auth_limiter = synced, RedisLimiter(redis, memory, prefix=prefix)
+        syncing = asyncio.get_running_loop().create_task(synced.run())
     pool = Pool()
     await watch.start()
     try:
-        yield Gateway(settings, upstreams, Proxy(pool, upstreams, timeouts), limiter)
+        proxy = Proxy(pool, upstreams, timeouts)
+        yield Gateway(settings, upstreams, proxy, limiter, auth_limiter)
     finally:
+        if syncing is not None:
+            syncing.cancel()
         await watch.stop()
         await discovery.close()
         pool.close()

@@ -41,11 +41,14 @@ class Gateway:
         upstreams: dict[str, Upstreams],
         proxy: Proxy,
         limiter: Limiter,
+        auth_limiter: Limiter | None = None,
     ) -> None:
+        """``auth_limiter`` for login and register (``limiter`` if None): see ratelimit.py."""
         self.settings = settings
         self.upstreams = upstreams
         self.proxy = proxy
         self.limiter = limiter
+        self.auth_limiter = limiter if auth_limiter is None else auth_limiter
         self.documents = openapi.Documents(proxy.pool, upstreams)
         self._auth_limit = Limit(
             settings.gateway_auth_rate_per_minute / 60, settings.gateway_auth_burst
@@ -141,9 +144,9 @@ class Gateway:
         return Response(200, [("content-type", "text/html; charset=utf-8")], STATUS_PAGE.encode())
 
     def _rate_limit(self, request: Request) -> Decision | Awaitable[Decision]:
-        auth = request.method == "POST" and request.path in _AUTH_PATHS
-        bucket, limit = ("auth", self._auth_limit) if auth else ("all", self._limit)
-        return self.limiter.check(f"{bucket}:{request.client_ip}", limit)
+        if request.method == "POST" and request.path in _AUTH_PATHS:
+            return self.auth_limiter.check(f"auth:{request.client_ip}", self._auth_limit)
+        return self.limiter.check(f"all:{request.client_ip}", self._limit)
 
     def _record(self, request: Request, route: Route | None, status: int, elapsed: float) -> None:
         label = (

@@ -2,12 +2,20 @@
 
 A bucket holds up to ``burst`` tokens and gains ``rate`` tokens per second; each
 request takes one. An empty bucket means 429, with the seconds until the next token
-as Retry-After. With Redis the buckets are shared by every gateway replica (one
-atomic script per request, using Redis's clock); without it, or while Redis is
-down, each gateway keeps its own. Every request passes here first, so a Redis that
-hangs (paused, partitioned) must not hold them: a check waits ``timeout`` for it at
-most, and after a failure the local buckets decide alone for ``retry_after`` seconds,
-when one request tries Redis again.
+as Retry-After. With Redis the buckets are shared by every gateway replica, two ways:
+
+- ``RedisLimiter`` (login and register): one atomic script per request, on Redis's
+  clock, so replicas together allow no more than one bucket's worth of guesses. A
+  Redis that hangs (paused, partitioned) must not hold requests: a check waits
+  ``timeout`` for it at most, and after a failure the local buckets decide alone for
+  ``retry_after`` seconds, when one request tries Redis again.
+- ``SyncedLimiter`` (everything else): each replica decides on its own buckets at once
+  and, every ``every`` seconds, sends Redis the tokens it took per key and takes back
+  the shared level. A round trip per request cost the gateway 4.7x its CPU per request
+  (bench/README.md); this costs replicas an overshoot of at most what each takes
+  between two syncs (and one burst on a key it has not seen before).
+
+Without Redis, or while it is down, each gateway keeps its own buckets.
 """
 
 import asyncio
@@ -83,6 +91,11 @@ class MemoryLimiter:
             del self._buckets[next(iter(self._buckets))]
         return decision
 
+    def level(self, key: str, tokens: float) -> None:
+        """Set a bucket's tokens as of now (the shared level, from ``SyncedLimiter``)."""
+        self._buckets.pop(key, None)
+        self._buckets[key] = (tokens, self._clock())
+
 
 # The same arithmetic as take(), in Redis, on Redis's clock. Returns {allowed, retry_ms}.
 _TAKE = """
@@ -149,3 +162,86 @@ class RedisLimiter:
             log.info("rate limits shared through Redis again")
             self._down = False
         return Decision(bool(allowed), int(retry_ms) / 1000)
+
+
+# take() for ``n`` tokens at once, in Redis, on Redis's clock: the level may go below zero
+# (what replicas took between syncs beyond the bucket), down to -burst. Returns the level.
+_TAKE_N = """
+local rate, burst, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1e6
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(state[1]) or burst
+local updated = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
+tokens = math.max(-burst, tokens - n)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(tokens)
+"""
+
+
+class SyncedLimiter:
+    """Buckets decided in this process and shared through Redis every ``every`` seconds
+    (``run``, a background task): see the module's docstring."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        local: MemoryLimiter,
+        prefix: str,
+        *,
+        every: float = 0.1,
+        timeout: float = 0.25,
+    ) -> None:
+        self._redis = redis
+        self._script = redis.register_script(_TAKE_N)
+        self._local = local
+        self._prefix = prefix
+        self._every = every
+        self._timeout = timeout
+        self._taken: dict[str, tuple[int, Limit]] = {}  # since the last sync
+        self._down = False
+
+    def check(self, key: str, limit: Limit) -> Decision:
+        decision = self._local.check(key, limit)
+        if decision.allowed:
+            taken = self._taken.get(key)
+            self._taken[key] = (1 if taken is None else taken[0] + 1, limit)
+        return decision
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                await self.sync()
+            except Exception:  # a bug: say so, and keep the limits shared after it
+                log.exception("rate limit sync failed")
+
+    async def sync(self) -> None:
+        """Send the tokens taken per key since the last sync; take back each shared level
+        (less what was taken here meanwhile). A failed sync's tokens are not sent again."""
+        taken, self._taken = self._taken, {}
+        if not taken:
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, (count, limit) in taken.items():
+                        await self._script(
+                            keys=[f"{self._prefix}:{key}"],
+                            args=[limit.rate, limit.burst, count],
+                            client=pipe,
+                        )
+                    levels = await pipe.execute()
+        except (RedisError, OSError, TimeoutError) as error:
+            if not self._down:
+                log.warning("rate limits kept locally while Redis is unreachable: %r", error)
+                self._down = True
+            return
+        if self._down:
+            log.info("rate limits shared through Redis again")
+            self._down = False
+        for key, level in zip(taken, levels, strict=True):
+            since = self._taken.get(key)
+            self._local.level(key, float(level) - (0 if since is None else since[0]))
