@@ -107,8 +107,9 @@ def build() -> Path:
     """Compile ``MODULES`` unless this source's build exists; returns its directory.
     Builds of other source are kept (~1 MB each; ``make clean`` drops them with the
     venv): ``bench/gateway_instructions.py --against`` runs two side by side."""
-    if build_dir().is_dir():
-        return build_dir()
+    current = build_dir()
+    if current.is_dir():
+        return current
     with tempfile.TemporaryDirectory(prefix="litcomp-compile-") as temp:
         work = Path(temp)
         ignore = shutil.ignore_patterns("__pycache__", "*.so")

@@ -97,8 +97,9 @@ class MemoryLimiter:
         self._buckets[key] = (tokens, self._clock())
 
 
-# The same arithmetic as take(), in Redis, on Redis's clock. Returns {allowed, retry_ms}.
-_TAKE = """
+# The scripts below, in Redis on Redis's clock: KEYS[1]'s bucket (ARGV: rate, burst)
+# refilled to now, then changed, then stored to expire once it would be full again.
+_REFILL = """
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now = redis.call('TIME')
 now = tonumber(now[1]) + tonumber(now[2]) / 1e6
@@ -106,12 +107,49 @@ local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
 local tokens = tonumber(state[1]) or burst
 local updated = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
-local allowed, retry_ms = 0, math.ceil((1 - tokens) / rate * 1000)
-if tokens >= 1 then tokens, allowed, retry_ms = tokens - 1, 1, 0 end
+"""
+_STORE = """
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, retry_ms}
 """
+# take(): one token if there is one. Returns {allowed, retry_ms}.
+_TAKE = (
+    _REFILL
+    + """
+local allowed, retry_ms = 0, math.ceil((1 - tokens) / rate * 1000)
+if tokens >= 1 then tokens, allowed, retry_ms = tokens - 1, 1, 0 end
+"""
+    + _STORE
+    + "return {allowed, retry_ms}\n"
+)
+# ARGV[3] tokens at once, taken between syncs: the level may go below zero (what
+# replicas allowed beyond the bucket), down to -burst. Returns the level.
+_TAKE_N = (
+    _REFILL
+    + "tokens = math.max(-burst, tokens - tonumber(ARGV[3]))\n"
+    + _STORE
+    + "return tostring(tokens)\n"
+)
+
+
+class _Outage:
+    """Whether Redis is unreachable, logged once as it goes and once as it comes back."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, error: Exception) -> bool:
+        """Note a failure; True if Redis was reachable until now."""
+        if self.down:
+            return False
+        log.warning("rate limits kept locally while Redis is unreachable: %r", error)
+        self.down = True
+        return True
+
+    def succeeded(self) -> None:
+        if self.down:
+            log.info("rate limits shared through Redis again")
+            self.down = False
 
 
 class RedisLimiter:
@@ -133,13 +171,13 @@ class RedisLimiter:
         self._timeout = timeout
         self._retry_after = retry_after
         self._clock = clock
-        self._down = False
+        self._outage = _Outage()
         self._retry_at = 0.0
 
     def check(self, key: str, limit: Limit) -> Decision | Awaitable[Decision]:
         """The shared bucket's decision, to await; while Redis is down, the local
         buckets' at once (no coroutine, nor a task in the gateway, per request)."""
-        if self._down:
+        if self._outage.down:
             now = self._clock()
             if now < self._retry_at:
                 return self._fallback.check(key, limit)
@@ -153,32 +191,11 @@ class RedisLimiter:
                     keys=[f"{self._prefix}:{key}"], args=[limit.rate, limit.burst]
                 )
         except (RedisError, OSError, TimeoutError) as error:
-            if not self._down:
-                log.warning("rate limits kept locally while Redis is unreachable: %r", error)
-                self._down = True
+            if self._outage.failed(error):
                 self._retry_at = self._clock() + self._retry_after
             return self._fallback.check(key, limit)
-        if self._down:
-            log.info("rate limits shared through Redis again")
-            self._down = False
+        self._outage.succeeded()
         return Decision(bool(allowed), int(retry_ms) / 1000)
-
-
-# take() for ``n`` tokens at once, in Redis, on Redis's clock: the level may go below zero
-# (what replicas took between syncs beyond the bucket), down to -burst. Returns the level.
-_TAKE_N = """
-local rate, burst, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local now = redis.call('TIME')
-now = tonumber(now[1]) + tonumber(now[2]) / 1e6
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-local tokens = tonumber(state[1]) or burst
-local updated = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
-tokens = math.max(-burst, tokens - n)
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return tostring(tokens)
-"""
 
 
 class SyncedLimiter:
@@ -201,7 +218,7 @@ class SyncedLimiter:
         self._every = every
         self._timeout = timeout
         self._taken: dict[str, tuple[int, Limit]] = {}  # since the last sync
-        self._down = False
+        self._outage = _Outage()
 
     def check(self, key: str, limit: Limit) -> Decision:
         decision = self._local.check(key, limit)
@@ -235,13 +252,9 @@ class SyncedLimiter:
                         )
                     levels = await pipe.execute()
         except (RedisError, OSError, TimeoutError) as error:
-            if not self._down:
-                log.warning("rate limits kept locally while Redis is unreachable: %r", error)
-                self._down = True
+            self._outage.failed(error)
             return
-        if self._down:
-            log.info("rate limits shared through Redis again")
-            self._down = False
+        self._outage.succeeded()
         for key, level in zip(taken, levels, strict=True):
             since = self._taken.get(key)
             self._local.level(key, float(level) - (0 if since is None else since[0]))
