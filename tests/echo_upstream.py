@@ -1,15 +1,19 @@
 """A stand-in upstream for gateway tests: it answers with what it received.
 
-    python -m tests.echo_upstream PORT
+    python -m tests.echo_upstream PORT [JWKS_FILE]
 
-- any path: 200 with the method, path, query, headers and body it got, as JSON;
+- any path: 200 with the method, path (decoded, and as sent), query, headers and body it
+  got, as JSON;
 - ``.../status/{code}``: answers with that status;
 - ``.../slow?seconds=S``: answers after S seconds;
-- ``/ws``: a WebSocket that echoes text, and closes with code 4000 when sent "close".
+- ``/ws``: a WebSocket that echoes text, and closes with code 4000 when sent "close";
+- ``/users/.well-known/jwks.json``, given a JWKS file: that file (the users service's
+  public keys, for tests of what the gateway verifies itself).
 """
 
 import asyncio
 import sys
+from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
@@ -19,6 +23,7 @@ async def echo(request: web.Request) -> web.Response:
         {
             "method": request.method,
             "path": request.path,
+            "raw_path": request.raw_path,
             "query": request.rel_url.raw_query_string,
             "headers": [[k, v] for k, v in request.headers.items()],
             "body": (await request.read()).decode(),
@@ -53,6 +58,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 def main() -> None:
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_get("/ws", websocket)
+    if len(sys.argv) > 2:
+        jwks = Path(sys.argv[2]).read_bytes()
+
+        async def keys(_: web.Request) -> web.Response:
+            return web.Response(body=jwks, content_type="application/json")
+
+        app.router.add_get("/users/.well-known/jwks.json", keys)
     app.router.add_route("*", "/{prefix}/status/{code:\\d+}", status)
     app.router.add_route("*", "/{prefix}/slow", slow)
     app.router.add_route("*", "/{tail:.*}", echo)

@@ -35,6 +35,7 @@ import tempfile
 from pathlib import Path
 
 MODULES = (
+    "litcomp.gateway.clients",
     "litcomp.gateway.headers",
     "litcomp.gateway.messages",
     "litcomp.gateway.policy",
@@ -42,6 +43,7 @@ MODULES = (
     "litcomp.gateway.ratelimit",
     "litcomp.gateway.routes",
     "litcomp.gateway.server",
+    "litcomp.gateway.target",
     "litcomp.gateway.upstream",
     "litcomp.kit.balancer",
     "litcomp.kit.breaker",

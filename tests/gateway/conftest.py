@@ -1,7 +1,9 @@
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -37,21 +39,31 @@ def register(discovery_url: str, service: str, instance_id: str, port: int) -> N
     assert response.status_code == 201, response.text
 
 
-@pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
-    var_dir = tmp_path_factory.mktemp("edge")
+@contextmanager
+def running_edge(
+    var_dir: Path, settings: Mapping[str, str], *, jwks: Path | None = None
+) -> Iterator[Edge]:
+    """discovery, the gateway with ``settings`` and the echo server (serving ``jwks``
+    as the users service's public keys, if given) as the one instance of each service."""
     platform = Platform.create(
         var_dir,
         {
             "LITCOMP_DISCOVERY_TTL_SECONDS": "300",
             "LITCOMP_GATEWAY_TIMEOUT_SECONDS": "1",
             "LITCOMP_GATEWAY_BREAKER_COOLDOWN_SECONDS": "60",
+            **settings,
         },
         replicas={},
     )
     echo_port = free_port()
     echo = subprocess.Popen(
-        [sys.executable, "-m", "tests.echo_upstream", str(echo_port)],
+        [
+            sys.executable,
+            "-m",
+            "tests.echo_upstream",
+            str(echo_port),
+            *([str(jwks)] if jwks else []),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -71,6 +83,12 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
         platform.discovery.stop()
         echo.terminate()
         echo.wait()
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    with running_edge(tmp_path_factory.mktemp("edge"), {}) as edge:
+        yield edge
 
 
 def _answers(url: str) -> bool:

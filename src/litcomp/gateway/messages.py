@@ -16,9 +16,11 @@ class Request:
         "body",
         "client_ip",
         "headers",
+        "invalid",
         "keep_alive",
         "method",
         "path",
+        "scheme",
         "target",
         "upgrade",
     )
@@ -34,15 +36,20 @@ class Request:
         client_ip: str,
         keep_alive: bool,
         upgrade: bool = False,
+        invalid: str = "",
     ) -> None:
         self.method = method
-        self.target = target  # path and query exactly as received
-        self.path = path
+        # The normalised path and the query as received: what is forwarded (target.py).
+        self.target = target
+        self.path = path  # the normalised path as services decode it: what is routed on
         self.headers = headers  # names in lower case
         self.body = body
+        # The peer's address; the client's if the peer is a trusted proxy (clients.py).
         self.client_ip = client_ip
+        self.scheme = "http"  # or what a trusted proxy says
         self.keep_alive = keep_alive
         self.upgrade = upgrade
+        self.invalid = invalid  # why the target cannot be normalised (400), or empty
 
     def header(self, name: str) -> str | None:
         """The first value of a header (``name`` in lower case)."""

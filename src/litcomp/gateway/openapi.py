@@ -30,7 +30,7 @@ from typing import Any
 
 from litcomp.gateway.messages import Request, Response
 from litcomp.gateway.routes import match
-from litcomp.gateway.upstream import Pool, UpstreamError, encode_request
+from litcomp.gateway.upstream import Pool, fetch_json
 from litcomp.kit import openapi
 from litcomp.kit.upstreams import Upstreams
 
@@ -315,7 +315,11 @@ class Documents:
     async def _refresh(self) -> None:
         services = sorted(self._upstreams)
         fetched = await asyncio.gather(
-            *(self._fetch(service) for service in services), return_exceptions=True
+            *(
+                fetch_json(self._pool, self._upstreams[service], PATH, within=self._timeout)
+                for service in services
+            ),
+            return_exceptions=True,
         )
         for service, part in zip(services, fetched, strict=True):
             if isinstance(part, dict):
@@ -333,32 +337,3 @@ class Documents:
             document = merge({}, missing=missing)
         self._body = json.dumps(document, separators=(",", ":")).encode()
         self._expires = self._clock() + (self._retry_incomplete if missing else self._ttl)
-
-    async def _fetch(self, service: str) -> dict[str, Any] | None:
-        """The service's document from one of its instances (a second one if the first
-        fails), or None."""
-        for endpoint in self._upstreams[service].attempts():
-            instance = endpoint.instance
-            request = encode_request(
-                "GET",
-                PATH,
-                f"{instance.host}:{instance.http_port}",
-                "accept: application/json\r\n",
-                b"",
-            )
-            try:
-                answer = await self._pool.fetch(
-                    instance.host, instance.http_port, request, within=self._timeout
-                )
-                if answer.status != 200:
-                    raise UpstreamError(f"HTTP {answer.status}")
-                document = json.loads(answer.body)
-                if not isinstance(document, dict):
-                    raise UpstreamError("not a JSON object")
-                return document
-            except (UpstreamError, ValueError) as exc:
-                log.warning(
-                    "cannot fetch an OpenAPI document",
-                    extra={"service": service, "upstream": instance.instance_id, "error": str(exc)},
-                )
-        return None

@@ -1,8 +1,12 @@
 """The gateway's per-request policy: ``Gateway.handle`` answers every client request.
 
-In order: a request id (kept from ``X-Request-ID`` when sane), the gateway's own
-endpoints, the route, the rate limit, then the proxy; it logs one line and counts the
-request. The HTTP side (server.py) and the upstream side (upstream.py) are asyncio
+In order: a request id (kept from ``X-Request-ID`` when sane), the client (through
+trusted proxies only: clients.py), the rate limit (every request but ``/health``,
+whatever its route: the gateway's own pages, WebSocket upgrades and targets refused as
+malformed too), then the gateway's own endpoints (operator ones only for operators:
+operators.py) or the proxy; it logs one line and counts the request. Everything is
+decided on the target as server.py normalised it (target.py), which is what is
+forwarded. The HTTP side (server.py) and the upstream side (upstream.py) are asyncio
 protocols over httptools rather than a web framework: the gateway sits on every
 request's path, and bench/README.md shows what that saves. This module is compiled
 with mypyc where it can be (litcomp.compiled).
@@ -13,8 +17,10 @@ import logging
 import time
 from collections.abc import Awaitable
 
-from litcomp.gateway import docs, openapi, web
+from litcomp.gateway import docs, openapi, operators, web
+from litcomp.gateway.clients import Networks, TrustedProxies
 from litcomp.gateway.messages import Request, Response, error, json_response
+from litcomp.gateway.operators import Operators, users_public_keys
 from litcomp.gateway.proxy import Proxy, Reply, no_instance
 from litcomp.gateway.ratelimit import Decision, Limit, Limiter
 from litcomp.gateway.routes import Route, match
@@ -23,6 +29,7 @@ from litcomp.gateway.settings import GatewaySettings
 from litcomp.gateway.status import STATUS_PAGE, snapshot
 from litcomp.gateway.upstream import CONNECT_SECONDS
 from litcomp.kit import metrics
+from litcomp.kit.auth import TokenVerifier
 from litcomp.kit.logging import accept_request_id, request_id_var
 from litcomp.kit.upstreams import Upstreams
 
@@ -50,6 +57,14 @@ class Gateway:
         self.limiter = limiter
         self.auth_limiter = limiter if auth_limiter is None else auth_limiter
         self.documents = openapi.Documents(proxy.pool, upstreams)
+        self.proxies = TrustedProxies(list(settings.gateway_trusted_proxies))
+        keys = users_public_keys(
+            proxy.pool, upstreams["users"], within=settings.gateway_timeout_seconds
+        )
+        self.operators = Operators(
+            Networks(list(settings.gateway_operator_nets)),
+            TokenVerifier(keys, issuer=settings.jwt_issuer),
+        )
         self._auth_limit = Limit(
             settings.gateway_auth_rate_per_minute / 60, settings.gateway_auth_burst
         )
@@ -59,6 +74,8 @@ class Gateway:
     def handle(self, request: Request, reply: Reply) -> None:
         """Answer ``request``: ``reply`` is called once, now or when the upstream answers."""
         request_id = accept_request_id(request.header("x-request-id"))
+        if self.proxies.active:
+            self.proxies.resolve(request)
         route = match(request.path)
         started = time.perf_counter()
 
@@ -77,7 +94,9 @@ class Gateway:
             request_id_var.reset(token)
 
     def _answer(self, request: Request, route: Route | None, request_id: str, reply: Reply) -> None:
-        if route is None:
+        if route is None and request.path == "/health":
+            # Not limited: it costs nothing to answer, and a balancer's or orchestrator's
+            # probes (frequent, from a few addresses) must never be refused for their rate.
             self._later(self._own(request), reply)
             return
         decision = self._rate_limit(request)
@@ -90,17 +109,26 @@ class Gateway:
         self,
         decision: Awaitable[Decision],
         request: Request,
-        route: Route,
+        route: Route | None,
         request_id: str,
         reply: Reply,
     ) -> None:
         self._admit(await decision, request, route, request_id, reply)
 
     def _admit(
-        self, decision: Decision, request: Request, route: Route, request_id: str, reply: Reply
+        self,
+        decision: Decision,
+        request: Request,
+        route: Route | None,
+        request_id: str,
+        reply: Reply,
     ) -> None:
         if not decision.allowed:
             reply(too_many(decision))
+        elif request.invalid:
+            reply(error(400, "bad_request", request.invalid))
+        elif route is None:
+            self._later(self._own(request), reply)
         elif route.websocket:
             reply(error(400, "bad_request", "this route takes a WebSocket upgrade"))
         else:
@@ -130,6 +158,10 @@ class Gateway:
         if request.method not in ("GET", "HEAD"):
             message = f"{request.path} answers GET and HEAD"
             return error(405, "method_not_allowed", message, Allow="GET, HEAD")
+        if request.path in operators.PATHS:
+            refused = await self.operators.refusal(request)
+            if refused is not None:
+                return refused
         if request.path == openapi.PATH:
             return await self.documents.answer(request)
         if request.path in docs.PATHS:
@@ -169,15 +201,20 @@ class Gateway:
     async def tunnel(
         self, request: Request, client: asyncio.Transport
     ) -> asyncio.Transport | Response:
-        """Open the upstream side of a WebSocket tunnel for ``request``."""
-        route = match(request.path)
-        if route is None or not route.websocket:
-            return error(404, "not_found", f"no WebSocket route for {request.path}")
+        """Open the upstream side of a WebSocket tunnel for ``request``: limited like
+        every request, before anything else is looked at."""
+        if self.proxies.active:
+            self.proxies.resolve(request)
         decision = self._rate_limit(request)
         if not isinstance(decision, Decision):
             decision = await decision
         if not decision.allowed:
             return too_many(decision)
+        if request.invalid:
+            return error(400, "bad_request", request.invalid)
+        route = match(request.path)
+        if route is None or not route.websocket:
+            return error(404, "not_found", f"no WebSocket route for {request.path}")
         pool = self.upstreams[route.service]
         endpoint = pool.choose()
         if endpoint is None:

@@ -59,7 +59,7 @@ class Proxy:
         return headers.upstream_request(
             request.headers,
             client_ip=request.client_ip,
-            scheme="http",
+            scheme=request.scheme,
             host=request.header("host") or "",
             request_id=request_id,
         )

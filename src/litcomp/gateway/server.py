@@ -24,11 +24,11 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import cast
-from urllib.parse import unquote
 
 import httptools
 
 from litcomp.gateway.messages import Request, Response, error
+from litcomp.gateway.target import BadTarget, normalise
 from litcomp.kit.logging import accept_request_id
 
 log = logging.getLogger(__name__)
@@ -130,10 +130,11 @@ class ClientConnection(asyncio.Protocol):
 
     # answering
     def _request(self, *, upgrade: bool) -> Request:
-        target = self._url.decode("latin-1")
-        path = target.split("?", 1)[0]
-        if "%" in path:  # unquote() is interpreted Python, and few paths need it
-            path = unquote(path)
+        target, invalid = self._url.decode("latin-1"), ""
+        try:
+            target, path = normalise(target, self._headers)
+        except BadTarget as bad:  # answered in its turn by the handler
+            path, invalid = "", str(bad)
         return Request(
             method=self._parser.get_method().decode("latin-1"),
             target=target,
@@ -143,6 +144,7 @@ class ClientConnection(asyncio.Protocol):
             client_ip=self._client_ip,
             keep_alive=self._parser.should_keep_alive(),
             upgrade=upgrade,
+            invalid=invalid,
         )
 
     def _answer_pending(self) -> None:

@@ -1,8 +1,30 @@
-from typing import Literal
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_settings import NoDecode
 
 from litcomp.kit.settings import BaseServiceSettings, load_settings
+
+
+def _networks(value: object) -> object:
+    """``"10.0.0.0/8, ::1"`` as networks (a single address is a network of one); a
+    list (from code) as it is. A bad entry is named in the error."""
+    if not isinstance(value, str):
+        return value
+    networks = []
+    for part in (part.strip() for part in value.split(",")):
+        if part:
+            try:
+                networks.append(ip_network(part))
+            except ValueError as exc:
+                raise ValueError(f"{part!r} is not a CIDR network ({exc})") from None
+    return networks
+
+
+# Comma-separated in the environment, parsed once at start: a bad one stops the process.
+Networks = Annotated[list[IPv4Network | IPv6Network], NoDecode, BeforeValidator(_networks)]
+LOOPBACK: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
 
 
 class GatewaySettings(BaseServiceSettings):
@@ -30,6 +52,14 @@ class GatewaySettings(BaseServiceSettings):
         default=10.0, gt=0, description="logins and registrations per minute per client IP"
     )
     gateway_auth_burst: int = Field(default=10, ge=1)
+    gateway_trusted_proxies: Networks = Field(
+        default_factory=list,
+        description="peers whose X-Forwarded-For, Forwarded and X-Forwarded-Proto are believed",
+    )
+    gateway_operator_nets: Networks = Field(
+        default_factory=lambda: list(LOOPBACK),
+        description="clients that may read /gateway/status and /metrics without an admin token",
+    )
 
 
 def get_settings() -> GatewaySettings:

@@ -27,15 +27,17 @@ per-request cost, and a deadline of seconds does not need better precision.
 """
 
 import asyncio
+import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import httptools
 
 from litcomp.gateway.messages import Response
+from litcomp.kit.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -284,3 +286,29 @@ def encode_request(method: str, target: str, host: str, header_lines: str, body:
     length = f"content-length: {len(body)}\r\n" if body or method in _BODY_METHODS else ""
     head = f"{method} {target} HTTP/1.1\r\nhost: {host}\r\n{header_lines}{length}\r\n"
     return head.encode("latin-1") + body
+
+
+async def fetch_json(
+    pool: Pool, upstreams: Upstreams, path: str, *, within: float
+) -> dict[str, Any] | None:
+    """The JSON object a GET of ``path`` answers on one of ``upstreams``' instances (a
+    second one if the first fails), or None; each failure is logged. For the gateway's
+    own needs (the services' OpenAPI documents, the users service's public keys)."""
+    for endpoint in upstreams.attempts():
+        instance = endpoint.instance
+        address = f"{instance.host}:{instance.http_port}"
+        request = encode_request("GET", path, address, "accept: application/json\r\n", b"")
+        try:
+            answer = await pool.fetch(instance.host, instance.http_port, request, within)
+            if answer.status != 200:
+                raise UpstreamError(f"HTTP {answer.status}")
+            document = json.loads(answer.body)
+            if not isinstance(document, dict):
+                raise UpstreamError("not a JSON object")
+            return document
+        except (UpstreamError, ValueError) as exc:
+            log.warning(
+                "cannot fetch a document from an instance",
+                extra={"path": path, "upstream": instance.instance_id, "error": str(exc)},
+            )
+    return None
