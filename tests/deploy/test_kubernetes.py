@@ -9,6 +9,7 @@ disruption budgets, references that resolve, and LITCOMP_ variables that exist.
 """
 
 from collections import Counter
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,34 @@ def test_compose_runs_the_replicas_the_issue_asks_for() -> None:
     commands = Counter(tuple(s.get("command", ())) for s in services.values())
     for name in SERVICES:
         assert commands[("serve", name)] == 1
+
+
+def _gateway_settings(objects: list[Manifest]) -> GatewaySettings:
+    (container,) = _pod_specs(objects)["gateway"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    fields = {
+        name.removeprefix(ENV_PREFIX).lower(): value
+        for name, value in env.items()
+        if name.startswith(f"{ENV_PREFIX}GATEWAY_")
+    }
+    return GatewaySettings(**fields)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_prometheus_may_scrape_the_gateway_from_the_pod_network(overlay: str) -> None:
+    """/metrics answers operator networks only; Prometheus scrapes from a pod IP."""
+    settings = _gateway_settings(_rendered(overlay))
+    pod_ip = ip_address("10.244.1.7")  # e.g. kubeadm's and kind's pod network
+    assert any(pod_ip in network for network in settings.gateway_operator_nets)
+
+
+def test_production_sees_real_clients_behind_its_balancer_or_ingress() -> None:
+    """Rate limits are per client: the balancer keeps the client's address (Local), and
+    an ingress in the pod network is believed when it says whom it forwarded for."""
+    objects = _rendered("production")
+    service = _by_kind(objects, "Service")["gateway"]
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert service["spec"]["externalTrafficPolicy"] == "Local"
+    trusted = _gateway_settings(objects).gateway_trusted_proxies
+    assert any(ip_address("10.42.0.12") in network for network in trusted)  # an ingress pod
+    assert not any(ip_address("203.0.113.9") in network for network in trusted)

@@ -6,6 +6,7 @@ against the replicas and runs every dashboard query there.)
 
 import json
 import re
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
+from litcomp.gateway.settings import GatewaySettings
 from litcomp.kit import upstreams  # noqa: F401  (registers litcomp_balancer_picks)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +94,17 @@ def test_compose_scrape_config_has_a_job_per_service_on_its_compose_port() -> No
         (target,) = job["dns_sd_configs"]
         assert target["names"] == [name]
         assert target["port"] == ports[name]
+
+
+def test_compose_prometheus_may_scrape_the_gateway() -> None:
+    """The gateway's /metrics answers its operator networks only: Prometheus reaches it
+    from an address of a Compose network (Docker's default pools)."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    networks = GatewaySettings(
+        gateway_operator_nets=compose["gateway"]["environment"]["LITCOMP_GATEWAY_OPERATOR_NETS"]
+    ).gateway_operator_nets
+    for address in ("172.18.0.5", "192.168.16.3", "127.0.0.1"):
+        assert any(ip_address(address) in network for network in networks), address
 
 
 def test_kubernetes_scrape_config_keeps_annotated_litcomp_pods() -> None:

@@ -143,3 +143,14 @@ def test_the_websocket_is_described_not_an_operation(parts: dict[str, dict[str, 
     description = document["info"]["description"]
     for fact in ("`/ws`", "?token=", "?after=", "4401", "1012", "1013", '"created_at"'):
         assert fact in description
+
+
+def test_the_gateways_own_answers_are_documented() -> None:
+    """Its pages are rate limited but /health; the operator ones refuse strangers."""
+    document = merge({}, missing=["competitions", "users"])
+    responses = {path: set(item["get"]["responses"]) for path, item in document["paths"].items()}
+    assert responses["/health"] == {"200"}
+    assert responses["/openapi.json"] == {"200", "429"}
+    for path in ("/gateway/status", "/metrics"):
+        assert responses[path] == {"200", "401", "403", "429", "503"}
+    assert {"ErrorBody"} <= set(document["components"]["schemas"])

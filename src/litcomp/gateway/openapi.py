@@ -54,9 +54,12 @@ stable `code`. A 422 lists each invalid field in `details` (`location`, `message
 `type`). A malformed id in a path is a 404, like an unknown one. Bodies over 1 MiB: 413.
 
 **Limits.** Requests are limited per client address (logins and registrations more
-tightly): 429 with `Retry-After`. With no instance of a service able to answer: 503
-with `Retry-After`; an instance that breaks the connection or takes longer than the
-gateway's deadline: 502 or 504.
+tightly), the gateway's own pages and WebSocket upgrades too (not `/health`): 429 with
+`Retry-After`. A request target that cannot be normalised (a path above the root, a
+malformed or control-character escape, another host): 400. With no instance of a
+service able to answer: 503 with `Retry-After`; an instance that breaks the connection
+or takes longer than the gateway's deadline: 502 or 504. `/gateway/status` and
+`/metrics` answer operators only (the operator networks, or an admin's token).
 
 **Idempotency.** Register, submit and comment take an `Idempotency-Key` header: a
 repeat gets the first answer again and creates nothing; the same key with another
@@ -110,7 +113,15 @@ _STATUS = {
 }
 
 
-def _own(summary: str, description: str, media_type: str, schema: dict[str, Any]) -> Any:
+def _own(
+    summary: str,
+    description: str,
+    media_type: str,
+    schema: dict[str, Any],
+    errors: tuple[int, ...] = (429,),
+) -> Any:
+    """One of the gateway's own GET endpoints; ``errors``: the error statuses it gives
+    (every one but /health is rate limited)."""
     return {
         "get": {
             "tags": ["gateway"],
@@ -118,30 +129,44 @@ def _own(summary: str, description: str, media_type: str, schema: dict[str, Any]
             "description": description,
             "operationId": "gateway_" + summary.lower().replace(" ", "_"),
             "responses": {
-                "200": {"description": "OK", "content": {media_type: {"schema": schema}}}
+                "200": {"description": "OK", "content": {media_type: {"schema": schema}}},
+                **{str(status): openapi.error_response(status) for status in errors},
             },
         }
     }
 
 
+# Operators: clients in LITCOMP_GATEWAY_OPERATOR_NETS, or an admin's token (503 while the
+# keys to check it cannot be fetched). Not a security requirement: from an operator
+# network no token is needed.
+_OPERATOR_ERRORS = (401, 403, 429, 503)
+_FOR_OPERATORS = (
+    " For operators: clients in the operator networks (loopback by default), or a request"
+    " with an admin's bearer token."
+)
+
+
 GATEWAY_PATHS: dict[str, Any] = {
     "/health": _own(
         "Gateway health",
-        "The gateway is up (it does not ask the services).",
+        "The gateway is up (it does not ask the services). Never rate limited.",
         "application/json",
         _HEALTH,
+        errors=(),
     ),
     "/gateway/status": _own(
         "Gateway status",
-        "Every instance the gateway routes to, its circuit breaker and its load.",
+        "Every instance the gateway routes to, its circuit breaker and its load." + _FOR_OPERATORS,
         "application/json",
         _STATUS,
+        errors=_OPERATOR_ERRORS,
     ),
     "/metrics": _own(
         "Gateway metrics",
-        "The gateway's Prometheus metrics (text exposition format).",
+        "The gateway's Prometheus metrics (text exposition format)." + _FOR_OPERATORS,
         "text/plain",
         {"type": "string"},
+        errors=_OPERATOR_ERRORS,
     ),
     PATH: _own(
         "OpenAPI document",
@@ -179,9 +204,9 @@ def merge(
         security.update(components.get("securitySchemes", {}))
         for tag in part.get("tags", []):
             tags.setdefault(tag["name"], tag)
+    paths.update(copy.deepcopy(GATEWAY_PATHS))
     if any(_answers(item, 429) for item in paths.values()):
         schemas.update(openapi.error_schemas())
-    paths.update(copy.deepcopy(GATEWAY_PATHS))
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
