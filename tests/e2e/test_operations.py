@@ -3,7 +3,16 @@
 import httpx
 import pytest
 
-from tests.support import Platform, Process
+from tests.support import (
+    Account,
+    Platform,
+    Process,
+    expect_error,
+    free_port,
+    get_json,
+    sign_up,
+    wait_until,
+)
 
 
 def _direct(platform: Platform, process: Process) -> httpx.Client:
@@ -76,3 +85,35 @@ def test_each_service_publishes_its_openapi(platform: Platform, service: str, pa
         assert client.get("/docs/swagger-ui-bundle.js").status_code == 200
         assert client.get("/docs/swagger-ui.css").status_code == 200
         assert client.get("/docs/elsewhere.js").status_code == 404
+
+
+def test_operator_endpoints_take_a_real_admin_token(
+    platform: Platform, users: httpx.Client, admin: Account
+):
+    """A gateway for which no network is an operator's: an admin's token, verified with
+    the keys the users service publishes (fetched through the gateway's pool), opens
+    /gateway/status and /metrics; a user's does not."""
+    port = free_port()
+    env = {
+        **platform.env,
+        "LITCOMP_GATEWAY_PORT": str(port),
+        "LITCOMP_GATEWAY_OPERATOR_NETS": "192.0.2.0/24",
+    }
+    gateway = Process("gateway", env, platform.var_dir / "gateway-operators.log")
+    gateway.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: get_json(f"{url}/health"), "the second gateway")
+        person = sign_up(users, "operator")
+        for path in ("/gateway/status", "/metrics"):
+            wait_until(
+                lambda path=path: httpx.get(url + path, headers=admin.auth).status_code == 200,
+                f"{path} for an admin",  # until this gateway lists a users instance
+            )
+            assert expect_error(httpx.get(url + path), 401)["code"] == "unauthorized"
+            refused = httpx.get(url + path, headers=person.auth)
+            assert expect_error(refused, 403)["code"] == "forbidden"
+        status = httpx.get(f"{url}/gateway/status", headers=admin.auth).json()
+        assert status["services"]["users"]
+    finally:
+        gateway.stop()

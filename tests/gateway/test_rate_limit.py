@@ -75,4 +75,4 @@ def test_other_requests_have_their_own_larger_bucket(limited: tuple[Platform, in
     statuses = [httpx.get(f"{platform.url}/competitions").status_code for _ in range(12)]
     assert statuses[:10] == [503] * 10
     assert statuses[10:] == [429, 429]
-    assert httpx.get(f"{platform.url}/health").status_code == 200  # the gateway's own: no limit
+    assert httpx.get(f"{platform.url}/health").status_code == 200  # probes: never limited
