@@ -119,8 +119,15 @@ async def _drive(rounds: int) -> None:
     left = 0
     done: asyncio.Future[None] = loop.create_future()
 
+    try:  # the limits, timeouts and caps, as app.py makes them
+        from litcomp.gateway.app import connections_for
+
+        limits: Any = connections_for(settings)
+    except ImportError:  # a revision before them (--against): the body limit alone
+        limits = MAX_BODY_BYTES
+
     def client() -> Any:
-        connection = ClientConnection(gateway.handle, gateway.tunnel, MAX_BODY_BYTES)
+        connection = ClientConnection(gateway.handle, gateway.tunnel, limits)
 
         def answered(_data: bytes) -> None:
             nonlocal left

@@ -6,7 +6,12 @@
   got, as JSON;
 - ``.../status/{code}``: answers with that status;
 - ``.../slow?seconds=S``: answers after S seconds;
+- ``.../big?bytes=N``: answers N bytes;
+- ``.../redirect?to=URL``: 302 to URL, or to this instance's own ``.../landed?x=1`` as an
+  absolute URL (as a framework behind a proxy may answer);
 - ``/ws``: a WebSocket that echoes text, and closes with code 4000 when sent "close";
+  ``?flood=N`` first sends N binary messages of 64 KiB, ``?deaf=S`` reads nothing
+  for S seconds;
 - ``/users/.well-known/jwks.json``, given a JWKS file: that file (the users service's
   public keys, for tests of what the gateway verifies itself).
 """
@@ -41,10 +46,26 @@ async def slow(request: web.Request) -> web.Response:
     return web.json_response({"slept": True})
 
 
+async def big(request: web.Request) -> web.Response:
+    return web.Response(body=b"x" * int(request.query["bytes"]))
+
+
+async def redirect(request: web.Request) -> web.Response:
+    own = f"http://{request.host}/{request.match_info['prefix']}/landed?x=1"
+    return web.Response(status=302, headers={"Location": request.query.get("to", own)})
+
+
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     socket = web.WebSocketResponse()
     await socket.prepare(request)
     await socket.send_str(f"hello {request.query.get('name', '')}".strip())
+    for _ in range(int(request.query.get("flood", "0"))):
+        await socket.send_bytes(b"f" * 65536)
+    transport = request.transport
+    if "deaf" in request.query and transport is not None:
+        transport.pause_reading()
+        await asyncio.sleep(float(request.query["deaf"]))
+        transport.resume_reading()
     async for message in socket:
         if message.type != WSMsgType.TEXT:
             continue
@@ -67,6 +88,8 @@ def main() -> None:
         app.router.add_get("/users/.well-known/jwks.json", keys)
     app.router.add_route("*", "/{prefix}/status/{code:\\d+}", status)
     app.router.add_route("*", "/{prefix}/slow", slow)
+    app.router.add_route("*", "/{prefix}/big", big)
+    app.router.add_route("*", "/{prefix}/redirect", redirect)
     app.router.add_route("*", "/{tail:.*}", echo)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 

@@ -14,6 +14,9 @@ def names(pairs: list[tuple[str, str]]) -> list[str]:
     return [name.lower() for name, _ in pairs]
 
 
+INSTANCE = "10.0.0.7:8001"
+
+
 class FakeClock:
     def __init__(self, now: float = 1000.0) -> None:
         self.now = now
@@ -231,7 +234,7 @@ class TestClientResponseHeaders:
             ("Set-Cookie", "b=2"),
             ("Retry-After", "3"),
         ]
-        assert headers.client_response(as_parsed(upstream)) == [
+        assert headers.client_response(as_parsed(upstream), INSTANCE) == [
             ("content-type", "application/json"),
             ("set-cookie", "a=1"),
             ("set-cookie", "b=2"),
@@ -240,7 +243,31 @@ class TestClientResponseHeaders:
 
     def test_the_upstreams_request_id_gives_way_to_the_gateways_own(self) -> None:
         # The gateway sent that id upstream and adds it to the answer itself, once.
-        assert headers.client_response([("x-request-id", "r"), ("etag", "e")]) == [("etag", "e")]
+        answer = [("x-request-id", "r"), ("etag", "e")]
+        assert headers.client_response(answer, INSTANCE) == [("etag", "e")]
+
+    def test_no_internal_address_reaches_the_client(self) -> None:
+        answer = [("server", "uvicorn"), ("location", "http://10.0.0.7:8001/users/me?x=1")]
+        assert headers.client_response(answer, INSTANCE) == [("location", "/users/me?x=1")]
+
+    @pytest.mark.parametrize(
+        ("location", "public"),
+        [
+            ("http://10.0.0.7:8001/a/b?c=d#e", "/a/b?c=d#e"),
+            ("HTTPS://10.0.0.7:8001/a", "/a"),
+            ("//10.0.0.7:8001/a", "/a"),
+            ("http://10.0.0.7:8001", "/"),
+            ("http://10.0.0.7:8001?q=1", "/?q=1"),
+            # Not the instance: as is.
+            ("http://10.0.0.7:8002/a", "http://10.0.0.7:8002/a"),
+            ("http://10.0.0.7:80011/a", "http://10.0.0.7:80011/a"),
+            ("https://example.org/a", "https://example.org/a"),
+            ("/already/relative", "/already/relative"),
+            ("ftp://10.0.0.7:8001/a", "ftp://10.0.0.7:8001/a"),
+        ],
+    )
+    def test_a_location_at_the_instance_is_made_relative(self, location: str, public: str) -> None:
+        assert headers.public_location(location, INSTANCE) == public
 
 
 class TestRetrySafety:

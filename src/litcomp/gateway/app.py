@@ -7,6 +7,7 @@ upstream pool, the rate limiter and the client connections, and runs it on uvloo
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from litcomp.gateway.policy import Gateway
 from litcomp.gateway.proxy import Proxy
 from litcomp.gateway.ratelimit import Limiter, MemoryLimiter, RedisLimiter, SyncedLimiter
 from litcomp.gateway.routes import ROUTES, timeout_for
-from litcomp.gateway.server import ClientConnection
+from litcomp.gateway.server import ClientConnection, Connections
 from litcomp.gateway.settings import GatewaySettings, get_settings
 from litcomp.gateway.upstream import Pool
 from litcomp.kit.balancer import BALANCERS, Instance
@@ -89,17 +90,44 @@ async def running(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             await redis.aclose()
 
 
+def connections_for(settings: GatewaySettings) -> Connections:
+    return Connections(
+        max_body=MAX_BODY_BYTES,
+        max_open=settings.gateway_max_connections,
+        max_per_client=settings.gateway_max_connections_per_client,
+        header_timeout=settings.gateway_header_timeout_seconds,
+        body_timeout=settings.gateway_body_timeout_seconds,
+        idle_timeout=settings.gateway_idle_timeout_seconds,
+    )
+
+
+def raise_file_limit(max_connections: int) -> None:
+    """Let the process open the files its connection cap allows: a client connection
+    and its upstream one (two for a tunnel), and some to spare. The soft limit is often
+    1,024, which would refuse connections with EMFILE long before the cap."""
+    needed = 2 * max_connections + 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        if raised < needed:
+            log.warning(
+                "open files limited below what the connection cap needs",
+                extra={"limit": raised, "needed": needed},
+            )
+
+
 async def serve_until_stopped(settings: GatewaySettings) -> None:
     sock = bind(settings.host, settings.gateway_port)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    connections: set[ClientConnection] = set()
+    raise_file_limit(settings.gateway_max_connections)
+    connections = connections_for(settings)
     async with running(settings) as gateway:
         server = await loop.create_server(
-            lambda: ClientConnection(gateway.handle, gateway.tunnel, MAX_BODY_BYTES, connections),
-            sock=sock,
+            lambda: ClientConnection(gateway.handle, gateway.tunnel, connections), sock=sock
         )
         log.info(
             "gateway listening",
@@ -109,16 +137,17 @@ async def serve_until_stopped(settings: GatewaySettings) -> None:
             },
         )
         await stop.wait()
-        log.info("gateway stopping", extra={"connections": len(connections)})
+        log.info("gateway stopping", extra={"connections": len(connections.open)})
         server.close()
         # Idle kept-alive connections and tunnels close now, the others once their answer
         # is out; what is left after a deadline is cut. Without this, clients that kept
         # reusing their connections held the process until it was killed (make faults).
-        closing = [connection.close_when_idle() for connection in list(connections)]
+        closing = [connection.close_when_idle() for connection in list(connections.open)]
         if closing:
             await asyncio.wait(closing, timeout=settings.gateway_timeout_seconds + 1)
-        for connection in list(connections):
+        for connection in list(connections.open):
             connection.abort()
+        connections.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), 10)
         log.info("gateway stopped")

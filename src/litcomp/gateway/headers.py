@@ -30,8 +30,9 @@ _FRAMING = frozenset({"host", "content-length", "expect"})
 _GATEWAY_SAYS = frozenset({"forwarded", "x-real-ip", "x-request-id"})
 
 _NOT_TO_UPSTREAM = HOP_BY_HOP | _FRAMING | _GATEWAY_SAYS
-# The gateway adds its own X-Request-ID to the answer: the one it sent upstream.
-_NOT_TO_CLIENT = HOP_BY_HOP | _FRAMING | {"x-request-id"}
+# The gateway adds its own X-Request-ID to the answer: the one it sent upstream. An
+# instance's Server says what runs behind the gateway, which is nobody's business.
+_NOT_TO_CLIENT = HOP_BY_HOP | _FRAMING | {"x-request-id", "server"}
 
 
 @lru_cache(maxsize=256)
@@ -75,7 +76,33 @@ def upstream_request(
     return "".join(lines)
 
 
-def client_response(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The response headers to hand back to the client."""
+def client_response(headers: list[tuple[str, str]], instance: str) -> list[tuple[str, str]]:
+    """The response headers of ``instance`` (its ``host:port``) to hand back to the
+    client: no internal address among them (see ``public_location``)."""
     dropped = _dropped(headers, _NOT_TO_CLIENT)
-    return [(name, value) for name, value in headers if name not in dropped]
+    kept = []
+    for name, value in headers:
+        if name in dropped:
+            continue
+        if name == "location":
+            value = public_location(value, instance)
+        kept.append((name, value))
+    return kept
+
+
+def public_location(location: str, instance: str) -> str:
+    """``location`` made relative (its path, query and fragment) if it is an absolute
+    URL of ``instance`` (``host:port``), which the client cannot and must not reach:
+    relative, it resolves against the gateway's own origin. Any other is left as is."""
+    scheme, slashes, rest = location.partition("//")
+    if not slashes or scheme.lower() not in ("", "http:", "https:"):
+        return location
+    end = len(rest)
+    for mark in "/?#":
+        found = rest.find(mark)
+        if 0 <= found < end:
+            end = found
+    if rest[:end].lower() != instance.lower():
+        return location
+    path = rest[end:]
+    return path if path.startswith("/") else "/" + path

@@ -76,6 +76,7 @@ class _Forwarding:
     see upstream.py for why the gateway's hot path takes no coroutine)."""
 
     __slots__ = (
+        "_authority",
         "_failure",
         "_may_retry",
         "_outgoing",
@@ -103,6 +104,7 @@ class _Forwarding:
         self._may_retry = retry_is_safe(request.method, request.header("idempotency-key"))
         self._tried: list[Endpoint] = []
         self._failure: Response | None = None
+        self._authority = ""  # host:port of the instance tried last
 
     def attempt(self) -> None:
         """Send the request to the next instance, or answer if none is left to try."""
@@ -116,12 +118,9 @@ class _Forwarding:
         upstreams.begin(endpoint)
         instance = endpoint.instance
         request = self._request
+        self._authority = f"{instance.host}:{instance.http_port}"
         data = encode_request(
-            request.method,
-            request.target,
-            f"{instance.host}:{instance.http_port}",
-            self._outgoing,
-            request.body,
+            request.method, request.target, self._authority, self._outgoing, request.body
         )
         head = request.method == "HEAD"
         self._pool.exchange(
@@ -146,7 +145,8 @@ class _Forwarding:
         endpoint = self._tried[-1]
         upstreams.end(endpoint)
         if isinstance(answer, Response):
-            response = Response(answer.status, headers.client_response(answer.headers), answer.body)
+            kept = headers.client_response(answer.headers, self._authority)
+            response = Response(answer.status, kept, answer.body)
             if answer.status < 500:
                 upstreams.succeeded(endpoint)
                 self._reply(response)

@@ -5,15 +5,43 @@ the connection alive when the client asks to. The handler is given each request 
 a ``reply`` to call once, now or later; the next request is handed over once the
 answer to the one before is out. No task per connection: on the hot path a request
 goes from the parser's callback straight to the handler, and the answer from the
-upstream's callback straight to this connection's transport. A body over ``max_body`` is refused
-with 413 as soon as it is known to be too big (from Content-Length, or while a
-chunked body arrives), and the connection closed.
+upstream's callback straight to this connection's transport.
+
+What a client may send (RFC 9110/9112; nginx's and Envoy's defaults as anchors). Each
+refusal is the JSON error with ``Connection: close``, sent after the answers to the
+requests before it; then the connection reads and drops what the client still sends
+for up to the body timeout, so that the client gets the answer rather than a reset:
+
+- a request target over ``MAX_TARGET`` (8 KiB): 414; a header section over
+  ``MAX_FIELD_BYTES`` (32 KiB of names and values) or ``MAX_FIELDS`` (100): 431. The
+  bytes of a head are counted as they are fed to the parser, so a line that never ends
+  is cut at the limit, whatever the parser buffers of it;
+- a body over ``max_body``: 413 as soon as that is known (from Content-Length, at the
+  headers; while a chunked body arrives, at the byte past it);
+- HTTP/1.1 without Host, or any request with two: 400. Trailer fields are dropped: the
+  request was judged on its headers, so they are never merged into them;
+- timeouts, kept by ``Connections``' one periodic sweep over the open connections,
+  not a timer per request: headers within ``header_timeout`` of the request's first
+  byte, a body never ``body_timeout`` without a byte (408 each); a kept-alive
+  connection idle for ``idle_timeout`` is closed (a new one that sends nothing, after
+  ``header_timeout``), and one whose client reads none of its answers for that long
+  is cut;
+- open connections are capped in all and per client address (the TCP peer): over
+  either, 503 and close, at once.
+
+Backpressure: while a client's unsent answers are over its transport's high-water mark
+(``pause_writing``), no request is handed to the handler and nothing more is read from
+it. At most ``MAX_QUEUED`` parsed requests wait for their answers; bytes read past them
+wait unparsed, with reading paused, and everything but the common case (a chunk of at
+most ``_SLICE`` bytes between requests) is parsed a slice at a time, so a client's
+memory is bounded whatever it sends.
 
 A WebSocket upgrade turns the connection into a tunnel: the handshake is forwarded
 to one instance and from then on bytes flow both ways unchanged, so frames, pings
-and close codes pass through; either side closing closes the other.
+and close codes pass through; either side closing closes the other. Each side stops
+reading while the other's write buffer is over its mark.
 
-Stopping: each connection is in the ``open`` set it was given while it lives;
+Stopping: each connection is in ``Connections.open`` while it lives;
 ``close_when_idle`` closes it at once if it is between requests (or a tunnel: the
 client resumes elsewhere), else right after the answer it is working on, which says
 ``Connection: close``.
@@ -40,53 +68,259 @@ Handler = Callable[[Request, Reply], None]
 Tunneler = Callable[[Request, asyncio.Transport], Awaitable[asyncio.Transport | Response]]
 
 
-class ClientConnection(asyncio.Protocol):
+MAX_TARGET = 8 * 1024
+MAX_FIELDS = 100
+MAX_FIELD_BYTES = 32 * 1024  # names and values
+# The raw bytes a head may take: its target and fields and their framing (method,
+# version, ": " and line ends), counted against what the parser buffers unseen.
+_MAX_HEAD = MAX_TARGET + MAX_FIELD_BYTES + 4 * MAX_FIELDS + 64
+MAX_QUEUED = 32  # parsed requests waiting for their answers, per connection
+_SLICE = 8 * 1024  # parsed at once at most, past the common case (see _parse_held)
+
+# What a connection is reading (ClientConnection._phase).
+_IDLE = 0  # between requests
+_HEAD = 1  # a request's line and headers
+_BODY = 2  # its body (and trailers)
+_TUNNEL = 3  # a WebSocket tunnel, opening or open
+_REFUSED = 4  # nothing more: its refusal is sent after the answers before it
+
+
+class _Refused(Exception):
+    """Raised in a parser callback to stop the parser: the request is refused."""
+
+
+class Connections:
+    """The open client connections: admitted under the caps, and swept for timeouts.
+
+    One sweep every ``interval`` (a tenth of the shortest timeout, 1 s at most) reads
+    the loop's clock once, as ``now``, and checks every connection. Connections note
+    ``now`` rather than reading the clock per request, so a time they noted is up to an
+    interval older than the truth: a timeout is taken when it has passed by an interval
+    more, and so never early (and at most two intervals late).
+    """
+
     def __init__(
         self,
-        handle: Handler,
-        tunnel: Tunneler,
+        *,
         max_body: int,
-        open_connections: set["ClientConnection"] | None = None,
+        max_open: int,
+        max_per_client: int,
+        header_timeout: float,
+        body_timeout: float,
+        idle_timeout: float,
     ) -> None:
+        self.max_body = max_body
+        self.max_open = max_open
+        self.max_per_client = max_per_client
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.idle_timeout = idle_timeout
+        self.interval = min(1.0, header_timeout / 10, body_timeout / 10, idle_timeout / 10)
+        self.open: set[ClientConnection] = set()
+        self.now = 0.0
+        self._per_client: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def admit(self, connection: "ClientConnection", client: str) -> Response | None:
+        """Count ``connection`` in, or the refusal if either cap is reached (the sweep
+        starts with the first connection: this is made outside the event loop)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self.now = self._loop.time()
+            self._timer = self._loop.call_later(self.interval, self._sweep)
+        if len(self.open) >= self.max_open:
+            message = "the gateway has too many open connections; retry later"
+            return error(503, "too_many_connections", message, **{"Retry-After": "1"})
+        count = self._per_client.get(client, 0)
+        if count >= self.max_per_client:
+            message = f"too many open connections from {client}; close some first"
+            return error(503, "too_many_connections", message, **{"Retry-After": "1"})
+        self._per_client[client] = count + 1
+        self.open.add(connection)
+        return None
+
+    def release(self, connection: "ClientConnection", client: str) -> None:
+        if connection not in self.open:
+            return  # never admitted
+        self.open.discard(connection)
+        left = self._per_client[client] - 1
+        if left:
+            self._per_client[client] = left
+        else:
+            del self._per_client[client]
+
+    def _sweep(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        self.now = now = loop.time()
+        for connection in list(self.open):
+            connection.expire(now)
+        self._timer = loop.call_later(self.interval, self._sweep)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+class ClientConnection(asyncio.Protocol):
+    def __init__(self, handle: Handler, tunnel: Tunneler, connections: Connections) -> None:
         self._handle = handle
         self._tunnel = tunnel
-        self._max_body = max_body
+        self._connections = connections
+        self._max_body = connections.max_body
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._client_ip = ""
         self._pending: deque[Request] = deque()  # the first is being answered
         self._upstream: asyncio.Transport | None = None  # set once tunnelling
-        self._open = open_connections if open_connections is not None else set()
         self._answering = False  # the handler has the first pending request
         self._dispatching = False  # in _answer_pending's loop
         self._closing = False
         self._closed: asyncio.Future[None] | None = None  # made by close_when_idle
+        self._phase = _IDLE
+        self._room = 0  # raw bytes the head or body under way may still take
+        self._since = 0.0  # when the phase's clock started, as Connections.now
+        self._fresh = True  # no request begun yet
+        self._held = b""  # read, not yet parsed (see _parse_held)
+        self._parsing_held = False
+        self._reading = True  # not paused by this connection
+        self._writing_paused = False  # unsent answers over the transport's mark
+        self._blocked_since = 0.0
+        self._final: Response | None = None  # the refusal, once the answers before it are out
         self._reset()
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
-        self._open.add(self)
         peer = transport.get_extra_info("peername")
         self._client_ip = str(peer[0]) if peer else ""
+        refusal = self._connections.admit(self, self._client_ip)
+        self._since = self._connections.now
+        if refusal is not None:  # at once: lingering would hold what the cap keeps free
+            self._phase = _REFUSED
+            log.info("refused", extra={"status": refusal.status, "client": self._client_ip})
+            self._transport.write(refusal.encode(keep_alive=False))
+            self._transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self._upstream is not None:
-            self._upstream.write(data)
-            return
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            self._start_tunnel(data[upgrade.args[0] :])
-        except httptools.HttpParserError:
-            self._refuse(error(400, "bad_request", "malformed HTTP request"))
+        if self._phase == _IDLE and len(data) <= _SLICE:  # whole requests, nearly always
+            rest = self._parse(data)
+            if rest >= 0:
+                self._start_tunnel(data[rest:])
+        else:
+            self._receive(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._open.discard(self)
+        self._connections.release(self, self._client_ip)
+        self._held = b""
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
         if self._upstream is not None:
             self._upstream.close()
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+        self._blocked_since = self._connections.now
+        if self._phase == _TUNNEL:
+            if self._upstream is not None:
+                self._upstream.pause_reading()
+        elif self._phase != _REFUSED:
+            self._update_reading()
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self._phase == _TUNNEL:
+            if self._upstream is not None:
+                self._upstream.resume_reading()
+            return
+        self._catch_up()
+        self._answer_pending()
+
+    # reading
+    def _parse(self, data: bytes | memoryview) -> int:
+        """Feed ``data`` to the parser; where the tunnel's bytes start in it after an
+        upgrade request, else -1."""
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            return int(upgrade.args[0])
+        except httptools.HttpParserError:
+            if self._phase != _REFUSED:  # else a callback refused it, saying why
+                self._refuse(error(400, "bad_request", "malformed HTTP request"))
+        return -1
+
+    def _receive(self, data: bytes) -> None:
+        """``data`` read anywhere but between requests, or more than a slice of it."""
+        phase = self._phase
+        if phase == _TUNNEL:
+            if self._upstream is not None:
+                self._upstream.write(data)
+            else:  # read with the upgrade request, before the tunnel is open
+                self._held += data
+        elif phase != _REFUSED:  # refused: what the client still sends is dropped
+            self._held += data
+            self._parse_held()
+
+    def _parse_held(self) -> None:
+        """Parse what was read and not yet parsed, a slice at a time, while fewer than
+        ``MAX_QUEUED`` requests wait: the rest waits with reading paused, so what a
+        client sends ahead costs at most a slice's requests more. The bytes fed while a
+        head or body is under way count against its ``_room``: one that takes more is
+        refused right at its limit."""
+        if self._parsing_held:
+            return  # an answer given from within the loop below, which goes on
+        self._parsing_held = True
+        held = self._held
+        view = memoryview(held)
+        at = 0
+        try:
+            while at < len(held) and self._phase < _TUNNEL and len(self._pending) < MAX_QUEUED:
+                size = min(len(held) - at, _SLICE)
+                if self._phase != _IDLE:
+                    if self._phase == _BODY:
+                        self._since = self._connections.now  # it moves
+                    if self._room == 0:
+                        self._refuse(self._over_limit())
+                        break
+                    size = min(size, self._room)
+                    self._room -= size
+                rest = self._parse(view[at : at + size])
+                if rest >= 0:
+                    self._start_tunnel(held[at + rest :])
+                    break
+                at += size
+        finally:
+            self._parsing_held = False
+        if self._phase < _TUNNEL:
+            self._held = held[at:]
+            self._update_reading()
+        elif self._phase == _REFUSED:
+            self._held = b""
+
+    def _over_limit(self) -> Response:
+        if self._phase == _HEAD:
+            return _head_too_large()
+        return self._too_large()
+
+    def _update_reading(self) -> None:
+        """Read from the client only while nothing waits unparsed, fewer than
+        ``MAX_QUEUED`` requests wait, and its answers are going out."""
+        reading = not self._held and not self._writing_paused and len(self._pending) < MAX_QUEUED
+        if reading == self._reading:
+            return
+        self._reading = reading
+        assert self._transport is not None
+        if reading:
+            self._since = self._connections.now  # a head or body could not come meanwhile
+            self._transport.resume_reading()
+        else:
+            self._transport.pause_reading()
+
+    def _catch_up(self) -> None:
+        """Parse what waits, and read again if the connection may: an answer went out."""
+        if self._phase < _TUNNEL:
+            self._parse_held()
 
     # httptools callbacks
     def _reset(self) -> None:
@@ -94,39 +328,67 @@ class ClientConnection(asyncio.Protocol):
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
         self._size = 0
-        self._too_large = False
+        self._field_bytes = 0
 
     def on_message_begin(self) -> None:
         self._reset()
+        self._phase = _HEAD
+        self._room = _MAX_HEAD
+        self._since = self._connections.now
+        self._fresh = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if len(self._url) > MAX_TARGET:
+            message = f"the request target is over {MAX_TARGET} bytes"
+            raise self._stop(error(414, "uri_too_long", message))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._phase != _HEAD:
+            return  # a trailer field: the request was judged on its headers
+        self._field_bytes += len(name) + len(value)
+        if self._field_bytes > MAX_FIELD_BYTES or len(self._headers) == MAX_FIELDS:
+            raise self._stop(_head_too_large())
         self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
+        self._phase = _BODY
+        # A body, its chunks' framing and trailers: twice the largest body is ample for
+        # any sane chunking, and bounds the trailer lines the parser buffers.
+        self._room = 2 * self._max_body
+        hosts = 0
         for name, value in self._headers:
-            if name == "content-length" and value.isdigit():
-                self._too_large = int(value) > self._max_body
+            if name == "host":
+                hosts += 1
+            elif name == "content-length" and value.isdigit() and int(value) > self._max_body:
+                raise self._stop(self._too_large())
+        if hosts != 1 and (hosts > 1 or self._parser.get_http_version() != "1.0"):
+            message = "a request takes one Host header (HTTP/1.0: at most one)"
+            raise self._stop(error(400, "bad_request", message))
 
     def on_body(self, body: bytes) -> None:
         self._size += len(body)
         if self._size > self._max_body:
-            self._too_large = True
-        elif not self._too_large:
-            self._body.append(body)
+            raise self._stop(self._too_large())
+        self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._phase = _IDLE
         if self._parser.should_upgrade():
             return  # answered by the tunnel (see data_received)
-        if self._too_large:
-            self._refuse(
-                error(413, "payload_too_large", f"the request body is over {self._max_body} bytes")
-            )
-            return
         self._pending.append(self._request(upgrade=False))
+        if len(self._pending) >= MAX_QUEUED:
+            self._update_reading()
         self._answer_pending()
+
+    def _too_large(self) -> Response:
+        message = f"the request body is over {self._max_body} bytes"
+        return error(413, "payload_too_large", message)
+
+    def _stop(self, response: Response) -> _Refused:
+        """Refuse the request being parsed; raising what this returns stops the parser."""
+        self._refuse(response)
+        return _Refused()
 
     # answering
     def _request(self, *, upgrade: bool) -> Request:
@@ -148,20 +410,29 @@ class ClientConnection(asyncio.Protocol):
         )
 
     def _answer_pending(self) -> None:
-        """Hand the handler the first pending request, unless it has one already.
+        """Hand the handler the first pending request, unless it has one already or the
+        client's answers are not going out; once none is left, send the refusal if any.
 
         A loop rather than a call from ``_reply``: a handler that answers at once (a
         429, the gateway's own pages) would otherwise recurse once per pipelined request."""
         if self._dispatching:
             return  # the loop below is running further up this stack
-        assert self._transport is not None
+        transport = self._transport
+        assert transport is not None
         self._dispatching = True
         try:
-            while self._pending and not self._answering and not self._transport.is_closing():
+            while (
+                self._pending
+                and not self._answering
+                and not self._writing_paused
+                and not transport.is_closing()
+            ):
                 self._answering = True
                 self._handle(self._pending[0], self._reply)
         finally:
             self._dispatching = False
+        if self._final is not None and not self._pending:
+            self._send_final()
 
     def _reply(self, response: Response) -> None:
         if not self._answering:
@@ -175,10 +446,73 @@ class ClientConnection(asyncio.Protocol):
             return  # the client has gone
         keep_alive = request.keep_alive and not self._closing
         transport.write(response.encode(keep_alive=keep_alive, head=request.method == "HEAD"))
-        if keep_alive:
-            self._answer_pending()
-        else:
+        if not keep_alive:
             transport.close()
+            return
+        self._since = self._connections.now  # idle from now, if nothing else waits
+        if self._held or not self._reading:
+            self._catch_up()
+        self._answer_pending()
+
+    def _refuse(self, response: Response) -> None:
+        """Answer ``response`` and close, once the requests before it are answered: the
+        connection cannot be read further (malformed, too big, too slow). Nothing more
+        is read until then."""
+        assert self._transport is not None
+        self._phase = _REFUSED
+        request_id = accept_request_id(dict(self._headers).get("x-request-id"))
+        response.headers.append(("x-request-id", request_id))
+        log.info("refused", extra={"status": response.status, "request_id": request_id})
+        self._final = response
+        self._held = b""
+        self._reading = False
+        self._transport.pause_reading()
+        self._answer_pending()
+
+    def _send_final(self) -> None:
+        """Send the refusal, then read and drop what the client still sends until it
+        closes or the body timeout passes (the sweep), so it reads the answer: closing
+        with its bytes unread would reset the connection and could lose the answer."""
+        response = self._final
+        transport = self._transport
+        assert response is not None and transport is not None
+        self._final = None
+        if transport.is_closing():
+            return
+        transport.write(response.encode(keep_alive=False))
+        transport.write_eof()
+        self._since = self._connections.now
+        transport.resume_reading()
+
+    def expire(self, now: float) -> None:
+        """Refuse or close the connection if it has waited past its time (called by the
+        sweep, with its reading of the clock)."""
+        transport = self._transport
+        phase = self._phase
+        if transport is None or transport.is_closing() or phase == _TUNNEL:
+            return
+        limits = self._connections
+        late = now - limits.interval  # the times noted may be an interval old
+        if self._writing_paused:
+            if late - self._blocked_since >= limits.idle_timeout:
+                transport.abort()  # its client reads none of its answers
+        elif phase == _REFUSED:
+            if self._final is None and late - self._since >= limits.body_timeout:
+                transport.close()  # done dropping what the client still sent
+        elif not self._reading:
+            return  # its answers are not out yet: it cannot be read meanwhile
+        elif phase == _HEAD:
+            if late - self._since >= limits.header_timeout:
+                message = f"the request's headers took over {limits.header_timeout:g} s"
+                self._refuse(error(408, "request_timeout", message))
+        elif phase == _BODY:
+            if late - self._since >= limits.body_timeout:
+                message = f"the request's body stopped for {limits.body_timeout:g} s"
+                self._refuse(error(408, "request_timeout", message))
+        elif not self._pending:
+            idle = limits.header_timeout if self._fresh else limits.idle_timeout
+            if late - self._since >= idle:
+                transport.close()
 
     # stopping
     def close_when_idle(self) -> asyncio.Future[None]:
@@ -195,35 +529,42 @@ class ClientConnection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
 
-    def _refuse(self, response: Response) -> None:
-        """Answer now and close: the request cannot be read (malformed, or too big)."""
-        assert self._transport is not None
-        request_id = accept_request_id(dict(self._headers).get("x-request-id"))
-        response.headers.append(("x-request-id", request_id))
-        log.info("refused", extra={"status": response.status, "request_id": request_id})
-        self._transport.write(response.encode(keep_alive=False))
-        self._transport.close()
-
+    # tunnelling
     def _start_tunnel(self, rest: bytes) -> None:
         request = self._request(upgrade=True)
         assert self._transport is not None
-        self._transport.pause_reading()  # until the upstream side is open
-        asyncio.get_running_loop().create_task(self._open_tunnel(request, rest))
+        self._phase = _TUNNEL
+        self._held = rest  # for the instance, once its side is open
+        self._transport.pause_reading()  # until then
+        asyncio.get_running_loop().create_task(self._open_tunnel(request))
 
-    async def _open_tunnel(self, request: Request, rest: bytes) -> None:
+    async def _open_tunnel(self, request: Request) -> None:
         assert self._transport is not None
         opened = await self._tunnel(request, self._transport)
         if isinstance(opened, Response):
             self._refuse(opened)
             return
+        if self._transport.is_closing():
+            opened.close()  # the client went while it opened
+            return
         self._upstream = opened
-        if rest:
-            opened.write(rest)
+        if self._held:
+            opened.write(self._held)
+            self._held = b""
+        if self._writing_paused:
+            opened.pause_reading()
         self._transport.resume_reading()
 
 
+def _head_too_large() -> Response:
+    message = f"the request's header section is over {MAX_FIELD_BYTES} bytes or {MAX_FIELDS} fields"
+    return error(431, "header_fields_too_large", message)
+
+
 class Pipe(asyncio.Protocol):
-    """The upstream side of a tunnel: what arrives goes to the client, as is."""
+    """The upstream side of a tunnel: what arrives goes to the client, as is. While
+    this side cannot take more (its write buffer over the mark) the client is not read;
+    the other way round, ``ClientConnection`` stops reading this side."""
 
     def __init__(self, client: asyncio.Transport, on_close: Callable[[], None]) -> None:
         self._client = client
@@ -231,6 +572,12 @@ class Pipe(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._client.write(data)
+
+    def pause_writing(self) -> None:
+        self._client.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._client.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._client.close()

@@ -60,6 +60,26 @@ class GatewaySettings(BaseServiceSettings):
         default_factory=lambda: list(LOOPBACK),
         description="clients that may read /gateway/status and /metrics without an admin token",
     )
+    # What one client may hold (gateway/server.py). Timeouts as nginx's and Envoy's
+    # defaults have them: long enough for any real client on a slow link.
+    gateway_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="a request's headers within this of its first byte"
+    )
+    gateway_body_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="a request's body never this long without a byte"
+    )
+    gateway_idle_timeout_seconds: float = Field(
+        default=60.0, gt=0, le=86400, description="a kept-alive connection idle this long closes"
+    )
+    # 10,000 connections (each may hold an upstream one too) fit a gateway's memory and
+    # file descriptors many times over; 256 per address is 40 browsers behind one NAT at
+    # six connections each, and lets no address hold more than 2.6% of the whole.
+    gateway_max_connections: int = Field(
+        default=10_000, ge=1, description="open client connections in all"
+    )
+    gateway_max_connections_per_client: int = Field(
+        default=256, ge=1, description="open client connections per client address (TCP peer)"
+    )
 
 
 def get_settings() -> GatewaySettings:
