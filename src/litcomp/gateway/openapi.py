@@ -60,6 +60,10 @@ malformed or control-character escape, another host): 400. With no instance of a
 service able to answer: 503 with `Retry-After`; an instance that breaks the connection
 or takes longer than the gateway's deadline: 502 or 504. `/gateway/status` and
 `/metrics` answer operators only (the operator networks, or an admin's token).
+Before any route, each connection is held to HTTP limits: a target over 8 KiB is 414,
+a header section over 32 KiB or 100 fields 431, headers not in within 10 s (or a body
+10 s without a byte) 408, too many open connections (in all, or from one address)
+503; each closes the connection.
 
 **Idempotency.** Register, submit and comment take an `Idempotency-Key` header: a
 repeat gets the first answer again and creates nothing; the same key with another

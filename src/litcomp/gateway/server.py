@@ -51,7 +51,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import cast
+from typing import Final, cast
 
 import httptools
 
@@ -68,21 +68,22 @@ Handler = Callable[[Request, Reply], None]
 Tunneler = Callable[[Request, asyncio.Transport], Awaitable[asyncio.Transport | Response]]
 
 
-MAX_TARGET = 8 * 1024
-MAX_FIELDS = 100
-MAX_FIELD_BYTES = 32 * 1024  # names and values
+# Final: compiled, the constants are inlined rather than looked up (litcomp.compiled).
+MAX_TARGET: Final = 8 * 1024
+MAX_FIELDS: Final = 100
+MAX_FIELD_BYTES: Final = 32 * 1024  # names and values
 # The raw bytes a head may take: its target and fields and their framing (method,
 # version, ": " and line ends), counted against what the parser buffers unseen.
-_MAX_HEAD = MAX_TARGET + MAX_FIELD_BYTES + 4 * MAX_FIELDS + 64
-MAX_QUEUED = 32  # parsed requests waiting for their answers, per connection
-_SLICE = 8 * 1024  # parsed at once at most, past the common case (see _parse_held)
+_MAX_HEAD: Final = MAX_TARGET + MAX_FIELD_BYTES + 4 * MAX_FIELDS + 64
+MAX_QUEUED: Final = 32  # parsed requests waiting for their answers, per connection
+_SLICE: Final = 8 * 1024  # parsed at once at most, past the common case (see _parse_held)
 
 # What a connection is reading (ClientConnection._phase).
-_IDLE = 0  # between requests
-_HEAD = 1  # a request's line and headers
-_BODY = 2  # its body (and trailers)
-_TUNNEL = 3  # a WebSocket tunnel, opening or open
-_REFUSED = 4  # nothing more: its refusal is sent after the answers before it
+_IDLE: Final = 0  # between requests
+_HEAD: Final = 1  # a request's line and headers
+_BODY: Final = 2  # its body (and trailers)
+_TUNNEL: Final = 3  # a WebSocket tunnel, opening or open
+_REFUSED: Final = 4  # nothing more: its refusal is sent after the answers before it
 
 
 class _Refused(Exception):
