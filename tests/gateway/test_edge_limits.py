@@ -246,6 +246,37 @@ def test_an_idle_kept_alive_connection_closes_after_the_idle_time(edge: Edge):
         assert IDLE_TIMEOUT <= time.monotonic() - began < IDLE_TIMEOUT + 1
 
 
+def test_a_client_reading_a_large_answer_slowly_is_not_cut(edge: Edge):
+    """Its answer stays over the write buffer's mark for longer than the idle time, but
+    it moves: only a client that reads nothing that long is cut."""
+    size = 12 * MiB
+    with Client(edge) as client:
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.send(get(f"/competitions/big?bytes={size}"))
+        began = time.monotonic()
+        received = 0
+        while received < size + 100:  # ~2 MiB/s: the gateway waits on it for ~4 s
+            data = client.sock.recv(131072)
+            if not data:
+                break
+            received += len(data)
+            time.sleep(0.06)
+        assert received > size, f"cut after {received} bytes"
+        assert time.monotonic() - began > IDLE_TIMEOUT
+
+
+def test_a_client_that_reads_nothing_of_its_answers_is_cut(edge: Edge):
+    with Client(edge) as client:
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.send(get(f"/competitions/big?bytes={12 * MiB}"))
+        time.sleep(IDLE_TIMEOUT + 1)
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            while data := client.sock.recv(1 << 20):
+                received += len(data)
+        assert received < 12 * MiB  # what the buffers held, then the cut
+
+
 # --- connection caps -----------------------------------------------------------------
 
 

@@ -187,7 +187,8 @@ class ClientConnection(asyncio.Protocol):
         self._parsing_held = False
         self._reading = True  # not paused by this connection
         self._writing_paused = False  # unsent answers over the transport's mark
-        self._blocked_since = 0.0
+        self._blocked_since = 0.0  # when they last moved, while paused
+        self._unsent = 0  # how many bytes were unsent then
         self._final: Response | None = None  # the refusal, once the answers before it are out
         self._reset()
 
@@ -495,8 +496,12 @@ class ClientConnection(asyncio.Protocol):
         limits = self._connections
         late = now - limits.interval  # the times noted may be an interval old
         if self._writing_paused:
-            if late - self._blocked_since >= limits.idle_timeout:
-                transport.abort()  # its client reads none of its answers
+            # Cut a client that reads nothing; one that reads slowly moves the count.
+            unsent = transport.get_write_buffer_size()
+            if unsent != self._unsent:
+                self._unsent, self._blocked_since = unsent, now
+            elif late - self._blocked_since >= limits.idle_timeout:
+                transport.abort()
         elif phase == _REFUSED:
             if self._final is None and late - self._since >= limits.body_timeout:
                 transport.close()  # done dropping what the client still sent
