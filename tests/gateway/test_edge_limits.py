@@ -21,6 +21,7 @@ BODY_TIMEOUT = 1.0
 IDLE_TIMEOUT = 3.0
 MAX_CONNECTIONS = 24
 MAX_PER_CLIENT = 16
+TRUSTED_PROXY = "127.0.0.4"  # a load balancer: many clients' connections
 MiB = 1024 * 1024
 
 
@@ -32,6 +33,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
         "LITCOMP_GATEWAY_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT),
         "LITCOMP_GATEWAY_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
         "LITCOMP_GATEWAY_MAX_CONNECTIONS_PER_CLIENT": str(MAX_PER_CLIENT),
+        "LITCOMP_GATEWAY_TRUSTED_PROXIES": TRUSTED_PROXY + "/32",
     }
     with running_edge(tmp_path_factory.mktemp("limits"), settings) as edge:
         yield edge
@@ -311,6 +313,17 @@ def test_open_connections_are_capped_per_client_and_in_all(edge: Edge):
             elsewhere.send(get("/health"))
             answer = elsewhere.answer()
             assert answer is not None and answer.status == 200
+    finally:
+        for client in held:
+            client.sock.close()
+
+
+def test_a_trusted_proxy_counts_toward_the_whole_only(edge: Edge):
+    held = [Client(edge, source=TRUSTED_PROXY) for _ in range(MAX_PER_CLIENT + 2)]
+    try:
+        held[-1].send(get("/health"))
+        answer = held[-1].answer()
+        assert answer is not None and answer.status == 200
     finally:
         for client in held:
             client.sock.close()

@@ -16,6 +16,7 @@ import uvloop
 from redis.asyncio import Redis
 
 from litcomp import compiled
+from litcomp.gateway.clients import Networks
 from litcomp.gateway.policy import Gateway
 from litcomp.gateway.proxy import Proxy
 from litcomp.gateway.ratelimit import Limiter, MemoryLimiter, RedisLimiter, SyncedLimiter
@@ -98,6 +99,7 @@ def connections_for(settings: GatewaySettings) -> Connections:
         header_timeout=settings.gateway_header_timeout_seconds,
         body_timeout=settings.gateway_body_timeout_seconds,
         idle_timeout=settings.gateway_idle_timeout_seconds,
+        proxies=Networks(list(settings.gateway_trusted_proxies)),
     )
 
 

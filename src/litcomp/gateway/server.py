@@ -26,8 +26,8 @@ for up to the body timeout, so that the client gets the answer rather than a res
   connection idle for ``idle_timeout`` is closed (a new one that sends nothing, after
   ``header_timeout``), and one whose client reads none of its answers for that long
   is cut;
-- open connections are capped in all and per client address (the TCP peer): over
-  either, 503 and close, at once.
+- open connections are capped in all and per client address (the TCP peer; a trusted
+  proxy's count toward the whole only): over either, 503 and close, at once.
 
 Backpressure: while a client's unsent answers are over its transport's high-water mark
 (``pause_writing``), no request is handed to the handler and nothing more is read from
@@ -55,6 +55,7 @@ from typing import Final, cast
 
 import httptools
 
+from litcomp.gateway.clients import Networks
 from litcomp.gateway.messages import Request, Response, error
 from litcomp.gateway.target import BadTarget, normalise
 from litcomp.kit.logging import accept_request_id
@@ -109,10 +110,14 @@ class Connections:
         header_timeout: float,
         body_timeout: float,
         idle_timeout: float,
+        proxies: Networks | None = None,
     ) -> None:
+        """``proxies``: peers that carry many clients' connections (trusted proxies),
+        which count toward ``max_open`` only."""
         self.max_body = max_body
         self.max_open = max_open
         self.max_per_client = max_per_client
+        self._proxies = proxies or Networks([])
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
         self.idle_timeout = idle_timeout
@@ -134,7 +139,7 @@ class Connections:
             message = "the gateway has too many open connections; retry later"
             return error(503, "too_many_connections", message, **{"Retry-After": "1"})
         count = self._per_client.get(client, 0)
-        if count >= self.max_per_client:
+        if count >= self.max_per_client and not self._proxies.contain_text(client):
             message = f"too many open connections from {client}; close some first"
             return error(503, "too_many_connections", message, **{"Retry-After": "1"})
         self._per_client[client] = count + 1

@@ -78,7 +78,9 @@ class GatewaySettings(BaseServiceSettings):
         default=10_000, ge=1, description="open client connections in all"
     )
     gateway_max_connections_per_client: int = Field(
-        default=256, ge=1, description="open client connections per client address (TCP peer)"
+        default=256,
+        ge=1,
+        description="open client connections per client address (TCP peer), trusted proxies aside",
     )
 
 
