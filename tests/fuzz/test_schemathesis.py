@@ -36,6 +36,7 @@ from tests.support import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = Path(__file__).with_name("hooks.py")
 ARTIFACTS = ROOT / "test-artifacts" / "schemathesis"
 REPORT = ARTIFACTS / "junit.xml"
 DEFAULT_SEED = "20261125"
@@ -74,6 +75,7 @@ def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> N
         "LITCOMP_FUZZ_SUBMISSION_ID": entry.json()["submission_id"],
         "LITCOMP_FUZZ_USER_ID": writer.user_id,
         "LITCOMP_FUZZ_CACHE": str(ARTIFACTS / "cache"),
+        "LITCOMP_FUZZ_HOOKS": str(HOOKS),
         "NO_COLOR": "1",
     }
     command = [

@@ -123,3 +123,13 @@ def test_competition_and_entry_fields_carry_the_rules() -> None:
     assert "not" in field(SubmissionCreate, "content")
     assert field(SubmissionCreate, "content")["maxLength"] == 200_000
     assert "pattern" in field(CompetitionCreate, "start_date")
+
+
+@pytest.mark.parametrize("value", ["\ud800", "a\udfffb", "\udbff\udc00", "x\ud83d"])
+def test_lone_surrogates_are_refused_by_the_validators(value: str) -> None:
+    # No schema states it (see kit.schemas): jsonschema-rs cannot even be handed one.
+    for field, others in (("text", {"non_blank": "x"}), ("non_blank", {"text": ""})):
+        with pytest.raises(ValidationError, match="lone surrogates"):
+            Texts.model_validate({field: value, **others})
+    # A character beyond the BMP (JSON's escaped pair "\ud83d\ude00") is no surrogate.
+    assert Texts.model_validate({"text": "\U0001f600", "non_blank": "\U0001f600"})

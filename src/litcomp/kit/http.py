@@ -36,6 +36,7 @@ from litcomp.kit.errors import AppError, BadRequest, PayloadTooLarge, Unauthoriz
 from litcomp.kit.idempotency import HEADER as IDEMPOTENCY_HEADER
 from litcomp.kit.idempotency import MAX_KEY_LENGTH
 from litcomp.kit.logging import REQUEST_ID_HEADER, accept_request_id, request_id_var
+from litcomp.kit.schemas import Text
 
 log = logging.getLogger(__name__)
 
@@ -382,7 +383,7 @@ async def current_principal(request: Request, credentials: Credentials) -> Princ
 
 
 IdempotencyHeader = Annotated[
-    str | None,
+    Text | None,
     Header(
         alias=IDEMPOTENCY_HEADER,
         min_length=1,

@@ -12,9 +12,17 @@ class Input(BaseModel):
 
 
 def _storable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+    """Refuse what PostgreSQL text cannot hold, here rather than as a 500 from the driver:
+    NUL, and lone surrogates (U+D800 to U+DFFF: not characters, so UTF-8 cannot encode
+    them). JSON can carry one as a ``\\ud800`` escape, and Python's ``json.loads`` decodes
+    raw bytes ED A0 80 to the same with ``surrogatepass``."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise ValueError("must not contain lone surrogates (U+D800 to U+DFFF)") from None
     return value
 
 
@@ -48,8 +56,13 @@ _SPACE = _char_class([code for code in range(0x10000) if chr(code).isspace()])
 HAS_NUL = {"pattern": r"\u0000"}
 BLANK = {"pattern": rf"^[{_SPACE}]*$"}
 
+# Lone surrogates are not in the schema: no pattern can name them that every dialect
+# compiles (Rust's regex, which jsonschema-rs and so schemathesis use, refuses \ud800),
+# and a JSON text holding one is not valid Unicode (I-JSON, RFC 7493, forbids them).
+
 Text = Annotated[str, AfterValidator(_storable), Field(json_schema_extra={"not": HAS_NUL})]
-"""Text stored exactly as sent (never trimmed or rewritten)."""
+"""Text stored exactly as sent (never trimmed or rewritten); every text a request
+carries to the database goes through it (or ``NonBlankText``)."""
 NonBlankText = Annotated[
     str,
     AfterValidator(_storable),

@@ -11,7 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel, EmailStr, Field, StringConstraints, 
 from litcomp.kit.schemas import Input, Text
 
 Username = Annotated[
-    str,
+    Text,
     StringConstraints(
         strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"
     ),
@@ -34,7 +34,7 @@ PictureUrl = Annotated[
     UrlConstraints(max_length=2048),
     Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}),
 ]
-Password = Annotated[str, Field(min_length=8, max_length=1024)]
+Password = Annotated[Text, Field(min_length=8, max_length=1024)]
 
 
 class UserRegister(Input):
@@ -45,7 +45,7 @@ class UserRegister(Input):
 
 class UserLogin(Input):
     email: Email
-    password: Annotated[str, Field(max_length=1024)]
+    password: Annotated[Text, Field(max_length=1024)]
 
 
 class ProfileUpdate(Input):
