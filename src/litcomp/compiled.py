@@ -49,6 +49,7 @@ MODULES = (
     "litcomp.kit.breaker",
     "litcomp.kit.logging",
     "litcomp.kit.metrics",
+    "litcomp.kit.outliers",
     "litcomp.kit.upstreams",
 )
 _SOURCE = Path(__file__).resolve().parent.parent  # the directory holding litcomp/

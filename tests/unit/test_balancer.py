@@ -365,9 +365,9 @@ class TestUpstreams:
         upstreams = self.upstreams(clock)
         first, second = upstreams.attempts(tries=3)  # two instances: two attempts
         assert first is not second
-        trip(first)
-        trip(second)
-        assert list(upstreams.attempts()) == []
+        upstreams.update([Instance("users", n, "10.0.0.1", 8000) for n in ("a", "b", "c")])
+        trip(upstreams.endpoints[2])
+        assert list(upstreams.attempts(tries=3)) == list(upstreams.endpoints[:2])
 
     def test_a_request_waits_from_when_it_was_sent_if_none_was_waiting(
         self, clock: FakeClock
@@ -432,3 +432,121 @@ class TestUpstreams:
 def test_both_satisfy_the_balancer_protocol() -> None:
     balancers: list[Balancer] = [RoundRobin(), LeastLoad()]
     assert all(callable(b.pick) for b in balancers)
+
+
+class TestPanic:
+    """In panic (too few healthy instances, decided by Upstreams) breakers are ignored."""
+
+    @pytest.mark.parametrize("name", sorted(BALANCERS))
+    def test_every_endpoint_is_a_candidate(self, name: str, clock: FakeClock) -> None:
+        es = endpoints(clock, 3)
+        trip(es[0])
+        trip(es[1])
+        balancer = BALANCERS[name]()
+        assert tally(balancer, es, 30) == {"users-2": 30}
+        picked = Counter(balancer.pick(es, panic=True) for _ in range(30))
+        assert picked == {e: 10 for e in es}
+        assert balancer.pick(es, exclude=es[2:], panic=True) in es[:2]
+
+    def test_least_load_still_prefers_the_lighter(self, clock: FakeClock) -> None:
+        a, b = endpoints(clock, 2)
+        trip(a)
+        b.in_flight = 5
+        assert LeastLoad(clock=clock).pick([a, b], panic=True) is a  # open: failures not load
+
+
+class TestUpstreamsJudgeAnswers:
+    """Error answers eject only outliers; breakers never take the last half away."""
+
+    def upstreams(self, clock: FakeClock, *names: str) -> Upstreams:
+        upstreams = Upstreams(caller="test", service="users", balancer=RoundRobin(), clock=clock)
+        upstreams.update([Instance("users", name, "10.0.0.1", 8000) for name in names])
+        return upstreams
+
+    def answer(self, upstreams: Upstreams, errors: dict[str, int], total: int) -> None:
+        """``total`` answers from each instance, the first ``errors[name]`` of them 5xx."""
+        for e in upstreams.endpoints:
+            for n in range(total):
+                with upstreams.track(e):
+                    if n < errors.get(e.instance.instance_id, 0):
+                        upstreams.errored(e, "HTTP 500")
+                    else:
+                        upstreams.succeeded(e)
+
+    def test_error_answers_alone_never_open_a_breaker(self, clock: FakeClock) -> None:
+        """The attack: every answer of the only instance a 500, for minutes."""
+        upstreams = self.upstreams(clock, "only")
+        [only] = upstreams.endpoints
+        for _ in range(30):
+            self.answer(upstreams, {"only": 100}, 100)
+            clock.advance(10)
+        assert only.breaker.state is State.CLOSED
+        assert only.last_error == "HTTP 500"
+        assert upstreams.choose() is only
+
+    def test_an_instance_whose_errors_stand_out_is_ejected_at_the_end_of_the_interval(
+        self, clock: FakeClock
+    ) -> None:
+        upstreams = self.upstreams(clock, "bad", "good", "fine")
+        bad = upstreams.endpoints[0]
+        self.answer(upstreams, {"bad": 20, "good": 1}, 20)
+        assert bad.breaker.state is State.CLOSED  # the interval is not over
+        clock.advance(10)
+        self.answer(upstreams, {}, 1)  # the first answer after it judges it
+        assert bad.breaker.state is State.OPEN
+        assert [e.breaker.state for e in upstreams.endpoints[1:]] == [State.CLOSED] * 2
+        assert (bad.answers, bad.errors) == (0, 0)  # the next interval starts afresh
+        assert {upstreams.choose() for _ in range(4)} == set(upstreams.endpoints[1:])
+
+    def test_errors_spread_over_every_instance_eject_none(self, clock: FakeClock) -> None:
+        upstreams = self.upstreams(clock, "a", "b", "c")
+        self.answer(upstreams, {"a": 12, "b": 10, "c": 11}, 30)
+        clock.advance(10)
+        self.answer(upstreams, {}, 1)
+        assert all(e.breaker.state is State.CLOSED for e in upstreams.endpoints)
+
+    def test_never_ejects_below_half_of_the_instances(self, clock: FakeClock) -> None:
+        upstreams = self.upstreams(clock, "a", "b", "c")
+        self.answer(upstreams, {"a": 30, "b": 30}, 30)  # a and b both stand out from c
+        clock.advance(10)
+        self.answer(upstreams, {}, 1)
+        assert [e.breaker.state for e in upstreams.endpoints] == [
+            State.OPEN,
+            State.CLOSED,  # ejecting it too would leave one of three
+            State.CLOSED,
+        ]
+
+    def test_timeouts_and_refused_connections_still_open_the_breaker(
+        self, clock: FakeClock
+    ) -> None:
+        upstreams = self.upstreams(clock, "dead", "a", "b")
+        dead = upstreams.endpoints[0]
+        for _ in range(dead.breaker.policy.failure_threshold):
+            with upstreams.track(dead):
+                upstreams.failed(dead, "cannot connect")
+        assert dead.breaker.state is State.OPEN
+        assert not upstreams.panic
+        assert dead not in {upstreams.choose() for _ in range(10)}
+
+    def test_panic_with_fewer_than_half_healthy_balances_over_all(self, clock: FakeClock) -> None:
+        upstreams = self.upstreams(clock, "a", "b", "c")
+        a, b, c = upstreams.endpoints
+        trip(a)
+        assert not upstreams.panic  # two of three healthy
+        trip(b)
+        assert upstreams.panic  # one of three
+        assert Counter(upstreams.choose() for _ in range(30)) == {a: 10, b: 10, c: 10}
+        clock.advance(a.breaker.cooldown)
+        chosen = [upstreams.choose() for _ in range(3)]
+        assert set(chosen) == {a, b, c}
+        for e in (a, b):  # the choices after the cooldown were their probes
+            assert e.breaker.state is State.HALF_OPEN
+            upstreams.succeeded(e)
+        assert not upstreams.panic
+
+    def test_the_only_instance_is_never_shut_out(self, clock: FakeClock) -> None:
+        upstreams = self.upstreams(clock, "only")
+        [only] = upstreams.endpoints
+        trip(only)
+        assert upstreams.panic
+        assert list(upstreams.attempts()) == [only]

@@ -446,3 +446,39 @@ class TestAvailableHasNoSideEffects:
         assert recorder.moves == moves
         assert breaker.attempt() is True  # asking did not claim the probe
         assert breaker.available() is False  # claiming it did
+
+
+class TestEject:
+    """Opened by outlier detection (kit.outliers), not by its own count."""
+
+    def test_opens_a_closed_breaker_at_once(
+        self, breaker: CircuitBreaker, recorder: Recorder
+    ) -> None:
+        breaker.eject("10 of 10 answers errors")
+        assert breaker.state is State.OPEN
+        assert breaker.available() is False
+        assert recorder.reasons == ["ejected: 10 of 10 answers errors"]
+
+    def test_the_probe_after_the_cooldown_closes_it_as_after_any_opening(
+        self, breaker: CircuitBreaker, clock: FakeClock, recorder: Recorder
+    ) -> None:
+        breaker.eject("outlier")
+        clock.advance(breaker.cooldown - EPSILON)
+        assert breaker.available() is False
+        start_probe(breaker, clock)
+        breaker.succeeded()
+        assert recorder.moves == [
+            (State.CLOSED, State.OPEN),
+            (State.OPEN, State.HALF_OPEN),
+            (State.HALF_OPEN, State.CLOSED),
+        ]
+
+    def test_changes_nothing_unless_closed(
+        self, breaker: CircuitBreaker, clock: FakeClock, recorder: Recorder
+    ) -> None:
+        trip(breaker)
+        breaker.eject("outlier")
+        start_probe(breaker, clock)
+        breaker.eject("outlier")
+        assert state_of(breaker) is State.HALF_OPEN
+        assert len(recorder.calls) == 2

@@ -63,6 +63,9 @@ class UsersClient:
                 async with self._http.get(endpoint.instance.http_url + JWKS_PATH) as response:
                     response.raise_for_status()
                     document: Mapping[str, Any] = await response.json()
+            except aiohttp.ClientResponseError as error:  # an answer: not the breaker's
+                upstreams.errored(endpoint, f"JWKS fetch: HTTP {error.status}")
+                raise Unavailable("cannot fetch the users service's signing keys") from None
             except (aiohttp.ClientError, TimeoutError) as error:
                 upstreams.failed(endpoint, f"JWKS fetch: {error!r}")
                 raise Unavailable("cannot fetch the users service's signing keys") from None

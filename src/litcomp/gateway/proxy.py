@@ -7,13 +7,14 @@ it. It is retried once, on another instance, when that cannot do harm:
 - the method is idempotent (GET, HEAD, OPTIONS, PUT, DELETE);
 - it is a POST carrying an ``Idempotency-Key`` that the service honours.
 
-Timeouts, broken connections and 5xx answers count as failures against the
-instance's breaker, but for 503: an instance that answers 503 is up and says that
-what it needs is not (its database, another service), which is true of every
-instance alike; opening their breakers would only keep traffic away for a cooldown
-after the dependency is back (``make faults``, PostgreSQL restarted). A 503 is still
-retried elsewhere where safe. With no instance left to try the client gets 503 with
-Retry-After.
+Timeouts and failed or broken connections count as failures against the instance's
+breaker. A 5xx answer counts only towards the instance's error rate, which ejects it
+only when it stands out from its peers' (``kit.outliers``): one client whose requests
+make every instance answer 500 opened every breaker when 5xx counted as failures, and
+a 503 (the instance is up, its database or peer is not) is true of every instance
+alike (``make faults``, PostgreSQL restarted: opening their breakers kept traffic away
+for a cooldown after it was back). A 5xx is still retried elsewhere where safe. With
+no instance left to try the client gets 503 with Retry-After.
 """
 
 import logging
@@ -151,8 +152,7 @@ class _Forwarding:
                 upstreams.succeeded(endpoint)
                 self._reply(response)
                 return
-            if answer.status != 503:  # 503: up, but its dependency is not
-                upstreams.failed(endpoint, f"HTTP {answer.status}")
+            upstreams.errored(endpoint, f"HTTP {answer.status}")
             self._failure = response
         else:
             upstreams.failed(endpoint, str(answer))

@@ -23,8 +23,10 @@ last reported to discovery (its own in-flight count, from every caller).
   (``make faults``, freeze). WebSocket tunnels count as load but are not waiting for
   an answer. Ties are broken in turn, so equal instances share the work.
 
-"Available" means its breaker lets a request through now. Both skip the instances
-in ``exclude`` (already tried for this request), and return None when nothing is left.
+"Available" means its breaker lets a request through now, unless the caller is in
+``panic`` (too few instances healthy: see ``kit.outliers``), when every instance is.
+Both skip the instances in ``exclude`` (already tried for this request), and return
+None when nothing is left.
 """
 
 import itertools
@@ -70,6 +72,9 @@ class Endpoint:
     # When it last answered one of our requests well, or when requests began waiting on it.
     progress_at: float = 0.0
     failed_at: float = 0.0  # when a request to it last failed
+    # This outlier-detection interval's answers, and how many were errors (kit.outliers).
+    answers: int = 0
+    errors: int = 0
 
     @property
     def load(self) -> int:
@@ -91,12 +96,14 @@ class Endpoint:
 
 class Balancer(Protocol):
     def pick(
-        self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = ()
+        self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = (), panic: bool = False
     ) -> Endpoint | None: ...
 
 
-def _candidates(endpoints: Sequence[Endpoint], exclude: Collection[Endpoint]) -> list[Endpoint]:
-    return [e for e in endpoints if e not in exclude and e.breaker.available()]
+def _candidates(
+    endpoints: Sequence[Endpoint], exclude: Collection[Endpoint], panic: bool
+) -> list[Endpoint]:
+    return [e for e in endpoints if e not in exclude and (panic or e.breaker.available())]
 
 
 class RoundRobin:
@@ -104,9 +111,9 @@ class RoundRobin:
         self._turn = itertools.count()
 
     def pick(
-        self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = ()
+        self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = (), panic: bool = False
     ) -> Endpoint | None:
-        candidates = _candidates(endpoints, exclude)
+        candidates = _candidates(endpoints, exclude, panic)
         if not candidates:
             return None
         return candidates[next(self._turn) % len(candidates)]
@@ -128,7 +135,7 @@ class LeastLoad:
         self._clock = clock
 
     def pick(
-        self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = ()
+        self, endpoints: Sequence[Endpoint], exclude: Collection[Endpoint] = (), panic: bool = False
     ) -> Endpoint | None:
         # One pass, reading each endpoint's load (a property with some work) once: this
         # is on every proxied request's path.
@@ -136,7 +143,7 @@ class LeastLoad:
         tied: list[Endpoint] = []
         lightest = 0
         for endpoint in endpoints:
-            if endpoint in exclude or not endpoint.breaker.available():
+            if endpoint in exclude or not (panic or endpoint.breaker.available()):
                 continue
             load = endpoint.load
             if endpoint.stalled(now, self._stalled_after):

@@ -7,16 +7,23 @@ States and transitions (the whole contract)::
     HALF_OPEN --(probe succeeds)--> CLOSED     cooldown back to its base
     HALF_OPEN --(probe fails)--> OPEN          cooldown multiplied by ``backoff``,
                                                up to ``max_cooldown``
+    CLOSED --(``eject``: an outlier among its peers)--> OPEN
 
 - CLOSED lets every request through; a success resets the failure count.
 - OPEN lets nothing through until the cooldown has elapsed; results of requests sent
   before it opened change nothing.
 - HALF_OPEN lets exactly one request through at a time: the probe. If the probe
   never reports back (its caller was cancelled), another may start after a cooldown.
+- Whether an open breaker is obeyed is for its caller: with fewer than half of a
+  service's instances healthy, ``kit.upstreams`` balances over all of them (panic).
 
-A failure is whatever the caller says it is: a timeout, a refused connection, a 5xx,
-gRPC UNAVAILABLE or DEADLINE_EXCEEDED. The breaker does no I/O and reads time only
-from ``clock``, so tests drive it with a fake clock. Every transition is reported to
+A failure is what says the instance cannot be reached: a timeout, a connection refused
+or broken, gRPC UNAVAILABLE or DEADLINE_EXCEEDED. An answer, even an error (HTTP 5xx),
+is a success here: the instance is there, and whether its errors are its own fault is
+for ``kit.outliers`` to judge against its peers, which then ``eject`` it. (Counting
+5xx as failures let one client whose requests made every instance answer 500 open
+every breaker: the service was down for everyone.) The breaker does no I/O and reads
+time only from ``clock``, so tests drive it with a fake clock. Every transition is reported to
 ``on_transition`` with a reason, for logs and metrics.
 """
 
@@ -105,6 +112,13 @@ class CircuitBreaker:
         self.failures += 1
         if self.state is State.CLOSED and self.failures >= self.policy.failure_threshold:
             self._open(f"{self.failures} consecutive failures, last: {reason}")
+
+    def eject(self, reason: str) -> None:
+        """Open now, whatever the count: its answers stand out from its peers' (see
+        ``kit.outliers``). Only a closed breaker is ejected; the probe after the
+        cooldown, if answered, closes it as after any opening."""
+        if self.state is State.CLOSED:
+            self._open(f"ejected: {reason}")
 
     def _open(self, reason: str) -> None:
         self._opened_at = self._clock()

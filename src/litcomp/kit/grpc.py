@@ -74,14 +74,17 @@ def parse_uuid(value: str, field: str) -> uuid.UUID:
         raise Invalid(f"{field} is not a valid id") from None
 
 
-# Answers that say nothing about the request, only that this instance could not serve
-# it: they count against its breaker, and the call goes to another instance.
+# No answer from this instance: a failure against its breaker; the call goes elsewhere.
 _UNAVAILABLE_STATUSES = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED,
+}
+# An error of the instance's own: it counts towards its error rate (kit.outliers), and
+# the call goes elsewhere too (every method called is a read).
+_SERVER_ERROR_STATUSES = {
     grpc.StatusCode.UNKNOWN,
     grpc.StatusCode.INTERNAL,
-    grpc.StatusCode.CANCELLED,
     grpc.StatusCode.UNIMPLEMENTED,
 }
 
@@ -196,6 +199,9 @@ class Client:
                     ).inc()
                     if code in _UNAVAILABLE_STATUSES:
                         self.upstreams.failed(endpoint, f"gRPC {code.name}")
+                        continue
+                    if code in _SERVER_ERROR_STATUSES:
+                        self.upstreams.errored(endpoint, f"gRPC {code.name}")
                         continue
                     self.upstreams.succeeded(endpoint)  # it answered; the answer is a no
                     raise _error_from(exc) from None

@@ -2,8 +2,18 @@
 
 Both the gateway (HTTP) and every gRPC client use ``Upstreams``: ``update`` with the
 list from discovery (an instance keeps its breaker and counters across updates),
-``choose`` one for a request, and report the outcome with ``succeeded``/``failed``
-inside ``track`` so in-flight counts stay right whatever happens.
+``choose`` one for a request, and report the outcome inside ``track`` so in-flight
+counts stay right whatever happens: ``succeeded`` (an answer), ``errored`` (an error
+answer: HTTP 5xx, gRPC INTERNAL) or ``failed`` (no answer: a timeout, a connection
+refused or broken).
+
+Failures count against the instance's breaker; error answers only once its error
+rate stands out from its peers' (``kit.outliers``: judged every interval, at the first
+answer after it ends, with no timer). Two limits keep breakers from taking a whole
+service down: an outlier is not ejected if that would leave fewer than half of the
+instances healthy (breaker closed), and with fewer than half healthy whatever the
+cause, ``choose`` is in *panic*: it balances over every instance, breakers ignored
+(a refused connection is still retried elsewhere at once).
 
 An instance missing from discovery's list is forgotten only after ``forget_after``
 seconds: a discovery that restarts without Redis knows nobody until the instances'
@@ -22,6 +32,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from litcomp.kit import metrics
 from litcomp.kit.balancer import Balancer, Endpoint, Instance
 from litcomp.kit.breaker import DEFAULT_POLICY, BreakerPolicy, CircuitBreaker, State
+from litcomp.kit.outliers import DEFAULT_OUTLIERS, OutlierPolicy, outliers
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +91,7 @@ class Upstreams:
         service: str,
         balancer: Balancer,
         policy: BreakerPolicy = DEFAULT_POLICY,
+        outlier_policy: OutlierPolicy = DEFAULT_OUTLIERS,
         forget_after: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -87,11 +99,15 @@ class Upstreams:
         self.service = service
         self.balancer = balancer
         self.policy = policy
+        self.outlier_policy = outlier_policy
         self.forget_after = forget_after
         self._clock = clock
         self._endpoints: dict[str, Endpoint] = {}
         self._listed: tuple[Endpoint, ...] = ()  # the endpoints, rebuilt on update
         self._missing_since: dict[str, float] = {}
+        self._healthy = 0  # endpoints whose breaker is closed, recounted on every change
+        self.panic = False  # too few healthy: breakers are ignored
+        self._interval_started = clock()
         _PICKS.every[(caller, service)] = self
 
     @property
@@ -126,13 +142,17 @@ class Upstreams:
             else:
                 known.instance = instance
         self._listed = tuple(self._endpoints.values())
+        self._recount()
         return gone
 
     def choose(self, exclude: Collection[Endpoint] = ()) -> Endpoint | None:
-        """An endpoint whose breaker admits this request, or None if there is none."""
+        """An endpoint whose breaker admits this request (in panic, any endpoint), or
+        None if there is none."""
         skipped = list(exclude)
-        while (endpoint := self.balancer.pick(self.endpoints, skipped)) is not None:
-            if endpoint.breaker.attempt():
+        panic = self.panic
+        while (endpoint := self.balancer.pick(self._listed, skipped, panic)) is not None:
+            # In panic too: a breaker whose cooldown is over takes this as its probe.
+            if endpoint.breaker.attempt() or panic:
                 endpoint.requests += 1
                 return endpoint
             skipped.append(endpoint)
@@ -167,14 +187,62 @@ class Upstreams:
         endpoint.in_flight -= 1
 
     def succeeded(self, endpoint: Endpoint) -> None:
-        endpoint.progress_at = self._clock()
+        """It answered (not with an error of its own)."""
+        now = self._clock()
+        endpoint.progress_at = now
+        endpoint.answers += 1
         endpoint.breaker.succeeded()
+        if now - self._interval_started >= self.outlier_policy.interval:
+            self._eject_outliers(now)
+
+    def errored(self, endpoint: Endpoint, reason: str) -> None:
+        """It answered with an error of its own: it is there (a success to its breaker),
+        but the answer counts towards its error rate."""
+        endpoint.errors += 1
+        endpoint.last_error = reason
+        self.succeeded(endpoint)
 
     def failed(self, endpoint: Endpoint, reason: str) -> None:
+        """It did not answer: timed out, refused or broke the connection."""
         endpoint.failures += 1
         endpoint.failed_at = self._clock()
         endpoint.last_error = reason
         endpoint.breaker.failed(reason)
+
+    def _eject_outliers(self, now: float) -> None:
+        """End an interval: eject the instances whose error rate stood out, while at
+        least half of them stay healthy; start counting the next one."""
+        listed = self._listed
+        found = outliers(
+            [e.answers for e in listed], [e.errors for e in listed], self.outlier_policy
+        )
+        reasons = {i: f"{listed[i].errors} of {listed[i].answers} answers errors" for i in found}
+        self._interval_started = now
+        for endpoint in listed:
+            endpoint.answers = endpoint.errors = 0
+        for i in found:
+            if self._healthy - 1 < self.outlier_policy.panic_below * len(listed):
+                log.warning(
+                    "outlier not ejected: too few instances would stay healthy",
+                    extra={"upstream": listed[i].breaker.name, "reason": reasons[i]},
+                )
+                break
+            listed[i].breaker.eject(f"{reasons[i]}, its peers' far fewer")
+
+    def _recount(self) -> None:
+        listed = self._listed
+        self._healthy = sum(1 for e in listed if e.breaker.state is State.CLOSED)
+        panic = self._healthy < self.outlier_policy.panic_below * len(listed)
+        if panic != self.panic:
+            log.warning(
+                "%s panic mode: %d of %d instances healthy%s",
+                "entering" if panic else "leaving",
+                self._healthy,
+                len(listed),
+                "; balancing over all of them, breakers ignored" if panic else "",
+                extra={"upstream": self.service},
+            )
+        self.panic = panic
 
     def _transition(self, breaker: CircuitBreaker, old: State, new: State, reason: str) -> None:
         instance_id = breaker.name.split("/", 1)[1]
@@ -188,3 +256,4 @@ class Upstreams:
             self.caller, self.service, instance_id, old.value, new.value
         ).inc()
         metrics.BREAKER_STATE.labels(self.caller, self.service, instance_id).set(STATE_VALUES[new])
+        self._recount()
