@@ -9,6 +9,9 @@
 - ``.../big?bytes=N``: answers N bytes;
 - ``.../redirect?to=URL``: 302 to URL, or to this instance's own ``.../landed?x=1`` as an
   absolute URL (as a framework behind a proxy may answer);
+- any request with ``X-Echo-Status: N``: answers with status N;
+- ``.../seen/{request_id}``: how many requests carried that ``X-Request-ID`` (attempts
+  the gateway made for one client request);
 - ``/ws``: a WebSocket that echoes text, and closes with code 4000 when sent "close";
   ``?flood=N`` first sends N binary messages of 64 KiB, ``?deaf=S`` reads nothing
   for S seconds;
@@ -18,9 +21,13 @@
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SEEN: dict[str, int] = {}  # requests by X-Request-ID
 
 
 async def echo(request: web.Request) -> web.Response:
@@ -34,6 +41,20 @@ async def echo(request: web.Request) -> web.Response:
             "body": (await request.read()).decode(),
         }
     )
+
+
+@web.middleware
+async def counted(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-ID", "")
+    SEEN[request_id] = SEEN.get(request_id, 0) + 1
+    if "X-Echo-Status" in request.headers:
+        code = int(request.headers["X-Echo-Status"])
+        return web.json_response({"status": code}, status=code)
+    return await handler(request)
+
+
+async def seen(request: web.Request) -> web.Response:
+    return web.json_response({"count": SEEN.get(request.match_info["request_id"], 0)})
 
 
 async def status(request: web.Request) -> web.Response:
@@ -77,7 +98,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 def main() -> None:
-    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[counted])
     app.router.add_get("/ws", websocket)
     if len(sys.argv) > 2:
         jwks = Path(sys.argv[2]).read_bytes()
@@ -90,6 +111,7 @@ def main() -> None:
     app.router.add_route("*", "/{prefix}/slow", slow)
     app.router.add_route("*", "/{prefix}/big", big)
     app.router.add_route("*", "/{prefix}/redirect", redirect)
+    app.router.add_get("/{prefix}/seen/{request_id}", seen)
     app.router.add_route("*", "/{tail:.*}", echo)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 

@@ -5,7 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.support import PASSWORD, Account, create_competition, expect_error, unique
+from litcomp.gateway.routes import IDEMPOTENCY_KEY_ROUTES
+from tests.support import PASSWORD, Account, Platform, create_competition, expect_error, unique
 
 
 def _key() -> dict[str, str]:
@@ -87,3 +88,34 @@ def test_a_repeated_registration_is_the_same_account(users: httpx.Client):
     assert expect_error(without_key, 409)["details"] == {"fields": ["email", "username"]}
     too_long = users.post("/users/register", json=body, headers={"Idempotency-Key": "k" * 256})
     expect_error(too_long, 422)
+
+
+def test_a_repeated_competition_is_the_same_competition(competitions: httpx.Client, admin: Account):
+    title = unique("Keyed ")
+    body = {"title": title, "start_date": "2030-01-01", "end_date": "2030-02-01"}
+    headers = {**admin.auth, **_key()}
+    first = competitions.post("/competitions", json=body, headers=headers)
+    again = competitions.post("/competitions", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    listed = competitions.get("/competitions?status=all&limit=1000").json()
+    assert [c["title"] for c in listed].count(title) == 1
+
+    other = competitions.post("/competitions", json={**body, "title": "Other"}, headers=headers)
+    assert expect_error(other, 422)["code"] == "idempotency_key_reused"
+
+
+def test_the_gateway_retries_keyed_posts_only_where_the_key_is_honoured(platform: Platform):
+    """The gateway's table (routes.IDEMPOTENCY_KEY_ROUTES) names exactly the operations
+    whose services document the Idempotency-Key header."""
+    document = httpx.get(f"{platform.url}/openapi.json", timeout=10).json()
+    keyed = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if any(
+            p["in"] == "header" and p["name"].lower() == "idempotency-key"
+            for p in operation.get("parameters", [])
+        )
+    }
+    assert keyed == set(IDEMPOTENCY_KEY_ROUTES)

@@ -10,8 +10,8 @@ import aiohttp
 import httpx
 import pytest
 
-from tests.gateway.conftest import Edge
-from tests.support import expect_error
+from tests.gateway.conftest import Edge, register
+from tests.support import expect_error, wait_until
 
 
 @pytest.fixture
@@ -134,6 +134,37 @@ def test_timeouts_still_open_the_breaker_and_the_only_instance_is_still_tried(
     # and sends to them all the same: a breaker guards against one bad instance among
     # good ones, and shutting out every instance serves nobody.
     assert client.get("/users/anything").status_code == 200
+
+
+def test_a_keyed_post_is_retried_only_where_the_key_is_honoured(client: httpx.Client, edge: Edge):
+    """A POST with an Idempotency-Key that fails with a 5xx goes to another instance
+    only if its route honours the key (routes.IDEMPOTENCY_KEY_ROUTES): elsewhere the
+    service would do it twice."""
+    discovery = edge.platform.discovery_url
+    register(discovery, "competitions", "echo-competitions-2", edge.echo_port)
+    try:
+        wait_until(lambda: len(edge.instances()["competitions"]) == 2, "a second instance")
+        for path, attempts in (
+            ("/competitions/c-1/submit", 2),
+            ("/competitions", 2),
+            ("/competitions/c-1/like/s-1", 1),
+            ("/competitions/c-1/anything", 1),
+        ):
+            request_id = f"keyed-{uuid.uuid4().hex}"
+            failed = client.post(
+                path,
+                json={},
+                headers={
+                    "Idempotency-Key": "k-1",
+                    "X-Echo-Status": "500",
+                    "X-Request-ID": request_id,
+                },
+            )
+            assert failed.status_code == 500
+            seen = client.get(f"/competitions/seen/{request_id}").json()
+            assert seen == {"count": attempts}, path
+    finally:
+        httpx.delete(f"{discovery}/discovery/instances/competitions/echo-competitions-2")
 
 
 async def test_websocket_relay_both_ways_and_closes(edge: Edge):

@@ -273,20 +273,34 @@ class TestClientResponseHeaders:
 class TestRetrySafety:
     @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
     def test_idempotent_methods_may_be_retried(self, method: str) -> None:
-        assert retry_is_safe(method, None)
+        assert retry_is_safe(method, "/competitions/x", None)
 
     @pytest.mark.parametrize("method", ["POST", "PATCH"])
     def test_other_methods_may_not(self, method: str) -> None:
-        assert not retry_is_safe(method, None)
+        assert not retry_is_safe(method, "/competitions", None)
 
-    def test_a_post_with_an_idempotency_key_may_be_retried(self) -> None:
-        assert retry_is_safe("POST", "k-1")
+    @pytest.mark.parametrize(
+        "path",
+        ["/users/register", "/competitions", "/competitions/c-1/submit",
+         "/competitions/c-1/comment/s-1"],
+    )  # fmt: skip
+    def test_a_keyed_post_may_be_retried_where_the_key_is_honoured(self, path: str) -> None:
+        assert retry_is_safe("POST", path, "k-1")
+
+    @pytest.mark.parametrize(
+        "path",
+        ["/users/login", "/notifications/read", "/competitions/c-1/like/s-1",
+         "/users/subscribe/c-1", "/competitions/c-1", "/competitions//submit",
+         "/competitions/c-1/submit/x", "/competitionsX", "/users/register/"],
+    )  # fmt: skip
+    def test_a_keyed_post_elsewhere_may_not(self, path: str) -> None:
+        assert not retry_is_safe("POST", path, "k-1")
 
     def test_a_post_with_an_empty_idempotency_key_may_not(self) -> None:
-        assert not retry_is_safe("POST", "")
+        assert not retry_is_safe("POST", "/competitions", "")
 
     def test_an_idempotency_key_does_not_make_patch_retryable(self) -> None:
-        assert not retry_is_safe("PATCH", "k-1")
+        assert not retry_is_safe("PATCH", "/competitions/c-1", "k-1")
 
 
 class TestTokenBucket:

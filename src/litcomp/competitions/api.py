@@ -97,10 +97,22 @@ async def list_competitions(
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(403))
 async def create_competition(
-    body: CompetitionCreate, me: CurrentUser, session: SessionDep, cache: CacheDep
+    body: CompetitionCreate,
+    me: CurrentUser,
+    session: SessionDep,
+    cache: CacheDep,
+    idempotency_key: IdempotencyHeader = None,
 ) -> CompetitionDetails:
     competition = await service.create_competition(
-        session=session, admin=me, fields=body.model_dump()
+        session=session,
+        admin=me,
+        fields=body.model_dump(),
+        idempotency=IdempotencyKey.of(
+            idempotency_key,
+            scope=str(me.user_id),
+            action="create competition",
+            request=body.model_dump(mode="json"),
+        ),
     )
     await cache.invalidate()
     return _details(competition)

@@ -69,14 +69,20 @@ def status_of(competition: Competition, now: datetime | None = None) -> Status:
 
 
 async def create_competition(
-    *, session: AsyncSession, admin: Principal, fields: dict[str, Any]
+    *,
+    session: AsyncSession,
+    admin: Principal,
+    fields: dict[str, Any],
+    idempotency: IdempotencyKey | None = None,
 ) -> Competition:
     if not admin.is_admin:
         raise Forbidden("only admins can create competitions")
-    competition = Competition(admin_id=admin.user_id, **fields)
-    session.add(competition)
-    await session.commit()
-    return competition
+
+    async def create(competition_id: uuid.UUID) -> None:
+        session.add(Competition(id=competition_id, admin_id=admin.user_id, **fields))
+
+    competition_id = await create_once(session, idempotency_keys, idempotency, create)
+    return await _get(session, Competition, competition_id)
 
 
 async def update_competition(

@@ -65,9 +65,10 @@ a header section over 32 KiB or 100 fields 431, headers not in within 10 s (or a
 10 s without a byte) 408, too many open connections (in all, or from one address)
 503; each closes the connection.
 
-**Idempotency.** Register, submit and comment take an `Idempotency-Key` header: a
-repeat gets the first answer again and creates nothing; the same key with another
-request is 422 `idempotency_key_reused`.
+**Idempotency.** Register, creating a competition, submit and comment take an
+`Idempotency-Key` header: a repeat gets the first answer again and creates nothing; the
+same key with another request is 422 `idempotency_key_reused`. The gateway retries such
+a POST on another instance when one fails; a key sent anywhere else changes nothing.
 
 **Notifications over WebSocket: `GET /ws`** (not an OpenAPI operation). Open a
 WebSocket to `/ws` on this gateway (it tunnels the socket to a competitions instance).

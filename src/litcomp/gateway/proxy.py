@@ -5,7 +5,8 @@ it. It is retried once, on another instance, when that cannot do harm:
 
 - the connection was never made (nothing was sent), whatever the method;
 - the method is idempotent (GET, HEAD, OPTIONS, PUT, DELETE);
-- it is a POST carrying an ``Idempotency-Key`` that the service honours.
+- it carries an ``Idempotency-Key`` and its route honours one
+  (``routes.IDEMPOTENCY_KEY_ROUTES``: register, create a competition, submit, comment).
 
 Timeouts and failed or broken connections count as failures against the instance's
 breaker. A 5xx answer counts only towards the instance's error rate, which ejects it
@@ -22,7 +23,7 @@ from collections.abc import Callable, Mapping
 
 from litcomp.gateway import headers
 from litcomp.gateway.messages import Request, Response, error
-from litcomp.gateway.routes import Route
+from litcomp.gateway.routes import Route, honours_idempotency_key
 from litcomp.gateway.upstream import Answer, ConnectFailed, Pool, TimedOut, encode_request
 from litcomp.kit.balancer import Endpoint
 from litcomp.kit.logging import request_id_var
@@ -36,10 +37,11 @@ ATTEMPTS = 2  # the first, and one retry on another instance
 Reply = Callable[[Response], None]
 
 
-def retry_is_safe(method: str, idempotency_key: str | None) -> bool:
+def retry_is_safe(method: str, path: str, idempotency_key: str | None) -> bool:
+    """Whether the request may be sent again once it may have reached an instance."""
     if method in IDEMPOTENT_METHODS:
         return True
-    return method == "POST" and bool(idempotency_key)
+    return bool(idempotency_key) and honours_idempotency_key(method, path)
 
 
 def no_instance(route: Route) -> Response:
@@ -102,7 +104,9 @@ class _Forwarding:
         self._request_id = request_id
         self._reply = reply
         self._outgoing = proxy.outgoing_headers(request, request_id)
-        self._may_retry = retry_is_safe(request.method, request.header("idempotency-key"))
+        self._may_retry = retry_is_safe(
+            request.method, request.path, request.header("idempotency-key")
+        )
         self._tried: list[Endpoint] = []
         self._failure: Response | None = None
         self._authority = ""  # host:port of the instance tried last
