@@ -2,6 +2,9 @@
 
     python -m tests.echo_upstream PORT [JWKS_FILE]
 
+With ``ECHO_STATUS=N`` in its environment it answers every request with N (a broken
+instance); else:
+
 - any path: 200 with the method, path (decoded, and as sent), query, headers and body it
   got, as JSON;
 - ``.../status/{code}``: answers with that status;
@@ -20,6 +23,7 @@
 """
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,6 +32,7 @@ from aiohttp import WSMsgType, web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SEEN: dict[str, int] = {}  # requests by X-Request-ID
+ALWAYS = int(os.environ.get("ECHO_STATUS", "0"))
 
 
 async def echo(request: web.Request) -> web.Response:
@@ -47,8 +52,8 @@ async def echo(request: web.Request) -> web.Response:
 async def counted(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = request.headers.get("X-Request-ID", "")
     SEEN[request_id] = SEEN.get(request_id, 0) + 1
-    if "X-Echo-Status" in request.headers:
-        code = int(request.headers["X-Echo-Status"])
+    if ALWAYS or "X-Echo-Status" in request.headers:
+        code = ALWAYS or int(request.headers["X-Echo-Status"])
         return web.json_response({"status": code}, status=code)
     return await handler(request)
 

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.support import PASSWORD, Account, create_competition, expect_error, sign_up, unique
+from tests.support import (
+    PASSWORD,
+    Account,
+    Platform,
+    create_competition,
+    expect_error,
+    get_json,
+    log_in,
+    sign_up,
+    unique,
+)
 
 SURROGATE = "\ud800"
 
@@ -129,3 +139,21 @@ def test_query_and_path_text_never_reaches_the_database_unchecked(
     assert [d["location"] for d in expect_error(entries, 422)["details"]] == ["query.sort"]
     expect_error(competitions.get(f"/competitions/{value}"), 404)
     expect_error(competitions.get(f"/users/{value}"), 404)
+
+
+def test_a_flood_of_lone_surrogate_bios_leaves_login_up_for_everyone(
+    platform: Platform, users: httpx.Client, writer: Account, reader: Account
+) -> None:
+    """The original attack: three such bios opened the users breaker at the gateway."""
+    bio = {"bio": f"a{SURROGATE}"}
+    for spelling in ENCODINGS.values():
+        for _ in range(15):
+            response = users.patch(
+                "/users/profile",
+                content=spelling(bio),
+                headers={"Content-Type": "application/json", **writer.auth},
+            )
+            assert response.status_code == 422
+    [instance] = get_json(f"{platform.url}/gateway/status")["services"]["users"]
+    assert instance["breaker"] == "closed"
+    assert log_in(users, reader.email, reader.username).token

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -51,26 +52,16 @@ def running_edge(
             "LITCOMP_DISCOVERY_TTL_SECONDS": "300",
             "LITCOMP_GATEWAY_TIMEOUT_SECONDS": "1",
             "LITCOMP_GATEWAY_BREAKER_COOLDOWN_SECONDS": "60",
+            "LITCOMP_GATEWAY_OUTLIER_INTERVAL_SECONDS": "0.5",
             **settings,
         },
         replicas={},
     )
     echo_port = free_port()
-    echo = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.echo_upstream",
-            str(echo_port),
-            *([str(jwks)] if jwks else []),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    echo = start_echo(echo_port, *([str(jwks)] if jwks else []))
     try:
         platform.discovery.start()
         wait_until(lambda: get_json(f"{platform.discovery_url}/health"), "discovery")
-        wait_until(lambda: _answers(f"http://127.0.0.1:{echo_port}/ping"), "the echo upstream")
         for service in ("users", "competitions"):
             register(platform.discovery_url, service, f"echo-{service}", echo_port)
         platform.gateway.start()
@@ -91,8 +82,27 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
         yield edge
 
 
+def start_echo(port: int, *args: str, status: int = 0) -> subprocess.Popen[bytes]:
+    """tests/echo_upstream.py on ``port`` with ``args``, answering every request with
+    ``status`` if given (a broken instance), once it answers; the caller terminates it."""
+    env = {**os.environ, "ECHO_STATUS": str(status)} if status else None
+    echo = subprocess.Popen(
+        [sys.executable, "-m", "tests.echo_upstream", str(port), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/ping"), "the echo upstream")
+    except BaseException:
+        echo.terminate()
+        echo.wait()
+        raise
+    return echo
+
+
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=1).status_code == 200
+        return httpx.get(url, timeout=1).status_code > 0
     except httpx.HTTPError:
         return False

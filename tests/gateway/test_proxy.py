@@ -10,8 +10,8 @@ import aiohttp
 import httpx
 import pytest
 
-from tests.gateway.conftest import Edge, register
-from tests.support import expect_error, wait_until
+from tests.gateway.conftest import Edge, register, start_echo
+from tests.support import expect_error, free_port, wait_until
 
 
 @pytest.fixture
@@ -106,6 +106,11 @@ def test_a_slow_instance_times_out_as_504(client: httpx.Client):
     assert expect_error(slow, 504)["code"] == "upstream_timeout"
 
 
+def breakers(edge: Edge) -> dict[str, object]:
+    """The breaker of each competitions instance the gateway knows, by instance id."""
+    return {i["instance_id"]: i["breaker"] for i in edge.instances()["competitions"]}
+
+
 def test_one_clients_500s_do_not_take_login_down_for_everyone(client: httpx.Client, edge: Edge):
     """The attack: one client whose requests make the users service answer 500 (a lone
     surrogate in a bio did) opened its breaker after three, and nobody could log in
@@ -120,6 +125,36 @@ def test_one_clients_500s_do_not_take_login_down_for_everyone(client: httpx.Clie
     login = client.post("/users/login", json={"email": "a@example.com", "password": "x"})
     assert login.status_code == 200
     assert login.json()["path"] == "/users/login"
+
+
+def test_an_instance_whose_500s_stand_out_from_its_peers_is_ejected(
+    client: httpx.Client, edge: Edge
+):
+    """Beside a healthy instance, one that answers 500 to everything stands out: its
+    breaker opens at the end of the interval (0.5 s here), and the other takes the
+    traffic. (Its 500s to GETs were retried on the other meanwhile.)"""
+    discovery = edge.platform.discovery_url
+    port = free_port()
+    broken = start_echo(port, status=500)
+    register(discovery, "competitions", "broken", port)
+    try:
+        wait_until(lambda: "broken" in breakers(edge), "the broken instance to be listed")
+
+        def ejected() -> bool:
+            # Enough answers for an interval to judge (10 from each at least).
+            assert all(client.get("/competitions/x").status_code == 200 for _ in range(40))
+            return breakers(edge)["broken"] == "open"
+
+        wait_until(ejected, "the broken instance to be ejected", timeout=10)
+        # Its peers (the echo server, under one id or two) stay in.
+        assert set(breakers(edge).values()) == {"open", "closed"}
+        assert all(client.get("/competitions/x").status_code == 200 for _ in range(10))
+        [log] = edge.platform.gateway.wait_for_log("ejected:")
+        assert "answers errors" in log["reason"]
+    finally:
+        httpx.delete(f"{discovery}/discovery/instances/competitions/broken")
+        broken.terminate()
+        broken.wait()
 
 
 def test_timeouts_still_open_the_breaker_and_the_only_instance_is_still_tried(
@@ -143,7 +178,7 @@ def test_a_keyed_post_is_retried_only_where_the_key_is_honoured(client: httpx.Cl
     discovery = edge.platform.discovery_url
     register(discovery, "competitions", "echo-competitions-2", edge.echo_port)
     try:
-        wait_until(lambda: len(edge.instances()["competitions"]) == 2, "a second instance")
+        wait_until(lambda: "echo-competitions-2" in breakers(edge), "a second instance")
         for path, attempts in (
             ("/competitions/c-1/submit", 2),
             ("/competitions", 2),

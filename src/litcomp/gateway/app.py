@@ -28,6 +28,7 @@ from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.breaker import BreakerPolicy
 from litcomp.kit.discovery import DiscoveryClient, Watch
 from litcomp.kit.logging import configure_logging
+from litcomp.kit.outliers import OutlierPolicy
 from litcomp.kit.runner import ServiceSpec, bind
 from litcomp.kit.upstreams import Upstreams
 
@@ -50,6 +51,7 @@ async def running(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             service=service,
             balancer=BALANCERS[settings.gateway_balancer](),
             policy=policy,
+            outlier_policy=OutlierPolicy(interval=settings.gateway_outlier_interval_seconds),
             forget_after=settings.discovery_grace_seconds,
         )
         for service in sorted({route.service for route in ROUTES})

@@ -41,6 +41,12 @@ class GatewaySettings(BaseServiceSettings):
     )
     gateway_breaker_failures: int = Field(default=3, ge=1, le=100)
     gateway_breaker_cooldown_seconds: float = Field(default=10.0, gt=0, le=3600)
+    gateway_outlier_interval_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="how often instances' error rates are compared (kit.outliers)",
+    )
     gateway_refresh_seconds: float = Field(
         default=1.0, gt=0, le=60, description="how often instance lists are re-read"
     )
