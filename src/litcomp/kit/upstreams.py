@@ -107,7 +107,7 @@ class Upstreams:
         self._missing_since: dict[str, float] = {}
         self._healthy = 0  # endpoints whose breaker is closed, recounted on every change
         self.panic = False  # too few healthy: breakers are ignored
-        self._interval_started = clock()
+        self._judge_at = clock() + outlier_policy.interval  # when this interval ends
         _PICKS.every[(caller, service)] = self
 
     @property
@@ -192,7 +192,7 @@ class Upstreams:
         endpoint.progress_at = now
         endpoint.answers += 1
         endpoint.breaker.succeeded()
-        if now - self._interval_started >= self.outlier_policy.interval:
+        if now >= self._judge_at:
             self._eject_outliers(now)
 
     def errored(self, endpoint: Endpoint, reason: str) -> None:
@@ -217,7 +217,7 @@ class Upstreams:
             [e.answers for e in listed], [e.errors for e in listed], self.outlier_policy
         )
         reasons = {i: f"{listed[i].errors} of {listed[i].answers} answers errors" for i in found}
-        self._interval_started = now
+        self._judge_at = now + self.outlier_policy.interval
         for endpoint in listed:
             endpoint.answers = endpoint.errors = 0
         for i in found:
