@@ -48,6 +48,19 @@ def wait_until(ready: Callable[[], object], what: str, timeout: float = 30) -> N
         time.sleep(0.05)
 
 
+class FakeClock:
+    """A monotonic clock for pure code under test: time stands still until a test moves it."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def asyncpg_url(url: str) -> str:
     """A database URL as the tests have it, for SQLAlchemy's asyncpg driver."""
     return url.replace("postgresql://", "postgresql+asyncpg://", 1)

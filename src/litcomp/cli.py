@@ -25,6 +25,7 @@ from typing import Any
 
 from litcomp.discovery.settings import get_settings as discovery_settings
 from litcomp.gateway.settings import get_settings as gateway_settings
+from litcomp.launcher import Child, stop_all, supervise
 
 # The module that runs each service, imported only to run it: an instance then loads
 # its own code and libraries alone (a gateway ~0.7 s of CPU sooner without the other
@@ -84,31 +85,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         up({"users": args.users, "competitions": args.competitions})
 
 
-class Children:
-    """The instances ``up`` started; stopped in reverse order of starting."""
-
-    def __init__(self) -> None:
-        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, service: str, **env: str) -> None:
-        command = [sys.executable, "-m", "litcomp.cli", "serve", service]
-        process = subprocess.Popen(command, env={**os.environ, **env})
-        self.processes.append((service, process))
-
-    def exited(self) -> str | None:
-        return next((name for name, p in self.processes if p.poll() is not None), None)
-
-    def stop(self) -> None:
-        for _, process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
 def compile_hot_path() -> None:
     from litcomp import compiled
 
@@ -124,44 +100,59 @@ def compile_hot_path() -> None:
 
 
 def up(replicas: dict[str, int]) -> None:
-    """Run discovery, the replicas and the gateway as child processes until Ctrl-C
-    (the databases migrated first)."""
+    """Run discovery, the replicas and the gateway as child processes until Ctrl-C or
+    SIGTERM (the databases migrated first); a child that exits once the platform is up
+    is restarted (``litcomp.launcher``), one that exits while it starts stops it all."""
     discovery = discovery_settings()
     gateway = gateway_settings()
-    children = Children()
     # Instances take any free port and register it; only discovery and gateway are fixed.
     any_port = {
         f"LITCOMP_{s.upper()}_{kind}_PORT": "0" for s in replicas for kind in ("HTTP", "GRPC", "WS")
     }
-    _interrupt_on(signal.SIGTERM)  # a process manager's stop is a Ctrl-C too
+    env = {**os.environ, **any_port}
+    instances = [
+        Child(service, f"{service}-{n}", env)
+        for service, count in replicas.items()
+        for n in range(1, count + 1)
+    ]
+    children = [Child("discovery", "discovery", env), *instances, Child("gateway", "gateway", env)]
+    stopping = _stop_requested_on(signal.SIGINT, signal.SIGTERM)  # a process manager's too
     try:
         print("starting discovery", flush=True)
-        children.start("discovery")
-        _wait_until(lambda: _get(f"{discovery.discovery_url}/health") is not None, children)
+        children[0].start()
+        health = f"{discovery.discovery_url}/health"
+        _wait_until(lambda: _get(health) is not None, children, stopping)
         for service, count in replicas.items():
             print(f"starting {count} {service} instance(s)", flush=True)
-            for _ in range(count):
-                children.start(service, **any_port)
+            for child in instances:
+                if child.service == service:
+                    child.start()
         print("starting the gateway", flush=True)
-        children.start("gateway")
+        children[-1].start()
         url = f"http://{gateway.public_host}:{gateway.gateway_port}"
-        _wait_until(lambda: _registered(discovery.discovery_url) >= Counter(replicas), children)
-        _wait_until(lambda: _get(f"{url}/health") is not None, children)
+        wanted = Counter(replicas)
+        _wait_until(lambda: _registered(discovery.discovery_url) >= wanted, children, stopping)
+        _wait_until(lambda: _get(f"{url}/health") is not None, children, stopping)
         print(f"litcomp is up at {url} (status: {url}/status; Ctrl-C stops it)", flush=True)
-        while (stopped := children.exited()) is None:
-            time.sleep(0.5)
-        print(f"{stopped} stopped; stopping the rest", file=sys.stderr)
-    except KeyboardInterrupt:
+        supervise(children, stopping)
+        print("stopping litcomp", flush=True)
+    except _Stopped:
         print("stopping litcomp", flush=True)
     finally:
-        children.stop()
+        stop_all(children)
 
 
-def _interrupt_on(signum: int) -> None:
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM came while the platform was starting."""
 
-    signal.signal(signum, interrupt)
+
+def _stop_requested_on(*signums: int) -> Callable[[], bool]:
+    """Whether one of these signals has come since (handled: no KeyboardInterrupt, which
+    could land between starting a child and recording it, and orphan it)."""
+    received: list[int] = []
+    for signum in signums:
+        signal.signal(signum, lambda number, _: received.append(number))
+    return lambda: bool(received)
 
 
 def _registered(discovery_url: str) -> Counter[str]:
@@ -177,10 +168,17 @@ def _get(url: str) -> Any:
         return None
 
 
-def _wait_until(ready: Callable[[], bool], children: Children, timeout: float = 60) -> None:
+def _wait_until(
+    ready: Callable[[], bool],
+    children: Sequence[Child],
+    stopping: Callable[[], bool],
+    timeout: float = 60,
+) -> None:
     deadline = time.monotonic() + timeout
     while not ready():
-        stopped = children.exited()
+        if stopping():
+            raise _Stopped
+        stopped = next((c.name for c in children if c.process and not c.running), None)
         if stopped is not None:
             raise SystemExit(f"litcomp did not start: {stopped} exited; see the logs above")
         if time.monotonic() > deadline:

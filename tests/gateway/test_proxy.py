@@ -95,6 +95,7 @@ def test_status_json_and_page(client: httpx.Client, edge: Edge):
     [users] = status["services"]["users"]
     assert users["instance_id"] == "echo-users"
     assert users["address"] == f"http://127.0.0.1:{edge.echo_port}"
+    assert users["restarts"] == 0  # registered without a count: not supervised
     page = client.get("/status")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")

@@ -65,12 +65,13 @@ class TestRegister:
                 "ws_port": 0,
                 "version": "",
                 "load": 0,
+                "restarts": 0,
             },
             "ttl_seconds": TTL,
         }
 
     async def test_a_registered_instance_is_listed(self, client: httpx.AsyncClient) -> None:
-        body = registration(grpc_port=9001, ws_port=9002, version="1.0.0", load=3)
+        body = registration(grpc_port=9001, ws_port=9002, version="1.0.0", load=3, restarts=2)
         await client.post("/discovery/instances", json=body)
         assert await listed(client) == [body]
 
@@ -91,6 +92,7 @@ class TestRegister:
             (registration(grpc_port=-1), "body.grpc_port"),
             (registration(grpc_port=70000), "body.grpc_port"),
             (registration(load=-1), "body.load"),
+            (registration(restarts=-1), "body.restarts"),
             (registration(host=""), "body.host"),
             (registration(host="evil.example/path"), "body.host"),
             ({k: v for k, v in registration().items() if k != "host"}, "body.host"),

@@ -18,6 +18,7 @@ class Registration(BaseModel):
     ws_port: int = Field(0, ge=0, le=65535, description="its WebSocket server; 0: none")
     version: str = Field("", max_length=64)
     load: int = Field(0, ge=0, description="requests in flight")
+    restarts: int = Field(0, ge=0, description="how often its supervisor restarted it")
 
 
 class Heartbeat(BaseModel):
@@ -35,6 +36,7 @@ class InstancePublic(BaseModel):
     ws_port: int
     version: str
     load: int
+    restarts: int
 
 
 class Registered(BaseModel):

@@ -94,6 +94,7 @@ _INSTANCE = {
         "instance_id": {"type": "string"},
         "address": {"type": "string"},
         "version": {"type": "string"},
+        "restarts": {"type": "integer"},
         "breaker": {"type": "string", "enum": ["closed", "open", "half_open"]},
         "consecutive_failures": {"type": "integer"},
         "cooldown_seconds": {"type": "number"},

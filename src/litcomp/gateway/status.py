@@ -18,6 +18,7 @@ def snapshot(upstreams: Mapping[str, Upstreams], balancer: str) -> dict[str, Any
                     "instance_id": e.instance.instance_id,
                     "address": e.instance.http_url,
                     "version": e.instance.version,
+                    "restarts": e.instance.restarts,
                     "breaker": e.breaker.state.value,
                     "consecutive_failures": e.breaker.failures,
                     "cooldown_seconds": e.breaker.cooldown,

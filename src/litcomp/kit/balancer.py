@@ -50,6 +50,7 @@ class Instance:
     version: str = ""
     load: int = 0
     ws_port: int = 0  # a WebSocket server of its own (competitions' /ws), else 0
+    restarts: int = 0  # how often its supervisor restarted it (litcomp up), for operators
 
     @property
     def http_url(self) -> str:

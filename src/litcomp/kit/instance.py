@@ -108,6 +108,7 @@ async def discovered(
         grpc_port=grpc_port,
         ws_port=ws_port,
         version=__version__,
+        restarts=settings.instance_restarts,
     )
     by_service = {p.service: p for p in peers}
 

@@ -47,6 +47,12 @@ class BaseServiceSettings(BaseSettings):
     )
     jwt_issuer: str = "litcomp-users"
     grpc_timeout_seconds: float = Field(3.0, gt=0, le=60)
+    instance_restarts: int = Field(
+        0,
+        ge=0,
+        description="how often a supervisor (litcomp up) has restarted this instance; "
+        "registered with discovery and shown on the gateway's status page",
+    )
 
     @property
     def public_host(self) -> str:
