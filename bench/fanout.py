@@ -79,8 +79,6 @@ from argon2 import PasswordHasher
 
 from bench.gateway_vs_nginx import (
     Started,
-    free_port,
-    http_json,
     litcomp_env,
     parse_wrk,
     start,
@@ -89,6 +87,7 @@ from bench.gateway_vs_nginx import (
 )
 from bench.stack import redis_answers
 from litcomp.kit.auth import SigningKey
+from litcomp.launcher import free_port, get_json
 
 HOST = "127.0.0.1"
 POSTGRES = f"postgresql://postgres@{HOST}:5432"
@@ -186,7 +185,7 @@ class Platform:
         self.discovery_url = f"http://{HOST}:{port}"
         self.settings["LITCOMP_DISCOVERY_URL"] = self.discovery_url
         started = self.serve("discovery", "discovery", LITCOMP_DISCOVERY_PORT=str(port))
-        wait_until(lambda: http_json(f"{self.discovery_url}/health") is not None, started)
+        wait_until(lambda: get_json(f"{self.discovery_url}/health") is not None, started)
 
     def start_instance(self, name: str, service: str, **extra: str) -> Instance:
         """An instance, once discovery lists it (found by the pid in its instance id)."""
@@ -203,7 +202,7 @@ class Platform:
         found: list[dict[str, Any]] = []
 
         def registered() -> bool:
-            listed = http_json(f"{self.discovery_url}/discovery/instances?service={service}")
+            listed = get_json(f"{self.discovery_url}/discovery/instances?service={service}")
             found[:] = [i for i in listed or [] if f"-{started.pid}-" in i["instance_id"]]
             return bool(found)
 
@@ -217,7 +216,7 @@ class Platform:
         wanted = sorted(u.url for u in upstreams)
 
         def routes_to_upstreams() -> bool:
-            status = http_json(f"{url}/gateway/status") or {"services": {}}
+            status = get_json(f"{url}/gateway/status") or {"services": {}}
             listed = status["services"].get("competitions", [])
             return sorted(i["address"] for i in listed) == wanted
 

@@ -42,7 +42,7 @@ import aiohttp
 
 from bench import faults
 from bench.docker import Compose, deployed, unavailable
-from bench.gateway_vs_nginx import free_port, http_json
+from litcomp.launcher import free_port, get_json
 
 PROJECT = "litcomp-faults"
 APP_IMAGE = "litcomp:faults"
@@ -119,7 +119,7 @@ class ComposePlatform:
         """The last container of ``service``, and the id the gateway knows its instance by
         (found by the host it registered: the container's address)."""
         container = self.compose.containers(service)[-1]
-        status = http_json(f"{self.gateway}/gateway/status") or {"services": {}}
+        status = get_json(f"{self.gateway}/gateway/status") or {"services": {}}
         hosts = registered_hosts(self.compose, container)
         instance = next(
             (
@@ -136,8 +136,8 @@ class ComposePlatform:
         closed; a GET /competitions at each look gives an open breaker its probe."""
         deadline = time.monotonic() + timeout
         while True:
-            http_json(f"{self.gateway}/competitions")
-            status = http_json(f"{self.gateway}/gateway/status") or {"services": {}}
+            get_json(f"{self.gateway}/competitions")
+            status = get_json(f"{self.gateway}/gateway/status") or {"services": {}}
             closed = {
                 registered_host(i)
                 for each in status["services"].values()

@@ -31,11 +31,9 @@ proxy's CPU per request also costs the upstream throughput on the real path.
 
 import argparse
 import contextlib
-import json
 import operator
 import os
 import platform
-import random
 import re
 import shutil
 import signal
@@ -53,6 +51,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from litcomp.launcher import free_port, get_json
+
 HOST = "127.0.0.1"
 PATH = "/competitions"
 STATIC_BODY = '{"source":"static upstream","competitions":[]}'
@@ -61,7 +61,6 @@ INSTALL_HINT = "sudo apt-get install -y nginx-light wrk   (or: nginx wrk)"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 LEASE_SECONDS = 300  # the longest lease discovery grants
 REDIS_URL = "redis://127.0.0.1:6379/0"
-FIRST_PORT = 10000  # free_port picks from here to the start of the ephemeral range
 
 
 # --- tools -----------------------------------------------------------------------------
@@ -89,25 +88,6 @@ def version_of(command: list[str]) -> str:
 
 
 # --- processes -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A port nothing is bound to, for a server started later (or restarted on it).
-
-    Not one the kernel hands out itself: any outgoing connection may take a port of the
-    ephemeral range as its local end meanwhile, and the server then fails with "Address
-    already in use" (seen when the machine was busy and connections many).
-    """
-    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
-    first = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
-    while True:
-        port = random.randrange(FIRST_PORT, first) if first > FIRST_PORT + 1000 else 0
-        with socket.socket() as sock:
-            try:
-                sock.bind((HOST, port))
-            except OSError:
-                continue
-            return int(sock.getsockname()[1])
 
 
 def redis_answers() -> bool:
@@ -171,17 +151,6 @@ def wait_until(ready: Callable[[], bool], started: Started, timeout: float = 60)
         time.sleep(0.1)
 
 
-def http_json(url: str, body: Mapping[str, Any] | None = None) -> Any:
-    """GET (or POST ``body`` to) ``url``; its JSON, or None when it cannot be had."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:
-            return json.load(response)
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-
-
 # --- litcomp ---------------------------------------------------------------------------
 
 
@@ -209,7 +178,7 @@ def start_discovery(stack: contextlib.ExitStack, workdir: Path, name: str, **env
     port = free_port()
     url = f"http://{HOST}:{port}"
     started = serve(stack, workdir, name, "discovery", LITCOMP_DISCOVERY_PORT=str(port), **env)
-    wait_until(lambda: http_json(f"{url}/health") is not None, started)
+    wait_until(lambda: get_json(f"{url}/health") is not None, started)
     return url
 
 
@@ -235,7 +204,7 @@ def start_gateway(
     )
 
     def routes_to_upstream() -> bool:
-        status = http_json(f"{url}/gateway/status") or {"services": {}}
+        status = get_json(f"{url}/gateway/status") or {"services": {}}
         addresses = [i["address"] for i in status["services"].get("competitions", [])]
         return addresses == [f"http://{HOST}:{upstream}"]
 
@@ -253,7 +222,7 @@ def start_competitions(
     listed: list[dict[str, Any]] = []
 
     def registered() -> bool:
-        listed[:] = http_json(f"{discovery_url}/discovery/instances?service=competitions") or []
+        listed[:] = get_json(f"{discovery_url}/discovery/instances?service=competitions") or []
         return bool(listed)
 
     wait_until(registered, started)
@@ -488,7 +457,7 @@ def register_static(discovery_url: str, static_port: int) -> None:
         "host": HOST,
         "http_port": static_port,
     }
-    if http_json(f"{discovery_url}/discovery/instances", registration) is None:
+    if get_json(f"{discovery_url}/discovery/instances", registration) is None:
         raise SystemExit(f"discovery at {discovery_url} refused {registration}")
 
 

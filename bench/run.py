@@ -63,8 +63,9 @@ import aiohttp
 
 from bench import fanout, gateway_vs_nginx, plots
 from bench.faults import Person, create_admin, log_in, open_competition, sign_up
-from bench.gateway_vs_nginx import HOST, WrkRun, free_port, parse_wrk, process_tree_cpu, start
+from bench.gateway_vs_nginx import HOST, WrkRun, parse_wrk, process_tree_cpu, start
 from bench.stack import PostgresCluster, RedisServer, Stack, install_hint, missing_tools
+from litcomp.launcher import free_port
 
 RESULTS = Path(__file__).with_name("results")
 PARTS = ("proxies", "balancing", "concurrency", "replicas", "fanout", "likes", "cache")

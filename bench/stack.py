@@ -44,13 +44,12 @@ import asyncpg
 
 from bench.gateway_vs_nginx import (
     Started,
-    free_port,
-    http_json,
     litcomp_env,
     start,
     stop,
     wait_until,
 )
+from litcomp.launcher import free_port, get_json
 
 HOST = "127.0.0.1"
 # A cheap GET through the gateway to each service, no password hashed, no row written.
@@ -366,10 +365,10 @@ class Stack:
         return self.discovery
 
     def discovery_answers(self) -> bool:
-        return http_json(f"{self.discovery_url}/health") is not None
+        return get_json(f"{self.discovery_url}/health") is not None
 
     def listed(self, service: str) -> list[dict[str, Any]]:
-        found = http_json(f"{self.discovery_url}/discovery/instances?service={service}")
+        found = get_json(f"{self.discovery_url}/discovery/instances?service={service}")
         return list(found or [])
 
     def add_replica(self, service: str, **extra: str) -> Service:
@@ -406,7 +405,7 @@ class Stack:
         return self.gateway
 
     def gateway_status(self) -> dict[str, Any]:
-        return dict(http_json(f"{self.url}/gateway/status") or {"services": {}})
+        return dict(get_json(f"{self.url}/gateway/status") or {"services": {}})
 
     def routes_to_running(self) -> bool:
         """The gateway lists exactly the running replicas of each service."""
@@ -431,7 +430,7 @@ class Stack:
         def settled() -> bool:
             if nudge:
                 for path in NUDGES:
-                    http_json(f"{self.url}{path}")
+                    get_json(f"{self.url}{path}")
             status = self.gateway_status()
             closed = {
                 i["instance_id"]

@@ -1,31 +1,25 @@
 """Helpers for tests that run litcomp as real processes."""
 
-import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from redis import Redis
 
+from litcomp.launcher import Child, Launcher, free_port, get_json, wait_until
+
+__all__ = ["free_port", "get_json", "wait_until"]  # one set of helpers, litcomp's own
+
 PASSWORD = "correct horse battery"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unique(prefix: str) -> str:
@@ -38,14 +32,6 @@ def iso(moment: datetime) -> str:
 
 def from_now(**delta: float) -> str:
     return iso(datetime.now(UTC) + timedelta(**delta))
-
-
-def wait_until(ready: Callable[[], object], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class FakeClock:
@@ -66,94 +52,42 @@ def asyncpg_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
-def get_json(url: str) -> Any:
-    """GET ``url`` and return its JSON, or None when it cannot be had."""
-    try:
-        response = httpx.get(url, timeout=2)
-    except httpx.HTTPError:
-        return None
-    return response.json() if response.status_code == 200 else None
-
-
 def service_env(var_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITCOMP_")}
     env.update({"LITCOMP_VAR_DIR": str(var_dir), **settings})
     return env
 
 
-@dataclass
-class Process:
-    """One litcomp instance (``litcomp serve SERVICE``) started by a test."""
+class Process(Child):
+    """One ``litcomp serve SERVICE`` started by a test, logging to ``log_path``: the
+    launcher's ``Child``, made as tests have always made it."""
 
-    service: str
-    env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "litcomp.cli", "serve", self.service],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+    def __init__(self, service: str, env: Mapping[str, str], log_path: Path) -> None:
+        super().__init__(service, log_path.stem, env, log=log_path)
 
     @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def signal(self, signum: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(signum)
-
-    def stop(self, timeout: float = 15) -> int:
-        if self.process is None:
-            return 0  # never started
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
-
-    def logs(self) -> str:
-        return self.log_path.read_text()
-
-    def wait_for_log(self, text: str, timeout: float = 5) -> list[dict[str, Any]]:
-        """The JSON log records mentioning ``text``, once there is at least one."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [
-                json.loads(line)
-                for line in self.logs().splitlines()
-                if line.startswith("{") and text in line
-            ]
-            if found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+    def log_path(self) -> Path:
+        assert self.log is not None
+        return self.log
 
 
-@dataclass
-class Platform:
-    """discovery, the gateway, and replicas of users and competitions, as real processes.
+# What every test platform's gateway allows: tests sign up many users from one address.
+TEST_SETTINGS = {
+    "LITCOMP_GATEWAY_AUTH_RATE_PER_MINUTE": "100000",
+    "LITCOMP_GATEWAY_AUTH_BURST": "100000",
+    "LITCOMP_GATEWAY_RATE_BURST": "100000",
+    "LITCOMP_GATEWAY_RATE_PER_SECOND": "100000",
+    "LITCOMP_GATEWAY_REFRESH_SECONDS": "0.2",
+}
+
+
+class Platform(Launcher):
+    """discovery, the gateway, and replicas of users and competitions, as real processes
+    started by ``litcomp.launcher`` (as ``litcomp up`` does), each logging to
+    ``<var_dir>/<name>.log``.
 
     Tests talk to it through the gateway, as clients do.
     """
-
-    var_dir: Path
-    env: dict[str, str]
-    discovery: Process
-    gateway: Process
-    replicas: dict[str, list[Process]]
-    gateway_port: int
-    discovery_port: int
 
     @classmethod
     def create(
@@ -161,87 +95,35 @@ class Platform:
         var_dir: Path,
         settings: Mapping[str, str] | None = None,
         replicas: Mapping[str, int] | None = None,
-    ) -> "Platform":
-        discovery_port, gateway_port = free_port(), free_port()
-        env = service_env(
-            var_dir,
-            {
-                "LITCOMP_DISCOVERY_PORT": str(discovery_port),
-                "LITCOMP_DISCOVERY_URL": f"http://127.0.0.1:{discovery_port}",
-                "LITCOMP_GATEWAY_PORT": str(gateway_port),
-                # Tests sign up many users from one address.
-                "LITCOMP_GATEWAY_AUTH_RATE_PER_MINUTE": "100000",
-                "LITCOMP_GATEWAY_AUTH_BURST": "100000",
-                "LITCOMP_GATEWAY_RATE_BURST": "100000",
-                "LITCOMP_GATEWAY_RATE_PER_SECOND": "100000",
-                "LITCOMP_GATEWAY_REFRESH_SECONDS": "0.2",
-                **(settings or {}),
-            },
-        )
-        counts = replicas or {"users": 1, "competitions": 1}
+    ) -> Self:
+        env = service_env(var_dir, {**TEST_SETTINGS, **(settings or {})})
+        counts = {"users": 1, "competitions": 1} if replicas is None else replicas
+        return cls.on_free_ports(env, counts, logs=var_dir)
 
-        def process(service: str, n: int = 0) -> Process:
-            return Process(service, env, var_dir / f"{service}-{n}.log")
-
-        return cls(
-            var_dir=var_dir,
-            env=env,
-            discovery=process("discovery"),
-            gateway=process("gateway"),
-            replicas={s: [process(s, n) for n in range(count)] for s, count in counts.items()},
-            gateway_port=gateway_port,
-            discovery_port=discovery_port,
-        )
+    def child(self, service: str, name: str, **env: str) -> Process:
+        return Process(service, {**self.env, **env}, self.var_dir / f"{name}.log")
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway_port}"
+    def var_dir(self) -> Path:
+        return Path(self.env["LITCOMP_VAR_DIR"])
 
     @property
-    def discovery_url(self) -> str:
-        return f"http://127.0.0.1:{self.discovery_port}"
+    def gateway_port(self) -> int:
+        return int(self.env["LITCOMP_GATEWAY_PORT"])
 
-    def start(self) -> None:
-        """Start everything; if any part fails to come up, stop what did (no orphans)."""
-        try:
-            self.discovery.start()
-            wait_until(lambda: get_json(f"{self.discovery_url}/health"), "discovery")
-            for processes in self.replicas.values():
-                for each in processes:
-                    each.start()
-            self.gateway.start()
-            wait_until(lambda: get_json(f"{self.url}/health"), "the gateway")
-            self.wait_for_instances()
-        except BaseException:
-            self.stop()
-            raise
+    @property
+    def discovery_port(self) -> int:
+        return int(self.env["LITCOMP_DISCOVERY_PORT"])
 
     def wait_for_instances(self) -> None:
         """Until the gateway routes to exactly the running replicas."""
+        self.wait_routed(30)
 
-        def settled() -> bool:
-            status = get_json(f"{self.url}/gateway/status")
-            if status is None:
-                return False
-            return all(
-                len(status["services"].get(service, [])) == sum(p.running for p in processes)
-                for service, processes in self.replicas.items()
-            )
-
-        wait_until(settled, "the gateway to see every replica")
-
-    def instance(self, process: Process) -> dict[str, Any]:
+    def instance(self, child: Child) -> dict[str, Any]:
         """What discovery knows of this process's registration."""
-        listed = get_json(f"{self.discovery_url}/discovery/instances?service={process.service}")
-        return next(i for i in listed or [] if f"-{process.pid}-" in i["instance_id"])
-
-    def stop(self) -> None:
-        self.gateway.stop()
-        for processes in self.replicas.values():
-            for each in processes:
-                if each.running:
-                    each.stop()
-        self.discovery.stop()
+        found = super().instance(child)
+        assert found is not None, f"{child.name} is not registered"
+        return found
 
     def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -11,21 +11,15 @@ litcomp compile                              the gateway's hot path, with mypyc
 import argparse
 import asyncio
 import importlib
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from litcomp.discovery.settings import get_settings as discovery_settings
 from litcomp.gateway.settings import get_settings as gateway_settings
-from litcomp.launcher import Child, stop_all, supervise
+from litcomp.launcher import Launcher, NotReady, Stopping
 
 # The module that runs each service, imported only to run it: an instance then loads
 # its own code and libraries alone (a gateway ~0.7 s of CPU sooner without the other
@@ -103,47 +97,28 @@ def up(replicas: dict[str, int]) -> None:
     """Run discovery, the replicas and the gateway as child processes until Ctrl-C or
     SIGTERM (the databases migrated first); a child that exits once the platform is up
     is restarted (``litcomp.launcher``), one that exits while it starts stops it all."""
-    discovery = discovery_settings()
     gateway = gateway_settings()
-    # Instances take any free port and register it; only discovery and gateway are fixed.
-    any_port = {
-        f"LITCOMP_{s.upper()}_{kind}_PORT": "0" for s in replicas for kind in ("HTTP", "GRPC", "WS")
-    }
-    env = {**os.environ, **any_port}
-    instances = [
-        Child(service, f"{service}-{n}", env)
-        for service, count in replicas.items()
-        for n in range(1, count + 1)
-    ]
-    children = [Child("discovery", "discovery", env), *instances, Child("gateway", "gateway", env)]
+    platform = Launcher(
+        os.environ,
+        replicas,
+        discovery_url=discovery_settings().discovery_url,
+        url=f"http://{gateway.public_host}:{gateway.gateway_port}",
+    )
     stopping = _stop_requested_on(signal.SIGINT, signal.SIGTERM)  # a process manager's too
     try:
-        print("starting discovery", flush=True)
-        children[0].start()
-        health = f"{discovery.discovery_url}/health"
-        _wait_until(lambda: _get(health) is not None, children, stopping)
-        for service, count in replicas.items():
-            print(f"starting {count} {service} instance(s)", flush=True)
-            for child in instances:
-                if child.service == service:
-                    child.start()
-        print("starting the gateway", flush=True)
-        children[-1].start()
-        url = f"http://{gateway.public_host}:{gateway.gateway_port}"
-        wanted = Counter(replicas)
-        _wait_until(lambda: _registered(discovery.discovery_url) >= wanted, children, stopping)
-        _wait_until(lambda: _get(f"{url}/health") is not None, children, stopping)
-        print(f"litcomp is up at {url} (status: {url}/status; Ctrl-C stops it)", flush=True)
-        supervise(children, stopping)
+        platform.start(on_step=lambda step: print(step, flush=True), stopping=stopping)
+    except Stopping:
         print("stopping litcomp", flush=True)
-    except _Stopped:
+        return
+    except NotReady as failed:
+        raise SystemExit(f"litcomp did not start: {failed}; see the logs above") from None
+    url = platform.url
+    print(f"litcomp is up at {url} (status: {url}/status; Ctrl-C stops it)", flush=True)
+    try:
+        platform.supervise(stopping)
         print("stopping litcomp", flush=True)
     finally:
-        stop_all(children)
-
-
-class _Stopped(Exception):
-    """Ctrl-C or SIGTERM came while the platform was starting."""
+        platform.stop()
 
 
 def _stop_requested_on(*signums: int) -> Callable[[], bool]:
@@ -153,37 +128,6 @@ def _stop_requested_on(*signums: int) -> Callable[[], bool]:
     for signum in signums:
         signal.signal(signum, lambda number, _: received.append(number))
     return lambda: bool(received)
-
-
-def _registered(discovery_url: str) -> Counter[str]:
-    instances = _get(f"{discovery_url}/discovery/instances") or []
-    return Counter(instance["service"] for instance in instances)
-
-
-def _get(url: str) -> Any:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return json.load(response)
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-
-
-def _wait_until(
-    ready: Callable[[], bool],
-    children: Sequence[Child],
-    stopping: Callable[[], bool],
-    timeout: float = 60,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if stopping():
-            raise _Stopped
-        stopped = next((c.name for c in children if c.process and not c.running), None)
-        if stopped is not None:
-            raise SystemExit(f"litcomp did not start: {stopped} exited; see the logs above")
-        if time.monotonic() > deadline:
-            raise SystemExit("litcomp did not start in time; see the logs above")
-        time.sleep(0.2)
 
 
 if __name__ == "__main__":

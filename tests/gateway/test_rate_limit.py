@@ -45,8 +45,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform
 
 
 def _second_gateway(platform: Platform) -> Process:
-    env = {**platform.env, "LITCOMP_GATEWAY_PORT": str(free_port())}
-    return Process("gateway", env, platform.var_dir / "gateway-2.log")
+    return platform.child("gateway", "gateway-2", LITCOMP_GATEWAY_PORT=str(free_port()))
 
 
 async def _forget(prefix: str) -> None:

@@ -7,7 +7,6 @@ fresh app, which has forgotten everything, on the same port.
 """
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -17,15 +16,10 @@ from litcomp.discovery.app import create_app
 from litcomp.discovery.settings import DiscoverySettings
 from litcomp.kit.balancer import Instance
 from litcomp.kit.discovery import DiscoveryClient, Registration, Watch
+from tests.support import free_port
 
 TTL = 1.0
 SETTINGS = DiscoverySettings(redis_url=None, discovery_ttl_seconds=TTL)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 3.0) -> None:

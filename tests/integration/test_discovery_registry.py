@@ -16,17 +16,10 @@ from redis.asyncio import Redis
 
 from litcomp.discovery.registry import MemoryRegistry, RedisRegistry, Registry
 from litcomp.kit.balancer import Instance
+from tests.support import FakeClock
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TTL = 0.3  # seconds; real ones for Redis, so keep them short
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

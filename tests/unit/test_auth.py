@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litcomp.kit.auth import Principal, PublicKeys, SigningKey, TokenVerifier
 from litcomp.kit.errors import Unauthorized, Unavailable
 from litcomp.kit.times import utcnow
+from tests.support import FakeClock
 
 ISSUER = "litcomp-users"
 HOUR = timedelta(hours=1)
@@ -342,14 +343,6 @@ class CountingJwks:
         return {"keys": [k.public_jwk() for k in self.keys]}
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -362,7 +355,7 @@ def token_by(key: SigningKey) -> str:
 class TestPublicKeys:
     async def test_fetches_lazily_on_first_use(self, key: SigningKey, clock: FakeClock) -> None:
         fetch = CountingJwks(key)
-        keys = PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=30)
+        keys = PublicKeys(fetch, clock=clock, min_refresh_seconds=30)
         assert fetch.calls == 0
         assert await keys.get(key.kid) is not None
         assert fetch.calls == 1
@@ -370,7 +363,7 @@ class TestPublicKeys:
     async def test_known_kid_never_refetches(self, key: SigningKey, clock: FakeClock) -> None:
         fetch = CountingJwks(key)
         verifier = TokenVerifier(
-            PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=0), issuer=ISSUER
+            PublicKeys(fetch, clock=clock, min_refresh_seconds=0), issuer=ISSUER
         )
         for _ in range(5):
             clock.now += 3600
@@ -381,7 +374,7 @@ class TestPublicKeys:
         self, key: SigningKey, clock: FakeClock
     ) -> None:
         fetch = CountingJwks(key)
-        keys = PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=30)
+        keys = PublicKeys(fetch, clock=clock, min_refresh_seconds=30)
         await keys.get(key.kid)
         assert fetch.calls == 1
 
@@ -405,7 +398,7 @@ class TestPublicKeys:
     ) -> None:
         fetch = CountingJwks(key)
         verifier = TokenVerifier(
-            PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=30), issuer=ISSUER
+            PublicKeys(fetch, clock=clock, min_refresh_seconds=30), issuer=ISSUER
         )
         await verifier.verify(token_by(key))
 
@@ -421,7 +414,7 @@ class TestPublicKeys:
     ) -> None:
         fetch = CountingJwks(key)
         verifier = TokenVerifier(
-            PublicKeys(fetch, clock=clock.monotonic, min_refresh_seconds=30), issuer=ISSUER
+            PublicKeys(fetch, clock=clock, min_refresh_seconds=30), issuer=ISSUER
         )
         await verifier.verify(token_by(key))
 
@@ -462,7 +455,7 @@ class TestPublicKeys:
             return await fetch()
 
         verifier = TokenVerifier(
-            PublicKeys(flaky, clock=clock.monotonic, min_refresh_seconds=30, retry_seconds=2),
+            PublicKeys(flaky, clock=clock, min_refresh_seconds=30, retry_seconds=2),
             issuer=ISSUER,
         )
         with pytest.raises(Unavailable):
@@ -480,7 +473,7 @@ class TestPublicKeys:
         self, key: SigningKey, clock: FakeClock
     ) -> None:
         fetch = CountingJwks(key)
-        keys = PublicKeys(fetch, clock=clock.monotonic)
+        keys = PublicKeys(fetch, clock=clock)
         found = await asyncio.gather(*(keys.get(key.kid) for _ in range(50)))
         assert len(found) == 50
         assert fetch.calls == 1

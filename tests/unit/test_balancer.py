@@ -23,19 +23,9 @@ from litcomp.kit.balancer import (
 )
 from litcomp.kit.breaker import CircuitBreaker, State
 from litcomp.kit.upstreams import Upstreams
+from tests.support import FakeClock
 
 START = 1000.0
-
-
-class FakeClock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -7,23 +7,10 @@ HALF_OPEN --(probe succeeds)--> CLOSED, or --(probe fails)--> OPEN with a longer
 import pytest
 
 from litcomp.kit.breaker import BreakerPolicy, CircuitBreaker, State
+from tests.support import FakeClock
 
 START = 1000.0
 EPSILON = 1e-6
-
-
-class FakeClock:
-    """Time stands still until a test moves it."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
 
 Recorded = tuple[CircuitBreaker, State, State, str]
 

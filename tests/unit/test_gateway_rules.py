@@ -8,6 +8,7 @@ import pytest
 from litcomp.gateway import headers, routes
 from litcomp.gateway.proxy import retry_is_safe
 from litcomp.gateway.ratelimit import Decision, Limit, MemoryLimiter, take
+from tests.support import FakeClock
 
 
 def names(pairs: list[tuple[str, str]]) -> list[str]:
@@ -15,17 +16,6 @@ def names(pairs: list[tuple[str, str]]) -> list[str]:
 
 
 INSTANCE = "10.0.0.7:8001"
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class TestRouteMatching:
