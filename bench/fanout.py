@@ -6,9 +6,10 @@ Everything runs on 127.0.0.1 from a temporary directory: PostgreSQL (already
 running at 127.0.0.1:5432, user postgres) gets two throwaway databases,
 ``litcomp_bench_<random>_users`` and ``_competitions``, dropped at the end; a private
 ``redis-server`` (no persistence) runs on a free port; discovery, one users
-instance and ONE competitions instance are started as ``litcomp serve`` processes
-(logging at WARNING). Every process, database and the Redis server (so every
-key) goes at the end, error, Ctrl-C, TERM or the time limit included.
+instance and ONE competitions instance are started as ``litcomp serve`` processes (by
+``bench.stack.Stack``, a ``litcomp.launcher.Launcher``; logging at WARNING). Every
+process, database and the Redis server (so every key) goes at the end, error,
+Ctrl-C, TERM or the time limit included.
 
 Seeding skips the HTTP API where it would take hours: the users and their
 subscriptions to one competition are COPYed into the users database (one real
@@ -78,16 +79,13 @@ import asyncpg
 from argon2 import PasswordHasher
 
 from bench.gateway_vs_nginx import (
-    Started,
-    litcomp_env,
     parse_wrk,
     start,
-    stop,
     wait_until,
 )
-from bench.stack import redis_answers
+from bench.stack import Service, Stack, redis_answers
 from litcomp.kit.auth import SigningKey
-from litcomp.launcher import free_port, get_json
+from litcomp.launcher import free_port
 
 HOST = "127.0.0.1"
 POSTGRES = f"postgresql://postgres@{HOST}:5432"
@@ -143,97 +141,6 @@ def start_redis(stack: contextlib.ExitStack, workdir: Path) -> str:
 
 
 # --- litcomp processes -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Instance:
-    started: Started
-    http_port: int
-    ws_port: int  # competitions serves /ws on a port of its own
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.http_port}"
-
-    @property
-    def pid(self) -> int:
-        return self.started.pid
-
-
-@dataclass
-class Platform:
-    """The processes of one run and the settings they all share."""
-
-    stack: contextlib.ExitStack
-    workdir: Path
-    settings: dict[str, str]
-    discovery_url: str = ""
-
-    @property
-    def var_dir(self) -> Path:
-        return self.workdir / "var"
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return litcomp_env(self.workdir, **self.settings, **extra)
-
-    def serve(self, name: str, service: str, **extra: str) -> Started:
-        command = [sys.executable, "-m", "litcomp.cli", "serve", service]
-        return start(self.stack, self.workdir, name, command, self.env(**extra))
-
-    def start_discovery(self) -> None:
-        port = free_port()
-        self.discovery_url = f"http://{HOST}:{port}"
-        self.settings["LITCOMP_DISCOVERY_URL"] = self.discovery_url
-        started = self.serve("discovery", "discovery", LITCOMP_DISCOVERY_PORT=str(port))
-        wait_until(lambda: get_json(f"{self.discovery_url}/health") is not None, started)
-
-    def start_instance(self, name: str, service: str, **extra: str) -> Instance:
-        """An instance, once discovery lists it (found by the pid in its instance id)."""
-        [instance] = self.start_instances([name], service, **extra)
-        return instance
-
-    def start_instances(self, names: list[str], service: str, **extra: str) -> list[Instance]:
-        """One instance per name, started at once (their start-up overlaps), once
-        discovery lists every one."""
-        started = [self.serve(name, service, **extra) for name in names]
-        return [self._registered(each, service) for each in started]
-
-    def _registered(self, started: Started, service: str) -> Instance:
-        found: list[dict[str, Any]] = []
-
-        def registered() -> bool:
-            listed = get_json(f"{self.discovery_url}/discovery/instances?service={service}")
-            found[:] = [i for i in listed or [] if f"-{started.pid}-" in i["instance_id"]]
-            return bool(found)
-
-        wait_until(registered, started)
-        return Instance(started, int(found[0]["http_port"]), int(found[0].get("ws_port", 0)))
-
-    def start_gateway(self, name: str, upstreams: list[Instance]) -> tuple[Started, str]:
-        port = free_port()
-        url = f"http://{HOST}:{port}"
-        started = self.serve(name, "gateway", LITCOMP_GATEWAY_PORT=str(port))
-        wanted = sorted(u.url for u in upstreams)
-
-        def routes_to_upstreams() -> bool:
-            status = get_json(f"{url}/gateway/status") or {"services": {}}
-            listed = status["services"].get("competitions", [])
-            return sorted(i["address"] for i in listed) == wanted
-
-        wait_until(routes_to_upstreams, started)
-        return started, url
-
-    def create_admin(self, email: str, username: str) -> None:
-        command = [sys.executable, "-m", "litcomp.cli", "create-admin", "--email", email]
-        command += ["--username", username, "--password", PASSWORD]
-        done = subprocess.run(command, env=self.env(), capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"create-admin failed: {done.stderr}")
-
-
-def stop_instances(*instances: Instance) -> None:
-    for instance in instances:
-        stop(instance.started.process)
 
 
 # --- /proc ---------------------------------------------------------------------------------
@@ -615,7 +522,7 @@ async def idle_cpu_share(pid: int, seconds: float) -> float:
 async def one_round(
     http: aiohttp.ClientSession,
     fleet: Fleet,
-    competitions: Instance,
+    competitions: Service,
     users_pid: int,
     competition: str,
     writer: Account,
@@ -650,7 +557,7 @@ async def open_sockets(fleet: Fleet, result: FanoutResult) -> None:
 async def play_rounds(
     args: argparse.Namespace,
     fleet: Fleet,
-    competitions: Instance,
+    competitions: Service,
     users_pid: int,
     competition: str,
     writers: list[Account],
@@ -678,7 +585,7 @@ async def play_rounds(
 async def run_fanout(
     args: argparse.Namespace,
     workdir: Path,
-    competitions: Instance,
+    competitions: Service,
     users_pid: int,
     competition: str,
     subscribers: list[Account],
@@ -748,10 +655,10 @@ class LikesResult:
 OUTAGE_LOG = re.compile(r"dependency unavailable: (\w+)")
 
 
-def outages_logged(log_file: Path) -> dict[str, int]:
+def outages_logged(instance: Service) -> dict[str, int]:
     """What the instance logged as 503s (kit/http.py: "dependency unavailable: <error>")."""
     found: dict[str, int] = {}
-    for line in log_file.read_text(errors="replace").splitlines():
+    for line in instance.logs().splitlines():
         error = OUTAGE_LOG.search(line)
         if error is not None:
             pool = " (pool exhausted)" if "QueuePool limit" in line else ""
@@ -796,11 +703,11 @@ async def liked_notices(http: aiohttp.ClientSession, base: str, author: Account)
 
 
 async def run_likes(
-    competitions: Instance, competition: str, author: Account, likers: list[Account]
+    competitions: Service, competition: str, author: Account, likers: list[Account]
 ) -> LikesResult:
     base = competitions.url
     await wait_idle(competitions.pid, share=0.1, longest=20)  # e.g. closing part 1's sockets
-    outages_before = outages_logged(competitions.started.log)
+    outages_before = outages_logged(competitions)
     async with aiohttp.ClientSession() as http:
         entry = await submit(http, base, competition, author)
     url = f"{base}/competitions/{competition}/like/{entry}"
@@ -828,7 +735,7 @@ async def run_likes(
         server_cpu=server_cpu,
         outages={
             error: count - outages_before.get(error, 0)
-            for error, count in outages_logged(competitions.started.log).items()
+            for error, count in outages_logged(competitions).items()
         },
     )
 
@@ -852,7 +759,7 @@ LOOKUP = re.compile(
 )
 
 
-def cache_lookups(instances: list[Instance]) -> dict[str, float]:
+def cache_lookups(instances: list[Service]) -> dict[str, float]:
     totals: dict[str, float] = {}
     for instance in instances:
         with urllib.request.urlopen(f"{instance.url}/metrics", timeout=5) as response:
@@ -869,13 +776,12 @@ def wrk(url: str, seconds: float, connections: int) -> Any:
 
 
 def measure_cache(
-    platform_: Platform, args: argparse.Namespace, name: str, **replica_env: str
+    platform_: Stack, args: argparse.Namespace, name: str, **replica_env: str
 ) -> CacheResult:
     """Two replicas and a gateway with ``replica_env``; wrk through the gateway; stop them."""
-    names = [f"{name}-competitions-{n}" for n in range(2)]
-    replicas = platform_.start_instances(names, "competitions", **replica_env)
-    gateway, gateway_url = platform_.start_gateway(f"{name}-gateway", replicas)
-    url = f"{gateway_url}/competitions"
+    replicas = platform_.add_replicas({"competitions": 2}, **replica_env)
+    gateway = platform_.start_gateway()
+    url = f"{platform_.url}/competitions"
     if args.warmup:
         wrk(url, args.warmup, args.connections)
     lookups, cpu = cache_lookups(replicas), sum(cpu_seconds(r.pid) for r in replicas)
@@ -883,8 +789,9 @@ def measure_cache(
     used = sum(cpu_seconds(r.pid) for r in replicas) - cpu
     after = cache_lookups(replicas)
     requests = sum(r.requests for r in runs)
-    stop(gateway.process)
-    stop_instances(*replicas)
+    gateway.stop()
+    for replica in replicas:
+        replica.stop()
     return CacheResult(
         requests_per_second=statistics.median(r.requests_per_second for r in runs),
         p50_ms=statistics.median(r.p50_ms for r in runs),
@@ -1091,7 +998,7 @@ def main() -> None:
     ):
         workdir = Path(temp)
         redis_url = start_redis(stack, workdir)
-        platform_ = Platform(
+        platform_ = Stack(
             stack,
             workdir,
             {
@@ -1101,12 +1008,12 @@ def main() -> None:
             },
         )
         platform_.start_discovery()
-        users = platform_.start_instance("users", "users")
+        users = platform_.add_replica("users")
         with_redis = {"LITCOMP_REDIS_URL": redis_url} if args.redis else {}
-        competitions = platform_.start_instance("competitions", "competitions", **with_redis)
+        competitions = platform_.add_replica("competitions", **with_redis)
 
         log("seeding: admin, competition, %d users, %d writers", users_count, writers_count)
-        platform_.create_admin("admin@bench.example", "benchadmin")
+        platform_.create_admin("admin@bench.example", "benchadmin", PASSWORD)
         admin = asyncio.run(log_in(users.url, "admin@bench.example"))
         competition = asyncio.run(create_competitions(competitions.url, admin, 1))[0]
         users_url = Databases.url(databases.users)
@@ -1132,12 +1039,12 @@ def main() -> None:
             )
             print_likes(liked, args.likers)
         if "cache" in parts:
-            stop_instances(competitions)
+            competitions.stop()
             log("cache: %d competitions, two replicas with Redis, then without", args.competitions)
             more = args.competitions - 1
-            seeder = platform_.start_instance("seeder", "competitions")
+            seeder = platform_.add_replica("competitions")
             asyncio.run(create_competitions(seeder.url, admin, more))
-            stop_instances(seeder)
+            seeder.stop()
             cached = measure_cache(platform_, args, "cached", LITCOMP_REDIS_URL=redis_url)
             uncached = measure_cache(platform_, args, "uncached")
             print_cache({"cached": cached, "uncached": uncached}, args)

@@ -229,11 +229,7 @@ async def log_in(http: aiohttp.ClientSession, users_url: str, email: str) -> Per
 
 def create_admin(stack: Stack, name: str) -> str:
     email = f"{name}@faults.example"
-    command = [sys.executable, "-m", "litcomp.cli", "create-admin", "--email", email]
-    command += ["--username", name, "--password", PASSWORD]
-    done = subprocess.run(command, env=stack.env(), capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"create-admin failed: {done.stderr}")
+    stack.create_admin(email, name, PASSWORD)
     return email
 
 

@@ -426,7 +426,7 @@ def part_notifications(
     sizes = sorted(args.sockets)
     writers_count = args.warmup_rounds + args.fanout_rounds + 1
     with contextlib.ExitStack() as exits:
-        platform_ = fanout.Platform(
+        platform_ = Stack(
             exits,
             folder,
             {
@@ -436,11 +436,9 @@ def part_notifications(
             },
         )
         platform_.start_discovery()
-        users = platform_.start_instance("users", "users")
-        competitions = platform_.start_instance(
-            "competitions", "competitions", LITCOMP_REDIS_URL=redis.url
-        )
-        platform_.create_admin("admin@bench.example", "benchadmin")
+        users = platform_.add_replica("users")
+        competitions = platform_.add_replica("competitions", LITCOMP_REDIS_URL=redis.url)
+        platform_.create_admin("admin@bench.example", "benchadmin", fanout.PASSWORD)
         admin = asyncio.run(fanout.log_in(users.url, "admin@bench.example"))
         contests = asyncio.run(fanout.create_competitions(competitions.url, admin, len(sizes)))
         count = max([*sizes, args.likers])
@@ -468,9 +466,9 @@ def part_notifications(
                 # competitions): one that held sockets before keeps the memory they
                 # freed, which would make the next size look cheaper.
                 if rows:
-                    fanout.stop_instances(competitions)
-                    competitions = platform_.start_instance(
-                        f"competitions-{size}", "competitions", LITCOMP_REDIS_URL=redis.url
+                    competitions.stop()
+                    competitions = platform_.add_replica(
+                        "competitions", LITCOMP_REDIS_URL=redis.url
                     )
                 log("fan-out: %d sockets", size)
                 result = asyncio.run(
@@ -518,7 +516,7 @@ def part_notifications(
             log("cache: %d competitions, two replicas with Redis, then without", args.competitions)
             more = args.competitions - len(contests)
             asyncio.run(fanout.create_competitions(competitions.url, admin, more))
-            fanout.stop_instances(competitions)
+            competitions.stop()
             cache_args = argparse.Namespace(
                 warmup=args.warmup,
                 duration=args.duration,

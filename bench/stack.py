@@ -11,14 +11,15 @@ Ctrl-C or TERM included (every process is registered on a ``contextlib.ExitStack
   directory at the end.
 - ``RedisServer``: a private ``redis-server`` on a free port, no persistence
   (its keys die with it); it can be stopped and started again on the same port.
-- ``Service``: one ``litcomp serve`` process that can be killed, frozen
-  (SIGSTOP), thawed and started again with the same settings.
-- ``Stack``: discovery and the gateway on fixed free ports (so they can be
-  restarted where clients expect them), and any number of users and competitions
-  replicas, each on free ports it registers with discovery.
+- ``Service``: one ``litcomp serve`` process (``litcomp.launcher.Child``) that can be
+  killed, frozen (SIGSTOP), thawed and started again with the same settings.
+- ``Stack``: the platform as ``litcomp up`` and the tests start it
+  (``litcomp.launcher.Launcher``), a step at a time: discovery and the gateway on fixed
+  free ports (so they can be restarted where clients expect them), and any number of
+  users and competitions replicas, each on free ports it registers with discovery.
 
-The process helpers come from ``bench/gateway_vs_nginx.py`` (``start``, ``stop``,
-``wait_until``...), which all the benchmarks share.
+The servers' process helpers come from ``bench/gateway_vs_nginx.py`` (``start``,
+``stop``, ``wait_until``), litcomp's from ``litcomp.launcher``.
 """
 
 import asyncio
@@ -32,7 +33,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -49,7 +49,8 @@ from bench.gateway_vs_nginx import (
     stop,
     wait_until,
 )
-from litcomp.launcher import free_port, get_json
+from litcomp import launcher
+from litcomp.launcher import Child, Launcher, free_port, get_json
 
 HOST = "127.0.0.1"
 # A cheap GET through the gateway to each service, no password hashed, no row written.
@@ -260,31 +261,13 @@ class RedisServer:
 # --- litcomp ---------------------------------------------------------------------------------
 
 
-def thaw(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGCONT)
+class Service(Child):
+    """One ``litcomp serve SERVICE`` process (``litcomp.launcher.Child``): start, kill,
+    freeze, thaw (``signal``), start again with the same settings."""
 
-
-@dataclass
-class Service:
-    """One ``litcomp serve SERVICE`` process: start, kill, freeze, thaw, start again."""
-
-    stack: contextlib.ExitStack
-    workdir: Path
-    name: str
-    service: str
-    env: dict[str, str]
-    started: Started | None = None
-    registration: dict[str, Any] = field(default_factory=dict)  # what discovery lists
-
-    @property
-    def pid(self) -> int:
-        assert self.started is not None
-        return self.started.pid
-
-    @property
-    def running(self) -> bool:
-        return self.started is not None and self.started.process.poll() is None
+    def __init__(self, service: str, name: str, env: Mapping[str, str], log: Path) -> None:
+        super().__init__(service, name, env, log=log)
+        self.registration: dict[str, Any] = {}  # what discovery lists
 
     @property
     def instance_id(self) -> str:
@@ -298,74 +281,57 @@ class Service:
     def ws_port(self) -> int:
         return int(self.registration.get("ws_port") or 0)
 
-    def start(self) -> None:
-        command = [sys.executable, "-m", "litcomp.cli", "serve", self.service]
-        self.started = start(self.stack, self.workdir, self.name, command, self.env)
-        # A frozen process is thawed before the stack stops it, or TERM would wait.
-        self.stack.callback(thaw, self.started.process)
-
-    def signal(self, signum: int) -> None:
-        assert self.started is not None
-        self.started.process.send_signal(signum)
-
-    def stop(self) -> None:
-        if self.started is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self.started.process.send_signal(signal.SIGCONT)
-            stop(self.started.process)
-
     def kill(self) -> None:
         self.signal(signal.SIGKILL)
-        assert self.started is not None
-        self.started.process.wait()
+        assert self.process is not None
+        self.process.wait()
 
 
-@dataclass
-class Stack:
-    """The platform's processes and the settings they share."""
+class Stack(Launcher):
+    """The platform's processes (``litcomp.launcher.Launcher``) and the settings they
+    share, started a step at a time; all stopped, in reverse order, when ``stack``
+    closes. Each step creates its processes afresh with the settings of the moment, so
+    discovery and the gateway can be started again (on their ports) with other
+    settings."""
 
-    stack: contextlib.ExitStack
-    workdir: Path
-    settings: dict[str, str]
-    discovery_port: int = field(default_factory=free_port)
-    gateway_port: int = field(default_factory=free_port)
-    discovery: Service | None = None
-    gateway: Service | None = None
-    replicas: dict[str, list[Service]] = field(default_factory=dict)
-    # Instances registered by other means (a proxy in front of a replica), by service.
-    extra_instances: dict[str, set[str]] = field(default_factory=dict)
-    _count: int = 0
-
-    def __post_init__(self) -> None:
-        self.settings.setdefault("LITCOMP_DISCOVERY_URL", self.discovery_url)
-        self.settings.setdefault("LITCOMP_DISCOVERY_PORT", str(self.discovery_port))
-        self.settings.setdefault("LITCOMP_GATEWAY_PORT", str(self.gateway_port))
+    def __init__(self, stack: contextlib.ExitStack, workdir: Path, settings: dict[str, str]):
+        self.stack = stack
+        self.workdir = workdir
+        self.settings = settings
+        self.discovery_port = free_port()
+        self.gateway_port = free_port()
+        settings.setdefault("LITCOMP_DISCOVERY_URL", f"http://{HOST}:{self.discovery_port}")
+        settings.setdefault("LITCOMP_DISCOVERY_PORT", str(self.discovery_port))
+        settings.setdefault("LITCOMP_GATEWAY_PORT", str(self.gateway_port))
+        # Instances registered by other means (a proxy in front of a replica), by service.
+        self.extra_instances: dict[str, set[str]] = {}
+        super().__init__(
+            self.environment(),
+            {},
+            discovery_url=f"http://{HOST}:{self.discovery_port}",
+            url=f"http://{HOST}:{self.gateway_port}",
+            logs=workdir,
+        )
+        stack.callback(self.stop)
 
     @property
-    def discovery_url(self) -> str:
-        return f"http://{HOST}:{self.discovery_port}"
+    def var_dir(self) -> Path:
+        return Path(self.environment()["LITCOMP_VAR_DIR"])
 
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.gateway_port}"
-
-    def env(self, **extra: str) -> dict[str, str]:
+    def environment(self, **extra: str) -> dict[str, str]:
         # Settings given here win over litcomp_env's (log level, rate limits).
         return {**litcomp_env(self.workdir), **self.settings, **extra}
 
-    def service(self, service: str, **extra: str) -> Service:
-        self._count += 1
-        name = f"{service}-{self._count}"
-        return Service(self.stack, self.workdir, name, service, self.env(**extra))
+    def child(self, service: str, name: str, **env: str) -> Service:
+        """With the settings of the moment; logging to ``<workdir>/<name>.log`` (a
+        restarted discovery or gateway appends to its log)."""
+        return Service(service, name, self.environment(**env), self.workdir / f"{name}.log")
 
-    def start_discovery(self) -> Service:
-        self.discovery = self.service("discovery")
+    def start_discovery(self) -> Child:
+        self.discovery = self.child("discovery", "discovery")
         self.discovery.start()
-        wait_until(self.discovery_answers, self._started(self.discovery))
+        launcher.wait_until(self.discovery_answers, "discovery", 60, watching=[self.discovery])
         return self.discovery
-
-    def discovery_answers(self) -> bool:
-        return get_json(f"{self.discovery_url}/health") is not None
 
     def listed(self, service: str) -> list[dict[str, Any]]:
         found = get_json(f"{self.discovery_url}/discovery/instances?service={service}")
@@ -380,39 +346,38 @@ class Stack:
         """Start ``counts[service]`` more instances of each service, all at once (starting
         is mostly importing, CPU that overlaps on several cores); returns once discovery
         lists every one."""
-        started = [self.service(name, **extra) for name, n in counts.items() for _ in range(n)]
+        started = [self.add(name, **extra) for name, n in counts.items() for _ in range(n)]
         for replica in started:
             replica.start()
-            self.replicas.setdefault(replica.service, []).append(replica)
         for replica in started:
-            wait_until(functools.partial(self.registered, replica), self._started(replica))
-        return started
+            what = f"{replica.name} to register"
+            launcher.wait_until(
+                functools.partial(self.registered, replica), what, 60, watching=[replica]
+            )
+        return [replica for replica in started if isinstance(replica, Service)]
 
-    def registered(self, replica: Service) -> bool:
-        """Whether discovery lists ``replica`` (found by the pid in its instance id)."""
-        listed = self.listed(replica.service)
-        mine = [i for i in listed if f"-{replica.pid}-" in i["instance_id"]]
-        replica.registration = mine[0] if mine else {}
-        return bool(mine)
+    def registered(self, replica: Child) -> bool:
+        """Whether discovery lists ``replica`` (its registration kept)."""
+        found = self.instance(replica)
+        if isinstance(replica, Service):
+            replica.registration = found or {}
+        return found is not None
 
     def running(self, service: str) -> list[Service]:
-        return [r for r in self.replicas.get(service, []) if r.running]
+        return [r for r in self.replicas.get(service, []) if r.running and isinstance(r, Service)]
 
-    def start_gateway(self, **extra: str) -> Service:
-        self.gateway = self.service("gateway", **extra)
+    def start_gateway(self, **extra: str) -> Child:
+        self.gateway = self.child("gateway", "gateway", **extra)
         self.gateway.start()
-        wait_until(self.routes_to_running, self._started(self.gateway))
+        launcher.wait_until(self.routes_to_running, "the gateway", 60, watching=[self.gateway])
         return self.gateway
-
-    def gateway_status(self) -> dict[str, Any]:
-        return dict(get_json(f"{self.url}/gateway/status") or {"services": {}})
 
     def routes_to_running(self) -> bool:
         """The gateway lists exactly the running replicas of each service."""
         status = self.gateway_status()
         for service, replicas in self.replicas.items():
             listed = {i["instance_id"] for i in status["services"].get(service, [])}
-            expected = {r.instance_id for r in replicas if r.running}
+            expected = {r.instance_id for r in replicas if r.running and isinstance(r, Service)}
             if listed != expected | self.extra_instances.get(service, set()):
                 return False
         return bool(status["services"])
@@ -438,16 +403,10 @@ class Stack:
                 for i in each
                 if i["breaker"] == "closed"
             }
-            running = {r.instance_id for each in self.replicas.values() for r in each if r.running}
+            running = {r.instance_id for each in self.replicas for r in self.running(each)}
             return bool(running) and running <= closed
 
-        assert self.gateway is not None
-        wait_until(settled, self._started(self.gateway), timeout)
-
-    @staticmethod
-    def _started(service: Service) -> Started:
-        assert service.started is not None
-        return service.started
+        launcher.wait_until(settled, "the gateway to settle", timeout, watching=[self.gateway])
 
 
 def wait_for(ready: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:

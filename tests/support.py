@@ -1,8 +1,6 @@
 """Helpers for tests that run litcomp as real processes."""
 
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -125,20 +123,8 @@ class Platform(Launcher):
         assert found is not None, f"{child.name} is not registered"
         return found
 
-    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "litcomp.cli", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-
     def create_admin(self, email: str, username: str, password: str = PASSWORD) -> str:
-        made = self.run_cli(
-            "create-admin", "--email", email, "--username", username, "--password", password
-        )
-        assert made.returncode == 0, made.stderr
-        return made.stdout
+        return super().create_admin(email, username, password)
 
 
 @dataclass

@@ -31,7 +31,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 Clock = Callable[[], float]
 
@@ -282,23 +282,17 @@ class Launcher:
         self.discovery_url = discovery_url
         self.url = url
         self.logs = logs
-        # Several replicas cannot share a port: each takes a free one and registers it.
-        any_port = {
-            f"LITCOMP_{service.upper()}_{kind}_PORT": "0"
-            for service in replicas
-            for kind in ("HTTP", "GRPC", "WS")
-        }
         self.discovery = self.child("discovery", "discovery")
-        self.replicas = {
-            service: [self.child(service, f"{service}-{n + 1}", **any_port) for n in range(count)]
-            for service, count in replicas.items()
-        }
+        self.replicas: dict[str, list[Child]] = {}
+        for service, count in replicas.items():
+            for _ in range(count):
+                self.add(service)
         self.gateway = self.child("gateway", "gateway")
 
     @classmethod
     def on_free_ports(
         cls, env: Mapping[str, str], replicas: Mapping[str, int], *, logs: Path | None = None
-    ) -> "Launcher":
+    ) -> Self:
         discovery_port, gateway_port = free_port(), free_port()
         discovery_url = f"http://{HOST}:{discovery_port}"
         ports = {
@@ -318,6 +312,17 @@ class Launcher:
         """A child of this platform (not started), with its settings and ``env``."""
         log = None if self.logs is None else self.logs / f"{name}.log"
         return Child(service, name, {**self.env, **env}, log=log)
+
+    def add(self, service: str, **env: str) -> Child:
+        """One more replica of ``service`` (not started), named ``<service>-<n>``."""
+        replicas = self.replicas.setdefault(service, [])
+        # Several replicas cannot share a port: each takes a free one and registers it.
+        any_port = {
+            f"LITCOMP_{service.upper()}_{kind}_PORT": "0" for kind in ("HTTP", "GRPC", "WS")
+        }
+        replica = self.child(service, f"{service}-{len(replicas) + 1}", **any_port, **env)
+        replicas.append(replica)
+        return replica
 
     @property
     def children(self) -> list[Child]:
@@ -388,6 +393,20 @@ class Launcher:
         """What discovery lists for this child (found by the pid in its instance id)."""
         listed = get_json(f"{self.discovery_url}/discovery/instances?service={child.service}")
         return next((i for i in listed or [] if f"-{child.pid}-" in i["instance_id"]), None)
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``litcomp ARGS`` with this platform's settings (e.g. ``migrate``)."""
+        command = [sys.executable, "-m", "litcomp.cli", *args]
+        return subprocess.run(command, env=self.env, capture_output=True, text=True, check=False)
+
+    def create_admin(self, email: str, username: str, password: str) -> str:
+        """``litcomp create-admin``; what it printed. ``RuntimeError`` if it failed."""
+        made = self.run_cli(
+            "create-admin", "--email", email, "--username", username, "--password", password
+        )
+        if made.returncode != 0:
+            raise RuntimeError(f"litcomp create-admin failed: {made.stderr}")
+        return made.stdout
 
     def supervise(self, stopping: Callable[[], bool], interval: float = 0.1) -> None:
         """Keep every child running (``Child.tend``) until ``stopping()`` says otherwise."""

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench import faults
 from bench.docker import Compose, deployed, run, unavailable
 from bench.faults_compose import SCENARIOS, ComposePlatform, registered_host, registered_hosts
-from tests.support import free_port
+from tests.support import PASSWORD, Account, create_competition, free_port, log_in, sign_up
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "compose"
 PROJECT = "litcomp-ci"
 APP_IMAGE = "litcomp:ci"
 REPLICAS = {"users": 2, "competitions": 3}
-PASSWORD = "a long compose password"
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
 
@@ -123,32 +122,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 # --- through the gateway --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Person:
-    user_id: str
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def _log_in(client: httpx.Client, email: str) -> Person:
-    answer = client.post("/users/login", json={"email": email, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    return Person(body["user_id"], body["token"])
-
-
-def _sign_up(client: httpx.Client, name: str) -> Person:
-    email = f"{name}@example.com"
-    answer = client.post(
-        "/users/register", json={"username": name, "email": email, "password": PASSWORD}
-    )
-    assert answer.status_code == 201, answer.text
-    return _log_in(client, email)
-
-
 @pytest.fixture(scope="module")
 def gateway(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.url, timeout=30) as client:
@@ -156,7 +129,7 @@ def gateway(stack: Stack) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def people(stack: Stack, gateway: httpx.Client) -> dict[str, Person]:
+def people(stack: Stack, gateway: httpx.Client) -> dict[str, Account]:
     run_id = uuid.uuid4().hex[:6]
     admin = f"admin{run_id}"
     stack.compose(
@@ -173,28 +146,22 @@ def people(stack: Stack, gateway: httpx.Client) -> dict[str, Person]:
         PASSWORD,
     )
     return {
-        "admin": _log_in(gateway, f"{admin}@example.com"),
-        "writer": _sign_up(gateway, f"writer{run_id}"),
-        "reader": _sign_up(gateway, f"reader{run_id}"),
+        "admin": log_in(gateway, f"{admin}@example.com", admin),
+        "writer": sign_up(gateway, "writer"),
+        "reader": sign_up(gateway, "reader"),
     }
 
 
 @pytest.fixture(scope="module")
-def competition(gateway: httpx.Client, people: dict[str, Person]) -> str:
-    now = datetime.now(UTC)
-    answer = gateway.post(
-        "/competitions",
-        json={
-            "title": "Stories told in containers",
-            "description": "The Compose stage's competition",
-            "start_date": (now - timedelta(minutes=1)).isoformat(),
-            "end_date": (now + timedelta(hours=1)).isoformat(),
-            "max_entries_per_user": 5,
-        },
-        headers=people["admin"].auth,
+def competition(gateway: httpx.Client, people: dict[str, Account]) -> str:
+    competition_id = create_competition(
+        gateway,
+        people["admin"],
+        "Stories told in containers",
+        starts_in=timedelta(minutes=-1),
+        lasts=timedelta(hours=1),
+        max_entries_per_user=5,
     )
-    assert answer.status_code == 201, answer.text
-    competition_id: str = answer.json()["competition_id"]
     subscribed = gateway.post(f"/users/subscribe/{competition_id}", headers=people["reader"].auth)
     assert subscribed.status_code == 200, subscribed.text
     return competition_id
@@ -206,7 +173,7 @@ def _timed(stack: Stack, name: str) -> Iterator[None]:
         yield
 
 
-async def _socket(stack: Stack, person: Person, after: int | None = None) -> ClientConnection:
+async def _socket(stack: Stack, person: Account, after: int | None = None) -> ClientConnection:
     query = f"token={person.token}" + ("" if after is None else f"&after={after}")
     return await connect(f"ws://127.0.0.1:{stack.port}/ws?{query}", open_timeout=15)
 
@@ -220,7 +187,7 @@ async def _hear(socket: ClientConnection, kind: str, timeout: float = 20) -> dic
             return dict(message)
 
 
-async def _post(client: httpx.AsyncClient, path: str, person: Person, **body: Any) -> Any:
+async def _post(client: httpx.AsyncClient, path: str, person: Account, **body: Any) -> Any:
     # The Idempotency-Key lets the gateway resend it to another replica if one is lost.
     headers = {**person.auth, "Idempotency-Key": uuid.uuid4().hex}
     answer = await client.post(path, json=body or None, headers=headers)
@@ -258,7 +225,7 @@ def test_the_gateway_runs_its_hot_path_compiled(stack: Stack) -> None:
 
 
 async def test_a_story_through_the_gateway_with_live_notifications(
-    stack: Stack, people: dict[str, Person], competition: str
+    stack: Stack, people: dict[str, Account], competition: str
 ) -> None:
     writer, reader = people["writer"], people["reader"]
     with _timed(stack, "story"):
@@ -301,7 +268,7 @@ async def test_a_story_through_the_gateway_with_live_notifications(
 
 
 async def test_requests_still_succeed_when_a_competitions_replica_is_killed(
-    stack: Stack, people: dict[str, Person], competition: str
+    stack: Stack, people: dict[str, Account], competition: str
 ) -> None:
     writer, reader = people["writer"], people["reader"]
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as client:
