@@ -29,7 +29,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.gateway_vs_nginx import stop
+from bench.stack import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK_FILE = Path("/tmp/litcomp-deploy-tests.lock")

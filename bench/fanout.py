@@ -78,12 +78,8 @@ import aiohttp
 import asyncpg
 from argon2 import PasswordHasher
 
-from bench.gateway_vs_nginx import (
-    parse_wrk,
-    start,
-    wait_until,
-)
-from bench.stack import Service, Stack, redis_answers
+from bench.gateway_vs_nginx import parse_wrk
+from bench.stack import Service, Stack, redis_answers, start, wait_until
 from litcomp.kit.auth import SigningKey
 from litcomp.launcher import free_port
 

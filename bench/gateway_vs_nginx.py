@@ -37,29 +37,27 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from bench.stack import HUGE_RATE, Stack, Started, redis_answers, start, wait_until
 from litcomp.launcher import free_port, get_json
 
 HOST = "127.0.0.1"
 PATH = "/competitions"
 STATIC_BODY = '{"source":"static upstream","competitions":[]}'
-HUGE_RATE = "1000000000"
 INSTALL_HINT = "sudo apt-get install -y nginx-light wrk   (or: nginx wrk)"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 LEASE_SECONDS = 300  # the longest lease discovery grants
+STATIC_ID = "static-upstream"  # the static upstream's instance id, registered by hand
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -88,145 +86,6 @@ def version_of(command: list[str]) -> str:
 
 
 # --- processes -------------------------------------------------------------------------
-
-
-def redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-@dataclass
-class Started:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def tail(self, lines: int = 20) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def start(
-    stack: contextlib.ExitStack,
-    workdir: Path,
-    name: str,
-    command: list[str],
-    env: Mapping[str, str],
-) -> Started:
-    """Start ``command``; it is stopped (TERM, then KILL) when ``stack`` closes."""
-    log = workdir / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
-    started = Started(name, process, log)
-    stack.callback(stop, process)
-    return started
-
-
-def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def wait_until(ready: Callable[[], bool], started: Started, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if started.process.poll() is not None:
-            raise SystemExit(f"{started.name} exited; its log ends:\n{started.tail()}")
-        if time.monotonic() > deadline:
-            raise SystemExit(
-                f"timed out waiting for {started.name}; its log ends:\n{started.tail()}"
-            )
-        time.sleep(0.1)
-
-
-# --- litcomp ---------------------------------------------------------------------------
-
-
-def litcomp_env(workdir: Path, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LITCOMP_")}
-    env.update(
-        LITCOMP_VAR_DIR=str(workdir / "var"),
-        LITCOMP_HOST=HOST,
-        LITCOMP_LOG_LEVEL="WARNING",
-        LITCOMP_GATEWAY_RATE_PER_SECOND=HUGE_RATE,
-        LITCOMP_GATEWAY_RATE_BURST=HUGE_RATE,
-        **settings,
-    )
-    return env
-
-
-def serve(
-    stack: contextlib.ExitStack, workdir: Path, name: str, service: str, **env: str
-) -> Started:
-    command = [sys.executable, "-m", "litcomp.cli", "serve", service]
-    return start(stack, workdir, name, command, litcomp_env(workdir, **env))
-
-
-def start_discovery(stack: contextlib.ExitStack, workdir: Path, name: str, **env: str) -> str:
-    port = free_port()
-    url = f"http://{HOST}:{port}"
-    started = serve(stack, workdir, name, "discovery", LITCOMP_DISCOVERY_PORT=str(port), **env)
-    wait_until(lambda: get_json(f"{url}/health") is not None, started)
-    return url
-
-
-def start_gateway(
-    stack: contextlib.ExitStack,
-    workdir: Path,
-    name: str,
-    discovery_url: str,
-    upstream: int,
-    **env: str,
-) -> tuple[Started, str]:
-    """A gateway, once it routes /competitions to the instance on port ``upstream``."""
-    port = free_port()
-    url = f"http://{HOST}:{port}"
-    started = serve(
-        stack,
-        workdir,
-        name,
-        "gateway",
-        LITCOMP_DISCOVERY_URL=discovery_url,
-        LITCOMP_GATEWAY_PORT=str(port),
-        **env,
-    )
-
-    def routes_to_upstream() -> bool:
-        status = get_json(f"{url}/gateway/status") or {"services": {}}
-        addresses = [i["address"] for i in status["services"].get("competitions", [])]
-        return addresses == [f"http://{HOST}:{upstream}"]
-
-    wait_until(routes_to_upstream, started)
-    return started, url
-
-
-def start_competitions(
-    stack: contextlib.ExitStack, workdir: Path, discovery_url: str
-) -> tuple[Started, int]:
-    """One competitions instance on any free port; returns it and its HTTP port."""
-    started = serve(
-        stack, workdir, "competitions", "competitions", LITCOMP_DISCOVERY_URL=discovery_url
-    )
-    listed: list[dict[str, Any]] = []
-
-    def registered() -> bool:
-        listed[:] = get_json(f"{discovery_url}/discovery/instances?service=competitions") or []
-        return bool(listed)
-
-    wait_until(registered, started)
-    return started, int(listed[0]["http_port"])
 
 
 # --- nginx -----------------------------------------------------------------------------
@@ -453,12 +312,17 @@ def register_static(discovery_url: str, static_port: int) -> None:
     """(Re-)register the static upstream as a competitions instance, lease renewed."""
     registration = {
         "service": "competitions",
-        "instance_id": "static-upstream",
+        "instance_id": STATIC_ID,
         "host": HOST,
         "http_port": static_port,
     }
     if get_json(f"{discovery_url}/discovery/instances", registration) is None:
         raise SystemExit(f"discovery at {discovery_url} refused {registration}")
+
+
+def folder(workdir: Path, name: str) -> Path:
+    (workdir / name).mkdir()
+    return workdir / name
 
 
 @contextlib.contextmanager
@@ -474,38 +338,45 @@ def everything(tools: Tools) -> Iterator[list[Target]]:
             stack, workdir, tools, "static-upstream", static_server(static_port), static_port
         )
 
-        discovery = start_discovery(stack, workdir, "discovery")
-        competitions, competitions_port = start_competitions(stack, workdir, discovery)
-        gateway, gateway_url = start_gateway(
-            stack, workdir, "gateway", discovery, competitions_port
-        )
+        real = Stack(stack, folder(workdir, "real"), {})
+        real.start_discovery()
+        competitions = real.add_replica("competitions")
+        competitions_port = int(competitions.registration["http_port"])
+        gateway = real.start_gateway()
+        gateway_url = real.url
 
         # Its registration is not heartbeated: it is renewed before each run, within the TTL.
-        ceiling_discovery = start_discovery(
-            stack, workdir, "ceiling-discovery", LITCOMP_DISCOVERY_TTL_SECONDS=str(LEASE_SECONDS)
+        ceiling_stack = Stack(
+            stack,
+            folder(workdir, "ceiling"),
+            {"LITCOMP_DISCOVERY_TTL_SECONDS": str(LEASE_SECONDS)},
         )
+        ceiling_stack.start_discovery()
+        ceiling_discovery = ceiling_stack.discovery_url
         register_static(ceiling_discovery, static_port)
-        ceiling, ceiling_url = start_gateway(
-            stack, workdir, "ceiling-gateway", ceiling_discovery, static_port
-        )
+        ceiling_stack.extra_instances["competitions"] = {STATIC_ID}
+        ceiling = ceiling_stack.start_gateway()
+        ceiling_url = ceiling_stack.url
         # The same, its rate limits shared through Redis (as on Compose and Kubernetes):
         # a Redis round trip per request. Keys under a prefix of this run's, expiring in
         # seconds (the script's own TTL); no target without a Redis to talk to.
         shared: list[Target] = []
-        if redis_answers():
-            shared_gateway, shared_url = start_gateway(
+        if redis_answers(6379):
+            redis_stack = Stack(
                 stack,
-                workdir,
-                "ceiling-gateway-redis",
-                ceiling_discovery,
-                static_port,
-                LITCOMP_REDIS_URL=REDIS_URL,
-                LITCOMP_REDIS_PREFIX=f"litcomp-bench-{os.getpid()}",
+                folder(workdir, "ceiling-redis"),
+                {
+                    "LITCOMP_DISCOVERY_URL": ceiling_discovery,
+                    "LITCOMP_REDIS_URL": REDIS_URL,
+                    "LITCOMP_REDIS_PREFIX": f"litcomp-bench-{os.getpid()}",
+                },
             )
+            redis_stack.extra_instances["competitions"] = {STATIC_ID}
+            shared_gateway = redis_stack.start_gateway()
             shared.append(
                 Target(
                     "gateway+redis->static",
-                    shared_url + PATH,
+                    redis_stack.url + PATH,
                     shared_gateway.pid,
                     static.pid,
                     lambda: register_static(ceiling_discovery, static_port),

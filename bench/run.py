@@ -63,8 +63,8 @@ import aiohttp
 
 from bench import fanout, gateway_vs_nginx, plots
 from bench.faults import Person, create_admin, log_in, open_competition, sign_up
-from bench.gateway_vs_nginx import HOST, WrkRun, parse_wrk, process_tree_cpu, start
-from bench.stack import PostgresCluster, RedisServer, Stack, install_hint, missing_tools
+from bench.gateway_vs_nginx import HOST, WrkRun, parse_wrk, process_tree_cpu
+from bench.stack import PostgresCluster, RedisServer, Stack, install_hint, missing_tools, start
 from litcomp.launcher import free_port
 
 RESULTS = Path(__file__).with_name("results")
@@ -269,9 +269,9 @@ def part_balancing(
         # The slowed replica registers with a discovery of its own, nobody else's; the
         # proxy in front of it is registered with the real one in its place.
         (stack.workdir / "hidden").mkdir()
-        hidden = Stack(stack.stack, stack.workdir / "hidden", dict(stack.settings))
-        hidden.settings["LITCOMP_DISCOVERY_URL"] = hidden.discovery_url
-        hidden.settings["LITCOMP_DISCOVERY_PORT"] = str(hidden.discovery_port)
+        ports = ("LITCOMP_DISCOVERY_URL", "LITCOMP_DISCOVERY_PORT", "LITCOMP_GATEWAY_PORT")
+        settings = {k: v for k, v in stack.settings.items() if k not in ports}
+        hidden = Stack(stack.stack, stack.workdir / "hidden", settings)
         hidden.start_discovery()
         slowed = hidden.add_replica("competitions")
         proxy_port = free_port()

@@ -18,8 +18,9 @@ Ctrl-C or TERM included (every process is registered on a ``contextlib.ExitStack
   free ports (so they can be restarted where clients expect them), and any number of
   users and competitions replicas, each on free ports it registers with discovery.
 
-The servers' process helpers come from ``bench/gateway_vs_nginx.py`` (``start``,
-``stop``, ``wait_until``), litcomp's from ``litcomp.launcher``.
+Every benchmark starts its processes with this module: the servers' (nginx, Redis,
+PostgreSQL) with ``start``, ``stop`` and ``wait_until`` here, litcomp's with ``Stack``
+(``litcomp.launcher``).
 """
 
 import asyncio
@@ -42,17 +43,11 @@ from typing import Any
 
 import asyncpg
 
-from bench.gateway_vs_nginx import (
-    Started,
-    litcomp_env,
-    start,
-    stop,
-    wait_until,
-)
 from litcomp import launcher
 from litcomp.launcher import Child, Launcher, free_port, get_json
 
 HOST = "127.0.0.1"
+HUGE_RATE = "1000000000"
 # A cheap GET through the gateway to each service, no password hashed, no row written.
 NUDGES = ("/competitions", "/users/.well-known/jwks.json")
 POSTGRES_HINT = "sudo apt-get install -y postgresql   (initdb and postgres are needed)"
@@ -76,6 +71,74 @@ def install_hint(missing: list[str]) -> str:
         packages.get(name, "nginx-light" if name == "nginx" else name) for name in missing
     )
     return f"missing: {', '.join(missing)}; install with:\n  sudo apt-get install -y {names}"
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+@dataclass
+class Started:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def start(
+    stack: contextlib.ExitStack,
+    workdir: Path,
+    name: str,
+    command: list[str],
+    env: Mapping[str, str],
+) -> Started:
+    """Start ``command``; it is stopped (TERM, then KILL) when ``stack`` closes."""
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+    started = Started(name, process, log)
+    stack.callback(stop, process)
+    return started
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_until(ready: Callable[[], bool], started: Started, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if started.process.poll() is not None:
+            raise SystemExit(f"{started.name} exited; its log ends:\n{started.tail()}")
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"timed out waiting for {started.name}; its log ends:\n{started.tail()}"
+            )
+        time.sleep(0.1)
+
+
+def litcomp_env(workdir: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LITCOMP_")}
+    env.update(
+        LITCOMP_VAR_DIR=str(workdir / "var"),
+        LITCOMP_HOST=HOST,
+        LITCOMP_LOG_LEVEL="WARNING",
+        LITCOMP_GATEWAY_RATE_PER_SECOND=HUGE_RATE,
+        LITCOMP_GATEWAY_RATE_BURST=HUGE_RATE,
+        **settings,
+    )
+    return env
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -292,7 +355,8 @@ class Stack(Launcher):
     share, started a step at a time; all stopped, in reverse order, when ``stack``
     closes. Each step creates its processes afresh with the settings of the moment, so
     discovery and the gateway can be started again (on their ports) with other
-    settings."""
+    settings. Discovery and the gateway take free ports unless ``settings`` name them
+    (a stack of a gateway alone may use another stack's discovery)."""
 
     def __init__(self, stack: contextlib.ExitStack, workdir: Path, settings: dict[str, str]):
         self.stack = stack
@@ -308,7 +372,7 @@ class Stack(Launcher):
         super().__init__(
             self.environment(),
             {},
-            discovery_url=f"http://{HOST}:{self.discovery_port}",
+            discovery_url=settings["LITCOMP_DISCOVERY_URL"],
             url=f"http://{HOST}:{self.gateway_port}",
             logs=workdir,
         )
@@ -373,14 +437,16 @@ class Stack(Launcher):
         return self.gateway
 
     def routes_to_running(self) -> bool:
-        """The gateway lists exactly the running replicas of each service."""
+        """The gateway lists exactly the running replicas of each service, and the
+        instances registered by other means."""
         status = self.gateway_status()
-        for service, replicas in self.replicas.items():
+        services = set(self.replicas) | set(self.extra_instances)
+        for service in services:
             listed = {i["instance_id"] for i in status["services"].get(service, [])}
-            expected = {r.instance_id for r in replicas if r.running and isinstance(r, Service)}
+            expected = {r.instance_id for r in self.running(service)}
             if listed != expected | self.extra_instances.get(service, set()):
                 return False
-        return bool(status["services"])
+        return bool(services) and bool(status["services"])
 
     def wait_settled(self, timeout: float = 60, *, nudge: bool = False) -> None:
         """Until the gateway routes to every running replica, each breaker closed
