@@ -113,9 +113,20 @@ class Platform(Launcher):
     def discovery_port(self) -> int:
         return int(self.env["LITCOMP_DISCOVERY_PORT"])
 
+    def ready(self) -> bool:
+        """Whether the gateway routes to exactly the running replicas (what tests start
+        with; the launcher's own check is only that they registered)."""
+        status = get_json(f"{self.url}/gateway/status")
+        if status is None:
+            return False
+        return all(
+            len(status["services"].get(service, [])) == sum(p.running for p in processes)
+            for service, processes in self.replicas.items()
+        )
+
     def wait_for_instances(self) -> None:
         """Until the gateway routes to exactly the running replicas."""
-        self.wait_routed(30)
+        wait_until(self.ready, "the gateway to see every replica")
 
     def instance(self, child: Child) -> dict[str, Any]:
         """What discovery knows of this process's registration."""

@@ -4,9 +4,9 @@ setting or a start step is added.
 
 - ``Launcher`` runs discovery, any number of users and competitions replicas (each on
   free ports it registers) and the gateway, with the given settings: ``start`` starts
-  them in that order and returns once the gateway routes to every replica (on failure
-  it stops what it started), ``stop`` stops them in reverse order, ``supervise`` keeps
-  them running until asked to stop.
+  them in that order and returns once discovery lists every replica and the gateway
+  answers (on failure it stops what it started), ``stop`` stops them in reverse order,
+  ``supervise`` keeps them running until asked to stop.
 - ``Child`` is one ``litcomp serve SERVICE`` process, its output in a log file or this
   process's own. Started again, it is told how often it was restarted
   (``LITCOMP_INSTANCE_RESTARTS``), which it registers with discovery and the gateway's
@@ -28,7 +28,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -337,9 +336,9 @@ class Launcher:
         on_step: Callable[[str], None] = lambda _: None,
         stopping: Callable[[], bool] = never,
     ) -> None:
-        """Start everything, telling ``on_step`` each step; return once the gateway routes
-        to every replica. If any part fails to come up (``NotReady``), or ``stopping()``
-        comes true meanwhile (``Stopping``), stop what did start (no orphans) and raise."""
+        """Start everything, telling ``on_step`` each step; return once it is ``ready``.
+        If any part fails to come up (``NotReady``), or ``stopping()`` comes true
+        meanwhile (``Stopping``), stop what did start (no orphans) and raise."""
         try:
             on_step("starting discovery")
             self.discovery.start()
@@ -356,7 +355,13 @@ class Launcher:
                     each.start()
             on_step("starting the gateway")
             self.gateway.start()
-            self.wait_routed(timeout, stopping=stopping)
+            wait_until(
+                self.ready,
+                "every replica to register and the gateway to answer",
+                timeout,
+                watching=self.children,
+                stopping=stopping,
+            )
         except BaseException:
             self.stop()
             raise
@@ -364,30 +369,20 @@ class Launcher:
     def discovery_answers(self) -> bool:
         return get_json(f"{self.discovery_url}/health") is not None
 
+    def ready(self) -> bool:
+        """Whether discovery lists every running replica and the gateway answers (its
+        ``/health``: ``/gateway/status`` may be for operators only)."""
+        listed = get_json(f"{self.discovery_url}/discovery/instances")
+        if listed is None:
+            return False
+        ids = [str(i["instance_id"]) for i in listed]
+        running = [c for each in self.replicas.values() for c in each if c.running]
+        registered = all(any(f"-{c.pid}-" in i for i in ids) for c in running)
+        return registered and get_json(f"{self.url}/health") is not None
+
     def gateway_status(self) -> dict[str, Any]:
         """``/gateway/status``, or no services while the gateway does not answer."""
         return dict(get_json(f"{self.url}/gateway/status") or {"services": {}})
-
-    def routed(self) -> bool:
-        """Whether the gateway lists exactly as many instances of each service as there
-        are replicas running."""
-        status = get_json(f"{self.url}/gateway/status")
-        if status is None:
-            return False
-        listed = Counter({s: len(status["services"].get(s, [])) for s in self.replicas})
-        running = Counter({s: sum(r.running for r in rs) for s, rs in self.replicas.items()})
-        return listed == running
-
-    def wait_routed(self, timeout: float = 60, *, stopping: Callable[[], bool] = never) -> None:
-        """Until the gateway routes to exactly the running replicas; ``NotReady`` if a
-        child exits meanwhile or after ``timeout`` seconds."""
-        wait_until(
-            self.routed,
-            "the gateway to route to every replica",
-            timeout,
-            watching=[c for c in self.children if c.running],
-            stopping=stopping,
-        )
 
     def instance(self, child: Child) -> dict[str, Any] | None:
         """What discovery lists for this child (found by the pid in its instance id)."""
