@@ -78,14 +78,15 @@ import aiohttp
 import asyncpg
 from argon2 import PasswordHasher
 
+from bench import people
 from bench.gateway_vs_nginx import parse_wrk
+from bench.people import PASSWORD, Person
 from bench.stack import Service, Stack, redis_answers, start, wait_until
 from litcomp.kit.auth import SigningKey
 from litcomp.launcher import free_port
 
 HOST = "127.0.0.1"
 POSTGRES = f"postgresql://postgres@{HOST}:5432"
-PASSWORD = "bench-password-1"
 CLIENTS = Path(__file__).with_name("ws_clients.py")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 ISSUER = "litcomp-users"
@@ -253,7 +254,7 @@ async def call(
     method: str,
     url: str,
     *,
-    account: Account | None = None,
+    account: Account | Person | None = None,
     body: Mapping[str, Any] | None = None,
     expect: int = 200,
 ) -> Any:
@@ -264,14 +265,12 @@ async def call(
         return await response.json()
 
 
-async def log_in(users_url: str, email: str) -> Account:
+async def log_in(users_url: str, email: str) -> Person:
     async with aiohttp.ClientSession() as http:
-        body = {"email": email, "password": PASSWORD}
-        answer = await call(http, "POST", f"{users_url}/users/login", body=body)
-    return Account(uuid.UUID(answer["user_id"]), email.split("@")[0], answer["token"])
+        return await people.log_in(http, users_url, email)
 
 
-async def create_competitions(url: str, admin: Account, count: int) -> list[str]:
+async def create_competitions(url: str, admin: Person, count: int) -> list[str]:
     start = datetime.now(UTC) - timedelta(hours=1)
     created = []
     async with aiohttp.ClientSession() as http:
@@ -1009,8 +1008,7 @@ def main() -> None:
         competitions = platform_.add_replica("competitions", **with_redis)
 
         log("seeding: admin, competition, %d users, %d writers", users_count, writers_count)
-        platform_.create_admin("admin@bench.example", "benchadmin", PASSWORD)
-        admin = asyncio.run(log_in(users.url, "admin@bench.example"))
+        admin = asyncio.run(log_in(users.url, people.create_admin(platform_, "benchadmin")))
         competition = asyncio.run(create_competitions(competitions.url, admin, 1))[0]
         users_url = Databases.url(databases.users)
         subscribers = asyncio.run(insert_users(users_url, f"s{run_id}", users_count))

@@ -66,16 +66,16 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
 import asyncpg
 
+from bench.people import Person, create_admin, log_in, open_competition, sign_up
 from bench.stack import PostgresCluster, RedisServer, Stack, install_hint, missing_tools
 
-PASSWORD = "faults password 1"
 SLOW_SECONDS = 1.0
 RESULTS = Path(__file__).with_name("results")
 SCENARIOS = ("kill", "freeze", "redis", "postgres", "discovery", "gateway", "login")
@@ -181,56 +181,6 @@ def platform_running(args: argparse.Namespace, workdir: Path) -> Iterator[Platfo
         platform_.stack.start_gateway()
         yield platform_
         log("stopping everything")
-
-
-# --- people --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Person:
-    user_id: str
-    email: str
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def open_competition(title: str, description: str, days: float) -> dict[str, str]:
-    """The body creating a competition that opened an hour ago and runs ``days`` more."""
-    start = datetime.now(UTC) - timedelta(hours=1)
-    return {
-        "title": title,
-        "description": description,
-        "start_date": start.isoformat(),
-        "end_date": (start + timedelta(days=days)).isoformat(),
-    }
-
-
-async def sign_up(http: aiohttp.ClientSession, users_url: str, name: str) -> Person:
-    """Straight to a users instance: setting up is not what the gateway's login limit is for."""
-    email = f"{name}@faults.example"
-    body = {"username": name, "email": email, "password": PASSWORD}
-    async with http.post(f"{users_url}/users/register", json=body) as response:
-        if response.status != 201:
-            raise SystemExit(f"register {name}: {response.status} {await response.text()}")
-    return await log_in(http, users_url, email)
-
-
-async def log_in(http: aiohttp.ClientSession, users_url: str, email: str) -> Person:
-    body = {"email": email, "password": PASSWORD}
-    async with http.post(f"{users_url}/users/login", json=body) as response:
-        if response.status != 200:
-            raise SystemExit(f"login {email}: {response.status} {await response.text()}")
-        answer = await response.json()
-    return Person(str(answer["user_id"]), email, str(answer["token"]))
-
-
-def create_admin(stack: Stack, name: str) -> str:
-    email = f"{name}@faults.example"
-    stack.create_admin(email, name, PASSWORD)
-    return email
 
 
 @dataclass

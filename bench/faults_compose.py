@@ -40,7 +40,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench import faults
+from bench import faults, people
 from bench.docker import Compose, deployed, unavailable
 from litcomp.launcher import free_port, get_json
 
@@ -80,7 +80,7 @@ class ComposePlatform:
     def create_admin(self, name: str) -> str:
         email = f"{name}@faults.example"
         command = ["exec", "-T", "users", "litcomp", "create-admin", "--email", email]
-        self.compose(*command, "--username", name, "--password", faults.PASSWORD)
+        self.compose(*command, "--username", name, "--password", people.PASSWORD)
         return email
 
     async def inject(

@@ -61,9 +61,9 @@ from typing import Any
 
 import aiohttp
 
-from bench import fanout, gateway_vs_nginx, plots
-from bench.faults import Person, create_admin, log_in, open_competition, sign_up
+from bench import fanout, gateway_vs_nginx, people, plots
 from bench.gateway_vs_nginx import HOST, WrkRun, parse_wrk, process_tree_cpu
+from bench.people import Person, create_admin, log_in, open_competition, sign_up
 from bench.stack import PostgresCluster, RedisServer, Stack, install_hint, missing_tools, start
 from litcomp.launcher import free_port
 
@@ -438,8 +438,8 @@ def part_notifications(
         platform_.start_discovery()
         users = platform_.add_replica("users")
         competitions = platform_.add_replica("competitions", LITCOMP_REDIS_URL=redis.url)
-        platform_.create_admin("admin@bench.example", "benchadmin", fanout.PASSWORD)
-        admin = asyncio.run(fanout.log_in(users.url, "admin@bench.example"))
+        admin_email = people.create_admin(platform_, "benchadmin")
+        admin = asyncio.run(fanout.log_in(users.url, admin_email))
         contests = asyncio.run(fanout.create_competitions(competitions.url, admin, len(sizes)))
         count = max([*sizes, args.likers])
         log("notifications: seeding %d users and %d writers", count, writers_count)

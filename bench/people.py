@@ -1,0 +1,60 @@
+"""The people of the benchmarks and the fault scenarios, over HTTP straight to a users
+instance (setting up is not what the gateway's login limit is for): sign-up, log-in,
+an admin made with ``litcomp create-admin``, the body of an open competition."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from bench.stack import Stack
+
+PASSWORD = "bench password 1"
+DOMAIN = "bench.example"
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    email: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def open_competition(title: str, description: str, days: float) -> dict[str, str]:
+    """The body creating a competition that opened an hour ago and runs ``days`` more."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    return {
+        "title": title,
+        "description": description,
+        "start_date": start.isoformat(),
+        "end_date": (start + timedelta(days=days)).isoformat(),
+    }
+
+
+async def sign_up(http: aiohttp.ClientSession, users_url: str, name: str) -> Person:
+    email = f"{name}@{DOMAIN}"
+    body = {"username": name, "email": email, "password": PASSWORD}
+    async with http.post(f"{users_url}/users/register", json=body) as response:
+        if response.status != 201:
+            raise SystemExit(f"register {name}: {response.status} {await response.text()}")
+    return await log_in(http, users_url, email)
+
+
+async def log_in(http: aiohttp.ClientSession, users_url: str, email: str) -> Person:
+    body = {"email": email, "password": PASSWORD}
+    async with http.post(f"{users_url}/users/login", json=body) as response:
+        if response.status != 200:
+            raise SystemExit(f"login {email}: {response.status} {await response.text()}")
+        answer = await response.json()
+    return Person(str(answer["user_id"]), email, str(answer["token"]))
+
+
+def create_admin(stack: Stack, name: str) -> str:
+    """An admin named ``name``; returns its email."""
+    email = f"{name}@{DOMAIN}"
+    stack.create_admin(email, name, PASSWORD)
+    return email
