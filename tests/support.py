@@ -12,9 +12,9 @@ from typing import Any, Self
 import httpx
 from redis import Redis
 
-from litcomp.launcher import Child, Launcher, free_port, get_json, wait_until
-
-__all__ = ["free_port", "get_json", "wait_until"]  # one set of helpers, litcomp's own
+# The tests' free_port, get_json and wait_until are litcomp's own: one set of helpers.
+from litcomp.launcher import Child, Launcher, get_json, wait_until
+from litcomp.launcher import free_port as free_port
 
 PASSWORD = "correct horse battery"
 REDIS_URL = "redis://127.0.0.1:6379/0"
