@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 USERS ?= 1
 COMPETITIONS ?= 2
 
-.PHONY: up test compile bench faults faults-compose lint proto lock clean
+.PHONY: up test compile bench faults faults-compose prerequisites lint proto lock clean
+# test, bench and faults check the machine before compile, which needs what they check.
+.NOTPARALLEL:
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -24,29 +26,37 @@ compile: $(STAMP)
 up: compile
 	$(BIN)/litcomp up --users $(USERS) --competitions $(COMPETITIONS)
 
-## Run the whole test suite (needs PostgreSQL and Redis, see README).
-test: compile
+## What make test, bench, faults and faults-compose need from the machine, installed
+## (as root) or named with the command that installs it. Each of them runs its own part first.
+prerequisites:
+	scripts/prerequisites.sh test bench faults faults-compose
+
+## Run the whole test suite (installs or names what it needs first, see README).
+test: prerequisites-test compile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 ## Benchmarks of the real platform on 127.0.0.1 (~7 minutes; results and plots in
-## bench/results, shown in bench/README.md). Needs nginx and wrk: apt-get install nginx-light wrk.
+## bench/results, shown in bench/README.md). Needs nginx, wrk, PostgreSQL and Redis's binaries.
 ## Shorter: make bench BENCH_ARGS=--quick, or BENCH_ARGS='--parts concurrency,replicas'.
-bench: compile
+bench: prerequisites-bench compile
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## Fault scenarios under load (~4 minutes): replicas killed and frozen, Redis, PostgreSQL,
 ## discovery and gateway restarts, a login flood. Fewer: make faults FAULTS_ARGS='--scenarios kill'.
-faults: compile
+faults: prerequisites-faults compile
 	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
 
 ## The same faults on the Compose deployment, as Docker makes them (~5 minutes, root or a
 ## running engine): docker kill, pause, network disconnect of a competitions container,
 ## Redis paused. Builds the images as the Compose stage does; fewer: FAULTS_ARGS='--scenarios pause'.
-faults-compose: compile
+faults-compose: prerequisites-faults-compose compile
 	$(BIN)/python -m bench.faults_compose $(FAULTS_ARGS)
+
+prerequisites-%:
+	@scripts/prerequisites.sh $*
 
 ## Regenerate the gRPC code in src/litcomp/v1 from proto/.
 proto: $(STAMP)
