@@ -94,7 +94,7 @@ def docker_engine(log: Path) -> Iterator[None]:
     missing = [tool for tool in ("dockerd", "docker") if shutil.which(tool) is None]
     if missing:
         raise RuntimeError(
-            f"{', '.join(missing)} not found: install Debian's docker.io (.ci/run does)"
+            f"{', '.join(missing)} not found: install Debian's docker.io (sudo make prerequisites)"
         )
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:

@@ -67,7 +67,7 @@ def playwright() -> Iterator[Playwright]:
 @pytest.fixture(scope="package")
 def chromium(playwright: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.fail("browser tests need Debian's Chromium: apt-get install chromium (.ci/run does)")
+        pytest.fail("browser tests need Debian's Chromium: sudo make prerequisites installs it")
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield browser
     browser.close()

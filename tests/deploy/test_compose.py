@@ -11,9 +11,9 @@ container is killed: requests still succeed, a reconnecting socket misses nothin
 the container, started again, rejoins. ``docker compose down -v`` at the end; a dockerd
 started here is stopped.
 
-Nothing is installed here (.ci/run installs docker.io, debootstrap and Compose). Without
-a running engine and without root, the stage is skipped. Timings and the containers'
-logs go to test-artifacts/compose/.
+Nothing is installed here (make test's prerequisites step installs docker.io, debootstrap
+and Compose). Without a running engine and without root, the stage is skipped. Timings
+and the containers' logs go to test-artifacts/compose/.
 """
 
 import asyncio
