@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from litcomp.competitions.schemas import CompetitionCreate, SubmissionCreate
 from litcomp.kit.schemas import NonBlankText, Text
 from litcomp.kit.times import Instant
-from litcomp.users.schemas import ProfileUpdate, UserLogin
+from litcomp.users.schemas import ProfileUpdate, UserLogin, UserRegister
 
 
 class Texts(BaseModel):
@@ -133,3 +133,23 @@ def test_lone_surrogates_are_refused_by_the_validators(value: str) -> None:
             Texts.model_validate({field: value, **others})
     # A character beyond the BMP (JSON's escaped pair "\ud83d\ude00") is no surrogate.
     assert Texts.model_validate({"text": "\U0001f600", "non_blank": "\U0001f600"})
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "value", "message"),
+    [
+        (ProfileUpdate, "bio", "x" * 2001, "String should have at most 2000 characters"),
+        (UserRegister, "password", "short", "String should have at least 8 characters"),
+        (UserRegister, "username", "ab", "String should have at least 3 characters"),
+        (SubmissionCreate, "title", "", "String should have at least 1 character"),
+    ],
+)
+def test_length_limits_read_as_characters(
+    model: type[BaseModel], field: str, value: str, message: str
+) -> None:
+    """Lengths are checked before the storability checks, so the message speaks of
+    characters (placed after them, pydantic said "Value should have at most 2000 items
+    after validation"), which the web app shows as it is."""
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate({field: value})
+    assert message in [e["msg"] for e in raised.value.errors() if e["loc"] == (field,)]

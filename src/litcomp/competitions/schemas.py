@@ -7,7 +7,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, Field, model_validator
 
 from litcomp.competitions.rules import EXCERPT_CHARS, Status, check_dates
-from litcomp.kit.schemas import Input, NonBlankText, Text
+from litcomp.kit.schemas import Input, Storable
 from litcomp.kit.times import Instant
 
 TITLE_MAX = 200
@@ -15,10 +15,10 @@ CONTENT_MAX = 200_000
 
 
 # Text is stored exactly as sent: it is checked, never trimmed or rewritten.
-Title = Annotated[NonBlankText, Field(min_length=1, max_length=TITLE_MAX)]
-Content = Annotated[NonBlankText, Field(min_length=1, max_length=CONTENT_MAX)]
-CommentText = Annotated[NonBlankText, Field(min_length=1, max_length=10_000)]
-Description = Annotated[Text, Field(max_length=10_000)]
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX), Storable(blank=False)]
+Content = Annotated[str, Field(min_length=1, max_length=CONTENT_MAX), Storable(blank=False)]
+CommentText = Annotated[str, Field(min_length=1, max_length=10_000), Storable(blank=False)]
+Description = Annotated[str, Field(max_length=10_000), Storable()]
 MaxEntries = Annotated[int, Field(ge=1, le=100)]
 
 

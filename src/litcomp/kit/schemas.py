@@ -1,8 +1,10 @@
 """Building blocks of request bodies shared by every service."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 
 class Input(BaseModel):
@@ -60,13 +62,36 @@ BLANK = {"pattern": rf"^[{_SPACE}]*$"}
 # compiles (Rust's regex, which jsonschema-rs and so schemathesis use, refuses \ud800),
 # and a JSON text holding one is not valid Unicode (I-JSON, RFC 7493, forbids them).
 
-Text = Annotated[str, AfterValidator(_storable), Field(json_schema_extra={"not": HAS_NUL})]
+
+class Storable:
+    """The checks of ``Text`` as one annotation, which goes after any length or pattern
+    constraint (``Annotated[str, Field(max_length=...), Storable()]``): placed before
+    them, pydantic checks lengths on the validator's result and says "Value should
+    have at most 10 items after validation" instead of "String should have at most 10
+    characters". ``blank=False`` also refuses text that is only white space."""
+
+    def __init__(self, *, blank: bool = True) -> None:
+        self._blank = blank
+
+    def __get_pydantic_core_schema__(
+        self, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        schema = core_schema.no_info_after_validator_function(_storable, handler(source))
+        if self._blank:
+            return schema
+        return core_schema.no_info_after_validator_function(_not_blank, schema)
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["not"] = HAS_NUL if self._blank else {"anyOf": [BLANK, HAS_NUL]}
+        return json_schema
+
+
+Text = Annotated[str, Storable()]
 """Text stored exactly as sent (never trimmed or rewritten); every text a request
-carries to the database goes through it (or ``NonBlankText``)."""
-NonBlankText = Annotated[
-    str,
-    AfterValidator(_storable),
-    AfterValidator(_not_blank),
-    Field(json_schema_extra={"not": {"anyOf": [BLANK, HAS_NUL]}}),
-]
+carries to the database goes through it (or ``NonBlankText``), or through
+``Storable()`` after its constraints."""
+NonBlankText = Annotated[str, Storable(blank=False)]
 """Text with at least one character that is not white space."""

@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AnyHttpUrl, BaseModel, EmailStr, Field, StringConstraints, UrlConstraints
 
-from litcomp.kit.schemas import Input, Text
+from litcomp.kit.schemas import Input, Storable
 
 Username = Annotated[
-    Text,
+    str,
     StringConstraints(
         strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"
     ),
+    Storable(),
 ]
 # email-validator refuses addresses in special-use domains (RFC 6761: .test, .local,
 # ...), which the JSON Schema format "email" allows: the schema says so too.
@@ -34,7 +35,7 @@ PictureUrl = Annotated[
     UrlConstraints(max_length=2048),
     Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}),
 ]
-Password = Annotated[Text, Field(min_length=8, max_length=1024)]
+Password = Annotated[str, Field(min_length=8, max_length=1024), Storable()]
 
 
 class UserRegister(Input):
@@ -45,11 +46,11 @@ class UserRegister(Input):
 
 class UserLogin(Input):
     email: Email
-    password: Annotated[Text, Field(max_length=1024)]
+    password: Annotated[str, Field(max_length=1024), Storable()]
 
 
 class ProfileUpdate(Input):
-    bio: Annotated[Text, Field(max_length=2000)] | None = None
+    bio: Annotated[str, Field(max_length=2000), Storable()] | None = None
     profile_picture: PictureUrl | Literal[""] | None = Field(
         default=None, description="An http(s) URL of the picture, or an empty string to remove it"
     )
