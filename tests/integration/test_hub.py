@@ -10,9 +10,9 @@ import uuid
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litcomp.competitions import notifications
-from litcomp.competitions.hub import Connection, Hub
-from litcomp.competitions.notifications import Notice, Recorded
+from litcomp.competitions.notifications import store
+from litcomp.competitions.notifications.hub import Connection, Hub
+from litcomp.competitions.notifications.store import Notice, Recorded
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -30,7 +30,7 @@ def sessions(
 
 async def _notify(sessions: Sessions, user: uuid.UUID, count: int) -> list[Recorded]:
     async with sessions() as session:
-        recorded = await notifications.record(
+        recorded = await store.record(
             session, [Notice(user, "comment.created", {"n": n}) for n in range(count)]
         )
         await session.commit()
@@ -118,7 +118,7 @@ async def test_behind_names_only_users_with_something_new(sessions: Sessions):
     await _notify(sessions, quiet, 2)
     await _notify(sessions, busy, 3)
     async with sessions() as session:
-        late = await notifications.behind(session, [(quiet, 2), (busy, 1), (unknown, 0)])
+        late = await store.behind(session, [(quiet, 2), (busy, 1), (unknown, 0)])
     assert late == [busy]
 
 
@@ -126,14 +126,14 @@ async def test_one_shared_message_is_written_for_many_users(sessions: Sessions):
     users = sorted(uuid.uuid4() for _ in range(1200))  # more than a SQLite batch
     data = {"competition_id": "c", "title": "Haiku"}
     async with sessions() as session:
-        recorded = await notifications.record(
+        recorded = await store.record(
             session, [Notice(user, "submission.created", data) for user in users]
         )
         await session.commit()
-        stored = await notifications.after(session, [(user, 0) for user in users])
+        stored = await store.after(session, [(user, 0) for user in users])
     assert [(n.user_id, n.seq) for n in recorded] == [(user, 1) for user in users]
     assert [(row.user_id, row.seq, row.data) for row in stored] == [(u, 1, data) for u in users]
-    assert json.loads(recorded[0].text) == notifications.message(stored[0])
+    assert json.loads(recorded[0].text) == store.message(stored[0])
 
 
 async def test_a_client_too_far_behind_is_cut_loose_without_holding_others(sessions: Sessions):

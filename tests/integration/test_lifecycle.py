@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
 from litcomp.competitions.models import Competition, Notification, Placement, Submission
-from litcomp.competitions.notifications import Recorded
+from litcomp.competitions.notifications.store import Recorded
 from litcomp.kit.auth import Principal
 from litcomp.kit.times import utcnow
 

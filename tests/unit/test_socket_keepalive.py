@@ -6,7 +6,7 @@ import aiohttp
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.protocol import State
 
-from litcomp.competitions.sockets import Keepalive
+from litcomp.competitions.notifications.sockets import Keepalive
 
 
 async def test_a_socket_that_answers_pings_is_kept_and_a_silent_one_dropped():

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
 from litcomp.competitions.cache import CompetitionCache
-from litcomp.competitions.fanout import FanoutWorker
 from litcomp.competitions.models import Comment, Competition
+from litcomp.competitions.notifications.fanout import FanoutWorker
+from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.schemas import (
     Author,
     CommentCreate,
@@ -29,7 +30,6 @@ from litcomp.competitions.schemas import (
 )
 from litcomp.competitions.service import StatusFilter, SubmissionSort, changes_at, status_of
 from litcomp.competitions.users_client import UsersClient
-from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit.http import (
     CurrentUser,
     IdempotencyHeader,

@@ -9,15 +9,15 @@ from redis.asyncio import Redis
 
 from litcomp.competitions.api import router
 from litcomp.competitions.cache import CompetitionCache
-from litcomp.competitions.fanout import FanoutWorker
 from litcomp.competitions.grpc import Competitions
-from litcomp.competitions.hub import Hub
 from litcomp.competitions.lifecycle import Finalizer
-from litcomp.competitions.notifications_api import router as notifications_router
+from litcomp.competitions.notifications.api import router as notifications_router
+from litcomp.competitions.notifications.fanout import FanoutWorker
+from litcomp.competitions.notifications.hub import Hub
+from litcomp.competitions.notifications.sockets import socket_server
+from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.settings import CompetitionsSettings, get_settings
-from litcomp.competitions.sockets import socket_server
 from litcomp.competitions.users_client import UsersClient
-from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit import http
 from litcomp.kit.auth import PublicKeys, TokenVerifier
 from litcomp.kit.instance import database, discovered, grpc_server, peer

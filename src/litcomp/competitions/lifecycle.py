@@ -19,11 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litcomp.competitions import notifications
 from litcomp.competitions.models import Competition, Placement, Submission
-from litcomp.competitions.notifications import COMPETITION_PLACED, Notice, Recorded
+from litcomp.competitions.notifications import store
+from litcomp.competitions.notifications.store import COMPETITION_PLACED, Notice, Recorded
+from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.rules import placed
-from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit.background import Background
 from litcomp.kit.db import is_outage
 from litcomp.kit.times import utcnow
@@ -88,7 +88,7 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
                 for place, entry in places
             ],
         )
-    notified = await notifications.record(session, _placement_notices(competition, places))
+    notified = await store.record(session, _placement_notices(competition, places))
     await session.commit()
     log.info("competition finalized", extra={"competition_id": str(competition_id)})
     return notified

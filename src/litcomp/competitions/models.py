@@ -131,7 +131,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 class Notification(Base):
     """One notice to one user. ``seq`` numbers a user's notices 1, 2, 3, ... in the
-    order they were committed (see notifications.record), so "everything after n"
+    order they were committed (see notifications.store.record), so "everything after n"
     is exact: it is the id clients see."""
 
     __tablename__ = "notifications"

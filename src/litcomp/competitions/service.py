@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from litcomp.competitions import notifications
 from litcomp.competitions.models import (
     Base,
     Comment,
@@ -22,7 +21,8 @@ from litcomp.competitions.models import (
     Submission,
     idempotency_keys,
 )
-from litcomp.competitions.notifications import (
+from litcomp.competitions.notifications import store
+from litcomp.competitions.notifications.store import (
     COMMENT_CREATED,
     COMMENT_REPLIED,
     SUBMISSION_LIKED,
@@ -285,7 +285,7 @@ async def like(
         notice = Notice(
             submission.author_id, SUBMISSION_LIKED, _about(competition, submission, actor)
         )
-        notified = await notifications.record(session, [notice])
+        notified = await store.record(session, [notice])
     await session.commit()
     return Outcome(added, notified)
 
@@ -370,7 +370,7 @@ async def comment(
             recipients[parent.author_id] = COMMENT_REPLIED
         recipients.setdefault(submission.author_id, COMMENT_CREATED)
         recipients.pop(actor.user_id, None)  # nobody is told of their own words
-        notified = await notifications.record(
+        notified = await store.record(
             session, [Notice(user, kind, data) for user, kind in recipients.items()]
         )
 

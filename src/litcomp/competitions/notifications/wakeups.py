@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from litcomp.competitions.hub import Hub
-from litcomp.competitions.notifications import Recorded
+from litcomp.competitions.notifications.hub import Hub
+from litcomp.competitions.notifications.store import Recorded
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litcomp.competitions import notifications
 from litcomp.competitions.models import FanoutJob
-from litcomp.competitions.notifications import SUBMISSION_CREATED, Notice
+from litcomp.competitions.notifications import store
+from litcomp.competitions.notifications.store import SUBMISSION_CREATED, Notice
+from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.users_client import UsersClient
-from litcomp.competitions.wakeups import Wakeups
 from litcomp.kit.background import Background
 from litcomp.kit.db import is_outage
 from litcomp.kit.errors import Unavailable
@@ -116,6 +116,6 @@ class FanoutWorker(Background):
             if taken.first() is None:
                 await session.rollback()  # another replica did this one
                 return
-            recipients = await notifications.record(session, notices)
+            recipients = await store.record(session, notices)
             await session.commit()
         await self._wakeups.notify(recipients)

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from litcomp.competitions import notifications
-from litcomp.competitions.notifications import MAX_ID
+from litcomp.competitions.notifications import store
+from litcomp.competitions.notifications.store import MAX_ID
 from litcomp.kit.http import CurrentUser, SessionDep
 from litcomp.kit.schemas import Input
 
@@ -47,13 +47,9 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> NotificationPage:
     """Your notices, oldest first: those after ``after``, or else the newest ``limit``."""
-    page, unread = await notifications.listing(
-        session, user_id=me.user_id, after_seq=after, limit=limit
-    )
+    page, unread = await store.listing(session, user_id=me.user_id, after_seq=after, limit=limit)
     return NotificationPage(
-        items=[
-            NotificationOut(**notifications.message(n), read=n.read_at is not None) for n in page
-        ],
+        items=[NotificationOut(**store.message(n), read=n.read_at is not None) for n in page],
         unread=unread,
     )
 
@@ -61,8 +57,6 @@ async def list_notifications(
 @router.post("/notifications/read")
 async def mark_read(body: MarkRead, me: CurrentUser, session: SessionDep) -> Marked:
     """Mark notices read: those in ``ids``, and every one up to ``up_to``."""
-    marked = await notifications.mark_read(
-        session, user_id=me.user_id, ids=body.ids, up_to=body.up_to
-    )
-    _, unread = await notifications.listing(session, user_id=me.user_id, after_seq=None, limit=1)
+    marked = await store.mark_read(session, user_id=me.user_id, ids=body.ids, up_to=body.up_to)
+    _, unread = await store.listing(session, user_id=me.user_id, after_seq=None, limit=1)
     return Marked(marked=marked, unread=unread)

@@ -36,9 +36,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from litcomp.competitions import notifications
-from litcomp.competitions.hub import Connection, Hub
-from litcomp.competitions.notifications import MAX_ID
+from litcomp.competitions.notifications import store
+from litcomp.competitions.notifications.hub import Connection, Hub
+from litcomp.competitions.notifications.store import MAX_ID
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.background import Background
 from litcomp.kit.errors import AppError
@@ -77,7 +77,7 @@ class SocketServer:
         after = _after(websocket.request) if websocket.request else None
         if after is None:
             async with self._hub.sessions() as session:
-                after = await notifications.latest(session, principal.user_id)
+                after = await store.latest(session, principal.user_id)
         user_id = principal.user_id
         connection = Connection(user_id, after, lambda text: self._send(websocket, text, user_id))
         self._hub.add(connection)

@@ -26,8 +26,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litcomp.competitions import notifications
-from litcomp.competitions.notifications import Recorded
+from litcomp.competitions.notifications import store
+from litcomp.competitions.notifications.store import Recorded
 from litcomp.kit import metrics
 from litcomp.kit.times import utcnow
 
@@ -97,14 +97,14 @@ class Hub:
             return
         async with self._sessionmaker() as session:
             if users is None:
-                late = set(await notifications.behind(session, cursors))
+                late = set(await store.behind(session, cursors))
                 cursors = [(user, cursor) for user, cursor in cursors if user in late]
-            found = await notifications.after(session, cursors) if cursors else []
+            found = await store.after(session, cursors) if cursors else []
         for row in found:
             text: str | None = None
             for connection in self._by_user.get(row.user_id, ()):
                 if connection.cursor < row.seq:
-                    text = text or notifications.message_text(row)
+                    text = text or store.message_text(row)
                     self._queue(connection, row.seq, text, row.created_at)
 
     @staticmethod

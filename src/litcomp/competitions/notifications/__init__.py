@@ -1,0 +1,9 @@
+"""Notifications, the competitions service's second domain: told over a WebSocket.
+
+- ``store``: recording notices with the action that causes them, and reading them back;
+- ``api``: ``GET /notifications`` and marking read;
+- ``sockets``: the ``/ws`` server, on a port of its own;
+- ``hub``: the sockets this replica holds and their cursors;
+- ``wakeups``: telling the other replicas (Redis pub/sub, polling behind it);
+- ``fanout``: the worker that tells a competition's subscribers of a new entry.
+"""
