@@ -12,9 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions.notifications import store
 from litcomp.competitions.notifications.hub import Connection, Hub
+from litcomp.competitions.notifications.schemas import AboutEntry, SubmissionCreated
 from litcomp.competitions.notifications.store import Notice, Recorded
 
 Sessions = async_sessionmaker[AsyncSession]
+
+
+def _entry(title: str = "Haiku") -> AboutEntry:
+    return AboutEntry(
+        competition_id=uuid.uuid4(),
+        competition_title="Spring",
+        submission_id=uuid.uuid4(),
+        submission_title=title,
+        actor_id=uuid.uuid4(),
+        actor_username="writer",
+    )
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -31,7 +43,7 @@ def sessions(
 async def _notify(sessions: Sessions, user: uuid.UUID, count: int) -> list[Recorded]:
     async with sessions() as session:
         recorded = await store.record(
-            session, [Notice(user, "comment.created", {"n": n}) for n in range(count)]
+            session, [Notice(user, SubmissionCreated, _entry(f"entry {n}")) for n in range(count)]
         )
         await session.commit()
     return recorded
@@ -124,15 +136,17 @@ async def test_behind_names_only_users_with_something_new(sessions: Sessions):
 
 async def test_one_shared_message_is_written_for_many_users(sessions: Sessions):
     users = sorted(uuid.uuid4() for _ in range(1200))  # more than a SQLite batch
-    data = {"competition_id": "c", "title": "Haiku"}
+    data = _entry()
     async with sessions() as session:
         recorded = await store.record(
-            session, [Notice(user, "submission.created", data) for user in users]
+            session, [Notice(user, SubmissionCreated, data) for user in users]
         )
         await session.commit()
         stored = await store.after(session, [(user, 0) for user in users])
     assert [(n.user_id, n.seq) for n in recorded] == [(user, 1) for user in users]
-    assert [(row.user_id, row.seq, row.data) for row in stored] == [(u, 1, data) for u in users]
+    assert [(row.user_id, row.seq, row.data) for row in stored] == [
+        (u, 1, data.model_dump(mode="json")) for u in users
+    ]
     assert json.loads(recorded[0].text) == store.message(stored[0])
 
 

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions.models import Competition, Placement, Submission
 from litcomp.competitions.notifications import store
-from litcomp.competitions.notifications.store import COMPETITION_PLACED, Notice, Recorded
+from litcomp.competitions.notifications.schemas import CompetitionPlaced, Placed, PlacedEntry
+from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.rules import placed
 from litcomp.kit.background import Background
@@ -94,29 +95,28 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
     return notified
 
 
-def _placement_notices(competition: Competition, places: list[tuple[int, Any]]) -> list[Notice]:
+def _placement_notices(
+    competition: Competition, places: list[tuple[int, Any]]
+) -> list[Notice[Placed]]:
     """One notice per participant: their best place, and the place of each entry."""
-    by_author: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    by_author: dict[uuid.UUID, list[PlacedEntry]] = defaultdict(list)
     for place, entry in places:
         by_author[entry.author_id].append(
-            {
-                "submission_id": str(entry.id),
-                "title": entry.title,
-                "place": place,
-                "likes": entry.like_count,
-            }
+            PlacedEntry(
+                submission_id=entry.id, title=entry.title, place=place, likes=entry.like_count
+            )
         )
     return [
         Notice(
             author,
-            COMPETITION_PLACED,
-            {
-                "competition_id": str(competition.id),
-                "competition_title": competition.title,
-                "place": min(e["place"] for e in entries),
-                "participants": len(places),
-                "entries": entries,
-            },
+            CompetitionPlaced,
+            Placed(
+                competition_id=competition.id,
+                competition_title=competition.title,
+                place=min(e.place for e in entries),
+                participants=len(places),
+                entries=entries,
+            ),
         )
         for author, entries in by_author.items()
     ]

@@ -22,13 +22,14 @@ from litcomp.competitions.models import (
     idempotency_keys,
 )
 from litcomp.competitions.notifications import store
-from litcomp.competitions.notifications.store import (
-    COMMENT_CREATED,
-    COMMENT_REPLIED,
-    SUBMISSION_LIKED,
-    Notice,
-    Recorded,
+from litcomp.competitions.notifications.schemas import (
+    AboutComment,
+    AboutEntry,
+    CommentCreated,
+    CommentReplied,
+    SubmissionLiked,
 )
+from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.rules import (
     EXCERPT_CHARS,
     Status,
@@ -213,7 +214,7 @@ async def submit(
                 competition_id=competition_id,
                 submission_id=submission.id,
                 author_id=author_id,
-                data=_about(competition, submission, actor),
+                data=_about(competition, submission, actor).model_dump(mode="json"),
             )
         )
 
@@ -239,16 +240,15 @@ async def _submission_to_react_to(
     return await _open_competition(session, competition_id), submission
 
 
-def _about(competition: Competition, submission: Submission, actor: Principal) -> dict[str, Any]:
-    """What every notice about an entry says."""
-    return {
-        "competition_id": str(competition.id),
-        "competition_title": competition.title,
-        "submission_id": str(submission.id),
-        "submission_title": submission.title,
-        "actor_id": str(actor.user_id),
-        "actor_username": actor.username,
-    }
+def _about(competition: Competition, submission: Submission, actor: Principal) -> AboutEntry:
+    return AboutEntry(
+        competition_id=competition.id,
+        competition_title=competition.title,
+        submission_id=submission.id,
+        submission_title=submission.title,
+        actor_id=actor.user_id,
+        actor_username=actor.username,
+    )
 
 
 @dataclass(frozen=True)
@@ -283,7 +283,7 @@ async def like(
     )
     if first_time:
         notice = Notice(
-            submission.author_id, SUBMISSION_LIKED, _about(competition, submission, actor)
+            submission.author_id, SubmissionLiked, _about(competition, submission, actor)
         )
         notified = await store.record(session, [notice])
     await session.commit()
@@ -360,15 +360,13 @@ async def comment(
         )
         session.add(new)
         await session.flush()
-        data = {
-            **_about(competition, submission, actor),
-            "comment_id": str(new.id),
-            "parent_id": str(parent_id) if parent_id else None,
-        }
-        recipients: dict[uuid.UUID, str] = {}
+        data = AboutComment(
+            **dict(_about(competition, submission, actor)), comment_id=new.id, parent_id=parent_id
+        )
+        recipients: dict[uuid.UUID, type[CommentCreated | CommentReplied]] = {}
         if parent is not None:
-            recipients[parent.author_id] = COMMENT_REPLIED
-        recipients.setdefault(submission.author_id, COMMENT_CREATED)
+            recipients[parent.author_id] = CommentReplied
+        recipients.setdefault(submission.author_id, CommentCreated)
         recipients.pop(actor.user_id, None)  # nobody is told of their own words
         notified = await store.record(
             session, [Notice(user, kind, data) for user, kind in recipients.items()]

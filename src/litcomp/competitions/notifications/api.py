@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from litcomp.competitions.notifications import store
-from litcomp.competitions.notifications.store import MAX_ID
+from litcomp.competitions.notifications.schemas import MAX_ID, Listed
 from litcomp.kit.http import CurrentUser, SessionDep
 from litcomp.kit.schemas import Input
 
@@ -16,16 +16,8 @@ After = Annotated[int | None, Query(ge=0, le=MAX_ID)]
 router = APIRouter(tags=["notifications"])
 
 
-class NotificationOut(BaseModel):
-    id: int = Field(description="Increases by one per notice to the same user")
-    type: str
-    data: dict[str, object]
-    created_at: str
-    read: bool
-
-
 class NotificationPage(BaseModel):
-    items: list[NotificationOut]
+    items: list[Listed]
     unread: int
 
 
@@ -48,10 +40,8 @@ async def list_notifications(
 ) -> NotificationPage:
     """Your notices, oldest first: those after ``after``, or else the newest ``limit``."""
     page, unread = await store.listing(session, user_id=me.user_id, after_seq=after, limit=limit)
-    return NotificationPage(
-        items=[NotificationOut(**store.message(n), read=n.read_at is not None) for n in page],
-        unread=unread,
-    )
+    items = [{**store.message(n), "read": n.read_at is not None} for n in page]
+    return NotificationPage.model_validate({"items": items, "unread": unread})
 
 
 @router.post("/notifications/read")

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions.models import FanoutJob
 from litcomp.competitions.notifications import store
-from litcomp.competitions.notifications.store import SUBMISSION_CREATED, Notice
+from litcomp.competitions.notifications.schemas import AboutEntry, SubmissionCreated
+from litcomp.competitions.notifications.store import Notice
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.background import Background
@@ -104,10 +105,10 @@ class FanoutWorker(Background):
             await session.commit()
 
     async def _do(self, job: FanoutJob) -> None:
-        data = dict(job.data)  # one dict for all: record() serialises it once
+        data = AboutEntry.model_validate(job.data)  # one for all: record() serialises it once
         subscribers = await self._users.subscribers(job.competition_id)
         notices = [
-            Notice(user, SUBMISSION_CREATED, data) for user in subscribers if user != job.author_id
+            Notice(user, SubmissionCreated, data) for user in subscribers if user != job.author_id
         ]
         async with self._sessionmaker() as session:
             taken = await session.execute(

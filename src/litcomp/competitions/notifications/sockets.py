@@ -38,7 +38,7 @@ from websockets.protocol import State
 
 from litcomp.competitions.notifications import store
 from litcomp.competitions.notifications.hub import Connection, Hub
-from litcomp.competitions.notifications.store import MAX_ID
+from litcomp.competitions.notifications.schemas import MAX_ID
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.background import Background
 from litcomp.kit.errors import AppError

@@ -10,7 +10,11 @@ everything after n" exact, with no gaps and no repeats, on any replica.
 delivers to its own sockets without reading the rows back. On PostgreSQL the writes
 and the catch-up reads are set-based (one statement joining ``unnest`` arrays of
 users and numbers, whatever their count); SQLite, the embedded default, takes the
-same data in batches of plain statements.
+same data in batches of plain statements. Why two ways: SQLite has no arrays and no
+``unnest``, and what SQLAlchemy can say portably (a multi-row VALUES, an OR per cursor)
+is a statement that grows with the number of users, which SQLite caps (hence the
+batches) and which would make PostgreSQL parse and plan a new, larger statement for
+every fan-out size, where the ``unnest`` form is one fixed statement.
 """
 
 import json
@@ -19,13 +23,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
-from typing import Any
+from typing import Any, Generic
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.competitions.models import Notification, NotificationCounter
+from litcomp.competitions.notifications.schemas import Data, Message, type_name
 from litcomp.kit.db import UTCDateTime, upsert
 from litcomp.kit.times import utcnow
 
@@ -34,24 +39,14 @@ BATCH = 1000
 # nested deeper than 1000.
 CURSORS_PER_QUERY = 400
 
-# Notice ids count one user's notices, so they never come near this: the largest
-# integer a JSON number holds exactly (JavaScript's Number.MAX_SAFE_INTEGER). A larger
-# one names no notice, and a schema's maximum past it cannot be checked exactly by
-# clients that read JSON numbers as doubles. (The column is BIGINT.)
-MAX_ID = 2**53 - 1
-
-SUBMISSION_CREATED = "submission.created"
-SUBMISSION_LIKED = "submission.liked"
-COMMENT_CREATED = "comment.created"
-COMMENT_REPLIED = "comment.replied"
-COMPETITION_PLACED = "competition.placed"
-
 
 @dataclass(frozen=True)
-class Notice:
+class Notice(Generic[Data]):
+    """A notice to record: for whom, its message model (its type), and what it says."""
+
     user_id: uuid.UUID
-    type: str
-    data: dict[str, Any]
+    kind: type[Message[Data]]
+    data: Data
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,34 +80,42 @@ def _body(type_: str, data: dict[str, Any], created_at: datetime) -> dict[str, A
 
 
 class _Texts:
-    """JSON for notices written together. Notices that share one ``data`` dict (every
+    """JSON for notices written together. Notices that share one ``data`` model (every
     subscriber's notice of an entry) are serialised once, for the rows and for the
     messages (their ids spliced in): for 10,000 subscribers that is two ``json.dumps``
-    instead of 20,000. The notices, and so their dicts, outlive this."""
+    instead of 20,000. The notices, and so their models, outlive this."""
 
     def __init__(self, created_at: datetime) -> None:
         self.created_at = created_at
         self._tails: dict[tuple[str, int], str] = {}
-        self._data: dict[int, str] = {}
+        self._data: dict[int, dict[str, Any]] = {}
+        self._texts: dict[int, str] = {}
 
-    def text(self, seq: int, notice: Notice) -> str:
+    def text(self, seq: int, notice: Notice[Any]) -> str:
         """The WebSocket message."""
-        key = (notice.type, id(notice.data))
+        key = (type_name(notice.kind), id(notice.data))
         tail = self._tails.get(key)
         if tail is None:
-            tail = json.dumps(_body(notice.type, notice.data, self.created_at))[1:]
+            tail = json.dumps(_body(key[0], self.data(notice), self.created_at))[1:]
             self._tails[key] = tail
         return f'{{"id": {seq}, {tail}'
 
-    def data(self, notice: Notice) -> str:
-        """The row's ``data`` column."""
-        text = self._data.get(id(notice.data))
+    def data(self, notice: Notice[Any]) -> dict[str, Any]:
+        """The row's ``data``, as JSON values."""
+        data = self._data.get(id(notice.data))
+        if data is None:
+            data = self._data[id(notice.data)] = notice.data.model_dump(mode="json")
+        return data
+
+    def data_text(self, notice: Notice[Any]) -> str:
+        """The row's ``data`` column, as JSON text."""
+        text = self._texts.get(id(notice.data))
         if text is None:
-            text = self._data[id(notice.data)] = json.dumps(notice.data)
+            text = self._texts[id(notice.data)] = json.dumps(self.data(notice))
         return text
 
 
-async def record(session: AsyncSession, notices: Iterable[Notice]) -> list[Recorded]:
+async def record(session: AsyncSession, notices: Iterable[Notice[Any]]) -> list[Recorded]:
     """Add the notices to the session's transaction; returns them as written.
 
     Counters are taken in user-id order, so two transactions notifying overlapping
@@ -147,7 +150,7 @@ def _is_postgres(session: AsyncSession) -> bool:
 
 async def _insert(
     session: AsyncSession,
-    written: list[tuple[uuid.UUID, int, Notice]],
+    written: list[tuple[uuid.UUID, int, Notice[Any]]],
     texts: _Texts,
     *,
     postgres: bool,
@@ -157,8 +160,8 @@ async def _insert(
             {
                 "user_id": u,
                 "seq": seq,
-                "type": n.type,
-                "data": n.data,
+                "type": type_name(n.kind),
+                "data": texts.data(n),
                 "created_at": texts.created_at,
             }
             for u, seq, n in written
@@ -170,8 +173,8 @@ async def _insert(
         {
             "users": [user for user, _, _ in written],
             "seqs": [seq for _, seq, _ in written],
-            "types": [notice.type for _, _, notice in written],
-            "data": [texts.data(notice) for _, _, notice in written],
+            "types": [type_name(notice.kind) for _, _, notice in written],
+            "data": [texts.data_text(notice) for _, _, notice in written],
             "created_at": texts.created_at,
         },
     )

@@ -1,0 +1,147 @@
+"""What each notice says: one model per type, the only place a notice's JSON is declared.
+
+A client gets ``{"id", "type", "data", "created_at"}`` over the WebSocket, and the same
+with ``read`` from ``GET /notifications``; ``type`` says which model ``data`` follows.
+Producers build the ``data`` models; ``TYPES`` maps each type name to its message.
+The field names are a contract with the web app (``gateway/web/notify.js``): add, never
+rename.
+"""
+
+import uuid
+from datetime import datetime
+from functools import cache
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
+
+from pydantic import BaseModel, Field
+
+# Notice ids count one user's notices, so they never come near this: the largest
+# integer a JSON number holds exactly (JavaScript's Number.MAX_SAFE_INTEGER). A larger
+# one names no notice, and a schema's maximum past it cannot be checked exactly by
+# clients that read JSON numbers as doubles. (The column is BIGINT.)
+MAX_ID = 2**53 - 1
+
+
+class AboutEntry(BaseModel):
+    """What every notice about an entry says."""
+
+    competition_id: uuid.UUID
+    competition_title: str
+    submission_id: uuid.UUID
+    submission_title: str
+    actor_id: uuid.UUID = Field(description="who entered, liked or commented")
+    actor_username: str
+
+
+class AboutComment(AboutEntry):
+    comment_id: uuid.UUID
+    parent_id: uuid.UUID | None = Field(description="the comment replied to, if any")
+
+
+class PlacedEntry(BaseModel):
+    submission_id: uuid.UUID
+    title: str
+    place: int = Field(ge=1)
+    likes: int = Field(ge=0)
+
+
+class Placed(BaseModel):
+    competition_id: uuid.UUID
+    competition_title: str
+    place: int = Field(ge=1, description="the best place of your entries")
+    participants: int = Field(ge=1, description="how many entries were placed")
+    entries: list[PlacedEntry]
+
+
+Data = TypeVar("Data", bound=BaseModel)
+
+
+class Message(BaseModel, Generic[Data]):
+    id: int = Field(ge=1, le=MAX_ID, description="Increases by one per notice to the same user")
+    type: str
+    data: Data
+    created_at: datetime
+
+
+class SubmissionCreated(Message[AboutEntry]):
+    """A competition you follow has a new entry."""
+
+    type: Literal["submission.created"]
+
+
+class SubmissionLiked(Message[AboutEntry]):
+    """Someone liked your entry (once per person, however often they like it again)."""
+
+    type: Literal["submission.liked"]
+
+
+class CommentCreated(Message[AboutComment]):
+    """Someone commented on your entry."""
+
+    type: Literal["comment.created"]
+
+
+class CommentReplied(Message[AboutComment]):
+    """Someone replied to your comment."""
+
+    type: Literal["comment.replied"]
+
+
+class CompetitionPlaced(Message[Placed]):
+    """A competition you entered has ended: your places."""
+
+    type: Literal["competition.placed"]
+
+
+@cache
+def type_name(message: type[Message[Any]]) -> str:
+    """The ``type`` a message model stands for."""
+    name: str = get_args(message.model_fields["type"].annotation)[0]
+    return name
+
+
+TYPES: dict[str, type[Message[AboutEntry]] | type[Message[AboutComment]] | type[Message[Placed]]]
+TYPES = {
+    type_name(model): model
+    for model in (
+        SubmissionCreated,
+        SubmissionLiked,
+        CommentCreated,
+        CommentReplied,
+        CompetitionPlaced,
+    )
+}
+
+AnyMessage = Annotated[
+    SubmissionCreated | SubmissionLiked | CommentCreated | CommentReplied | CompetitionPlaced,
+    Field(discriminator="type"),
+]
+
+
+class Read(BaseModel):
+    read: bool
+
+
+# GET /notifications lists the same messages, each with whether it was read.
+class ListedSubmissionCreated(SubmissionCreated, Read): ...
+
+
+class ListedSubmissionLiked(SubmissionLiked, Read): ...
+
+
+class ListedCommentCreated(CommentCreated, Read): ...
+
+
+class ListedCommentReplied(CommentReplied, Read): ...
+
+
+class ListedCompetitionPlaced(CompetitionPlaced, Read): ...
+
+
+Listed = Annotated[
+    ListedSubmissionCreated
+    | ListedSubmissionLiked
+    | ListedCommentCreated
+    | ListedCommentReplied
+    | ListedCompetitionPlaced,
+    Field(discriminator="type"),
+]
