@@ -4,8 +4,8 @@ Method
 ------
 Timings on a shared 2-core machine swing by tens of percent from run to run (see
 ``gateway_vs_nginx.py``); an instruction count does not. This script drives the
-gateway's real code (``ClientConnection``, ``Gateway.handle``, the balancer, the
-breaker, the rate limiter, the metrics, ``Pool`` and its upstream parser) over
+gateway's real code (``ClientConnection``, ``Dispatcher.handle``, the balancer, the
+breaker, the rate limiter, the metrics, ``ConnectionPool`` and its response parser) over
 in-memory transports inside one uvloop event loop: 16 kept-alive client connections
 send ``GET /competitions`` back to back, and the "upstream" answers each request with
 a fixed 46-byte JSON answer, as the static nginx of ``gateway_vs_nginx.py`` does. No
@@ -27,6 +27,7 @@ measured as it runs: its hot path compiled by mypyc first, as ``make`` does
 import argparse
 import asyncio
 import contextlib
+import importlib
 import os
 import re
 import shutil
@@ -89,45 +90,57 @@ class _Loop(uvloop.Loop):
         return transport, connection
 
 
-async def _drive(rounds: int) -> None:
-    from litcomp.gateway.app import MAX_BODY_BYTES
+# The gateway's parts as the measured tree names them: since issue 14's renames, then
+# before them (``--against`` an older revision; before 2b26856 the dispatcher was in app.py).
+_PARTS = {
+    "MAX_BODY_BYTES": ("gateway.process", "gateway.app"),
+    "connections_for": ("gateway.process", "gateway.app"),
+    "Dispatcher": ("gateway.dispatch", "gateway.policy:Gateway", "gateway.app:Gateway"),
+    "Forwarder": ("gateway.forwarding", "gateway.proxy:Proxy"),
+    "ConnectionPool": ("gateway.pool", "gateway.upstream:Pool"),
+    "ClientConnection": ("gateway.client_protocol", "gateway.server"),
+    "InstanceTable": ("kit.instances", "kit.upstreams:Upstreams"),
+}
 
-    try:
-        from litcomp.gateway.policy import Gateway
-    except ImportError:  # a revision before 2b26856 (--against): it was in app.py
-        from litcomp.gateway.app import Gateway  # type: ignore[attr-defined]
-    from litcomp.gateway.proxy import Proxy
+
+def _part(name: str) -> Any:
+    """``name`` from the first of its places the measured tree has; None if none."""
+    for place in _PARTS[name]:
+        module, _, attribute = place.partition(":")
+        try:
+            return getattr(importlib.import_module(f"litcomp.{module}"), attribute or name)
+        except (ImportError, AttributeError):
+            continue
+    return None
+
+
+async def _drive(rounds: int) -> None:
     from litcomp.gateway.ratelimit import MemoryLimiter
     from litcomp.gateway.routes import ROUTES
-    from litcomp.gateway.server import ClientConnection
     from litcomp.gateway.settings import GatewaySettings
-    from litcomp.gateway.upstream import Pool
     from litcomp.kit.balancer import BALANCERS, Instance
-    from litcomp.kit.upstreams import Upstreams
 
     loop = asyncio.get_running_loop()
     settings = GatewaySettings(gateway_rate_per_second=1e9, gateway_rate_burst=10**9)
-    upstreams = {
-        service: Upstreams(
+    instances = {
+        service: _part("InstanceTable")(
             caller="gateway", service=service, balancer=BALANCERS[settings.gateway_balancer]()
         )
         for service in {route.service for route in ROUTES}
     }
-    upstreams["competitions"].update([Instance("competitions", "static", "127.0.0.1", 9)])
-    proxy = Proxy(Pool(), upstreams, {route.prefix: 5.0 for route in ROUTES})
-    gateway = Gateway(settings, upstreams, proxy, MemoryLimiter())
+    instances["competitions"].update([Instance("competitions", "static", "127.0.0.1", 9)])
+    timeouts = {route.prefix: 5.0 for route in ROUTES}
+    forwarder = _part("Forwarder")(_part("ConnectionPool")(), instances, timeouts)
+    dispatcher = _part("Dispatcher")(settings, instances, forwarder, MemoryLimiter())
     left = 0
     done: asyncio.Future[None] = loop.create_future()
-
-    try:  # the limits, timeouts and caps, as app.py makes them
-        from litcomp.gateway.app import connections_for
-
-        limits: Any = connections_for(settings)
-    except ImportError:  # a revision before them (--against): the body limit alone
-        limits = MAX_BODY_BYTES
+    # The limits, timeouts and caps, as process.py makes them; before them, the body limit.
+    connections_for = _part("connections_for")
+    limits = connections_for(settings) if connections_for else _part("MAX_BODY_BYTES")
+    client_connection = _part("ClientConnection")
 
     def client() -> Any:
-        connection = ClientConnection(gateway.handle, gateway.tunnel, limits)
+        connection = client_connection(dispatcher.handle, dispatcher.tunnel, limits)
 
         def answered(_data: bytes) -> None:
             nonlocal left

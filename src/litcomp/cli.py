@@ -26,7 +26,7 @@ from litcomp.launcher import Launcher, NotReady, Stopping
 # apps, FastAPI and SQLAlchemy), and tests and benchmarks start dozens of instances.
 SERVICE_MODULES = {
     "discovery": "litcomp.discovery.app",
-    "gateway": "litcomp.gateway.app",
+    "gateway": "litcomp.gateway.process",
     "users": "litcomp.users.app",
     "competitions": "litcomp.competitions.app",
 }

@@ -19,7 +19,7 @@ How:
 - Without mypyc or a C compiler everything runs interpreted, just slower.
 
 The modules are the gateway's per-request path and what it calls. mypyc compiles no
-async generator (``gateway.app``'s ``running``: the policy is a module of its own so that
+async generator (``gateway.process``'s ``running``: the dispatcher is a module of its own so that
 it compiles) and its classes take no weak references.
 """
 
@@ -38,19 +38,19 @@ MODULES = (
     "litcomp.gateway.clients",
     "litcomp.gateway.headers",
     "litcomp.gateway.messages",
-    "litcomp.gateway.policy",
-    "litcomp.gateway.proxy",
+    "litcomp.gateway.dispatch",
+    "litcomp.gateway.forwarding",
     "litcomp.gateway.ratelimit",
     "litcomp.gateway.routes",
-    "litcomp.gateway.server",
+    "litcomp.gateway.client_protocol",
     "litcomp.gateway.target",
-    "litcomp.gateway.upstream",
+    "litcomp.gateway.pool",
     "litcomp.kit.balancer",
     "litcomp.kit.breaker",
     "litcomp.kit.logging",
     "litcomp.kit.metrics",
     "litcomp.kit.outliers",
-    "litcomp.kit.upstreams",
+    "litcomp.kit.instances",
 )
 _SOURCE = Path(__file__).resolve().parent.parent  # the directory holding litcomp/
 _MYPY_CONFIG = "[mypy]\nfollow_imports = silent\nignore_missing_imports = True\n"

@@ -12,7 +12,7 @@ from litcomp.kit.balancer import Instance, RoundRobin
 from litcomp.kit.breaker import State
 from litcomp.kit.errors import Unavailable
 from litcomp.kit.grpc import Client, start_server
-from litcomp.kit.upstreams import Upstreams
+from litcomp.kit.instances import InstanceTable
 from litcomp.v1 import users_pb2, users_pb2_grpc
 from tests.support import free_port
 
@@ -25,11 +25,11 @@ class Failing(users_pb2_grpc.UsersServicer):
         raise AssertionError("abort raises")
 
 
-async def client_of(port: int) -> tuple[Client, Upstreams]:
-    upstreams = Upstreams(caller="test", service="users", balancer=RoundRobin())
-    client = Client(stub=users_pb2_grpc.UsersStub, upstreams=upstreams, timeout=2)
+async def client_of(port: int) -> tuple[Client, InstanceTable]:
+    instances = InstanceTable(caller="test", service="users", balancer=RoundRobin())
+    client = Client(stub=users_pb2_grpc.UsersStub, instances=instances, timeout=2)
     await client.update("users", [Instance("users", "only", "127.0.0.1", 0, grpc_port=port)])
-    return client, upstreams
+    return client, instances
 
 
 async def test_error_answers_leave_the_breaker_closed() -> None:
@@ -40,11 +40,11 @@ async def test_error_answers_leave_the_breaker_closed() -> None:
         port=0,
     )
     try:
-        client, upstreams = await client_of(port)
+        client, instances = await client_of(port)
         for _ in range(5):
             with pytest.raises(Unavailable):
                 await client.call("GetUsers", users_pb2.GetUsersRequest())
-        [only] = upstreams.endpoints
+        [only] = instances.endpoints
         assert only.breaker.state is State.CLOSED
         assert only.last_error == "gRPC INTERNAL"
     finally:
@@ -52,10 +52,10 @@ async def test_error_answers_leave_the_breaker_closed() -> None:
 
 
 async def test_an_instance_nobody_answers_for_opens_it() -> None:
-    client, upstreams = await client_of(free_port())
+    client, instances = await client_of(free_port())
     for _ in range(3):
         with pytest.raises(Unavailable):
             await client.call("GetUsers", users_pb2.GetUsersRequest())
-    [only] = upstreams.endpoints
+    [only] = instances.endpoints
     assert only.breaker.state is State.OPEN
     assert only.last_error == "gRPC UNAVAILABLE"

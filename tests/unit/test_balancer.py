@@ -22,7 +22,7 @@ from litcomp.kit.balancer import (
     RoundRobin,
 )
 from litcomp.kit.breaker import CircuitBreaker, State
-from litcomp.kit.upstreams import Upstreams
+from litcomp.kit.instances import InstanceTable
 from tests.support import FakeClock
 
 START = 1000.0
@@ -339,81 +339,81 @@ class TestLeastLoad:
         assert LeastLoad(clock=clock).pick([tunnels, busy]) is tunnels
 
 
-class TestUpstreams:
-    """What the balancers read is kept by ``Upstreams``: in flight, waiting, progress."""
+class TestInstanceTable:
+    """What the balancers read is kept by ``InstanceTable``: in flight, waiting, progress."""
 
-    def upstreams(self, clock: FakeClock) -> Upstreams:
-        upstreams = Upstreams(
+    def instances(self, clock: FakeClock) -> InstanceTable:
+        instances = InstanceTable(
             caller="test", service="users", balancer=LeastLoad(clock=clock), clock=clock
         )
-        upstreams.update([Instance("users", name, "10.0.0.1", 8000) for name in ("a", "b")])
-        return upstreams
+        instances.update([Instance("users", name, "10.0.0.1", 8000) for name in ("a", "b")])
+        return instances
 
     def test_attempts_go_to_different_instances_and_end_when_none_is_left(
         self, clock: FakeClock
     ) -> None:
-        upstreams = self.upstreams(clock)
-        first, second = upstreams.attempts(tries=3)  # two instances: two attempts
+        instances = self.instances(clock)
+        first, second = instances.attempts(tries=3)  # two instances: two attempts
         assert first is not second
-        upstreams.update([Instance("users", n, "10.0.0.1", 8000) for n in ("a", "b", "c")])
-        trip(upstreams.endpoints[2])
-        assert list(upstreams.attempts(tries=3)) == list(upstreams.endpoints[:2])
+        instances.update([Instance("users", n, "10.0.0.1", 8000) for n in ("a", "b", "c")])
+        trip(instances.endpoints[2])
+        assert list(instances.attempts(tries=3)) == list(instances.endpoints[:2])
 
     def test_a_request_waits_from_when_it_was_sent_if_none_was_waiting(
         self, clock: FakeClock
     ) -> None:
-        upstreams = self.upstreams(clock)
-        a = upstreams.endpoints[0]
-        with upstreams.track(a):
+        instances = self.instances(clock)
+        a = instances.endpoints[0]
+        with instances.track(a):
             assert (a.in_flight, a.waiting, a.progress_at) == (1, 1, START)
             clock.advance(2)
-            with upstreams.track(a):  # a second one: the first is still owed
+            with instances.track(a):  # a second one: the first is still owed
                 assert (a.waiting, a.progress_at) == (2, START)
         assert (a.in_flight, a.waiting) == (0, 0)
 
     def test_only_a_good_answer_is_progress(self, clock: FakeClock) -> None:
-        upstreams = self.upstreams(clock)
-        a = upstreams.endpoints[0]
-        with upstreams.track(a):
+        instances = self.instances(clock)
+        a = instances.endpoints[0]
+        with instances.track(a):
             clock.advance(2)
-            upstreams.failed(a, "no answer before the deadline")
+            instances.failed(a, "no answer before the deadline")
             assert a.progress_at == START
-            upstreams.succeeded(a)
+            instances.succeeded(a)
             assert a.progress_at == START + 2
 
     def test_the_stall_outlasts_its_stuck_requests_timing_out(self, clock: FakeClock) -> None:
         """Once they time out nothing waits on it, but it has still answered nothing:
         the next request sent there does not restart its clock."""
-        upstreams = self.upstreams(clock)
-        hung = upstreams.endpoints[0]
-        with upstreams.track(hung):
+        instances = self.instances(clock)
+        hung = instances.endpoints[0]
+        with instances.track(hung):
             clock.advance(5)
-            upstreams.failed(hung, "no answer before the deadline")
+            instances.failed(hung, "no answer before the deadline")
         assert hung.waiting == 0
         assert hung.stalled(clock.now, STALLED_AFTER_SECONDS)  # it failed just now
-        with upstreams.track(hung):
+        with instances.track(hung):
             assert hung.progress_at == START
             assert hung.stalled(clock.now, STALLED_AFTER_SECONDS)
 
     def test_a_failure_long_past_does_not_shun_an_idle_instance(self, clock: FakeClock) -> None:
-        upstreams = self.upstreams(clock)
-        once = upstreams.endpoints[0]
-        with upstreams.track(once):
-            upstreams.failed(once, "cannot connect")
+        instances = self.instances(clock)
+        once = instances.endpoints[0]
+        with instances.track(once):
+            instances.failed(once, "cannot connect")
         clock.advance(STALLED_AFTER_SECONDS)
         assert once.stalled(clock.now, STALLED_AFTER_SECONDS)
         clock.advance(once.breaker.cooldown)
         assert not once.stalled(clock.now, STALLED_AFTER_SECONDS)
 
     def test_new_requests_leave_an_instance_that_stopped_answering(self, clock: FakeClock) -> None:
-        upstreams = self.upstreams(clock)
-        a, b = upstreams.endpoints
-        with upstreams.track(a), upstreams.track(b), upstreams.track(b):
+        instances = self.instances(clock)
+        a, b = instances.endpoints
+        with instances.track(a), instances.track(b), instances.track(b):
             clock.advance(STALLED_AFTER_SECONDS)  # b answers, a does not
-            upstreams.succeeded(b)
+            instances.succeeded(b)
             picks: Counter[str] = Counter()
             for _ in range(5):
-                chosen = upstreams.choose()
+                chosen = instances.choose()
                 assert chosen is not None
                 picks[chosen.instance.instance_id] += 1
             assert picks == {"b": 5}
@@ -425,7 +425,7 @@ def test_both_satisfy_the_balancer_protocol() -> None:
 
 
 class TestPanic:
-    """In panic (too few healthy instances, decided by Upstreams) breakers are ignored."""
+    """In panic (too few healthy instances, decided by InstanceTable) breakers are ignored."""
 
     @pytest.mark.parametrize("name", sorted(BALANCERS))
     def test_every_endpoint_is_a_candidate(self, name: str, clock: FakeClock) -> None:
@@ -445,62 +445,64 @@ class TestPanic:
         assert LeastLoad(clock=clock).pick([a, b], panic=True) is a  # open: failures not load
 
 
-class TestUpstreamsJudgeAnswers:
+class TestInstanceTableJudgesAnswers:
     """Error answers eject only outliers; breakers never take the last half away."""
 
-    def upstreams(self, clock: FakeClock, *names: str) -> Upstreams:
-        upstreams = Upstreams(caller="test", service="users", balancer=RoundRobin(), clock=clock)
-        upstreams.update([Instance("users", name, "10.0.0.1", 8000) for name in names])
-        return upstreams
+    def instances(self, clock: FakeClock, *names: str) -> InstanceTable:
+        instances = InstanceTable(
+            caller="test", service="users", balancer=RoundRobin(), clock=clock
+        )
+        instances.update([Instance("users", name, "10.0.0.1", 8000) for name in names])
+        return instances
 
-    def answer(self, upstreams: Upstreams, errors: dict[str, int], total: int) -> None:
+    def answer(self, instances: InstanceTable, errors: dict[str, int], total: int) -> None:
         """``total`` answers from each instance, the first ``errors[name]`` of them 5xx."""
-        for e in upstreams.endpoints:
+        for e in instances.endpoints:
             for n in range(total):
-                with upstreams.track(e):
+                with instances.track(e):
                     if n < errors.get(e.instance.instance_id, 0):
-                        upstreams.errored(e, "HTTP 500")
+                        instances.errored(e, "HTTP 500")
                     else:
-                        upstreams.succeeded(e)
+                        instances.succeeded(e)
 
     def test_error_answers_alone_never_open_a_breaker(self, clock: FakeClock) -> None:
         """The attack: every answer of the only instance a 500, for minutes."""
-        upstreams = self.upstreams(clock, "only")
-        [only] = upstreams.endpoints
+        instances = self.instances(clock, "only")
+        [only] = instances.endpoints
         for _ in range(30):
-            self.answer(upstreams, {"only": 100}, 100)
+            self.answer(instances, {"only": 100}, 100)
             clock.advance(10)
         assert only.breaker.state is State.CLOSED
         assert only.last_error == "HTTP 500"
-        assert upstreams.choose() is only
+        assert instances.choose() is only
 
     def test_an_instance_whose_errors_stand_out_is_ejected_at_the_end_of_the_interval(
         self, clock: FakeClock
     ) -> None:
-        upstreams = self.upstreams(clock, "bad", "good", "fine")
-        bad = upstreams.endpoints[0]
-        self.answer(upstreams, {"bad": 20, "good": 1}, 20)
+        instances = self.instances(clock, "bad", "good", "fine")
+        bad = instances.endpoints[0]
+        self.answer(instances, {"bad": 20, "good": 1}, 20)
         assert bad.breaker.state is State.CLOSED  # the interval is not over
         clock.advance(10)
-        self.answer(upstreams, {}, 1)  # the first answer after it judges it
+        self.answer(instances, {}, 1)  # the first answer after it judges it
         assert bad.breaker.state is State.OPEN
-        assert [e.breaker.state for e in upstreams.endpoints[1:]] == [State.CLOSED] * 2
+        assert [e.breaker.state for e in instances.endpoints[1:]] == [State.CLOSED] * 2
         assert (bad.answers, bad.errors) == (0, 0)  # the next interval starts afresh
-        assert {upstreams.choose() for _ in range(4)} == set(upstreams.endpoints[1:])
+        assert {instances.choose() for _ in range(4)} == set(instances.endpoints[1:])
 
     def test_errors_spread_over_every_instance_eject_none(self, clock: FakeClock) -> None:
-        upstreams = self.upstreams(clock, "a", "b", "c")
-        self.answer(upstreams, {"a": 12, "b": 10, "c": 11}, 30)
+        instances = self.instances(clock, "a", "b", "c")
+        self.answer(instances, {"a": 12, "b": 10, "c": 11}, 30)
         clock.advance(10)
-        self.answer(upstreams, {}, 1)
-        assert all(e.breaker.state is State.CLOSED for e in upstreams.endpoints)
+        self.answer(instances, {}, 1)
+        assert all(e.breaker.state is State.CLOSED for e in instances.endpoints)
 
     def test_never_ejects_below_half_of_the_instances(self, clock: FakeClock) -> None:
-        upstreams = self.upstreams(clock, "a", "b", "c")
-        self.answer(upstreams, {"a": 30, "b": 30}, 30)  # a and b both stand out from c
+        instances = self.instances(clock, "a", "b", "c")
+        self.answer(instances, {"a": 30, "b": 30}, 30)  # a and b both stand out from c
         clock.advance(10)
-        self.answer(upstreams, {}, 1)
-        assert [e.breaker.state for e in upstreams.endpoints] == [
+        self.answer(instances, {}, 1)
+        assert [e.breaker.state for e in instances.endpoints] == [
             State.OPEN,
             State.CLOSED,  # ejecting it too would leave one of three
             State.CLOSED,
@@ -509,34 +511,34 @@ class TestUpstreamsJudgeAnswers:
     def test_timeouts_and_refused_connections_still_open_the_breaker(
         self, clock: FakeClock
     ) -> None:
-        upstreams = self.upstreams(clock, "dead", "a", "b")
-        dead = upstreams.endpoints[0]
+        instances = self.instances(clock, "dead", "a", "b")
+        dead = instances.endpoints[0]
         for _ in range(dead.breaker.policy.failure_threshold):
-            with upstreams.track(dead):
-                upstreams.failed(dead, "cannot connect")
+            with instances.track(dead):
+                instances.failed(dead, "cannot connect")
         assert dead.breaker.state is State.OPEN
-        assert not upstreams.panic
-        assert dead not in {upstreams.choose() for _ in range(10)}
+        assert not instances.panic
+        assert dead not in {instances.choose() for _ in range(10)}
 
     def test_panic_with_fewer_than_half_healthy_balances_over_all(self, clock: FakeClock) -> None:
-        upstreams = self.upstreams(clock, "a", "b", "c")
-        a, b, c = upstreams.endpoints
+        instances = self.instances(clock, "a", "b", "c")
+        a, b, c = instances.endpoints
         trip(a)
-        assert not upstreams.panic  # two of three healthy
+        assert not instances.panic  # two of three healthy
         trip(b)
-        assert upstreams.panic  # one of three
-        assert Counter(upstreams.choose() for _ in range(30)) == {a: 10, b: 10, c: 10}
+        assert instances.panic  # one of three
+        assert Counter(instances.choose() for _ in range(30)) == {a: 10, b: 10, c: 10}
         clock.advance(a.breaker.cooldown)
-        chosen = [upstreams.choose() for _ in range(3)]
+        chosen = [instances.choose() for _ in range(3)]
         assert set(chosen) == {a, b, c}
         for e in (a, b):  # the choices after the cooldown were their probes
             assert e.breaker.state is State.HALF_OPEN
-            upstreams.succeeded(e)
-        assert not upstreams.panic
+            instances.succeeded(e)
+        assert not instances.panic
 
     def test_the_only_instance_is_never_shut_out(self, clock: FakeClock) -> None:
-        upstreams = self.upstreams(clock, "only")
-        [only] = upstreams.endpoints
+        instances = self.instances(clock, "only")
+        [only] = instances.endpoints
         trip(only)
-        assert upstreams.panic
-        assert list(upstreams.attempts()) == [only]
+        assert instances.panic
+        assert list(instances.attempts()) == [only]

@@ -22,7 +22,7 @@ def test_the_gateway_loads_no_database_nor_web_framework_nor_other_service():
         [sys.executable, "-c", SERVE_GATEWAY], capture_output=True, text=True, check=True
     )
     loaded = done.stdout.split()
-    assert "litcomp.gateway.app" in loaded
+    assert "litcomp.gateway.process" in loaded
     for name in ("sqlalchemy", "alembic", "fastapi", "litcomp.admin", "litcomp.users.app"):
         assert name not in loaded
     assert not [name for name in loaded if name.startswith("litcomp.competitions")]

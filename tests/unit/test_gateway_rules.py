@@ -6,7 +6,7 @@ Nothing here does I/O; time is a fake clock.
 import pytest
 
 from litcomp.gateway import headers, routes
-from litcomp.gateway.proxy import retry_is_safe
+from litcomp.gateway.forwarding import retry_is_safe
 from litcomp.gateway.ratelimit import Decision, Limit, MemoryLimiter, take
 from tests.support import FakeClock
 
@@ -94,7 +94,7 @@ def _split(line: str) -> tuple[str, str]:
 
 class TestUpstreamRequestHeaders:
     def upstream(self, incoming: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        lines = headers.upstream_request(
+        lines = headers.to_instance(
             as_parsed(incoming),
             client_ip="203.0.113.7",
             scheme="https",
@@ -224,7 +224,7 @@ class TestClientResponseHeaders:
             ("Set-Cookie", "b=2"),
             ("Retry-After", "3"),
         ]
-        assert headers.client_response(as_parsed(upstream), INSTANCE) == [
+        assert headers.to_client(as_parsed(upstream), INSTANCE) == [
             ("content-type", "application/json"),
             ("set-cookie", "a=1"),
             ("set-cookie", "b=2"),
@@ -234,11 +234,11 @@ class TestClientResponseHeaders:
     def test_the_upstreams_request_id_gives_way_to_the_gateways_own(self) -> None:
         # The gateway sent that id upstream and adds it to the answer itself, once.
         answer = [("x-request-id", "r"), ("etag", "e")]
-        assert headers.client_response(answer, INSTANCE) == [("etag", "e")]
+        assert headers.to_client(answer, INSTANCE) == [("etag", "e")]
 
     def test_no_internal_address_reaches_the_client(self) -> None:
         answer = [("server", "uvicorn"), ("location", "http://10.0.0.7:8001/users/me?x=1")]
-        assert headers.client_response(answer, INSTANCE) == [("location", "/users/me?x=1")]
+        assert headers.to_client(answer, INSTANCE) == [("location", "/users/me?x=1")]
 
     @pytest.mark.parametrize(
         ("location", "public"),

@@ -5,8 +5,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from litcomp.kit.balancer import Instance, RoundRobin
+from litcomp.kit.instances import InstanceTable
 from litcomp.kit.metrics import RequestMetrics
-from litcomp.kit.upstreams import Upstreams
 
 
 def _samples(collector: object) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -41,11 +41,11 @@ def test_requests_are_counted_by_labels_and_timed_in_cumulative_buckets():
 
 
 def test_balancer_picks_are_read_from_every_live_set_of_upstreams():
-    instances = [Instance("competitions", name, "127.0.0.1", 1) for name in ("a", "b")]
-    upstreams = Upstreams(caller="test-picks", service="competitions", balancer=RoundRobin())
-    upstreams.update(instances)
+    listed = [Instance("competitions", name, "127.0.0.1", 1) for name in ("a", "b")]
+    instances = InstanceTable(caller="test-picks", service="competitions", balancer=RoundRobin())
+    instances.update(listed)
     for _ in range(3):
-        upstreams.choose()
+        instances.choose()
 
     text = generate_latest().decode()
 

@@ -51,25 +51,25 @@ class UsersClient:
 
     async def jwks(self) -> Mapping[str, Any]:
         """The users service's JWKS document, from any live users instance."""
-        endpoint = self._client.upstreams.choose()
+        endpoint = self._client.instances.choose()
         if endpoint is None:
             raise Unavailable("no users instance to fetch the signing keys from")
         if self._http is None:
             timeout = aiohttp.ClientTimeout(total=self._client.timeout)
             self._http = aiohttp.ClientSession(timeout=timeout)
-        upstreams = self._client.upstreams
-        with upstreams.track(endpoint):
+        instances = self._client.instances
+        with instances.track(endpoint):
             try:
                 async with self._http.get(endpoint.instance.http_url + JWKS_PATH) as response:
                     response.raise_for_status()
                     document: Mapping[str, Any] = await response.json()
             except aiohttp.ClientResponseError as error:  # an answer: not the breaker's
-                upstreams.errored(endpoint, f"JWKS fetch: HTTP {error.status}")
+                instances.errored(endpoint, f"JWKS fetch: HTTP {error.status}")
                 raise Unavailable("cannot fetch the users service's signing keys") from None
             except (aiohttp.ClientError, TimeoutError) as error:
-                upstreams.failed(endpoint, f"JWKS fetch: {error!r}")
+                instances.failed(endpoint, f"JWKS fetch: {error!r}")
                 raise Unavailable("cannot fetch the users service's signing keys") from None
-        upstreams.succeeded(endpoint)
+        instances.succeeded(endpoint)
         return document
 
     async def close(self) -> None:

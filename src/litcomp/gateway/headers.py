@@ -1,6 +1,6 @@
 """What crosses the gateway in headers, both ways. Pure functions over header lists.
 
-Header names are in lower case: the gateway's parsers (server.py, upstream.py) make
+Header names are in lower case: the gateway's parsers (client_protocol.py, pool.py) make
 them so as they read them, once, so nothing here lower-cases on every comparison.
 Header lists are typed ``list``, not ``Sequence``: compiled (litcomp.compiled), a list
 is walked by index, any sequence through the iterator protocol.
@@ -29,7 +29,7 @@ _FRAMING = frozenset({"host", "content-length", "expect"})
 # (``x-forwarded-*`` too, by prefix).
 _GATEWAY_SAYS = frozenset({"forwarded", "x-real-ip", "x-request-id"})
 
-_NOT_TO_UPSTREAM = HOP_BY_HOP | _FRAMING | _GATEWAY_SAYS
+_NOT_TO_INSTANCE = HOP_BY_HOP | _FRAMING | _GATEWAY_SAYS
 # The gateway adds its own X-Request-ID to the answer: the one it sent upstream. An
 # instance's Server says what runs behind the gateway, which is nobody's business.
 _NOT_TO_CLIENT = HOP_BY_HOP | _FRAMING | {"x-request-id", "server"}
@@ -53,7 +53,7 @@ def _dropped(headers: list[tuple[str, str]], always: frozenset[str]) -> frozense
     return dropped
 
 
-def upstream_request(
+def to_instance(
     headers: list[tuple[str, str]],
     *,
     client_ip: str,
@@ -61,9 +61,9 @@ def upstream_request(
     host: str,
     request_id: str,
 ) -> str:
-    """The request's header lines to send upstream, each ``name: value\\r\\n``: made
+    """The request's header lines to send to the instance, each ``name: value\\r\\n``: made
     as lines at once, the request is encoded in one more step (on every request's path)."""
-    dropped = _dropped(headers, _NOT_TO_UPSTREAM)
+    dropped = _dropped(headers, _NOT_TO_INSTANCE)
     lines = [
         f"{name}: {value}\r\n"
         for name, value in headers
@@ -76,7 +76,7 @@ def upstream_request(
     return "".join(lines)
 
 
-def client_response(headers: list[tuple[str, str]], instance: str) -> list[tuple[str, str]]:
+def to_client(headers: list[tuple[str, str]], instance: str) -> list[tuple[str, str]]:
     """The response headers of ``instance`` (its ``host:port``) to hand back to the
     client: no internal address among them (see ``public_location``)."""
     dropped = _dropped(headers, _NOT_TO_CLIENT)

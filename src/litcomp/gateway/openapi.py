@@ -29,10 +29,10 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from litcomp.gateway.messages import Request, Response
+from litcomp.gateway.pool import ConnectionPool, fetch_json
 from litcomp.gateway.routes import match
-from litcomp.gateway.upstream import Pool, fetch_json
 from litcomp.kit import openapi
-from litcomp.kit.upstreams import Upstreams
+from litcomp.kit.instances import InstanceTable
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +310,8 @@ class Documents:
 
     def __init__(
         self,
-        pool: Pool,
-        upstreams: Mapping[str, Upstreams],
+        pool: ConnectionPool,
+        instances: Mapping[str, InstanceTable],
         *,
         ttl: float = 30.0,
         retry_incomplete: float = 2.0,
@@ -319,7 +319,7 @@ class Documents:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pool = pool
-        self._upstreams = upstreams
+        self._instances = instances
         self._ttl = ttl
         self._retry_incomplete = retry_incomplete
         self._timeout = timeout
@@ -344,10 +344,10 @@ class Documents:
         return Response(200, headers, body)  # for HEAD, the server sends no body
 
     async def _refresh(self) -> None:
-        services = sorted(self._upstreams)
+        services = sorted(self._instances)
         fetched = await asyncio.gather(
             *(
-                fetch_json(self._pool, self._upstreams[service], PATH, within=self._timeout)
+                fetch_json(self._pool, self._instances[service], PATH, within=self._timeout)
                 for service in services
             ),
             return_exceptions=True,

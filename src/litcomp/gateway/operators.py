@@ -4,7 +4,7 @@ They show every instance's address and last error, so they answer only to client
 ``LITCOMP_GATEWAY_OPERATOR_NETS`` (loopback by default; where Prometheus scrapes from
 on Compose and Kubernetes) or to a request carrying an admin's token. The token is
 verified here as the services verify it (``kit.auth``), with the users service's
-public keys fetched through the gateway's own upstream pool from a users instance.
+public keys fetched through the gateway's own connection pool from a users instance.
 
 ``/status`` itself is a page with no data in it: it fetches ``/gateway/status`` with
 the token the web app keeps, so an admin can open it from anywhere.
@@ -15,16 +15,16 @@ from typing import Any
 
 from litcomp.gateway.clients import Networks
 from litcomp.gateway.messages import Request, Response, error
-from litcomp.gateway.upstream import Pool, fetch_json
+from litcomp.gateway.pool import ConnectionPool, fetch_json
 from litcomp.kit.auth import PublicKeys, TokenVerifier
 from litcomp.kit.errors import AppError, Unavailable
-from litcomp.kit.upstreams import Upstreams
+from litcomp.kit.instances import InstanceTable
 
 JWKS_PATH = "/users/.well-known/jwks.json"
 PATHS = frozenset({"/gateway/status", "/metrics"})
 
 
-def users_public_keys(pool: Pool, users: Upstreams, *, within: float) -> PublicKeys:
+def users_public_keys(pool: ConnectionPool, users: InstanceTable, *, within: float) -> PublicKeys:
     """The users service's public keys, fetched from one of its instances when a token
     names a key not seen yet (``PublicKeys`` says how often at most)."""
 

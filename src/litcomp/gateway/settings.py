@@ -66,7 +66,7 @@ class GatewaySettings(BaseServiceSettings):
         default_factory=lambda: list(LOOPBACK),
         description="clients that may read /gateway/status and /metrics without an admin token",
     )
-    # What one client may hold (gateway/server.py). Timeouts as nginx's and Envoy's
+    # What one client may hold (gateway/client_protocol.py). Timeouts as nginx's and Envoy's
     # defaults have them: long enough for any real client on a slow link.
     gateway_header_timeout_seconds: float = Field(
         default=10.0, gt=0, le=3600, description="a request's headers within this of its first byte"

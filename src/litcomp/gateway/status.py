@@ -4,12 +4,12 @@ from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 
-from litcomp.kit.upstreams import Upstreams
+from litcomp.kit.instances import InstanceTable
 
 STATUS_PAGE = (files("litcomp.gateway") / "status.html").read_text()
 
 
-def snapshot(upstreams: Mapping[str, Upstreams], balancer: str) -> dict[str, Any]:
+def snapshot(instances: Mapping[str, InstanceTable], balancer: str) -> dict[str, Any]:
     return {
         "balancer": balancer,
         "services": {
@@ -30,6 +30,6 @@ def snapshot(upstreams: Mapping[str, Upstreams], balancer: str) -> dict[str, Any
                 }
                 for e in pool.endpoints
             ]
-            for name, pool in upstreams.items()
+            for name, pool in instances.items()
         },
     }

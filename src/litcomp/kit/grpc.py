@@ -33,13 +33,13 @@ from litcomp.kit.errors import (
     Unauthorized,
     Unavailable,
 )
+from litcomp.kit.instances import InstanceTable
 from litcomp.kit.logging import (
     REQUEST_ID_HEADER,
     accept_request_id,
     new_request_id,
     request_id_var,
 )
-from litcomp.kit.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -164,32 +164,32 @@ async def start_server(
 class Client:
     """Calls one service's methods on one of its live instances.
 
-    Each call picks an instance through ``upstreams`` (balancer + breaker), carries a
+    Each call picks an instance through ``instances`` (balancer + breaker), carries a
     deadline and the request id, and reports the outcome to the instance's breaker.
     Every method we call is a read, so a call that finds its instance unavailable is
     retried once on another instance. ``update`` is the discovery watch callback.
     """
 
     def __init__(
-        self, *, stub: Callable[[grpc.aio.Channel], Any], upstreams: Upstreams, timeout: float
+        self, *, stub: Callable[[grpc.aio.Channel], Any], instances: InstanceTable, timeout: float
     ) -> None:
-        self.upstreams = upstreams
-        self.caller = upstreams.caller
-        self.service = upstreams.service
+        self.instances = instances
+        self.caller = instances.caller
+        self.service = instances.service
         self.timeout = timeout
         self._stub_class = stub
         self._channels: dict[str, tuple[str, grpc.aio.Channel, Any]] = {}
 
-    async def update(self, _service: str, instances: list[Instance]) -> None:
-        for endpoint in self.upstreams.update(instances):
+    async def update(self, _service: str, listed: list[Instance]) -> None:
+        for endpoint in self.instances.update(listed):
             await self._close(endpoint.instance.instance_id)
 
     async def call(self, name: str, request: Any) -> Any:
         """Call method ``name``, e.g. ``await users.call("GetUsers", request)``."""
         metadata = ((REQUEST_ID_HEADER, request_id_var.get() or new_request_id()),)
-        for endpoint in self.upstreams.attempts():
+        for endpoint in self.instances.attempts():
             method = getattr(self._stub(endpoint), name)
-            with self.upstreams.track(endpoint):
+            with self.instances.track(endpoint):
                 try:
                     response = await method(request, timeout=self.timeout, metadata=metadata)
                 except grpc.aio.AioRpcError as exc:
@@ -198,14 +198,14 @@ class Client:
                         self.caller, self.service, name, code.name
                     ).inc()
                     if code in _UNAVAILABLE_STATUSES:
-                        self.upstreams.failed(endpoint, f"gRPC {code.name}")
+                        self.instances.failed(endpoint, f"gRPC {code.name}")
                         continue
                     if code in _SERVER_ERROR_STATUSES:
-                        self.upstreams.errored(endpoint, f"gRPC {code.name}")
+                        self.instances.errored(endpoint, f"gRPC {code.name}")
                         continue
-                    self.upstreams.succeeded(endpoint)  # it answered; the answer is a no
+                    self.instances.succeeded(endpoint)  # it answered; the answer is a no
                     raise _error_from(exc) from None
-            self.upstreams.succeeded(endpoint)
+            self.instances.succeeded(endpoint)
             self._count(name, "OK")
             return response
         log.warning("no %s instance could answer %s", self.service, name)

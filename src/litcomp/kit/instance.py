@@ -23,8 +23,8 @@ from litcomp.kit import grpc, metrics
 from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.db import create_engine, create_sessionmaker, migrate, ping
 from litcomp.kit.discovery import DiscoveryClient, Registration, Watch
+from litcomp.kit.instances import InstanceTable
 from litcomp.kit.settings import BaseServiceSettings
-from litcomp.kit.upstreams import Upstreams
 
 
 def new_instance_id() -> str:
@@ -78,13 +78,13 @@ async def grpc_server(
 
 def peer(*, caller: str, service: str, stub: Any, settings: BaseServiceSettings) -> grpc.Client:
     """A gRPC client for another service, balanced and breaker-guarded per instance."""
-    upstreams = Upstreams(
+    instances = InstanceTable(
         caller=caller,
         service=service,
         balancer=BALANCERS[settings.balancer](),
         forget_after=settings.discovery_grace_seconds,
     )
-    return grpc.Client(stub=stub, upstreams=upstreams, timeout=settings.grpc_timeout_seconds)
+    return grpc.Client(stub=stub, instances=instances, timeout=settings.grpc_timeout_seconds)
 
 
 @asynccontextmanager

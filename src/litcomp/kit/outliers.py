@@ -28,7 +28,7 @@ The rule (``outliers``), over one interval's answers (``OutlierPolicy.interval``
   deviation 0: nobody is ejected.
 
 An outlier's breaker is opened (``CircuitBreaker.eject``): it gets no traffic for a
-cooldown, then one probe as after any opening. ``Upstreams`` never ejects below half of
+cooldown, then one probe as after any opening. ``InstanceTable`` never ejects below half of
 the instances serving, and with fewer than half healthy (for whatever reason) balances
 over every instance, breakers ignored (Envoy's panic threshold, 50%): a breaker guards
 against one bad instance, and when most look bad the fault is more likely elsewhere.

@@ -23,11 +23,11 @@ from collections.abc import Callable, Mapping
 
 from litcomp.gateway import headers
 from litcomp.gateway.messages import Request, Response, error
+from litcomp.gateway.pool import Answer, ConnectFailed, ConnectionPool, TimedOut, encode_request
 from litcomp.gateway.routes import Route, honours_idempotency_key
-from litcomp.gateway.upstream import Answer, ConnectFailed, Pool, TimedOut, encode_request
 from litcomp.kit.balancer import Endpoint
+from litcomp.kit.instances import InstanceTable
 from litcomp.kit.logging import request_id_var
-from litcomp.kit.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,19 @@ def no_instance(route: Route) -> Response:
     )
 
 
-class Proxy:
+class Forwarder:
     def __init__(
-        self, pool: Pool, upstreams: Mapping[str, Upstreams], timeouts: Mapping[str, float]
+        self,
+        pool: ConnectionPool,
+        instances: Mapping[str, InstanceTable],
+        timeouts: Mapping[str, float],
     ) -> None:
         self.pool = pool
-        self.upstreams = upstreams
+        self.instances = instances
         self.timeouts = timeouts
 
     def outgoing_headers(self, request: Request, request_id: str) -> str:
-        return headers.upstream_request(
+        return headers.to_instance(
             request.headers,
             client_ip=request.client_ip,
             scheme=request.scheme,
@@ -75,12 +78,13 @@ class Proxy:
 
 class _Forwarding:
     """One request on its way to an instance and back: up to ``ATTEMPTS``, a different
-    instance each (what ``Upstreams.attempts`` does for awaiting callers, as callbacks:
-    see upstream.py for why the gateway's hot path takes no coroutine)."""
+    instance each (what ``InstanceTable.attempts`` does for awaiting callers, as callbacks:
+    see pool.py for why the gateway's hot path takes no coroutine)."""
 
     __slots__ = (
         "_authority",
         "_failure",
+        "_instances",
         "_may_retry",
         "_outgoing",
         "_pool",
@@ -90,20 +94,19 @@ class _Forwarding:
         "_route",
         "_timeout",
         "_tried",
-        "_upstreams",
     )
 
     def __init__(
-        self, proxy: Proxy, request: Request, route: Route, request_id: str, reply: Reply
+        self, forwarder: Forwarder, request: Request, route: Route, request_id: str, reply: Reply
     ) -> None:
-        self._pool = proxy.pool
-        self._upstreams = proxy.upstreams[route.service]
-        self._timeout = proxy.timeouts[route.prefix]
+        self._pool = forwarder.pool
+        self._instances = forwarder.instances[route.service]
+        self._timeout = forwarder.timeouts[route.prefix]
         self._request = request
         self._route = route
         self._request_id = request_id
         self._reply = reply
-        self._outgoing = proxy.outgoing_headers(request, request_id)
+        self._outgoing = forwarder.outgoing_headers(request, request_id)
         self._may_retry = retry_is_safe(
             request.method, request.path, request.header("idempotency-key")
         )
@@ -113,14 +116,14 @@ class _Forwarding:
 
     def attempt(self) -> None:
         """Send the request to the next instance, or answer if none is left to try."""
-        upstreams = self._upstreams
+        instances = self._instances
         tried = self._tried
-        endpoint = upstreams.choose(tried) if len(tried) < ATTEMPTS else None
+        endpoint = instances.choose(tried) if len(tried) < ATTEMPTS else None
         if endpoint is None:
             self._reply(self._failure or no_instance(self._route))
             return
         tried.append(endpoint)
-        upstreams.begin(endpoint)
+        instances.begin(endpoint)
         instance = endpoint.instance
         request = self._request
         self._authority = f"{instance.host}:{instance.http_port}"
@@ -133,7 +136,7 @@ class _Forwarding:
         )
 
     def _answered(self, answer: Answer) -> None:
-        # Called from the upstream connection's callbacks: the request's own id goes on
+        # Called from the pool connection's callbacks: the request's own id goes on
         # whatever is logged meanwhile (breaker transitions, the request's line).
         token = request_id_var.set(self._request_id)
         try:
@@ -146,20 +149,20 @@ class _Forwarding:
 
     def _judge(self, answer: Answer) -> None:
         """Count the attempt's outcome against its instance, then answer or retry."""
-        upstreams = self._upstreams
+        instances = self._instances
         endpoint = self._tried[-1]
-        upstreams.end(endpoint)
+        instances.end(endpoint)
         if isinstance(answer, Response):
-            kept = headers.client_response(answer.headers, self._authority)
+            kept = headers.to_client(answer.headers, self._authority)
             response = Response(answer.status, kept, answer.body)
             if answer.status < 500:
-                upstreams.succeeded(endpoint)
+                instances.succeeded(endpoint)
                 self._reply(response)
                 return
-            upstreams.errored(endpoint, f"HTTP {answer.status}")
+            instances.errored(endpoint, f"HTTP {answer.status}")
             self._failure = response
         else:
-            upstreams.failed(endpoint, str(answer))
+            instances.failed(endpoint, str(answer))
             if isinstance(answer, ConnectFailed):
                 self.attempt()  # nothing was sent: any method may go elsewhere
                 return

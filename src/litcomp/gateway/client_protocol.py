@@ -1,11 +1,11 @@
-"""The client side of the gateway: HTTP/1.1 connections parsed with httptools.
+"""The client-facing HTTP/1.1 protocol: the gateway's client connections, parsed with httptools.
 
 Each connection parses requests as bytes arrive and answers them in order, keeping
 the connection alive when the client asks to. The handler is given each request with
 a ``reply`` to call once, now or later; the next request is handed over once the
 answer to the one before is out. No task per connection: on the hot path a request
 goes from the parser's callback straight to the handler, and the answer from the
-upstream's callback straight to this connection's transport.
+pool's callback (pool.py) straight to this connection's transport.
 
 What a client may send (RFC 9110/9112; nginx's and Envoy's defaults as anchors). Each
 refusal is the JSON error with ``Connection: close``, sent after the answers to the
@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 
 Reply = Callable[[Response], None]
 Handler = Callable[[Request, Reply], None]
-# Given the upgrade request and the bytes after its head, open the upstream side of a
+# Given the upgrade request and the bytes after its head, open the instance side of a
 # tunnel that writes to ``client``; None means refused (``Response`` says why).
 Tunneler = Callable[[Request, asyncio.Transport], Awaitable[asyncio.Transport | Response]]
 
@@ -179,7 +179,7 @@ class ClientConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._client_ip = ""
         self._pending: deque[Request] = deque()  # the first is being answered
-        self._upstream: asyncio.Transport | None = None  # set once tunnelling
+        self._instance_side: asyncio.Transport | None = None  # set once tunnelling
         self._answering = False  # the handler has the first pending request
         self._dispatching = False  # in _answer_pending's loop
         self._closing = False
@@ -223,23 +223,23 @@ class ClientConnection(asyncio.Protocol):
         self._held = b""
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
-        if self._upstream is not None:
-            self._upstream.close()
+        if self._instance_side is not None:
+            self._instance_side.close()
 
     def pause_writing(self) -> None:
         self._writing_paused = True
         self._blocked_since = self._connections.now
         if self._phase == _TUNNEL:
-            if self._upstream is not None:
-                self._upstream.pause_reading()
+            if self._instance_side is not None:
+                self._instance_side.pause_reading()
         elif self._phase != _REFUSED:
             self._update_reading()
 
     def resume_writing(self) -> None:
         self._writing_paused = False
         if self._phase == _TUNNEL:
-            if self._upstream is not None:
-                self._upstream.resume_reading()
+            if self._instance_side is not None:
+                self._instance_side.resume_reading()
             return
         self._catch_up()
         self._answer_pending()
@@ -261,8 +261,8 @@ class ClientConnection(asyncio.Protocol):
         """``data`` read anywhere but between requests, or more than a slice of it."""
         phase = self._phase
         if phase == _TUNNEL:
-            if self._upstream is not None:
-                self._upstream.write(data)
+            if self._instance_side is not None:
+                self._instance_side.write(data)
             else:  # read with the upgrade request, before the tunnel is open
                 self._held += data
         elif phase != _REFUSED:  # refused: what the client still sends is dropped
@@ -532,7 +532,7 @@ class ClientConnection(asyncio.Protocol):
         self._closing = True
         self._closed = asyncio.get_running_loop().create_future()
         busy = self._answering or bool(self._pending)
-        if self._transport is not None and (self._upstream is not None or not busy):
+        if self._transport is not None and (self._instance_side is not None or not busy):
             self._transport.close()
         return self._closed
 
@@ -558,7 +558,7 @@ class ClientConnection(asyncio.Protocol):
         if self._transport.is_closing():
             opened.close()  # the client went while it opened
             return
-        self._upstream = opened
+        self._instance_side = opened
         if self._held:
             opened.write(self._held)
             self._held = b""
@@ -573,7 +573,7 @@ def _head_too_large() -> Response:
 
 
 class Pipe(asyncio.Protocol):
-    """The upstream side of a tunnel: what arrives goes to the client, as is. While
+    """The instance side of a tunnel: what arrives goes to the client, as is. While
     this side cannot take more (its write buffer over the mark) the client is not read;
     the other way round, ``ClientConnection`` stops reading this side."""
 

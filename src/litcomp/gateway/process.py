@@ -1,7 +1,8 @@
 """The gateway process: its resources, its listening socket, and stopping cleanly.
 
-``Gateway`` (policy.py) answers each request; this module wires it to discovery, the
-upstream pool, the rate limiter and the client connections, and runs it on uvloop.
+``Dispatcher`` (dispatch.py) answers each request; this module wires it to discovery,
+the instance tables, the connection pool, the rate limiter and the client connections,
+and runs it on uvloop.
 """
 
 import asyncio
@@ -16,21 +17,21 @@ import uvloop
 from redis.asyncio import Redis
 
 from litcomp import compiled
+from litcomp.gateway.client_protocol import ClientConnection, Connections
 from litcomp.gateway.clients import Networks
-from litcomp.gateway.policy import Gateway
-from litcomp.gateway.proxy import Proxy
+from litcomp.gateway.dispatch import Dispatcher
+from litcomp.gateway.forwarding import Forwarder
+from litcomp.gateway.pool import ConnectionPool
 from litcomp.gateway.ratelimit import Limiter, MemoryLimiter, RedisLimiter, SyncedLimiter
 from litcomp.gateway.routes import ROUTES, timeout_for
-from litcomp.gateway.server import ClientConnection, Connections
 from litcomp.gateway.settings import GatewaySettings, get_settings
-from litcomp.gateway.upstream import Pool
 from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.breaker import BreakerPolicy
 from litcomp.kit.discovery import DiscoveryClient, Watch
+from litcomp.kit.instances import InstanceTable
 from litcomp.kit.logging import configure_logging
 from litcomp.kit.outliers import OutlierPolicy
 from litcomp.kit.runner import ServiceSpec, bind
-from litcomp.kit.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +39,15 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 @asynccontextmanager
-async def running(settings: GatewaySettings) -> AsyncIterator[Gateway]:
-    """The gateway with its resources: instance lists from discovery, upstream
+async def running(settings: GatewaySettings) -> AsyncIterator[Dispatcher]:
+    """The gateway with its resources: instance tables fed by discovery, pooled
     connections, the rate limiter (shared through Redis when configured)."""
     policy = BreakerPolicy(
         failure_threshold=settings.gateway_breaker_failures,
         cooldown=settings.gateway_breaker_cooldown_seconds,
     )
-    upstreams = {
-        service: Upstreams(
+    instances = {
+        service: InstanceTable(
             caller="gateway",
             service=service,
             balancer=BALANCERS[settings.gateway_balancer](),
@@ -64,10 +65,10 @@ async def running(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     }
     discovery = DiscoveryClient(settings.discovery_url)
 
-    def update(service: str, instances: list[Instance]) -> None:
-        upstreams[service].update(instances)
+    def update(service: str, listed: list[Instance]) -> None:
+        instances[service].update(listed)
 
-    watch = Watch(discovery, upstreams, update, interval=settings.gateway_refresh_seconds)
+    watch = Watch(discovery, instances, update, interval=settings.gateway_refresh_seconds)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     memory = MemoryLimiter()
     limiter: Limiter = memory
@@ -78,11 +79,11 @@ async def running(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         synced = SyncedLimiter(redis, memory, prefix=prefix)
         limiter, auth_limiter = synced, RedisLimiter(redis, memory, prefix=prefix)
         syncing = asyncio.get_running_loop().create_task(synced.run())
-    pool = Pool()
+    pool = ConnectionPool()
     await watch.start()
     try:
-        proxy = Proxy(pool, upstreams, timeouts)
-        yield Gateway(settings, upstreams, proxy, limiter, auth_limiter)
+        forwarder = Forwarder(pool, instances, timeouts)
+        yield Dispatcher(settings, instances, forwarder, limiter, auth_limiter)
     finally:
         if syncing is not None:
             syncing.cancel()
@@ -129,9 +130,9 @@ async def serve_until_stopped(settings: GatewaySettings) -> None:
         loop.add_signal_handler(signum, stop.set)
     raise_file_limit(settings.gateway_max_connections)
     connections = connections_for(settings)
-    async with running(settings) as gateway:
+    async with running(settings) as dispatcher:
         server = await loop.create_server(
-            lambda: ClientConnection(gateway.handle, gateway.tunnel, connections), sock=sock
+            lambda: ClientConnection(dispatcher.handle, dispatcher.tunnel, connections), sock=sock
         )
         log.info(
             "gateway listening",

@@ -1,12 +1,13 @@
-"""The gateway's per-request policy: ``Gateway.handle`` answers every client request.
+"""The per-request decision: ``Dispatcher.handle`` answers every client request.
 
 In order: a request id (kept from ``X-Request-ID`` when sane), the client (through
 trusted proxies only: clients.py), the rate limit (every request but ``/health``,
 whatever its route: the gateway's own pages, WebSocket upgrades and targets refused as
 malformed too), then the gateway's own endpoints (operator ones only for operators:
-operators.py) or the proxy; it logs one line and counts the request. Everything is
-decided on the target as server.py normalised it (target.py), which is what is
-forwarded. The HTTP side (server.py) and the upstream side (upstream.py) are asyncio
+operators.py) or the forwarding (forwarding.py); it logs one line and counts the
+request. Everything is decided on the target as client_protocol.py normalised it
+(target.py), which is what is forwarded. The client side (client_protocol.py) and the
+instance side (pool.py) are asyncio
 protocols over httptools rather than a web framework: the gateway sits on every
 request's path, and bench/README.md shows what that saves. This module is compiled
 with mypyc where it can be (litcomp.compiled).
@@ -18,20 +19,20 @@ import time
 from collections.abc import Awaitable
 
 from litcomp.gateway import docs, openapi, operators, web
+from litcomp.gateway.client_protocol import Pipe
 from litcomp.gateway.clients import Networks, TrustedProxies
+from litcomp.gateway.forwarding import Forwarder, Reply, no_instance
 from litcomp.gateway.messages import Request, Response, error, json_response
 from litcomp.gateway.operators import Operators, users_public_keys
-from litcomp.gateway.proxy import Proxy, Reply, no_instance
+from litcomp.gateway.pool import CONNECT_SECONDS
 from litcomp.gateway.ratelimit import Decision, Limit, Limiter
 from litcomp.gateway.routes import Route, match
-from litcomp.gateway.server import Pipe
 from litcomp.gateway.settings import GatewaySettings
 from litcomp.gateway.status import STATUS_PAGE, snapshot
-from litcomp.gateway.upstream import CONNECT_SECONDS
 from litcomp.kit import metrics
 from litcomp.kit.auth import TokenVerifier
+from litcomp.kit.instances import InstanceTable
 from litcomp.kit.logging import accept_request_id, request_id_var
-from litcomp.kit.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +42,25 @@ _OWN_PATHS = (
 )
 
 
-class Gateway:
+class Dispatcher:
     def __init__(
         self,
         settings: GatewaySettings,
-        upstreams: dict[str, Upstreams],
-        proxy: Proxy,
+        instances: dict[str, InstanceTable],
+        forwarder: Forwarder,
         limiter: Limiter,
         auth_limiter: Limiter | None = None,
     ) -> None:
         """``auth_limiter`` for login and register (``limiter`` if None): see ratelimit.py."""
         self.settings = settings
-        self.upstreams = upstreams
-        self.proxy = proxy
+        self.instances = instances
+        self.forwarder = forwarder
         self.limiter = limiter
         self.auth_limiter = limiter if auth_limiter is None else auth_limiter
-        self.documents = openapi.Documents(proxy.pool, upstreams)
+        self.documents = openapi.Documents(forwarder.pool, instances)
         self.proxies = TrustedProxies(list(settings.gateway_trusted_proxies))
         keys = users_public_keys(
-            proxy.pool, upstreams["users"], within=settings.gateway_timeout_seconds
+            forwarder.pool, instances["users"], within=settings.gateway_timeout_seconds
         )
         self.operators = Operators(
             Networks(list(settings.gateway_operator_nets)),
@@ -72,7 +73,7 @@ class Gateway:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def handle(self, request: Request, reply: Reply) -> None:
-        """Answer ``request``: ``reply`` is called once, now or when the upstream answers."""
+        """Answer ``request``: ``reply`` is called once, now or when the instance answers."""
         request_id = accept_request_id(request.header("x-request-id"))
         if self.proxies.active:
             self.proxies.resolve(request)
@@ -132,7 +133,7 @@ class Gateway:
         elif route.websocket:
             reply(error(400, "bad_request", "this route takes a WebSocket upgrade"))
         else:
-            self.proxy.forward(request, route, request_id, reply)
+            self.forwarder.forward(request, route, request_id, reply)
 
     def _later(self, answer: Awaitable[Response | None], reply: Reply) -> None:
         """Run ``answer`` as a task; its response, if it has one, goes to ``reply`` (a
@@ -172,7 +173,7 @@ class Gateway:
             content, media_type = metrics.exposition()
             return Response(200, [("content-type", media_type)], content)
         if request.path == "/gateway/status":
-            return json_response(snapshot(self.upstreams, self.settings.gateway_balancer))
+            return json_response(snapshot(self.instances, self.settings.gateway_balancer))
         return Response(200, [("content-type", "text/html; charset=utf-8")], STATUS_PAGE.encode())
 
     def _rate_limit(self, request: Request) -> Decision | Awaitable[Decision]:
@@ -201,7 +202,7 @@ class Gateway:
     async def tunnel(
         self, request: Request, client: asyncio.Transport
     ) -> asyncio.Transport | Response:
-        """Open the upstream side of a WebSocket tunnel for ``request``: limited like
+        """Open the instance side of a WebSocket tunnel for ``request``: limited like
         every request, before anything else is looked at."""
         if self.proxies.active:
             self.proxies.resolve(request)
@@ -215,7 +216,7 @@ class Gateway:
         route = match(request.path)
         if route is None or not route.websocket:
             return error(404, "not_found", f"no WebSocket route for {request.path}")
-        pool = self.upstreams[route.service]
+        pool = self.instances[route.service]
         endpoint = pool.choose()
         if endpoint is None:
             return no_instance(route)
@@ -242,7 +243,7 @@ class Gateway:
         upgrade = request.header("upgrade") or "websocket"
         head = (
             f"{request.method} {request.target} HTTP/1.1\r\nhost: {instance.host}:{port}\r\n"
-            f"{self.proxy.outgoing_headers(request, request_id)}"
+            f"{self.forwarder.outgoing_headers(request, request_id)}"
             f"connection: Upgrade\r\nupgrade: {upgrade}\r\n\r\n"
         )
         transport.write(head.encode("latin-1"))

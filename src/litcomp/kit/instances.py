@@ -1,6 +1,6 @@
 """The instances of one service as a caller sees them: breaker, balancer, bookkeeping.
 
-Both the gateway (HTTP) and every gRPC client use ``Upstreams``: ``update`` with the
+Both the gateway (HTTP) and every gRPC client use ``InstanceTable``: ``update`` with the
 list from discovery (an instance keeps its breaker and counters across updates),
 ``choose`` one for a request, and report the outcome inside ``track`` so in-flight
 counts stay right whatever happens: ``succeeded`` (an answer), ``errored`` (an error
@@ -43,17 +43,17 @@ class Tracked:
     """Counts a request against an endpoint while it is in flight (``with``)."""
 
     # A class rather than @contextmanager: the gRPC clients take it on every call.
-    __slots__ = ("_endpoint", "_upstreams")
+    __slots__ = ("_endpoint", "_table")
 
-    def __init__(self, upstreams: "Upstreams", endpoint: Endpoint) -> None:
-        self._upstreams = upstreams
+    def __init__(self, table: "InstanceTable", endpoint: Endpoint) -> None:
+        self._table = table
         self._endpoint = endpoint
 
     def __enter__(self) -> None:
-        self._upstreams.begin(self._endpoint)
+        self._table.begin(self._endpoint)
 
     def __exit__(self, *_: object) -> None:
-        self._upstreams.end(self._endpoint)
+        self._table.end(self._endpoint)
 
 
 class _Picks:
@@ -61,9 +61,9 @@ class _Picks:
     from the endpoints when ``/metrics`` is read rather than counted twice per request."""
 
     def __init__(self) -> None:
-        # By caller and service: a process keeps one Upstreams for each (the newest, if
+        # By caller and service: a process keeps one InstanceTable for each (the newest, if
         # tests make more). Not a WeakSet: mypyc's classes take no weak references.
-        self.every: dict[tuple[str, str], Upstreams] = {}
+        self.every: dict[tuple[str, str], InstanceTable] = {}
 
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(
@@ -71,8 +71,8 @@ class _Picks:
             "Requests sent to each upstream instance.",
             labels=["caller", "upstream", "instance"],
         )
-        for (caller, service), upstreams in list(self.every.items()):
-            for endpoint in upstreams.endpoints:
+        for (caller, service), table in list(self.every.items()):
+            for endpoint in table.endpoints:
                 family.add_metric(
                     [caller, service, endpoint.instance.instance_id], endpoint.requests
                 )
@@ -83,7 +83,9 @@ _PICKS = _Picks()
 REGISTRY.register(_PICKS)
 
 
-class Upstreams:
+class InstanceTable:
+    """The instances of one service a caller may send to, each with its breaker."""
+
     def __init__(
         self,
         *,

@@ -1,4 +1,4 @@
-"""The gateway's upstream connections (``Pool``) against real sockets, in process."""
+"""The gateway's connection pool (``ConnectionPool``) against real sockets, in process."""
 
 import asyncio
 import socket
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from litcomp.gateway.upstream import CONNECT_SECONDS, ConnectFailed, Pool
+from litcomp.gateway.pool import CONNECT_SECONDS, ConnectFailed, ConnectionPool
 
 REQUEST = b"GET /competitions HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
 
@@ -33,7 +33,7 @@ async def test_a_connection_nobody_answers_fails_within_the_connect_timeout(
     unanswering_port: int,
 ):
     await asyncio.sleep(0.1)  # the fillers' handshakes complete
-    pool = Pool()
+    pool = ConnectionPool()
     loop = asyncio.get_running_loop()
     started = loop.time()
     try:
@@ -63,7 +63,7 @@ async def test_interim_answers_are_not_taken_for_the_answer():
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    pool = Pool()
+    pool = ConnectionPool()
     try:
         for _ in range(2):
             response = await pool.fetch("127.0.0.1", port, REQUEST, within=5)

@@ -1,6 +1,6 @@
-"""Connections to upstream instances: HTTP/1.1 with keep-alive, one request at a time.
+"""The connection pool to instances: HTTP/1.1 with keep-alive, one request at a time.
 
-``Pool.exchange`` sends one request to ``host:port`` over an idle kept-alive
+``ConnectionPool.exchange`` sends one request to ``host:port`` over an idle kept-alive
 connection (or a new one) and calls ``done`` once with the whole response, or with
 the error saying how it failed:
 
@@ -11,7 +11,7 @@ the error saying how it failed:
 It takes a callback rather than being a coroutine: on an idle connection the
 exchange is then two plain calls, one to send and one when the answer is parsed,
 with no future to resolve, no task to wake and no frames to pass back through (the
-gateway's every proxied request goes this way; ``Pool.fetch`` is the awaitable form
+gateway's every proxied request goes this way; ``ConnectionPool.fetch`` is the awaitable form
 for everything else).
 
 A kept-alive connection that the upstream closed while idle is noticed when the FIN
@@ -37,7 +37,7 @@ from typing import Any, cast
 import httptools
 
 from litcomp.gateway.messages import Response
-from litcomp.kit.upstreams import Upstreams
+from litcomp.kit.instances import InstanceTable
 
 log = logging.getLogger(__name__)
 
@@ -49,31 +49,31 @@ CONNECT_SECONDS = 1.0
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-class UpstreamError(Exception):
+class ExchangeError(Exception):
     pass
 
 
-class ConnectFailed(UpstreamError):
+class ConnectFailed(ExchangeError):
     pass
 
 
-class TimedOut(UpstreamError):
+class TimedOut(ExchangeError):
     pass
 
 
-class Dropped(UpstreamError):
+class Dropped(ExchangeError):
     pass
 
 
-Answer = Response | UpstreamError
+Answer = Response | ExchangeError
 Done = Callable[[Answer], None]
 
 
-class _Connection(asyncio.Protocol):
+class _InstanceConnection(asyncio.Protocol):
     """One connection, and the one exchange it carries at a time: what was sent (kept
     for the one resend on a stale connection) and whom to tell of the answer."""
 
-    def __init__(self, pool: "Pool", host: str, port: int) -> None:
+    def __init__(self, pool: "ConnectionPool", host: str, port: int) -> None:
         self._pool = pool
         self.host = host
         self.port = port
@@ -162,15 +162,17 @@ class _Connection(asyncio.Protocol):
             self._pool.finished(self, answer, done)
 
 
-class Pool:
+class ConnectionPool:
     """Made inside the event loop it serves; it keeps the loop at hand because asking
     asyncio for it costs a getpid() system call, twice per request."""
 
     def __init__(self, idle_seconds: float = 3.0) -> None:
         self._loop = asyncio.get_running_loop()
         self._idle_seconds = idle_seconds
-        self._idle: dict[tuple[str, int], list[tuple[_Connection, float]]] = defaultdict(list)
-        self.waiting: set[_Connection] = set()  # awaiting an answer, for the sweep
+        self._idle: dict[tuple[str, int], list[tuple[_InstanceConnection, float]]] = defaultdict(
+            list
+        )
+        self.waiting: set[_InstanceConnection] = set()  # awaiting an answer, for the sweep
         self._connecting: set[asyncio.Task[None]] = set()
         self._sweep_timer: asyncio.TimerHandle | None = None
 
@@ -197,7 +199,7 @@ class Pool:
         def done(answer: Answer) -> None:
             if answered.done():  # the caller gave up
                 return
-            if isinstance(answer, UpstreamError):
+            if isinstance(answer, ExchangeError):
                 answered.set_exception(answer)
             else:
                 answered.set_result(answer)
@@ -205,7 +207,7 @@ class Pool:
         self.exchange(host, port, data, within, done, head=head)
         return await answered
 
-    def finished(self, connection: _Connection, answer: Answer, done: Done) -> None:
+    def finished(self, connection: _InstanceConnection, answer: Answer, done: Done) -> None:
         """``connection``'s exchange is over: keep or close it, and tell ``done``."""
         if isinstance(answer, Dropped) and connection.reused and not connection.received:
             # Closed by the upstream while idle, in the instant before it was reused.
@@ -238,7 +240,7 @@ class Pool:
         loop = self._loop
         try:
             _, connection = await asyncio.wait_for(
-                loop.create_connection(lambda: _Connection(self, host, port), host, port),
+                loop.create_connection(lambda: _InstanceConnection(self, host, port), host, port),
                 min(deadline - loop.time(), CONNECT_SECONDS),
             )
         except (OSError, TimeoutError) as exc:
@@ -253,7 +255,7 @@ class Pool:
             connection.time_out()
         self._sweep_timer = self._loop.call_later(SWEEP_SECONDS, self._sweep)
 
-    def _take(self, host: str, port: int) -> _Connection | None:
+    def _take(self, host: str, port: int) -> _InstanceConnection | None:
         idle = self._idle.get((host, port))
         now = time.monotonic()
         while idle:
@@ -289,24 +291,24 @@ def encode_request(method: str, target: str, host: str, header_lines: str, body:
 
 
 async def fetch_json(
-    pool: Pool, upstreams: Upstreams, path: str, *, within: float
+    pool: ConnectionPool, instances: InstanceTable, path: str, *, within: float
 ) -> dict[str, Any] | None:
-    """The JSON object a GET of ``path`` answers on one of ``upstreams``' instances (a
+    """The JSON object a GET of ``path`` answers on one of ``instances`` (a
     second one if the first fails), or None; each failure is logged. For the gateway's
     own needs (the services' OpenAPI documents, the users service's public keys)."""
-    for endpoint in upstreams.attempts():
+    for endpoint in instances.attempts():
         instance = endpoint.instance
         address = f"{instance.host}:{instance.http_port}"
         request = encode_request("GET", path, address, "accept: application/json\r\n", b"")
         try:
             answer = await pool.fetch(instance.host, instance.http_port, request, within)
             if answer.status != 200:
-                raise UpstreamError(f"HTTP {answer.status}")
+                raise ExchangeError(f"HTTP {answer.status}")
             document = json.loads(answer.body)
             if not isinstance(document, dict):
-                raise UpstreamError("not a JSON object")
+                raise ExchangeError("not a JSON object")
             return document
-        except (UpstreamError, ValueError) as exc:
+        except (ExchangeError, ValueError) as exc:
             log.warning(
                 "cannot fetch a document from an instance",
                 extra={"path": path, "upstream": instance.instance_id, "error": str(exc)},
