@@ -8,6 +8,8 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+from litcomp.kit.errors import error_body
+
 
 class Request:
     # Plain classes rather than dataclasses: compiled by mypyc (litcomp.compiled), a
@@ -98,7 +100,4 @@ def json_response(body: Any, status: int = 200, **headers: str) -> Response:
 
 
 def error(status: int, code: str, message: str, **headers: str) -> Response:
-    """The error body every litcomp service answers with."""
-    return json_response(
-        {"error": {"code": code, "message": message, "details": None}}, status, **headers
-    )
+    return json_response(error_body(code, message), status, **headers)

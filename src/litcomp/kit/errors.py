@@ -8,6 +8,12 @@ status from the class alone, so service code never thinks in status codes.
 from typing import Any
 
 
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The body of every error a litcomp service or the gateway answers, over HTTP or
+    a WebSocket's refusal: ``{"error": {"code", "message", "details"}}``."""
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
 class AppError(Exception):
     status = 500
     code = "internal"

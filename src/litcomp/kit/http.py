@@ -32,7 +32,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from litcomp.kit import metrics, openapi
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.db import OUTAGE_ERRORS, is_outage
-from litcomp.kit.errors import AppError, BadRequest, PayloadTooLarge, Unauthorized
+from litcomp.kit.errors import (
+    AppError,
+    BadRequest,
+    PayloadTooLarge,
+    Unauthorized,
+    error_body,
+)
 from litcomp.kit.idempotency import HEADER as IDEMPOTENCY_HEADER
 from litcomp.kit.idempotency import MAX_KEY_LENGTH
 from litcomp.kit.logging import REQUEST_ID_HEADER, accept_request_id, request_id_var
@@ -53,8 +59,7 @@ def error_response(
     details: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
 def _error(exc: AppError) -> JSONResponse:
