@@ -23,9 +23,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
 
 from litcomp.kit.auth import PublicKeys, SigningKey, TokenVerifier
-from litcomp.kit.errors import AppError, Conflict, Forbidden, NotFound, Unavailable
-from litcomp.kit.http import (
+from litcomp.kit.errors import (
     MAX_BODY_BYTES,
+    AppError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unavailable,
+)
+from litcomp.kit.http import (
     CurrentUser,
     MaybeUser,
     SessionDep,

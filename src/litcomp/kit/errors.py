@@ -7,6 +7,10 @@ status from the class alone, so service code never thinks in status codes.
 
 from typing import Any
 
+# The largest request body any litcomp endpoint accepts, at the gateway and in every
+# service: a larger one is answered 413 (``PayloadTooLarge``).
+MAX_BODY_BYTES = 1024 * 1024
+
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     """The body of every error a litcomp service or the gateway answers, over HTTP or

@@ -33,6 +33,7 @@ from litcomp.kit import metrics, openapi
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.db import OUTAGE_ERRORS, is_outage
 from litcomp.kit.errors import (
+    MAX_BODY_BYTES,
     AppError,
     BadRequest,
     PayloadTooLarge,
@@ -45,8 +46,6 @@ from litcomp.kit.logging import REQUEST_ID_HEADER, accept_request_id, request_id
 from litcomp.kit.schemas import Text
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1024 * 1024
 
 HealthCheck = Callable[[], Awaitable[None]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
