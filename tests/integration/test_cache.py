@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, TypeAdapter
 from redis.asyncio import Redis
 
 from litcomp.competitions.cache import CompetitionCache
@@ -14,6 +15,7 @@ from litcomp.kit.times import utcnow
 from tests.support import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+ANY: TypeAdapter[Any] = TypeAdapter(Any)  # JSON values, for tests about when values are loaded
 
 
 @pytest.fixture
@@ -52,37 +54,53 @@ class Source:
 async def test_a_second_read_is_a_hit(redis: Redis, prefix: str):
     cache = CompetitionCache(redis, prefix=prefix)
     source = Source([{"title": "A"}])
-    assert await cache.get("list", source, source.until) == [{"title": "A"}]
-    assert await cache.get("list", source, source.until) == [{"title": "A"}]
+    assert await cache.get("list", ANY, source, source.until) == [{"title": "A"}]
+    assert await cache.get("list", ANY, source, source.until) == [{"title": "A"}]
     assert source.loads == 1
+
+
+class Story(BaseModel):
+    title: str
+    starts: datetime
+
+
+async def test_a_hit_returns_the_type_a_miss_returns(redis: Redis, prefix: str):
+    cache = CompetitionCache(redis, prefix=prefix)
+    source = Source([Story(title="A", starts=utcnow())])
+    stories = TypeAdapter(list[Story])
+    missed = await cache.get("list", stories, source, source.until)
+    hit = await cache.get("list", stories, source, source.until)
+    assert source.loads == 1
+    assert hit == missed and isinstance(hit[0], Story)
+    assert hit[0].starts == missed[0].starts  # a datetime again, not its JSON string
 
 
 async def test_a_write_invalidates_every_replicas_entries(redis: Redis, prefix: str):
     mine, theirs = CompetitionCache(redis, prefix=prefix), CompetitionCache(redis, prefix=prefix)
     source = Source({"title": "Old"})
-    await mine.get("one", source, source.until)
+    await mine.get("one", ANY, source, source.until)
     source.value = {"title": "New"}
     await theirs.invalidate()
-    assert await mine.get("one", source, source.until) == {"title": "New"}
+    assert await mine.get("one", ANY, source, source.until) == {"title": "New"}
     assert source.loads == 2
 
 
 async def test_nothing_outlives_the_next_start_or_end(redis: Redis, prefix: str):
     cache = CompetitionCache(redis, prefix=prefix)
     source = Source("before", changes_at=utcnow() + timedelta(seconds=0.3))
-    assert await cache.get("list", source, source.until) == "before"
+    assert await cache.get("list", ANY, source, source.until) == "before"
     source.value, source.changes_at = "after", None
-    assert await cache.get("list", source, source.until) == "before"  # still cached
+    assert await cache.get("list", ANY, source, source.until) == "before"  # still cached
     await asyncio.sleep(0.4)
-    assert await cache.get("list", source, source.until) == "after"
+    assert await cache.get("list", ANY, source, source.until) == "after"
     assert source.loads == 2
 
 
 async def test_a_value_already_past_its_boundary_is_not_stored(redis: Redis, prefix: str):
     cache = CompetitionCache(redis, prefix=prefix)
     source = Source("stale at once", changes_at=utcnow() - timedelta(seconds=1))
-    await cache.get("list", source, source.until)
-    await cache.get("list", source, source.until)
+    await cache.get("list", ANY, source, source.until)
+    await cache.get("list", ANY, source, source.until)
     assert source.loads == 2
 
 
@@ -90,7 +108,7 @@ async def test_a_burst_of_misses_loads_once_even_across_replicas(redis: Redis, p
     replicas = [CompetitionCache(redis, prefix=prefix) for _ in range(2)]
     source = Source(["slow"], delay=0.2)
     answers = await asyncio.gather(
-        *(replicas[n % 2].get("list", source, source.until) for n in range(100))
+        *(replicas[n % 2].get("list", ANY, source, source.until) for n in range(100))
     )
     assert answers == [["slow"]] * 100
     assert source.loads == 1
@@ -101,7 +119,7 @@ async def test_without_redis_reads_go_to_the_database(caplog: pytest.LogCaptureF
     cache = CompetitionCache(dead, prefix="litcomp-test-dead")
     source = Source("from the database")
     for _ in range(5):
-        assert await cache.get("list", source, source.until) == "from the database"
+        assert await cache.get("list", ANY, source, source.until) == "from the database"
     await cache.invalidate()
     assert source.loads == 5
     assert len([r for r in caplog.records if "cache unavailable" in r.message]) == 1

@@ -2,9 +2,10 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
@@ -51,6 +52,9 @@ WriterDep = Annotated[async_sessionmaker[AsyncSession], Depends(from_state("sess
 router = APIRouter(prefix="/competitions", tags=["competitions"])
 
 MAX_THREAD_DEPTH = 8
+# How the cached answers are read back from Redis.
+SUMMARIES = TypeAdapter(list[CompetitionSummary])
+DETAILS = TypeAdapter(CompetitionDetails)
 
 
 def _summary(competition: Competition) -> CompetitionSummary:
@@ -82,17 +86,16 @@ async def list_competitions(
 ) -> list[CompetitionSummary]:
     """Competitions open for entries now (``status=active``, the default), or others."""
 
-    async def load() -> list[dict[str, Any]]:
+    async def load() -> list[CompetitionSummary]:
         competitions = await service.list_competitions(
             session=session, status=status_filter, limit=limit
         )
-        return [_summary(c).model_dump(mode="json") for c in competitions]
+        return [_summary(c) for c in competitions]
 
     async def until(_: object) -> datetime | None:
         return await service.next_change(session=session)
 
-    listed: list[CompetitionSummary] = await cache.get(f"list:{status_filter}:{limit}", load, until)
-    return listed
+    return await cache.get(f"list:{status_filter}:{limit}", SUMMARIES, load, until)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(403))
@@ -122,18 +125,14 @@ async def create_competition(
 async def get_competition(
     competition_id: uuid.UUID, session: SessionDep, cache: CacheDep
 ) -> CompetitionDetails:
-    async def load() -> dict[str, Any]:
+    async def load() -> CompetitionDetails:
         competition = await service.get_competition(session=session, competition_id=competition_id)
-        return _details(competition).model_dump(mode="json")
+        return _details(competition)
 
-    async def until(details: dict[str, Any]) -> datetime | None:
-        return changes_at(
-            start=datetime.fromisoformat(details["start_date"]),
-            end=datetime.fromisoformat(details["end_date"]),
-        )
+    async def until(details: CompetitionDetails) -> datetime | None:
+        return changes_at(start=details.start_date, end=details.end_date)
 
-    details: CompetitionDetails = await cache.get(f"one:{competition_id}", load, until)
-    return details
+    return await cache.get(f"one:{competition_id}", DETAILS, load, until)
 
 
 @router.patch("/{competition_id}", responses=error_responses(403, 409))

@@ -9,19 +9,21 @@
 - A burst of misses for one key reaches the database once: within a process the
   first miss's load is shared, and across processes a short Redis lock lets one
   load while the others wait briefly for its value.
+- Values are pydantic models (or what a ``TypeAdapter`` validates): stored as their
+  JSON and validated back into the same type on a hit, so a hit and a miss return alike.
 - Redis unreachable: answers come straight from the database; the outage is logged
   when it starts (and at most once a minute), and Redis is tried again after a pause.
 """
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -30,8 +32,8 @@ from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
 
-Loader = Callable[[], Awaitable[Any]]
-Until = Callable[[Any], Awaitable[datetime | None]]
+T = TypeVar("T")
+
 
 LOCK_MS = 2000
 WAIT_FOR_OTHERS = 1.0
@@ -48,8 +50,15 @@ class CompetitionCache:
         self._down_until = 0.0
         self._outage_logged_at = float("-inf")
 
-    async def get(self, key: str, load: Loader, until: Until) -> Any:
-        """The value for ``key``, from Redis if it has it, else from ``load``."""
+    async def get(
+        self,
+        key: str,
+        adapter: TypeAdapter[T],
+        load: Callable[[], Awaitable[T]],
+        until: Callable[[T], Awaitable[datetime | None]],
+    ) -> T:
+        """The value for ``key``, from Redis if it has it (validated by ``adapter``), else
+        from ``load``; ``until(value)`` says when a loaded value stops being true."""
         redis = self._usable()
         if redis is None:
             metrics.CACHE_LOOKUPS.labels("competitions", "bypass").inc()
@@ -63,9 +72,9 @@ class CompetitionCache:
             return await load()
         if cached is not None:
             metrics.CACHE_LOOKUPS.labels("competitions", "hit").inc()
-            return json.loads(cached)
+            return adapter.validate_json(cached)
         metrics.CACHE_LOOKUPS.labels("competitions", "miss").inc()
-        return await self._load_once(redis, full_key, load, until)
+        return await self._load_once(redis, full_key, adapter, load, until)
 
     async def invalidate(self) -> None:
         """Forget every cached answer (after a create or an edit).
@@ -84,14 +93,22 @@ class CompetitionCache:
     def _version_key(self) -> str:
         return f"{self._prefix}:version"
 
-    async def _load_once(self, redis: Redis, full_key: str, load: Loader, until: Until) -> Any:
+    async def _load_once(
+        self,
+        redis: Redis,
+        full_key: str,
+        adapter: TypeAdapter[T],
+        load: Callable[[], Awaitable[T]],
+        until: Callable[[T], Awaitable[datetime | None]],
+    ) -> T:
         shared = self._loading.get(full_key)
         if shared is not None:
-            return await asyncio.shield(shared)
+            value: T = await asyncio.shield(shared)
+            return value
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._loading[full_key] = future
         try:
-            value = await self._load_across_processes(redis, full_key, load, until)
+            value = await self._load_across_processes(redis, full_key, adapter, load, until)
             future.set_result(value)
             return value
         except BaseException as error:
@@ -102,44 +119,49 @@ class CompetitionCache:
             del self._loading[full_key]
 
     async def _load_across_processes(
-        self, redis: Redis, full_key: str, load: Loader, until: Until
-    ) -> Any:
+        self,
+        redis: Redis,
+        full_key: str,
+        adapter: TypeAdapter[T],
+        load: Callable[[], Awaitable[T]],
+        until: Callable[[T], Awaitable[datetime | None]],
+    ) -> T:
         try:
             leader = await redis.set(f"{full_key}:lock", "1", nx=True, px=LOCK_MS)
             if not leader:
                 waited = await self._wait_for_value(redis, full_key)
                 if waited is not None:
-                    return waited
+                    return adapter.validate_json(waited)
         except (RedisError, OSError) as error:
             self._down(error)
             return await load()
         try:
             value = await load()
-            await self._store(redis, full_key, value, await until(value))
+            await self._store(redis, full_key, adapter.dump_json(value), await until(value))
             return value
         finally:
             if leader:  # a follower that gave up waiting leaves the leader's lock alone
                 with contextlib.suppress(RedisError, OSError):
                     await redis.delete(f"{full_key}:lock")
 
-    async def _wait_for_value(self, redis: Redis, full_key: str) -> Any:
+    async def _wait_for_value(self, redis: Redis, full_key: str) -> bytes | str | None:
         deadline = time.monotonic() + WAIT_FOR_OTHERS
         while time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-            cached = await redis.get(full_key)
+            cached: bytes | str | None = await redis.get(full_key)
             if cached is not None:
-                return json.loads(cached)
+                return cached
         return None
 
     async def _store(
-        self, redis: Redis, full_key: str, value: Any, changes_at: datetime | None
+        self, redis: Redis, full_key: str, value: bytes, changes_at: datetime | None
     ) -> None:
         ttl = self._max_ttl
         if changes_at is not None:
             ttl = min(ttl, (changes_at - utcnow()).total_seconds())
         try:
             if ttl >= 0.001:
-                await redis.set(full_key, json.dumps(value), px=int(ttl * 1000))
+                await redis.set(full_key, value, px=int(ttl * 1000))
         except (RedisError, OSError) as error:
             self._down(error)
 
