@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
 from litcomp.competitions.cache import CompetitionCache
-from litcomp.competitions.models import Comment, Competition
+from litcomp.competitions.models import Competition
 from litcomp.competitions.notifications.fanout import FanoutWorker
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.schemas import (
@@ -30,6 +30,7 @@ from litcomp.competitions.schemas import (
     SubmissionSummary,
 )
 from litcomp.competitions.service import StatusFilter, SubmissionSort, changes_at, status_of
+from litcomp.competitions.threads import Thread, threads
 from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.http import (
     CurrentUser,
@@ -51,7 +52,6 @@ WriterDep = Annotated[async_sessionmaker[AsyncSession], Depends(from_state("sess
 
 router = APIRouter(prefix="/competitions", tags=["competitions"])
 
-MAX_THREAD_DEPTH = 8
 # How the cached answers are read back from Redis.
 SUMMARIES = TypeAdapter(list[CompetitionSummary])
 DETAILS = TypeAdapter(CompetitionDetails)
@@ -238,41 +238,20 @@ async def get_submission(
         likes=submission.like_count,
         liked_by_me=liked,
         created_at=submission.created_at,
-        comments=_threads(comments, names),
+        comments=[_thread(thread, names) for thread in threads(comments)],
     )
 
 
-def _threads(comments: list[Comment], names: dict[uuid.UUID, str]) -> list[CommentThread]:
-    """Nest replies under their parents; ``comments`` come oldest first.
-
-    Nesting stops at ``MAX_THREAD_DEPTH``: a deeper reply is listed among the replies
-    of its ancestor at that depth (its ``parent_id`` still names its real parent), so
-    a long back-and-forth stays readable and cannot grow the answer without bound.
-    """
-    nodes = {
-        c.id: CommentThread(
-            comment_id=c.id,
-            parent_id=c.parent_id,
-            author=Author(user_id=c.author_id, username=names.get(c.author_id)),
-            content=c.content,
-            created_at=c.created_at,
-            replies=[],
-        )
-        for c in comments
-    }
-    depth: dict[uuid.UUID, int] = {}
-    home: dict[uuid.UUID, CommentThread] = {}  # the node a comment's replies go under
-    roots: list[CommentThread] = []
-    for c in comments:
-        parent = home.get(c.parent_id) if c.parent_id else None
-        if parent is None:
-            roots.append(nodes[c.id])
-            depth[c.id] = 1
-        else:
-            parent.replies.append(nodes[c.id])
-            depth[c.id] = depth[parent.comment_id] + 1
-        home[c.id] = nodes[c.id] if depth[c.id] < MAX_THREAD_DEPTH else parent or nodes[c.id]
-    return roots
+def _thread(thread: Thread, names: dict[uuid.UUID, str]) -> CommentThread:
+    comment = thread.comment
+    return CommentThread(
+        comment_id=comment.id,
+        parent_id=comment.parent_id,
+        author=Author(user_id=comment.author_id, username=names.get(comment.author_id)),
+        content=comment.content,
+        created_at=comment.created_at,
+        replies=[_thread(reply, names) for reply in thread.replies],
+    )
 
 
 @router.post("/{competition_id}/like/{submission_id}", responses=error_responses(409))
