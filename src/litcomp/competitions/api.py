@@ -320,13 +320,5 @@ async def results(
         notified = await lifecycle.finalize(finalizing, competition_id)  # if due, not done
     if notified:
         await wakeups.notify(notified)
-    return [
-        ResultEntry(
-            place=row.place,
-            submission_id=row.submission_id,
-            title=row.title,
-            author_id=row.author_id,
-            likes=row.likes,
-        )
-        for row in await service.results(session=session, competition_id=competition_id)
-    ]
+    placings = await service.results(session=session, competition_id=competition_id)
+    return [ResultEntry.model_validate(placing, from_attributes=True) for placing in placings]

@@ -424,9 +424,19 @@ async def list_submissions(
     return [(row[0], row[1]) for row in page], total or 0
 
 
-async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[Any]:
-    """The stored final places (see lifecycle.finalize), best first; each row has
-    place, submission_id, title, author_id and likes."""
+@dataclass(frozen=True)
+class Placing:
+    """An entry's final place in a finished competition."""
+
+    place: int
+    submission_id: uuid.UUID
+    title: str
+    author_id: uuid.UUID
+    likes: int
+
+
+async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[Placing]:
+    """The stored final places (see lifecycle.finalize), best first."""
     competition = await get_competition(session=session, competition_id=competition_id)
     status = status_of(competition)
     if status is not Status.FINISHED:
@@ -449,7 +459,7 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[A
         .where(Placement.competition_id == competition_id)
         .order_by(Placement.place)
     )
-    return list(rows.all())
+    return [Placing(*row) for row in rows]
 
 
 async def list_user_submissions(*, session: AsyncSession, user_id: uuid.UUID) -> list[Submission]:

@@ -110,16 +110,18 @@ async def update_profile(
 
 @router.get("/profile/submissions")
 async def my_submissions(me: CurrentUser, competitions: CompetitionsDep) -> list[UserSubmission]:
-    return await competitions.list_user_submissions(me.user_id)
+    entries = await competitions.list_user_submissions(me.user_id)
+    return [UserSubmission.model_validate(entry, from_attributes=True) for entry in entries]
 
 
 @router.get("/profile/subscriptions")
 async def my_subscriptions(
     me: CurrentUser, session: SessionDep, competitions: CompetitionsDep
 ) -> list[SubscribedCompetition]:
-    return await service.list_subscriptions(
+    followed = await service.list_subscriptions(
         session=session, competitions=competitions, user_id=me.user_id
     )
+    return [SubscribedCompetition.model_validate(c, from_attributes=True) for c in followed]
 
 
 @router.post("/subscribe/{competition_id}", responses=error_responses(409))

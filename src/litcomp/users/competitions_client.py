@@ -2,30 +2,52 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from litcomp.kit.grpc import Client
-from litcomp.users.schemas import SubscribedCompetition, UserSubmission
 from litcomp.v1 import competitions_pb2 as pb
 
 MAX_IDS_PER_CALL = 1000  # what GetCompetitions accepts at once (see the proto)
+
+
+@dataclass(frozen=True)
+class Competition:
+    """A competition as the competitions service describes it to users."""
+
+    competition_id: uuid.UUID
+    title: str
+    description: str
+    start_date: datetime
+    end_date: datetime
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A user's entry, as the competitions service describes it."""
+
+    submission_id: uuid.UUID
+    competition_id: uuid.UUID
+    title: str
+    content: str
+    created_at: datetime
 
 
 class CompetitionsClient:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    async def get_competitions(self, ids: Sequence[uuid.UUID]) -> list[SubscribedCompetition]:
-        found: list[SubscribedCompetition] = []
+    async def get_competitions(self, ids: Sequence[uuid.UUID]) -> list[Competition]:
+        found: list[Competition] = []
         for start in range(0, len(ids), MAX_IDS_PER_CALL):
             found.extend(await self._get_competitions(ids[start : start + MAX_IDS_PER_CALL]))
         return found
 
-    async def _get_competitions(self, ids: Sequence[uuid.UUID]) -> list[SubscribedCompetition]:
+    async def _get_competitions(self, ids: Sequence[uuid.UUID]) -> list[Competition]:
         request = pb.GetCompetitionsRequest(competition_ids=[str(i) for i in ids])
         response = await self._client.call("GetCompetitions", request)
         return [
-            SubscribedCompetition(
+            Competition(
                 competition_id=uuid.UUID(c.competition_id),
                 title=c.title,
                 description=c.description,
@@ -35,11 +57,11 @@ class CompetitionsClient:
             for c in response.competitions
         ]
 
-    async def list_user_submissions(self, user_id: uuid.UUID) -> list[UserSubmission]:
+    async def list_user_submissions(self, user_id: uuid.UUID) -> list[Entry]:
         request = pb.ListUserSubmissionsRequest(user_id=str(user_id))
         response = await self._client.call("ListUserSubmissions", request)
         return [
-            UserSubmission(
+            Entry(
                 submission_id=uuid.UUID(s.submission_id),
                 competition_id=uuid.UUID(s.competition_id),
                 title=s.title,

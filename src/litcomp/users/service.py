@@ -12,10 +12,9 @@ from litcomp.kit.db import insert_ignore
 from litcomp.kit.errors import Conflict, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import utcnow
-from litcomp.users.competitions_client import CompetitionsClient
+from litcomp.users.competitions_client import Competition, CompetitionsClient
 from litcomp.users.models import Subscription, User, fold, idempotency_keys
 from litcomp.users.passwords import hash_password, verify_password
-from litcomp.users.schemas import SubscribedCompetition
 
 MAX_SUBSCRIBERS_PAGE = 1000
 
@@ -131,7 +130,7 @@ async def unsubscribe(
 
 async def list_subscriptions(
     *, session: AsyncSession, competitions: CompetitionsClient, user_id: uuid.UUID
-) -> list[SubscribedCompetition]:
+) -> list[Competition]:
     """The user's competitions, most recently followed first."""
     ids = list(
         await session.scalars(
