@@ -41,7 +41,7 @@ from litcomp.competitions.notifications.hub import Connection, Hub
 from litcomp.competitions.notifications.schemas import MAX_ID
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.background import Background
-from litcomp.kit.errors import AppError
+from litcomp.kit.errors import AppError, error_body
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def _after(request: Request) -> int | None:
 
 def _error(status: HTTPStatus, code: str, message: str) -> Response:
     """The platform's JSON error, as a handshake answer."""
-    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
+    body = json.dumps(error_body(code, message)).encode()
     headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return Response(status.value, status.phrase, headers, body)
 
