@@ -25,7 +25,9 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform
             "LITCOMP_REDIS_PREFIX": prefix,
             "LITCOMP_GATEWAY_AUTH_RATE_PER_MINUTE": "6",
             "LITCOMP_GATEWAY_AUTH_BURST": "4",
-            "LITCOMP_GATEWAY_RATE_PER_SECOND": "1",
+            # One token a minute: twelve requests must not see a refill however slowly a
+            # loaded machine sends them (at one a second, the eleventh sometimes passed).
+            "LITCOMP_GATEWAY_RATE_PER_SECOND": "0.0167",
             "LITCOMP_GATEWAY_RATE_BURST": "10",
         },
         replicas={},
