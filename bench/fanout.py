@@ -1,15 +1,11 @@
-"""Notification fan-out to 10,000 sockets, a hot entry's likes, and the competitions cache.
+"""The ``fanout`` and ``likes`` parts of `make bench`: notification fan-out to 10,000
+sockets held by one competitions instance, and a hot entry's likes.
 
 Method
 ------
-Everything runs on 127.0.0.1 from a temporary directory: PostgreSQL (already
-running at 127.0.0.1:5432, user postgres) gets two throwaway databases,
-``litcomp_bench_<random>_users`` and ``_competitions``, dropped at the end; a private
-``redis-server`` (no persistence) runs on a free port; discovery, one users
-instance and ONE competitions instance are started as ``litcomp serve`` processes (by
-``bench.stack.Stack``, a ``litcomp.launcher.Launcher``; logging at WARNING). Every
-process, database and the Redis server (so every key) goes at the end, error,
-Ctrl-C, TERM or the time limit included.
+bench/run.py gives the parts a platform (bench/stack.py) on its PostgreSQL cluster
+and Redis: discovery, one users instance and ONE competitions instance with Redis (a
+fresh one per fan-out size: one that held sockets keeps the memory they freed).
 
 Seeding skips the HTTP API where it would take hours: the users and their
 subscriptions to one competition are COPYed into the users database (one real
@@ -40,10 +36,6 @@ is created over HTTP.
    (a like is idempotent). Checked: the entry's like count and the author's
    ``submission.liked`` notices (GET /notifications, paged with ``after``) are both
    exactly ``--likers``.
-3. Cache. The gateway and two competitions replicas, with ``--competitions``
-   active competitions, twice: the replicas with LITCOMP_REDIS_URL (cached; hits
-   checked in their /metrics) and without it (every request reads PostgreSQL).
-   ``wrk`` GETs /competitions through the gateway, as in gateway_vs_nginx.py.
 
 The machine's cores are shared by the clients, the services and PostgreSQL: a
 client busy reading other sockets' messages delays its own timing, so the
@@ -54,21 +46,13 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import re
 import resource
-import secrets
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,65 +63,17 @@ import asyncpg
 from argon2 import PasswordHasher
 
 from bench import people
-from bench.gateway_vs_nginx import parse_wrk
+from bench.measure import CLOCK_TICKS, cpu_seconds, log, percentile
 from bench.people import PASSWORD, Person
-from bench.stack import Service, Stack, redis_answers, start, wait_until
+from bench.stack import PostgresCluster, RedisServer, Service, Stack
 from litcomp.kit.auth import SigningKey
-from litcomp.launcher import free_port
 
 HOST = "127.0.0.1"
-POSTGRES = f"postgresql://postgres@{HOST}:5432"
 CLIENTS = Path(__file__).with_name("ws_clients.py")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 ISSUER = "litcomp-users"
 STORY = "Once upon a time, a benchmark. " * 20
+PAUSE = 0.5  # seconds between rounds, once the instance is idle again
 IDLE_SECONDS = 10.5  # covers one safety poll (every 10 s with Redis, every 1 s without)
-
-
-# --- PostgreSQL and Redis ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Databases:
-    users: str
-    competitions: str
-
-    @staticmethod
-    def url(name: str) -> str:
-        return f"{POSTGRES}/{name}"
-
-
-async def _run_sql(*statements: str) -> None:
-    connection = await asyncpg.connect(f"{POSTGRES}/postgres")
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-@contextlib.contextmanager
-def throwaway_databases(run_id: str) -> Iterator[Databases]:
-    """Two new, empty databases, dropped on the way out whatever happened."""
-    databases = Databases(f"litcomp_bench_{run_id}_users", f"litcomp_bench_{run_id}_competitions")
-    names = (databases.users, databases.competitions)
-    try:
-        asyncio.run(_run_sql(*(f'CREATE DATABASE "{name}"' for name in names)))
-        yield databases
-    finally:
-        asyncio.run(_run_sql(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names)))
-
-
-def start_redis(stack: contextlib.ExitStack, workdir: Path) -> str:
-    """A private redis-server, no persistence: its keys end with it."""
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", HOST, "--save", ""]
-    started = start(stack, workdir, "redis", [*command, "--appendonly", "no"], os.environ)
-    wait_until(lambda: redis_answers(port), started)
-    return f"redis://{HOST}:{port}/0"
-
-
-# --- litcomp processes -------------------------------------------------------------------
 
 
 # --- /proc ---------------------------------------------------------------------------------
@@ -149,12 +85,6 @@ def status_kib(pid: int, field_name: str) -> int:
         if line.startswith(f"{field_name}:"):
             return int(line.split()[1])
     raise ValueError(f"no {field_name} for pid {pid}")
-
-
-def cpu_seconds(pid: int) -> float:
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
 def postgres_cpu_seconds() -> float:
@@ -302,17 +232,6 @@ async def submit(http: aiohttp.ClientSession, url: str, competition: str, writer
 
 
 # --- statistics ----------------------------------------------------------------------------
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile, interpolated between closest ranks (as numpy's default)."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * p / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def spread(values: list[float], scale: float = 1000) -> str:
@@ -573,7 +492,7 @@ async def play_rounds(
                 "-" if done.last_seen is None else f"{done.last_seen - done.answered:.2f}",
                 settled,
             )
-            await asyncio.sleep(args.pause)
+            await asyncio.sleep(PAUSE)
     return rounds
 
 
@@ -735,125 +654,41 @@ async def run_likes(
     )
 
 
-# --- 3. cache ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CacheResult:
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int
-    lookups: dict[str, float]  # cache outcome -> count, both replicas, measured runs
-    replicas_us_per_request: float
-
-
-LOOKUP = re.compile(
-    r'^litcomp_cache_lookups_total\{cache="competitions",outcome="(\w+)"\} ([\d.e+]+)$', re.M
-)
-
-
-def cache_lookups(instances: list[Service]) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for instance in instances:
-        with urllib.request.urlopen(f"{instance.url}/metrics", timeout=5) as response:
-            text = response.read().decode()
-        for outcome, value in LOOKUP.findall(text):
-            totals[outcome] = totals.get(outcome, 0) + float(value)
-    return totals
-
-
-def wrk(url: str, seconds: float, connections: int) -> Any:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return parse_wrk(done.stdout)
-
-
-def measure_cache(
-    platform_: Stack, args: argparse.Namespace, name: str, **replica_env: str
-) -> CacheResult:
-    """Two replicas and a gateway with ``replica_env``; wrk through the gateway; stop them."""
-    replicas = platform_.add_replicas({"competitions": 2}, **replica_env)
-    gateway = platform_.start_gateway()
-    url = f"{platform_.url}/competitions"
-    if args.warmup:
-        wrk(url, args.warmup, args.connections)
-    lookups, cpu = cache_lookups(replicas), sum(cpu_seconds(r.pid) for r in replicas)
-    runs = [wrk(url, args.duration, args.connections) for _ in range(3)]
-    used = sum(cpu_seconds(r.pid) for r in replicas) - cpu
-    after = cache_lookups(replicas)
-    requests = sum(r.requests for r in runs)
-    gateway.stop()
-    for replica in replicas:
-        replica.stop()
-    return CacheResult(
-        requests_per_second=statistics.median(r.requests_per_second for r in runs),
-        p50_ms=statistics.median(r.p50_ms for r in runs),
-        p99_ms=statistics.median(r.p99_ms for r in runs),
-        requests=requests,
-        errors=sum(r.errors for r in runs),
-        lookups={k: v - lookups.get(k, 0) for k, v in after.items()},
-        replicas_us_per_request=used * 1e6 / max(requests, 1),
-    )
-
-
 # --- report --------------------------------------------------------------------------------
-
-
-def log(message: str, *values: object) -> None:
-    print(message % values, file=sys.stderr, flush=True)
-
-
-def machine_facts() -> list[str]:
-    cpu_model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    load = Path("/proc/loadavg").read_text().split()[:3]
-    return [
-        f"date:    {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"machine: {os.cpu_count()} CPUs ({cpu_model}), Linux {platform.release()}",
-        f"load:    {' '.join(load)} (load averages before the run)",
-        f"python:  {platform.python_version()}, aiohttp {aiohttp.__version__}",
-    ]
 
 
 def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
-def print_fanout(result: FanoutResult, args: argparse.Namespace) -> None:
+def report_fanout(result: FanoutResult, args: argparse.Namespace) -> str:
+    lines: list[str] = []
     rounds = result.results
     lasts = [r.last for r in rounds]
     per_socket = [t for r in rounds for t in r.per_socket]
-    print(f"\n1. fan-out ({'with' if args.redis else 'without'} Redis)")
-    print(
+    lines.append(f"== fan-out to {args.sockets} sockets (with Redis)")
+    lines.append(
         f"sockets:        {result.sockets} open from {args.processes} processes in "
         f"{result.connect_seconds:.1f} s ({result.connect_failures} failed)"
     )
-    print(
+    lines.append(
         f"memory:         VmRSS {result.rss_before_kib / 1024:.1f} MiB before, "
         f"{result.rss_open_kib / 1024:.1f} MiB with the sockets open and idle: "
         f"{result.kib_per_socket:.1f} KiB per socket "
         f"(target < 20: {verdict(result.kib_per_socket < 20)})"
     )
-    print(
+    lines.append(
         f"                after the rounds {result.rss_end_kib / 1024:.1f} MiB "
         f"(peak {result.hwm_end_kib / 1024:.1f} MiB)"
     )
-    print(
+    lines.append(
         f"idle CPU:       {result.idle_cpu_share:.1%} of a core with the sockets open "
         f"(over {args.idle_seconds:g} s, nothing sent)"
     )
-    print(f"rounds:         {len(rounds)} (after {len(result.warmup)} warm-up)")
+    lines.append(f"rounds:         {len(rounds)} (after {len(result.warmup)} warm-up)")
     for r in result.warmup + rounds:
         tag = "warm-up" if r in result.warmup else ""
-        print(
+        lines.append(
             f"  reached {r.reached:>5}  first {r.first * 1000:7.1f} ms"
             f"  last {r.last * 1000:7.1f} ms"
             f"  created_at->last {r.created_to_last * 1000:7.1f} ms"
@@ -863,187 +698,174 @@ def print_fanout(result: FanoutResult, args: argparse.Namespace) -> None:
             f" postgres {r.round.postgres_cpu:.2f}"
             f"  {tag}".rstrip()
         )
-    print(
+    lines.append(
         f"last socket, from the POST's answer (ms):  {spread(lasts)}  "
         f"(target p99 < 1000: {verdict(percentile(lasts, 99) < 1)})"
     )
-    print(
+    lines.append(
         f"last socket, from created_at (ms):         {spread([r.created_to_last for r in rounds])}"
     )
-    print(f"first socket, from the POST's answer (ms): {spread([r.first for r in rounds])}")
-    print(f"every socket, from the POST's answer (ms): {spread(per_socket)}")
+    lines.append(f"first socket, from the POST's answer (ms): {spread([r.first for r in rounds])}")
+    lines.append(f"every socket, from the POST's answer (ms): {spread(per_socket)}")
     incomplete = [r for r in rounds if r.round.last_seen is None or r.reached < result.sockets]
-    print(
+    lines.append(
         f"checks:         {len(incomplete)} incomplete round(s), {result.gaps} id gap(s), "
         f"{result.lost_sockets} socket(s) lost, {result.other_messages} other message(s)"
     )
+    return "\n".join(lines)
 
 
-def print_likes(result: LikesResult, count: int) -> None:
+def report_likes(result: LikesResult, count: int) -> str:
+    lines: list[str] = []
     seconds = [like.seconds for like in result.likes]
     retried = sum(like.attempts > 1 for like in result.likes)
     failed = sum(like.final_status != 200 for like in result.likes)
     first_statuses = sorted({like.first_status for like in result.likes})
-    print(f"\n2. hot entry: {count} likers at once, straight to the competitions instance")
-    print(
+    lines.append(f"== likes: {count} likers at once, straight to the competitions instance")
+    lines.append(
         f"likes/s:        {count / result.wall_seconds:.0f} "
         f"({count} in {result.wall_seconds:.2f} s;"
         f" competitions CPU {result.server_cpu:.2f} s)"
     )
-    print(f"latency (ms):   {spread(seconds)}  (retries included)")
-    print(f"answers:        {retried} retried (first answers: {first_statuses}), {failed} failed")
+    lines.append(f"latency (ms):   {spread(seconds)}  (retries included)")
+    lines.append(
+        f"answers:        {retried} retried (first answers: {first_statuses}), {failed} failed"
+    )
     if result.outages:
-        print(f'503s logged:    {result.outages} (the instance\'s "dependency unavailable" lines)')
-    print(
+        lines.append(
+            f'503s logged:    {result.outages} (the instance\'s "dependency unavailable" lines)'
+        )
+    lines.append(
         f"like count:     {result.like_count} (expected {count}: "
         f"{verdict(result.like_count == count)})"
     )
-    print(
+    lines.append(
         f"author's notices: {result.liked_notices} submission.liked (expected {count}: "
         f"{verdict(result.liked_notices == count)}), "
         f"ids 1..n in order: {result.notice_ids_in_order}"
     )
+    return "\n".join(lines)
 
 
-def print_cache(results: Mapping[str, CacheResult], args: argparse.Namespace) -> None:
-    print(
-        f"\n3. GET /competitions through the gateway, two replicas, {args.competitions} "
-        f"competitions (wrk -t1 -c{args.connections} -d{args.duration:g}s, median of 3)"
-    )
-    print(f"{'':<10} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'replicas CPU us/req':>19}  lookups")
-    for name, r in results.items():
-        lookups = ", ".join(f"{k} {v:.0f}" for k, v in sorted(r.lookups.items()) if v)
-        print(
-            f"{name:<10} {r.requests_per_second:>7.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
-            f"{r.replicas_us_per_request:>19.0f}  {lookups} (errors {r.errors})"
-        )
-    on, off = results["cached"], results["uncached"]
-    print(
-        f"cached / uncached: {on.requests_per_second / off.requests_per_second:.2f}x req/s, "
-        f"p50 {on.p50_ms / off.p50_ms:.2f}x, p99 {on.p99_ms / off.p99_ms:.2f}x"
-    )
+# --- the parts ---------------------------------------------------------------------------
 
 
-# --- main ----------------------------------------------------------------------------------
-
-
-def check_quiet() -> None:
-    """Refuse to measure while another benchmark runs."""
-    busy = subprocess.run(["pgrep", "-f", "gateway_vs_nginx"], capture_output=True, text=True)
-    if busy.stdout.strip():
-        raise SystemExit("gateway_vs_nginx.py is running; measure once it is done")
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sockets", type=int, default=10_000)
-    parser.add_argument("--processes", type=int, default=10, help="client processes")
-    parser.add_argument("--rounds", type=int, default=15, help="measured entries")
-    parser.add_argument("--warmup-rounds", type=int, default=1)
-    parser.add_argument(
-        "--pause", type=float, default=0.5, help="seconds between rounds, once the server is idle"
-    )
-    parser.add_argument(
-        "--idle-seconds",
-        type=float,
-        default=IDLE_SECONDS,
-        help="how long the idle CPU share is measured (default: one safety poll)",
-    )
-    parser.add_argument("--likers", type=int, default=1000)
-    parser.add_argument("--competitions", type=int, default=50, help="for the cache part")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk before the runs")
-    parser.add_argument("--duration", type=float, default=5, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
-    parser.add_argument(
-        "--redis",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="give the competitions instance Redis in parts 1 and 2 (default: yes)",
-    )
-    parser.add_argument(
-        "--parts", default="fanout,likes,cache", help="comma-separated: fanout, likes, cache"
-    )
-    parser.add_argument("--time-limit", type=int, default=540, help="seconds, then clean up")
-    return parser.parse_args()
-
-
-def stop_on(signum: int, _frame: object) -> None:
-    sys.exit(128 + signum)
-
-
-def main() -> None:
-    args = parse_args()
-    parts = set(args.parts.split(","))
-    check_quiet()
-    if "cache" in parts and shutil.which("wrk") is None:
-        raise SystemExit("part 3 needs wrk: sudo apt-get install -y wrk (or --parts fanout,likes)")
-    raise_file_limit(args.sockets + 1000)
-    # TERM, Ctrl-C and the time limit all stop the run through the clean-up.
-    signal.signal(signal.SIGTERM, stop_on)
-    signal.signal(signal.SIGALRM, stop_on)
-    signal.alarm(args.time_limit)
-    facts = machine_facts()
-    run_id = secrets.token_hex(4)
-    users_count = max(args.sockets, args.likers)
-    writers_count = args.warmup_rounds + args.rounds + 1
-    with (
-        tempfile.TemporaryDirectory(prefix="litcomp-bench-") as temp,
-        throwaway_databases(run_id) as databases,
-        contextlib.ExitStack() as stack,
-    ):
-        workdir = Path(temp)
-        redis_url = start_redis(stack, workdir)
+def parts(
+    args: argparse.Namespace,
+    cluster: PostgresCluster,
+    redis: RedisServer,
+    workdir: Path,
+    wanted: set[str],
+) -> dict[str, tuple[str, Any]]:
+    """Fan-out at each of ``--sockets`` sizes and the hot entry (those ``wanted``), on
+    one seeded platform; each part's report and figures."""
+    done: dict[str, tuple[str, Any]] = {}
+    folder = workdir / "notifications"
+    folder.mkdir()
+    users_db = cluster.create_database("bench_fanout_users")
+    competitions_db = cluster.create_database("bench_fanout_competitions")
+    sizes = sorted(args.sockets)
+    writers_count = args.warmup_rounds + args.fanout_rounds + 1
+    with contextlib.ExitStack() as exits:
         platform_ = Stack(
-            stack,
-            workdir,
+            exits,
+            folder,
             {
-                "LITCOMP_USERS_DATABASE_URL": Databases.url(databases.users),
-                "LITCOMP_COMPETITIONS_DATABASE_URL": Databases.url(databases.competitions),
-                "LITCOMP_REDIS_PREFIX": f"bench{run_id}",
+                "LITCOMP_USERS_DATABASE_URL": users_db,
+                "LITCOMP_COMPETITIONS_DATABASE_URL": competitions_db,
+                "LITCOMP_REDIS_PREFIX": "benchf",
             },
         )
         platform_.start_discovery()
         users = platform_.add_replica("users")
-        with_redis = {"LITCOMP_REDIS_URL": redis_url} if args.redis else {}
-        competitions = platform_.add_replica("competitions", **with_redis)
-
-        log("seeding: admin, competition, %d users, %d writers", users_count, writers_count)
+        competitions = platform_.add_replica("competitions", LITCOMP_REDIS_URL=redis.url)
         admin = asyncio.run(log_in(users.url, people.create_admin(platform_, "benchadmin")))
-        competition = asyncio.run(create_competitions(competitions.url, admin, 1))[0]
-        users_url = Databases.url(databases.users)
-        subscribers = asyncio.run(insert_users(users_url, f"s{run_id}", users_count))
-        writers = asyncio.run(insert_users(users_url, f"w{run_id}", writers_count))
-        asyncio.run(insert_subscriptions(users_url, subscribers, competition))
+        contests = asyncio.run(create_competitions(competitions.url, admin, len(sizes)))
+        count = max([*sizes, args.likers])
+        log("notifications: seeding %d users and %d writers", count, writers_count)
+        subscribers = asyncio.run(insert_users(users_db, "s", count))
+        writers = asyncio.run(insert_users(users_db, "w", writers_count))
+        for size, contest in zip(sizes, contests, strict=True):
+            asyncio.run(insert_subscriptions(users_db, subscribers[:size], contest))
         key_file = platform_.var_dir / "jwt-signing-key.pem"
         subscribers = mint_tokens(key_file, subscribers)
         writers = mint_tokens(key_file, writers)
-
-        print("\n".join(facts))
-        if "fanout" in parts:
-            fanout = asyncio.run(
-                run_fanout(
-                    args, workdir, competitions, users.pid, competition, subscribers, writers[:-1]
+        if "fanout" in wanted:
+            texts: list[str] = []
+            rows: list[dict[str, Any]] = []
+            for size, contest in zip(sizes, contests, strict=True):
+                fan_args = argparse.Namespace(
+                    sockets=size,
+                    processes=max(1, min(10, size // 500)),
+                    rounds=args.fanout_rounds,
+                    warmup_rounds=args.warmup_rounds,
+                    idle_seconds=args.idle_seconds,
                 )
-            )
-            print_fanout(fanout, args)
-        if "likes" in parts:
+                # A fresh instance per size (the first size gets the one that made the
+                # competitions): one that held sockets before keeps the memory they
+                # freed, which would make the next size look cheaper.
+                if rows:
+                    competitions.stop()
+                    competitions = platform_.add_replica(
+                        "competitions", LITCOMP_REDIS_URL=redis.url
+                    )
+                log("fan-out: %d sockets", size)
+                result = asyncio.run(
+                    run_fanout(
+                        fan_args,
+                        folder,
+                        competitions,
+                        users.pid,
+                        contest,
+                        subscribers,
+                        writers[:-1],
+                    )
+                )
+                texts.append(report_fanout(result, fan_args))
+                rows.append(summary(size, result))
+            done["fanout"] = ("\n\n".join(texts), rows)
+        if "likes" in wanted:
             log("likes: %d likers", args.likers)
             liked = asyncio.run(
-                run_likes(competitions, competition, writers[-1], subscribers[: args.likers])
+                run_likes(competitions, contests[-1], writers[-1], subscribers[: args.likers])
             )
-            print_likes(liked, args.likers)
-        if "cache" in parts:
-            competitions.stop()
-            log("cache: %d competitions, two replicas with Redis, then without", args.competitions)
-            more = args.competitions - 1
-            seeder = platform_.add_replica("competitions")
-            asyncio.run(create_competitions(seeder.url, admin, more))
-            seeder.stop()
-            cached = measure_cache(platform_, args, "cached", LITCOMP_REDIS_URL=redis_url)
-            uncached = measure_cache(platform_, args, "uncached")
-            print_cache({"cached": cached, "uncached": uncached}, args)
-        sys.stdout.flush()
+            done["likes"] = (report_likes(liked, args.likers), likes_figures(liked, args.likers))
+    return done
 
 
-if __name__ == "__main__":
-    main()
+def likes_figures(liked: LikesResult, likers: int) -> dict[str, Any]:
+    seconds = [like.seconds for like in liked.likes]
+    return {
+        "likers": likers,
+        "likes_per_second": likers / liked.wall_seconds,
+        "p50_ms": percentile(seconds, 50) * 1000,
+        "p99_ms": percentile(seconds, 99) * 1000,
+        "retried": sum(like.attempts > 1 for like in liked.likes),
+        "failed": sum(like.final_status != 200 for like in liked.likes),
+        "like_count": liked.like_count,
+        "liked_notices": liked.liked_notices,
+        "notice_ids_in_order": liked.notice_ids_in_order,
+        "server_cpu_seconds": liked.server_cpu,
+    }
+
+
+def summary(size: int, result: FanoutResult) -> dict[str, Any]:
+    lasts = [r.last for r in result.results]
+    firsts = [r.first for r in result.results]
+    return {
+        "sockets": size,
+        "open": result.sockets,
+        "connect_failures": result.connect_failures,
+        "kib_per_socket": result.kib_per_socket,
+        "idle_cpu_share": result.idle_cpu_share,
+        "rounds": len(result.results),
+        "last_p50_ms": percentile(lasts, 50) * 1000,
+        "last_p99_ms": percentile(lasts, 99) * 1000,
+        "first_p50_ms": percentile(firsts, 50) * 1000,
+        "incomplete_rounds": sum(r.reached < result.sockets for r in result.results),
+        "gaps": result.gaps,
+        "lost_sockets": result.lost_sockets,
+        "cpu_seconds_per_round": statistics.median(r.round.server_cpu for r in result.results)
+        if result.results
+        else None,
+    }

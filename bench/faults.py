@@ -73,6 +73,7 @@ from typing import Any, Protocol
 import aiohttp
 import asyncpg
 
+from bench.measure import log
 from bench.people import Person, create_admin, log_in, open_competition, sign_up
 from bench.stack import PostgresCluster, RedisServer, Stack, install_hint, missing_tools
 
@@ -88,10 +89,6 @@ DESCRIPTIONS = {
     "gateway": "restart the gateway (stop, start at once)",
     "login": "a client flood on /users/login (one address) while the load runs",
 }
-
-
-def log(message: str, *values: object) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] " + message % values, file=sys.stderr, flush=True)
 
 
 # --- the platform --------------------------------------------------------------------------------

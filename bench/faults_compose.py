@@ -42,6 +42,7 @@ import aiohttp
 
 from bench import faults, people
 from bench.docker import Compose, deployed, unavailable
+from bench.measure import log
 from litcomp.launcher import free_port, get_json
 
 PROJECT = "litcomp-faults"
@@ -93,7 +94,7 @@ class ComposePlatform:
         service = "redis" if name == "redis-pause" else "competitions"
         container, instance = await asyncio.to_thread(self.victim, service)
         fault, repair = self.commands(name, container)
-        faults.log("%s: docker %s", name, " ".join(fault))
+        log("%s: docker %s", name, " ".join(fault))
         began = time.monotonic()
         await asyncio.to_thread(self.compose.docker, *fault)
         outcome.notes.append(f"docker {fault[0]} took {time.monotonic() - began:.2f} s")
@@ -166,9 +167,9 @@ def registered_host(instance: dict[str, str]) -> str:
 @contextlib.contextmanager
 def logged(step: str) -> Iterator[None]:
     began = time.monotonic()
-    faults.log("%s", step)
+    log("%s", step)
     yield
-    faults.log("%s: %.0f s", step, time.monotonic() - began)
+    log("%s: %.0f s", step, time.monotonic() - began)
 
 
 @contextlib.contextmanager

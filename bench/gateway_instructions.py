@@ -3,12 +3,12 @@
 Method
 ------
 Timings on a shared 2-core machine swing by tens of percent from run to run (see
-``gateway_vs_nginx.py``); an instruction count does not. This script drives the
+`make bench`'s ``proxies`` part); an instruction count does not. This script drives the
 gateway's real code (``ClientConnection``, ``Dispatcher.handle``, the balancer, the
 breaker, the rate limiter, the metrics, ``ConnectionPool`` and its response parser) over
 in-memory transports inside one uvloop event loop: 16 kept-alive client connections
 send ``GET /competitions`` back to back, and the "upstream" answers each request with
-a fixed 46-byte JSON answer, as the static nginx of ``gateway_vs_nginx.py`` does. No
+a fixed 46-byte JSON answer, as the static nginx of bench/proxies.py does. No
 system call is made per request, so what is counted is the gateway's own work.
 
 Valgrind (cachegrind, no cache simulation) counts the instructions of a run of R

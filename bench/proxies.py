@@ -1,4 +1,5 @@
-"""The litcomp gateway against nginx, as proxies for GET /competitions, in one run.
+"""The ``proxies`` part of `make bench`: the litcomp gateway against nginx, as proxies
+for GET /competitions.
 
 Method
 ------
@@ -15,9 +16,9 @@ removed at the end; every process started is stopped at the end, error or not:
   proxy is also measured against it, which shows the proxy's own ceiling, with
   no Python upstream competing for the CPU. For the gateway that takes a second
   discovery + gateway pair whose only competitions instance is the static upstream,
-  registered by hand, so the real pair never sees it. With a Redis on 127.0.0.1:6379, a
-  third gateway beside it, its rate limits shared through Redis as on Compose and
-  Kubernetes (``gateway+redis->static``): what that round trip per request costs.
+  registered by hand, so the real pair never sees it. A third gateway beside it has
+  its rate limits shared through the run's Redis, as on Compose and Kubernetes
+  (``gateway+redis->static``): what that round trip per request costs.
 
 Each target gets a warm-up, then a measured ``wrk`` run (requests/sec, latency p50
 and p99). Around the measured run the CPU time (utime + stime, from /proc) of the
@@ -29,66 +30,45 @@ The load generator, the proxy and the upstream share this machine's cores, so th
 proxy's CPU per request also costs the upstream throughput on the real path.
 """
 
-import argparse
 import contextlib
 import operator
 import os
-import platform
-import re
 import shutil
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from bench.stack import HUGE_RATE, Stack, Started, redis_answers, start, wait_until
+from bench.measure import log, process_tree_cpu, run_wrk, warm_up
+from bench.stack import HUGE_RATE, Stack, Started, start, wait_until
 from litcomp.launcher import free_port, get_json
 
 HOST = "127.0.0.1"
 PATH = "/competitions"
 STATIC_BODY = '{"source":"static upstream","competitions":[]}'
-INSTALL_HINT = "sudo apt-get install -y nginx-light wrk   (or: nginx wrk)"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CONNECTIONS = 32
 LEASE_SECONDS = 300  # the longest lease discovery grants
 STATIC_ID = "static-upstream"  # the static upstream's instance id, registered by hand
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-# --- tools -----------------------------------------------------------------------------
+# --- nginx -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Tools:
-    nginx: str
-    wrk: str
-
-
-def find_tools() -> Tools:
-    """nginx and wrk, or exit saying how to install them (nginx is in /usr/sbin)."""
-    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    wrk = shutil.which("wrk")
-    missing = [name for name, found in (("nginx", nginx), ("wrk", wrk)) if not found]
-    if nginx is None or wrk is None:
-        raise SystemExit(f"missing: {', '.join(missing)}; install with:\n  {INSTALL_HINT}")
-    return Tools(nginx=nginx, wrk=wrk)
+def nginx_binary() -> str:
+    """Debian's nginx is in /usr/sbin, which may not be on PATH (run.py checks it exists)."""
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    assert found is not None
+    return found
 
 
 def version_of(command: list[str]) -> str:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     return (done.stdout + done.stderr).strip().splitlines()[0].split(" Copyright")[0]
-
-
-# --- processes -------------------------------------------------------------------------
-
-
-# --- nginx -----------------------------------------------------------------------------
 
 
 def nginx_conf(workdir: Path, name: str, http_block: str) -> Path:
@@ -155,11 +135,11 @@ def proxy_server(name: str, port: int, upstream: int) -> str:
 
 
 def start_nginx(
-    stack: contextlib.ExitStack, workdir: Path, tools: Tools, name: str, http_block: str, port: int
+    stack: contextlib.ExitStack, workdir: Path, name: str, http_block: str, port: int
 ) -> Started:
     conf = nginx_conf(workdir, name, http_block)
     command = [
-        tools.nginx,
+        nginx_binary(),
         "-p",
         str(workdir),
         "-c",
@@ -183,28 +163,6 @@ def http_ok(url: str) -> bool:
 # --- measuring -------------------------------------------------------------------------
 
 
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds used so far by ``root`` and every live descendant (and reaped children)."""
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # the process has just gone
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        ticks[pid] = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-    family = {root}
-    grew = True
-    while grew:
-        children = {pid for pid, parent in parents.items() if parent in family}
-        grew = not children <= family
-        family |= children
-    return sum(ticks.get(pid, 0) for pid in family) / CLOCK_TICKS
-
-
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -225,58 +183,12 @@ class Sample:
     errors: int
 
 
-@dataclass(frozen=True)
-class WrkRun:
-    requests: int
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _latency_ms(output: str, percentile: str) -> float:
-    found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    if found is None:
-        raise ValueError(f"no p{percentile} in wrk's output:\n{output}")
-    return float(found[1]) * _UNITS_MS[found[2]]
-
-
-def parse_wrk(output: str) -> WrkRun:
-    requests = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
-    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
-    if requests is None or rate is None:
-        raise ValueError(f"unexpected wrk output:\n{output}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    errors = int(non_2xx[1]) if non_2xx else 0
-    errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
-    return WrkRun(
-        requests=int(requests[1]),
-        requests_per_second=float(rate[1]),
-        p50_ms=_latency_ms(output, "50"),
-        p99_ms=_latency_ms(output, "99"),
-        errors=errors,
-    )
-
-
-def wrk(tools: Tools, url: str, seconds: float, connections: int) -> WrkRun:
-    command = [tools.wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return parse_wrk(done.stdout)
-
-
-def measure(target: Target, tools: Tools, args: argparse.Namespace) -> Sample:
+def measure(target: Target, warmup: float, duration: float) -> Sample:
     target.before_each()
-    if args.warmup:
-        wrk(tools, target.url, args.warmup, args.connections)
+    warm_up(target.url, warmup, CONNECTIONS)
     roots = {"proxy": target.proxy, "upstream": target.upstream}
     before = {role: process_tree_cpu(pid) for role, pid in roots.items() if pid is not None}
-    run = wrk(tools, target.url, args.duration, args.connections)
+    run = run_wrk(target.url, duration, CONNECTIONS)
     used = {
         role: process_tree_cpu(pid) - before[role] for role, pid in roots.items() if pid is not None
     }
@@ -326,7 +238,7 @@ def folder(workdir: Path, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def everything(tools: Tools) -> Iterator[list[Target]]:
+def everything(redis_url: str) -> Iterator[list[Target]]:
     """Start every process; yield the targets to measure; stop them all, error or not."""
     with (
         tempfile.TemporaryDirectory(prefix="litcomp-bench-") as temp,
@@ -335,7 +247,7 @@ def everything(tools: Tools) -> Iterator[list[Target]]:
         workdir = Path(temp)
         static_port, nginx_real, nginx_static = free_port(), free_port(), free_port()
         static = start_nginx(
-            stack, workdir, tools, "static-upstream", static_server(static_port), static_port
+            stack, workdir, "static-upstream", static_server(static_port), static_port
         )
 
         real = Stack(stack, folder(workdir, "real"), {})
@@ -358,37 +270,25 @@ def everything(tools: Tools) -> Iterator[list[Target]]:
         ceiling = ceiling_stack.start_gateway()
         ceiling_url = ceiling_stack.url
         # The same, its rate limits shared through Redis (as on Compose and Kubernetes):
-        # a Redis round trip per request. Keys under a prefix of this run's, expiring in
-        # seconds (the script's own TTL); no target without a Redis to talk to.
-        shared: list[Target] = []
-        if redis_answers(6379):
-            redis_stack = Stack(
-                stack,
-                folder(workdir, "ceiling-redis"),
-                {
-                    "LITCOMP_DISCOVERY_URL": ceiling_discovery,
-                    "LITCOMP_REDIS_URL": REDIS_URL,
-                    "LITCOMP_REDIS_PREFIX": f"litcomp-bench-{os.getpid()}",
-                },
-            )
-            redis_stack.extra_instances["competitions"] = {STATIC_ID}
-            shared_gateway = redis_stack.start_gateway()
-            shared.append(
-                Target(
-                    "gateway+redis->static",
-                    redis_stack.url + PATH,
-                    shared_gateway.pid,
-                    static.pid,
-                    lambda: register_static(ceiling_discovery, static_port),
-                )
-            )
+        # a Redis round trip per request.
+        redis_stack = Stack(
+            stack,
+            folder(workdir, "ceiling-redis"),
+            {
+                "LITCOMP_DISCOVERY_URL": ceiling_discovery,
+                "LITCOMP_REDIS_URL": redis_url,
+                "LITCOMP_REDIS_PREFIX": "benchp",
+            },
+        )
+        redis_stack.extra_instances["competitions"] = {STATIC_ID}
+        shared_gateway = redis_stack.start_gateway()
 
         http_block = (
             f"    limit_req_zone $binary_remote_addr zone=per_client:1m rate={HUGE_RATE}r/s;\n"
             + proxy_server("competitions", nginx_real, competitions_port)
             + proxy_server("static", nginx_static, static_port)
         )
-        nginx = start_nginx(stack, workdir, tools, "nginx", http_block, nginx_real)
+        nginx = start_nginx(stack, workdir, "nginx", http_block, nginx_real)
 
         yield [
             Target("direct", f"http://{HOST}:{competitions_port}{PATH}", None, competitions.pid),
@@ -402,7 +302,13 @@ def everything(tools: Tools) -> Iterator[list[Target]]:
                 lambda: register_static(ceiling_discovery, static_port),
             ),
             Target("nginx->static", f"http://{HOST}:{nginx_static}{PATH}", nginx.pid, static.pid),
-            *shared,
+            Target(
+                "gateway+redis->static",
+                redis_stack.url + PATH,
+                shared_gateway.pid,
+                static.pid,
+                lambda: register_static(ceiling_discovery, static_port),
+            ),
         ]
 
 
@@ -452,98 +358,53 @@ RATIOS = (
 )
 
 
-def machine_facts(tools: Tools) -> list[str]:
-    from litcomp import compiled  # as the processes started here will find it
-
-    mode = "compiled with mypyc" if compiled.active() else "interpreted (make compile)"
-    cpu_model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return [
-        f"date:    {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"machine: {os.cpu_count()} CPUs ({cpu_model}), Linux {platform.release()}",
-        f"load:    {Path('/proc/loadavg').read_text().split()[0]} (1-minute load average before)",
-        f"python:  {platform.python_version()}; the gateway {mode}",
-        f"nginx:   {version_of([tools.nginx, '-v'])}",
-        f"wrk:     {version_of([tools.wrk, '--version'])}",
-    ]
-
-
 def microseconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def print_report(results: Mapping[str, Sample], args: argparse.Namespace, facts: list[str]) -> None:
-    print("\n".join(facts))
-    print(
-        f"run:     wrk -t1 -c{args.connections} -d{args.duration:g}s --latency "
-        f"(after {args.warmup:g}s warm-up), GET {PATH}, median of {args.rounds} round(s)\n"
-    )
-    print(
+def report(results: Mapping[str, Sample], warmup: float, duration: float, rounds: int) -> str:
+    lines = [
+        f"run:     wrk -t1 -c{CONNECTIONS} -d{duration:g}s --latency "
+        f"(after {warmup:g}s warm-up), GET {PATH}, median of {rounds} round(s)",
+        f"nginx:   {version_of([nginx_binary(), '-v'])}",
+        "",
         f"{'target':<21} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'proxy CPU us/req':>16} {'upstream CPU us/req':>19} {'errors':>6}"
-    )
+        f"{'proxy CPU us/req':>16} {'upstream CPU us/req':>19} {'errors':>6}",
+    ]
     for name, s in results.items():
-        print(
+        lines.append(
             f"{name:<21} {s.requests_per_second:>9.0f} {s.p50_ms:>7.2f} {s.p99_ms:>7.2f} "
             f"{microseconds(s.proxy_us_per_request):>16} "
             f"{microseconds(s.upstream_us_per_request):>19} {s.errors:>6}"
         )
-    print()
+    lines.append("")
     for ratio in RATIOS:
-        if ratio.numerator not in results:
-            continue  # a target this run could not have (no Redis)
         value = ratio.value(results)
-        print(f"{ratio.label:<24} {value:6.2f}x   {ratio.verdict(value)}".rstrip())
+        lines.append(f"{ratio.label:<24} {value:6.2f}x   {ratio.verdict(value)}".rstrip())
     for name, s in results.items():
         if s.errors:
-            print(
+            lines.append(
                 f"note: {name}: {s.errors} of {s.requests} requests failed or took over "
-                "wrk's 2s timeout (errors: non-2xx/3xx answers and socket errors, all rounds)"
+                "wrk's 10s timeout (errors: non-2xx/3xx answers and socket errors, all rounds)"
             )
+    return "\n".join(lines)
 
 
-# --- main ------------------------------------------------------------------------------
+# --- the part ----------------------------------------------------------------------------
 
 
-def bounded(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        value = float(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
-        return value
-
-    return parse
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=bounded(1, 120), default=8, help="seconds per run")
-    parser.add_argument("--warmup", type=bounded(0, 30), default=2, help="seconds before each")
-    parser.add_argument("--rounds", type=int, choices=range(1, 6), default=3, metavar="1-5")
-    parser.add_argument("--connections", type=int, choices=range(1, 257), default=32, metavar="N")
-    return parser.parse_args()
-
-
-def main() -> None:
-    args = parse_args()
-    # A TERM stops the run as Ctrl-C does: through the clean-up, stopping every process.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    tools = find_tools()
-    facts = machine_facts(tools)
+def part(rounds: int, warmup: float, duration: float, redis_url: str) -> tuple[str, dict[str, Any]]:
+    """Every target in turn, ``rounds`` times; the report and the figures (medians)."""
     samples: dict[str, list[Sample]] = {}
-    with everything(tools) as targets:
-        for round_ in range(1, args.rounds + 1):
+    with everything(redis_url) as targets:
+        for round_ in range(rounds):
             for target in targets:
-                print(f"round {round_}/{args.rounds}: {target.name}", file=sys.stderr, flush=True)
-                samples.setdefault(target.name, []).append(measure(target, tools, args))
-    print_report({name: median_sample(each) for name, each in samples.items()}, args, facts)
-
-
-if __name__ == "__main__":
-    main()
+                log("proxies: round %d: %s", round_ + 1, target.name)
+                samples.setdefault(target.name, []).append(measure(target, warmup, duration))
+    medians = {name: median_sample(each) for name, each in samples.items()}
+    figures = {
+        "targets": {name: asdict(sample) for name, sample in medians.items()},
+        "ratios": {ratio.label: ratio.value(medians) for ratio in RATIOS},
+        "nginx": version_of([nginx_binary(), "-v"]),
+    }
+    return report(medians, warmup, duration, rounds), figures
