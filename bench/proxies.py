@@ -364,6 +364,7 @@ def microseconds(value: float | None) -> str:
 
 def report(results: Mapping[str, Sample], warmup: float, duration: float, rounds: int) -> str:
     lines = [
+        "== proxies: the gateway, nginx and direct",
         f"run:     wrk -t1 -c{CONNECTIONS} -d{duration:g}s --latency "
         f"(after {warmup:g}s warm-up), GET {PATH}, median of {rounds} round(s)",
         f"nginx:   {version_of([nginx_binary(), '-v'])}",
