@@ -99,7 +99,7 @@ _PARTS = {
     "Forwarder": ("gateway.forwarding", "gateway.proxy:Proxy"),
     "ConnectionPool": ("gateway.pool", "gateway.upstream:Pool"),
     "ClientConnection": ("gateway.client_protocol", "gateway.server"),
-    "InstanceTable": ("kit.instances", "kit.upstreams:Upstreams"),
+    "InstanceTable": ("kit.instance_table", "kit.upstreams:Upstreams"),
 }
 
 

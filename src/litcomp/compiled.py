@@ -19,8 +19,8 @@ How:
 - Without mypyc or a C compiler everything runs interpreted, just slower.
 
 The modules are the gateway's per-request path and what it calls. mypyc compiles no
-async generator (``gateway.process``'s ``running``: the dispatcher is a module of its own so that
-it compiles) and its classes take no weak references.
+async generator (``gateway.process``'s ``running``: the dispatcher is a module of its own
+so that it compiles) and its classes take no weak references.
 """
 
 import hashlib
@@ -35,22 +35,22 @@ import tempfile
 from pathlib import Path
 
 MODULES = (
+    "litcomp.gateway.client_protocol",
     "litcomp.gateway.clients",
-    "litcomp.gateway.headers",
-    "litcomp.gateway.messages",
     "litcomp.gateway.dispatch",
     "litcomp.gateway.forwarding",
+    "litcomp.gateway.headers",
+    "litcomp.gateway.messages",
+    "litcomp.gateway.pool",
     "litcomp.gateway.ratelimit",
     "litcomp.gateway.routes",
-    "litcomp.gateway.client_protocol",
     "litcomp.gateway.target",
-    "litcomp.gateway.pool",
     "litcomp.kit.balancer",
     "litcomp.kit.breaker",
+    "litcomp.kit.instance_table",
     "litcomp.kit.logging",
     "litcomp.kit.metrics",
     "litcomp.kit.outliers",
-    "litcomp.kit.instances",
 )
 _SOURCE = Path(__file__).resolve().parent.parent  # the directory holding litcomp/
 _MYPY_CONFIG = "[mypy]\nfollow_imports = silent\nignore_missing_imports = True\n"

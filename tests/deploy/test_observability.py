@@ -15,7 +15,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 from litcomp.gateway.settings import GatewaySettings
-from litcomp.kit import instances  # noqa: F401  (registers litcomp_balancer_picks)
+from litcomp.kit import instance_table  # noqa: F401  (registers litcomp_balancer_picks)
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "litcomp-dashboard.json"

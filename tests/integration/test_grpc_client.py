@@ -12,7 +12,7 @@ from litcomp.kit.balancer import Instance, RoundRobin
 from litcomp.kit.breaker import State
 from litcomp.kit.errors import Unavailable
 from litcomp.kit.grpc import Client, start_server
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 from litcomp.v1 import users_pb2, users_pb2_grpc
 from tests.support import free_port
 

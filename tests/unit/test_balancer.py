@@ -22,7 +22,7 @@ from litcomp.kit.balancer import (
     RoundRobin,
 )
 from litcomp.kit.breaker import CircuitBreaker, State
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 from tests.support import FakeClock
 
 START = 1000.0

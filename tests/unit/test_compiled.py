@@ -41,7 +41,7 @@ def test_an_edit_anywhere_in_litcomp_names_another_build(
     monkeypatch.setattr(compiled, "_SOURCE", tmp_path)
     built = compiled.build_dir()
     assert built == compiled.build_dir()  # the same source, the same build
-    for edited in (("gateway", "proxy.py"), ("gateway", "settings.py")):
+    for edited in (("gateway", "forwarding.py"), ("gateway", "settings.py")):
         with tmp_path.joinpath("litcomp", *edited).open("a") as file:
             file.write("\n# an edit\n")
         assert compiled.build_dir() != built

@@ -5,7 +5,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from litcomp.kit.balancer import Instance, RoundRobin
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 from litcomp.kit.metrics import RequestMetrics
 
 
@@ -40,12 +40,12 @@ def test_requests_are_counted_by_labels_and_timed_in_cumulative_buckets():
     assert samples["litcomp_http_request_duration_seconds_sum", route] == pytest.approx(3.66)
 
 
-def test_balancer_picks_are_read_from_every_live_set_of_upstreams():
+def test_balancer_picks_are_read_from_every_live_instance_table():
     listed = [Instance("competitions", name, "127.0.0.1", 1) for name in ("a", "b")]
-    instances = InstanceTable(caller="test-picks", service="competitions", balancer=RoundRobin())
-    instances.update(listed)
+    table = InstanceTable(caller="test-picks", service="competitions", balancer=RoundRobin())
+    table.update(listed)
     for _ in range(3):
-        instances.choose()
+        table.choose()
 
     text = generate_latest().decode()
 

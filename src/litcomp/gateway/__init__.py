@@ -15,7 +15,7 @@ into the next: no task per request, see client_protocol.py and pool.py for why):
 6. route: ``routes.py`` names the service; a path of none is one of the gateway's own
    endpoints (``operators.py``, ``openapi.py``, ``docs.py``, ``status.py``, ``web.py``);
 7. pick an instance: ``forwarding.py`` asks the service's ``InstanceTable``
-   (``kit/instances.py``) for one, which weighs the balancer (``kit/balancer.py``), each
+   (``kit/instance_table.py``) for one, which weighs the balancer (``kit/balancer.py``), each
    instance's breaker (``kit/breaker.py``) and outlier ejection (``kit/outliers.py``);
 8. pool connection: ``pool.py``'s ``ConnectionPool`` sends it over a kept-alive
    connection to that instance (or a new one), headers rewritten by ``headers.py``;

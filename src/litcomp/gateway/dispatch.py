@@ -31,7 +31,7 @@ from litcomp.gateway.settings import GatewaySettings
 from litcomp.gateway.status import STATUS_PAGE, snapshot
 from litcomp.kit import metrics
 from litcomp.kit.auth import TokenVerifier
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 from litcomp.kit.logging import accept_request_id, request_id_var
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from litcomp.gateway.messages import Request, Response, error
 from litcomp.gateway.pool import Answer, ConnectFailed, ConnectionPool, TimedOut, encode_request
 from litcomp.gateway.routes import Route, honours_idempotency_key
 from litcomp.kit.balancer import Endpoint
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 from litcomp.kit.logging import request_id_var
 
 log = logging.getLogger(__name__)

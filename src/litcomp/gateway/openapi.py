@@ -32,7 +32,7 @@ from litcomp.gateway.messages import Request, Response
 from litcomp.gateway.pool import ConnectionPool, fetch_json
 from litcomp.gateway.routes import match
 from litcomp.kit import openapi
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from litcomp.gateway.messages import Request, Response, error
 from litcomp.gateway.pool import ConnectionPool, fetch_json
 from litcomp.kit.auth import PublicKeys, TokenVerifier
 from litcomp.kit.errors import AppError, Unavailable
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 
 JWKS_PATH = "/users/.well-known/jwks.json"
 PATHS = frozenset({"/gateway/status", "/metrics"})

@@ -37,7 +37,7 @@ from typing import Any, cast
 import httptools
 
 from litcomp.gateway.messages import Response
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 
 log = logging.getLogger(__name__)
 

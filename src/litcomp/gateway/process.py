@@ -29,7 +29,7 @@ from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.breaker import BreakerPolicy
 from litcomp.kit.discovery import DiscoveryClient, Watch
 from litcomp.kit.errors import MAX_BODY_BYTES
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 from litcomp.kit.logging import configure_logging
 from litcomp.kit.outliers import OutlierPolicy
 from litcomp.kit.runner import ServiceSpec, bind

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 
 STATUS_PAGE = (files("litcomp.gateway") / "status.html").read_text()
 

@@ -15,7 +15,7 @@ States and transitions (the whole contract)::
 - HALF_OPEN lets exactly one request through at a time: the probe. If the probe
   never reports back (its caller was cancelled), another may start after a cooldown.
 - Whether an open breaker is obeyed is for its caller: with fewer than half of a
-  service's instances healthy, ``kit.instances`` balances over all of them (panic).
+  service's instances healthy, ``kit.instance_table`` balances over all of them (panic).
 
 A failure is what says the instance cannot be reached: a timeout, a connection refused
 or broken, gRPC UNAVAILABLE or DEADLINE_EXCEEDED. An answer, even an error (HTTP 5xx),

@@ -33,7 +33,7 @@ from litcomp.kit.errors import (
     Unauthorized,
     Unavailable,
 )
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 from litcomp.kit.logging import (
     REQUEST_ID_HEADER,
     accept_request_id,

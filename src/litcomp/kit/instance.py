@@ -23,7 +23,7 @@ from litcomp.kit import grpc, metrics
 from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.db import create_engine, create_sessionmaker, migrate, ping
 from litcomp.kit.discovery import DiscoveryClient, Registration, Watch
-from litcomp.kit.instances import InstanceTable
+from litcomp.kit.instance_table import InstanceTable
 from litcomp.kit.settings import BaseServiceSettings
 
 
