@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 USERS ?= 1
 COMPETITIONS ?= 2
 
-.PHONY: up test compile bench faults faults-compose prerequisites lint proto lock clean
+.PHONY: up test compile bench faults faults-compose prerequisites lint proto asyncapi lock clean
 # test, bench and faults check the machine before compile, which needs what they check.
 .NOTPARALLEL:
 
@@ -61,6 +61,11 @@ prerequisites-%:
 ## Regenerate the gRPC code in src/litcomp/v1 from proto/.
 proto: $(STAMP)
 	$(BIN)/python proto/generate.py src
+
+## Regenerate the notification WebSocket's AsyncAPI document, which the gateway serves at
+## /asyncapi.json, from the notification models (a test says when it is out of date).
+asyncapi: $(STAMP)
+	$(BIN)/python -m litcomp.competitions.notifications.asyncapi src/litcomp/gateway/docs/asyncapi.json
 
 ## Re-pin every dependency (needs the network). Pinned for Python 3.11.2, the oldest
 ## the images run (Debian bookworm's), so what older 3.11s need is pinned too.

@@ -1,10 +1,11 @@
-"""The API's description through the gateway: /openapi.json, /docs, and the answers
-schemathesis (tests/fuzz) found differing from it, one regression test each."""
+"""The API's description through the gateway: /openapi.json, /asyncapi.json, /docs, and
+the answers schemathesis (tests/fuzz) found differing from it, one regression test each."""
 
 import uuid
 
 import httpx
 
+from litcomp.competitions.notifications import asyncapi
 from tests.support import Account, Platform, create_competition, expect_error
 
 
@@ -19,7 +20,9 @@ def test_the_gateway_serves_the_platforms_document(platform: Platform):
     assert {"/competitions", "/competitions/{competition_id}/submit", "/notifications"} <= set(
         paths
     )
-    assert {"/health", "/gateway/status", "/metrics", "/openapi.json"} <= set(paths)
+    assert {"/health", "/gateway/status", "/metrics", "/openapi.json", "/asyncapi.json"} <= set(
+        paths
+    )
     assert document["servers"] == [{"url": "/", "description": "this gateway"}]
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     submit = paths["/competitions/{competition_id}/submit"]["post"]
@@ -40,6 +43,19 @@ def test_the_docs_page_works_offline(platform: Platform):
     for asset in ("/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/docs/init.js"):
         assert asset in page.text
         assert httpx.get(f"{platform.url}{asset}", timeout=10).status_code == 200
+
+
+def test_the_gateway_serves_the_websockets_asyncapi_document(platform: Platform):
+    response = httpx.get(f"{platform.url}/asyncapi.json", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.text == asyncapi.render()  # the document the models make
+    assert response.json()["channels"]["notifications"]["address"] == "/ws"
+    again = httpx.get(
+        f"{platform.url}/asyncapi.json", headers={"If-None-Match": response.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert 'href="/asyncapi.json"' in httpx.get(f"{platform.url}/docs", timeout=10).text
 
 
 def test_allow_names_every_method_of_a_path(competitions: httpx.Client, admin: Account):

@@ -23,6 +23,7 @@ def answer(path: str, method: str = "GET", **headers: str) -> Response:
         ("/docs/swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
         ("/docs/swagger-ui.css", "text/css; charset=utf-8"),
         ("/docs/favicon.png", "image/png"),
+        ("/asyncapi.json", "application/json"),
     ],
 )
 def test_every_file_is_served_with_its_type(path: str, content_type: str) -> None:
@@ -51,6 +52,7 @@ def test_the_page_loads_nothing_from_elsewhere() -> None:
     assert 'url: "/openapi.json"' in init
     assert "validatorUrl: null" in init
     assert "http" not in page.replace('href="/openapi.json"', "") + init
+    assert 'href="/asyncapi.json"' in page
 
 
 def test_the_policy_allows_only_this_origin_for_scripts_and_calls() -> None:

@@ -141,7 +141,7 @@ def test_the_websocket_is_described_not_an_operation(parts: dict[str, dict[str, 
     document = merge(parts)
     assert "/ws" not in document["paths"]
     description = document["info"]["description"]
-    for fact in ("`/ws`", "?token=", "?after=", "4401", "1012", "1013", '"created_at"'):
+    for fact in ("`/ws`", "?token=", "?after=", "/asyncapi.json"):
         assert fact in description
 
 

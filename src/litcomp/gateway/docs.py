@@ -1,4 +1,9 @@
-"""Interactive API documentation at ``/docs``: Swagger UI over ``/openapi.json``.
+"""Interactive API documentation at ``/docs``: Swagger UI over ``/openapi.json``, and
+the notification WebSocket's AsyncAPI document at ``/asyncapi.json``.
+
+The AsyncAPI document is a file in ``gateway/docs/``, made from the notification models
+by ``make asyncapi`` (litcomp.competitions.notifications.asyncapi: the gateway imports
+no service, so it ships the document rather than making it).
 
 It works without the internet. Swagger UI's files come from the ``fastapi-offline``
 package (a pinned dependency that ships them), read from where it is installed
@@ -19,6 +24,7 @@ from litcomp.kit.openapi import SWAGGER_UI_FILES, swagger_ui_folder
 
 PAGE = "/docs"
 PREFIX = "/docs/"
+ASYNCAPI = "/asyncapi.json"
 OUR_FILES = ("init.js",)
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -40,7 +46,7 @@ HEADERS = (
     ("referrer-policy", "no-referrer"),
     ("x-frame-options", "DENY"),
 )
-PATHS = frozenset({PAGE, *(PREFIX + name for name in SWAGGER_UI_FILES + OUR_FILES)})
+PATHS = frozenset({PAGE, ASYNCAPI, *(PREFIX + name for name in SWAGGER_UI_FILES + OUR_FILES)})
 
 
 @cache
@@ -48,7 +54,10 @@ def default() -> WebApp:
     """The page and its files, read on first use."""
     ours = files("litcomp.gateway") / "docs"
     swagger = swagger_ui_folder()
-    assets = {PAGE: Asset.of("index.html", (ours / "index.html").read_bytes())}
+    assets = {
+        PAGE: Asset.of("index.html", (ours / "index.html").read_bytes()),
+        ASYNCAPI: Asset.of("asyncapi.json", (ours / "asyncapi.json").read_bytes()),
+    }
     assets |= {PREFIX + name: Asset.of(name, (ours / name).read_bytes()) for name in OUR_FILES}
     assets |= {
         PREFIX + name: Asset.of(name, (swagger / name).read_bytes()) for name in SWAGGER_UI_FILES

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from litcomp.gateway.docs import ASYNCAPI
 from litcomp.gateway.messages import Request, Response
 from litcomp.gateway.pool import ConnectionPool, fetch_json
 from litcomp.gateway.routes import match
@@ -71,17 +72,11 @@ same key with another request is 422 `idempotency_key_reused`. The gateway retri
 a POST on another instance when one fails; a key sent anywhere else changes nothing.
 
 **Notifications over WebSocket: `GET /ws`** (not an OpenAPI operation). Open a
-WebSocket to `/ws` on this gateway (it tunnels the socket to a competitions instance).
-Authenticate with `Authorization: Bearer <token>` or, from a browser, `?token=<token>`;
-a missing or bad token is closed with code **4401**. `?after=<id>` resumes after the
-last notice id you saw (everything newer is sent first, nothing is lost); without it,
-only notices from now on. Each message is JSON
-`{"id", "type", "data", "created_at"}`, where `id` counts up per user, `type` is one
-of `submission.created`, `submission.liked`, `comment.created`, `comment.replied`,
-`competition.placed`, and `data` holds the ids, the actor and titles. Send the text
-`ping` for `{"type": "pong"}`. Close codes: **1012** the instance is restarting,
-**1013** the client fell too far behind; in both cases reconnect with `?after=`.
-The same notices are listed by `GET /notifications`."""
+WebSocket to `/ws` on this gateway (it tunnels the socket to a competitions instance)
+with `Authorization: Bearer <token>` or, from a browser, `?token=<token>`; `?after=<id>`
+resumes after the last notice id you saw. Its messages, each notice type's fields and
+its close codes are described by the AsyncAPI 3.0 document
+[`/asyncapi.json`](/asyncapi.json). The same notices are listed by `GET /notifications`."""
 
 _HEALTH = {
     "type": "object",
@@ -177,6 +172,12 @@ GATEWAY_PATHS: dict[str, Any] = {
     PATH: _own(
         "OpenAPI document",
         "This document. Interactive documentation is at `/docs`.",
+        "application/json",
+        {"type": "object"},
+    ),
+    ASYNCAPI: _own(
+        "AsyncAPI document",
+        "The notification WebSocket `/ws` as an AsyncAPI 3.0 document.",
         "application/json",
         {"type": "object"},
     ),

@@ -117,6 +117,12 @@ AnyMessage = Annotated[
 ]
 
 
+class Pong(BaseModel):
+    """The answer to a client's ping on the WebSocket."""
+
+    type: Literal["pong"]
+
+
 class Read(BaseModel):
     read: bool
 

@@ -38,7 +38,7 @@ from websockets.protocol import State
 
 from litcomp.competitions.notifications import store
 from litcomp.competitions.notifications.hub import Connection, Hub
-from litcomp.competitions.notifications.schemas import MAX_ID
+from litcomp.competitions.notifications.schemas import MAX_ID, Pong
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.background import Background
 from litcomp.kit.errors import AppError, error_body
@@ -51,7 +51,7 @@ SERVICE_RESTART = 1012
 TRY_AGAIN_LATER = 1013
 MAX_BUFFERED = 1024 * 1024  # bytes not yet taken by the client: ~3,000 notices
 PING_SECONDS = 20.0
-PONG = json.dumps({"type": "pong"})
+PONG = Pong(type="pong").model_dump_json()
 
 
 class SocketServer:
