@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support import Account, Platform, log_in, sign_up, unique
+from tests.support import Account, Platform, log_in, notices, sign_up, unique
 
 ADMIN_URL = os.environ.get(
     "LITCOMP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -79,8 +79,8 @@ def users(platform: Platform) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="session")
 def competitions(platform: Platform) -> Iterator[httpx.Client]:
-    """A client of the competitions API (through the gateway)."""
-    with httpx.Client(base_url=platform.url, timeout=10) as client:
+    """A client of the competitions API (through the gateway); notices it lists are checked."""
+    with httpx.Client(base_url=platform.url, timeout=10, event_hooks=notices.HOOKS) as client:
         yield client
 
 

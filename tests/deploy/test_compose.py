@@ -37,7 +37,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench import faults
 from bench.docker import Compose, deployed, run, unavailable
 from bench.faults_compose import SCENARIOS, ComposePlatform, registered_host, registered_hosts
-from tests.support import PASSWORD, Account, create_competition, free_port, log_in, sign_up
+from tests.support import PASSWORD, Account, create_competition, free_port, log_in, notices, sign_up
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "compose"
@@ -183,6 +183,7 @@ async def _hear(socket: ClientConnection, kind: str, timeout: float = 20) -> dic
     deadline = time.monotonic() + timeout
     while True:
         message = json.loads(await asyncio.wait_for(socket.recv(), deadline - time.monotonic()))
+        notices.validate(message)
         if message.get("type") == kind:
             return dict(message)
 
@@ -229,7 +230,9 @@ async def test_a_story_through_the_gateway_with_live_notifications(
 ) -> None:
     writer, reader = people["writer"], people["reader"]
     with _timed(stack, "story"):
-        async with httpx.AsyncClient(base_url=stack.url, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=stack.url, timeout=30, event_hooks=notices.ASYNC_HOOKS
+        ) as client:
             writer_socket = await _socket(stack, writer)
             reader_socket = await _socket(stack, reader)
             try:
@@ -271,7 +274,9 @@ async def test_requests_still_succeed_when_a_competitions_replica_is_killed(
     stack: Stack, people: dict[str, Account], competition: str
 ) -> None:
     writer, reader = people["writer"], people["reader"]
-    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=stack.url, timeout=30, event_hooks=notices.ASYNC_HOOKS
+    ) as client:
         entry_id = (
             await _post(
                 client,

@@ -14,6 +14,7 @@ from litcomp.competitions.notifications import store
 from litcomp.competitions.notifications.hub import Connection, Hub
 from litcomp.competitions.notifications.schemas import AboutEntry, SubmissionCreated
 from litcomp.competitions.notifications.store import Notice, Recorded
+from tests.support import notices
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -61,6 +62,7 @@ class Socket(Connection):
     def _take(self, text: str) -> bool:
         if len(self.received) >= self.room:
             return False
+        notices.validate(json.loads(text))
         self.received.append(text)
         return True
 

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support import Platform, Process, free_port, wait_until
+from tests.support import Platform, Process, free_port, notices, wait_until
 
 
 @dataclass
@@ -110,7 +110,9 @@ class Listener:
     async def next(self, timeout: float = 5) -> dict[str, Any]:
         message = await self.socket.receive(timeout=timeout)
         assert message.type == aiohttp.WSMsgType.TEXT, message
-        return dict(json.loads(message.data))
+        notice = dict(json.loads(message.data))
+        notices.validate(notice)
+        return notice
 
     async def take(self, count: int, timeout: float = 5) -> list[dict[str, Any]]:
         return [await self.next(timeout) for _ in range(count)]

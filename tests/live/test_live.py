@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.live.conftest import PrivateRedis, listening, replica_socket_url, replica_url
-from tests.support import Account, Platform, create_competition, log_in, sign_up, unique
+from tests.support import Account, Platform, create_competition, log_in, notices, sign_up, unique
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +27,12 @@ def people(live: Platform) -> dict[str, Account]:
 
 @pytest.fixture(scope="module")
 def gateway(live: Platform) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url, timeout=10) as client:
+    with httpx.Client(base_url=live.url, timeout=10, event_hooks=notices.HOOKS) as client:
         yield client
 
 
 def _client(live: Platform) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=live.url, timeout=10)
+    return httpx.AsyncClient(base_url=live.url, timeout=10, event_hooks=notices.ASYNC_HOOKS)
 
 
 async def _types(client: httpx.AsyncClient, who: Account) -> list[str]:
@@ -49,7 +49,9 @@ async def test_an_entry_through_one_replica_reaches_a_socket_on_the_other(
     subscribed = gateway.post(f"/users/subscribe/{competition_id}", headers=people["reader"].auth)
     assert subscribed.status_code == 200
     async with listening(first, people["reader"].token) as reader:
-        async with httpx.AsyncClient(base_url=second, timeout=10) as via_second:
+        async with httpx.AsyncClient(
+            base_url=second, timeout=10, event_hooks=notices.ASYNC_HOOKS
+        ) as via_second:
             entry = await via_second.post(
                 f"/competitions/{competition_id}/submit",
                 json={"title": "Hello", "content": "World"},
@@ -195,6 +197,7 @@ async def test_token_in_the_query_works_too(
     ):
         await socket.send_str("ping")
         message = await socket.receive(timeout=5)
+        notices.validate(message.json())
         assert message.json() == {"type": "pong"}
 
 
