@@ -38,9 +38,9 @@ test: prerequisites-test compile
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-## Benchmarks of the real platform on 127.0.0.1 (~7 minutes; results and plots in
-## bench/results, shown in bench/README.md). Needs nginx, wrk, PostgreSQL and Redis's binaries.
-## Shorter: make bench BENCH_ARGS=--quick, or BENCH_ARGS='--parts concurrency,replicas'.
+## Every benchmark of the real platform on 127.0.0.1, one entry point (~7 minutes; results and
+## plots in bench/results, shown in bench/README.md). Needs nginx, wrk, PostgreSQL and Redis's
+## binaries. Shorter: make bench BENCH_ARGS=--quick, or BENCH_ARGS='--parts proxies,cache'.
 bench: prerequisites-bench compile
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

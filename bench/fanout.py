@@ -1,21 +1,20 @@
-"""The ``fanout`` and ``likes`` parts of `make bench`: notification fan-out to 10,000
-sockets held by one competitions instance, and a hot entry's likes.
+"""The ``fanout`` and ``likes`` parts of `make bench`: notification fan-out to thousands
+of sockets, and a hot entry's likes.
 
 Method
 ------
-bench/run.py gives the parts a platform (bench/stack.py) on its PostgreSQL cluster
-and Redis: discovery, one users instance and ONE competitions instance with Redis (a
-fresh one per fan-out size: one that held sockets keeps the memory they freed).
-
+``seeded`` starts discovery, one users instance and ONE competitions instance (with
+the run's Redis) on fresh databases of the run's PostgreSQL cluster, and seeds them.
 Seeding skips the HTTP API where it would take hours: the users and their
-subscriptions to one competition are COPYed into the users database (one real
-argon2 hash shared by all), and their tokens are minted with the users service's
-own signing key (``var/jwt-signing-key.pem``), as its /users/login would. The
-admin is made with ``litcomp create-admin`` and logs in over HTTP; the competition
-is created over HTTP.
+subscriptions (one competition per fan-out size) are COPYed into the users database
+(one real argon2 hash shared by all), and their tokens are minted with the users
+service's own signing key (``var/jwt-signing-key.pem``), as its /users/login would.
+The admin is made with ``litcomp create-admin`` and logs in over HTTP; the
+competitions are created over HTTP.
 
-1. Fan-out. ``--processes`` client processes (bench/ws_clients.py) open
-   ``--sockets`` WebSockets, one per subscriber, straight to the competitions
+1. ``fan_out``, for each ``--sockets`` size, on a fresh competitions instance (one
+   that held sockets before keeps the memory they freed). Client processes
+   (bench/ws_clients.py) open one WebSocket per subscriber, straight to the
    instance's ``/ws`` (its WebSocket port from discovery). The instance's VmRSS is read
    before (after a few sockets have come and gone, so one-off imports are not
    counted) and once all sockets are open and idle: the difference per socket is
@@ -28,9 +27,10 @@ is created over HTTP.
    instance's CPU use is back to its idle level. Reported per round: the time from the
    POST's answer to the last socket's notice (also to the first, and per socket),
    and from the notice's ``created_at`` (stamped in the fan-out transaction,
-   before its commit) to the last socket. p50/p99 over the rounds (and over every
-   socket of every round); the first ``--warmup-rounds`` are left out.
-2. Hot entry. ``--likers`` distinct users (the first subscribers, their sockets
+   before its commit) to the last socket. p50/p99 over the ``--fanout-rounds``
+   rounds (and over every socket of every round); the first ``--warmup-rounds``
+   are left out.
+2. ``likes``: ``--likers`` distinct users (the first subscribers, their sockets
    closed by then) like one new entry at once, straight to the competitions
    instance, each on its own connection; an answer other than 200 is retried
    (a like is idempotent). Checked: the entry's like count and the author's
@@ -52,7 +52,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,21 +62,19 @@ import aiohttp
 import asyncpg
 from argon2 import PasswordHasher
 
-from bench import people
 from bench.measure import CLOCK_TICKS, cpu_seconds, log, percentile
-from bench.people import PASSWORD, Person
-from bench.stack import PostgresCluster, RedisServer, Service, Stack
+from bench.people import DOMAIN, PASSWORD, Person, create_admin, open_competitions
+from bench.stack import HOST, PostgresCluster, Service, Stack
 from litcomp.kit.auth import SigningKey
 
-HOST = "127.0.0.1"
 CLIENTS = Path(__file__).with_name("ws_clients.py")
 ISSUER = "litcomp-users"
 STORY = "Once upon a time, a benchmark. " * 20
-PAUSE = 0.5  # seconds between rounds, once the instance is idle again
 IDLE_SECONDS = 10.5  # covers one safety poll (every 10 s with Redis, every 1 s without)
+PAUSE = 0.5  # seconds between rounds, once the instance is idle
 
 
-# --- /proc ---------------------------------------------------------------------------------
+# --- /proc ------------------------------------------------------------------------------------
 
 
 def status_kib(pid: int, field_name: str) -> int:
@@ -88,7 +86,7 @@ def status_kib(pid: int, field_name: str) -> int:
 
 
 def postgres_cpu_seconds() -> float:
-    """CPU seconds of every ``postgres`` process on this machine (the server is shared)."""
+    """CPU seconds of every ``postgres`` process on this machine (the run's and any other)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -113,28 +111,17 @@ def raise_file_limit(needed: int) -> int:
 # --- seeding -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Account:
-    user_id: uuid.UUID
-    username: str
-    token: str = ""
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-async def insert_users(url: str, prefix: str, count: int) -> list[Account]:
-    """``count`` users COPYed into the users table, all with one (real) password hash."""
+async def insert_users(url: str, prefix: str, count: int) -> list[Person]:
+    """``count`` users COPYed into the users table, all with one (real) password hash;
+    their tokens are minted by ``mint_tokens``."""
     password_hash = PasswordHasher().hash(PASSWORD)
     now = datetime.now(UTC)
-    accounts = [Account(uuid.uuid4(), f"{prefix}{n:05d}") for n in range(count)]
+    people = [Person(str(uuid.uuid4()), f"{prefix}{n:05d}@{DOMAIN}", "") for n in range(count)]
     rest = (password_hash, "user", "", "", now)  # password_hash, role, bio, picture, created_at
-    emails = [f"{a.username}@bench.example" for a in accounts]
-    rows = [
-        (a.user_id, a.username, email, a.username.casefold(), email.casefold(), *rest)
-        for a, email in zip(accounts, emails, strict=True)
-    ]
+    rows = []
+    for p in people:
+        keys = (p.username.casefold(), p.email.casefold())
+        rows.append((uuid.UUID(p.user_id), p.username, p.email, *keys, *rest))
     columns = ["id", "username", "email", "username_key", "email_key", "password_hash"]
     columns += ["role", "bio", "profile_picture", "created_at"]
     connection = await asyncpg.connect(url)
@@ -142,12 +129,12 @@ async def insert_users(url: str, prefix: str, count: int) -> list[Account]:
         await connection.copy_records_to_table("users", records=rows, columns=columns)
     finally:
         await connection.close()
-    return accounts
+    return people
 
 
-async def insert_subscriptions(url: str, accounts: list[Account], competition_id: str) -> None:
+async def insert_subscriptions(url: str, people: list[Person], competition_id: str) -> None:
     now = datetime.now(UTC)
-    rows = [(a.user_id, uuid.UUID(competition_id), now) for a in accounts]
+    rows = [(uuid.UUID(p.user_id), uuid.UUID(competition_id), now) for p in people]
     connection = await asyncpg.connect(url)
     try:
         await connection.copy_records_to_table(
@@ -157,22 +144,22 @@ async def insert_subscriptions(url: str, accounts: list[Account], competition_id
         await connection.close()
 
 
-def mint_tokens(key_file: Path, accounts: list[Account]) -> list[Account]:
+def mint_tokens(key_file: Path, people: list[Person]) -> list[Person]:
     """Tokens as the users service issues them at login, signed with its key."""
     key = SigningKey.load_or_create(key_file)
     return [
-        Account(
-            a.user_id,
-            a.username,
+        Person(
+            p.user_id,
+            p.email,
             key.issue(
-                user_id=a.user_id,
+                user_id=uuid.UUID(p.user_id),
                 role="user",
                 issuer=ISSUER,
                 ttl=timedelta(hours=1),
-                username=a.username,
+                username=p.username,
             )[0],
         )
-        for a in accounts
+        for p in people
     ]
 
 
@@ -184,47 +171,24 @@ async def call(
     method: str,
     url: str,
     *,
-    account: Account | Person | None = None,
+    person: Person | None = None,
     body: Mapping[str, Any] | None = None,
     expect: int = 200,
 ) -> Any:
-    headers = account.auth if account else {}
+    headers = person.auth if person else {}
     async with http.request(method, url, json=body, headers=headers) as response:
         if response.status != expect:
             raise SystemExit(f"{method} {url}: {response.status} {await response.text()}")
         return await response.json()
 
 
-async def log_in(users_url: str, email: str) -> Person:
-    async with aiohttp.ClientSession() as http:
-        return await people.log_in(http, users_url, email)
-
-
-async def create_competitions(url: str, admin: Person, count: int) -> list[str]:
-    start = datetime.now(UTC) - timedelta(hours=1)
-    created = []
-    async with aiohttp.ClientSession() as http:
-        for n in range(count):
-            body = {
-                "title": f"Bench competition {n}",
-                "description": "Stories written while a benchmark runs.",
-                "start_date": start.isoformat(),
-                "end_date": (start + timedelta(days=2, minutes=n)).isoformat(),
-            }
-            answer = await call(
-                http, "POST", f"{url}/competitions", account=admin, body=body, expect=201
-            )
-            created.append(str(answer["competition_id"]))
-    return created
-
-
-async def submit(http: aiohttp.ClientSession, url: str, competition: str, writer: Account) -> str:
+async def submit(http: aiohttp.ClientSession, url: str, competition: str, writer: Person) -> str:
     body = {"title": f"Entry by {writer.username}", "content": STORY}
     answer = await call(
         http,
         "POST",
         f"{url}/competitions/{competition}/submit",
-        account=writer,
+        person=writer,
         body=body,
         expect=201,
     )
@@ -410,11 +374,11 @@ def analyse(round_: Round, reports: list[dict[str, Any]]) -> RoundResult:
     )
 
 
-async def warm_up_sockets(ws_url: str, accounts: list[Account]) -> None:
+async def warm_up_sockets(ws_url: str, people: list[Person]) -> None:
     """Open and close a few sockets, so first-use costs are not counted per socket."""
     async with aiohttp.ClientSession() as http:
-        for account in accounts:
-            async with http.ws_connect(ws_url, headers=account.auth, heartbeat=None) as socket:
+        for person in people:
+            async with http.ws_connect(ws_url, headers=person.auth, heartbeat=None) as socket:
                 await socket.send_str("ping")
                 await socket.receive(timeout=5)
 
@@ -439,7 +403,7 @@ async def one_round(
     competitions: Service,
     users_pid: int,
     competition: str,
-    writer: Account,
+    writer: Person,
 ) -> Round:
     cpu = cpu_seconds(competitions.pid), cpu_seconds(users_pid), postgres_cpu_seconds()
     sent = time.time()
@@ -474,7 +438,7 @@ async def play_rounds(
     competitions: Service,
     users_pid: int,
     competition: str,
-    writers: list[Account],
+    writers: list[Person],
     idle_share: float,
 ) -> list[Round]:
     """One entry per writer; before the next, the instance is back to its idle CPU."""
@@ -496,24 +460,31 @@ async def play_rounds(
     return rounds
 
 
+def client_processes(sockets: int) -> int:
+    """One client process per 500 sockets, 1 to 10."""
+    return max(1, min(10, sockets // 500))
+
+
 async def run_fanout(
     args: argparse.Namespace,
+    size: int,
     workdir: Path,
     competitions: Service,
     users_pid: int,
     competition: str,
-    subscribers: list[Account],
-    writers: list[Account],
+    subscribers: list[Person],
+    writers: list[Person],
 ) -> FanoutResult:
     ws_url = f"ws://{HOST}:{competitions.ws_port}/ws"
     tokens_file = workdir / "tokens.txt"
-    tokens_file.write_text("\n".join(a.token for a in subscribers[: args.sockets]) + "\n")
+    tokens_file.write_text("\n".join(p.token for p in subscribers[:size]) + "\n")
     result = FanoutResult()
     await warm_up_sockets(ws_url, writers[:20])
     await asyncio.sleep(1)
     result.rss_before_kib = status_kib(competitions.pid, "VmRSS")
-    log("fan-out: opening %d sockets from %d processes", args.sockets, args.processes)
-    fleet = await Fleet.start(ws_url, tokens_file, args.sockets, args.processes, 10, workdir)
+    processes = client_processes(size)
+    log("fan-out: opening %d sockets from %d processes", size, processes)
+    fleet = await Fleet.start(ws_url, tokens_file, size, processes, 10, workdir)
     try:
         await open_sockets(fleet, result)
         await asyncio.sleep(3)  # idle: nothing in flight
@@ -525,7 +496,7 @@ async def run_fanout(
             competitions,
             users_pid,
             competition,
-            writers[: args.warmup_rounds + args.rounds],
+            writers[: args.warmup_rounds + args.fanout_rounds],
             result.idle_cpu_share,
         )
         reports = await fleet.report()
@@ -580,7 +551,7 @@ def outages_logged(instance: Service) -> dict[str, int]:
     return found
 
 
-async def like_once(http: aiohttp.ClientSession, url: str, liker: Account) -> int:
+async def like_once(http: aiohttp.ClientSession, url: str, liker: Person) -> int:
     try:
         async with http.post(url, headers=liker.auth) as response:
             await response.read()
@@ -589,7 +560,7 @@ async def like_once(http: aiohttp.ClientSession, url: str, liker: Account) -> in
         return 0
 
 
-async def like(http: aiohttp.ClientSession, url: str, liker: Account, go: asyncio.Event) -> Like:
+async def like(http: aiohttp.ClientSession, url: str, liker: Person, go: asyncio.Event) -> Like:
     await go.wait()
     began = time.perf_counter()
     statuses = []
@@ -601,13 +572,13 @@ async def like(http: aiohttp.ClientSession, url: str, liker: Account, go: asynci
     return Like(time.perf_counter() - began, len(statuses), statuses[0], statuses[-1])
 
 
-async def liked_notices(http: aiohttp.ClientSession, base: str, author: Account) -> list[int]:
+async def liked_notices(http: aiohttp.ClientSession, base: str, author: Person) -> list[int]:
     """The ids of the author's submission.liked notices, paging through all notices."""
     ids: list[int] = []
     after = 0
     while True:
         page = await call(
-            http, "GET", f"{base}/notifications?limit=500&after={after}", account=author
+            http, "GET", f"{base}/notifications?limit=500&after={after}", person=author
         )
         items = page["items"]
         ids += [n["id"] for n in items if n["type"] == "submission.liked"]
@@ -617,7 +588,7 @@ async def liked_notices(http: aiohttp.ClientSession, base: str, author: Account)
 
 
 async def run_likes(
-    competitions: Service, competition: str, author: Account, likers: list[Account]
+    competitions: Service, competition: str, author: Person, likers: list[Person]
 ) -> LikesResult:
     base = competitions.url
     await wait_idle(competitions.pid, share=0.1, longest=20)  # e.g. closing part 1's sockets
@@ -661,14 +632,13 @@ def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
-def report_fanout(result: FanoutResult, args: argparse.Namespace) -> str:
-    lines: list[str] = []
+def fanout_report(result: FanoutResult, size: int, idle_seconds: float) -> str:
     rounds = result.results
     lasts = [r.last for r in rounds]
     per_socket = [t for r in rounds for t in r.per_socket]
-    lines.append(f"== fan-out to {args.sockets} sockets (with Redis)")
+    lines = [f"== fan-out to {size} sockets (the instance with Redis)"]
     lines.append(
-        f"sockets:        {result.sockets} open from {args.processes} processes in "
+        f"sockets:        {result.sockets} open from {client_processes(size)} processes in "
         f"{result.connect_seconds:.1f} s ({result.connect_failures} failed)"
     )
     lines.append(
@@ -683,7 +653,7 @@ def report_fanout(result: FanoutResult, args: argparse.Namespace) -> str:
     )
     lines.append(
         f"idle CPU:       {result.idle_cpu_share:.1%} of a core with the sockets open "
-        f"(over {args.idle_seconds:g} s, nothing sent)"
+        f"(over {idle_seconds:g} s, nothing sent)"
     )
     lines.append(f"rounds:         {len(rounds)} (after {len(result.warmup)} warm-up)")
     for r in result.warmup + rounds:
@@ -715,13 +685,12 @@ def report_fanout(result: FanoutResult, args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def report_likes(result: LikesResult, count: int) -> str:
-    lines: list[str] = []
+def likes_report(result: LikesResult, count: int) -> str:
     seconds = [like.seconds for like in result.likes]
     retried = sum(like.attempts > 1 for like in result.likes)
     failed = sum(like.final_status != 200 for like in result.likes)
     first_statuses = sorted({like.first_status for like in result.likes})
-    lines.append(f"== likes: {count} likers at once, straight to the competitions instance")
+    lines = [f"== likes: {count} likers at once, straight to the competitions instance"]
     lines.append(
         f"likes/s:        {count / result.wall_seconds:.0f} "
         f"({count} in {result.wall_seconds:.2f} s;"
@@ -747,109 +716,8 @@ def report_likes(result: LikesResult, count: int) -> str:
     return "\n".join(lines)
 
 
-# --- the parts ---------------------------------------------------------------------------
-
-
-def parts(
-    args: argparse.Namespace,
-    cluster: PostgresCluster,
-    redis: RedisServer,
-    workdir: Path,
-    wanted: set[str],
-) -> dict[str, tuple[str, Any]]:
-    """Fan-out at each of ``--sockets`` sizes and the hot entry (those ``wanted``), on
-    one seeded platform; each part's report and figures."""
-    done: dict[str, tuple[str, Any]] = {}
-    folder = workdir / "notifications"
-    folder.mkdir()
-    users_db = cluster.create_database("bench_fanout_users")
-    competitions_db = cluster.create_database("bench_fanout_competitions")
-    sizes = sorted(args.sockets)
-    writers_count = args.warmup_rounds + args.fanout_rounds + 1
-    with contextlib.ExitStack() as exits:
-        platform_ = Stack(
-            exits,
-            folder,
-            {
-                "LITCOMP_USERS_DATABASE_URL": users_db,
-                "LITCOMP_COMPETITIONS_DATABASE_URL": competitions_db,
-                "LITCOMP_REDIS_PREFIX": "benchf",
-            },
-        )
-        platform_.start_discovery()
-        users = platform_.add_replica("users")
-        competitions = platform_.add_replica("competitions", LITCOMP_REDIS_URL=redis.url)
-        admin = asyncio.run(log_in(users.url, people.create_admin(platform_, "benchadmin")))
-        contests = asyncio.run(create_competitions(competitions.url, admin, len(sizes)))
-        count = max([*sizes, args.likers])
-        log("notifications: seeding %d users and %d writers", count, writers_count)
-        subscribers = asyncio.run(insert_users(users_db, "s", count))
-        writers = asyncio.run(insert_users(users_db, "w", writers_count))
-        for size, contest in zip(sizes, contests, strict=True):
-            asyncio.run(insert_subscriptions(users_db, subscribers[:size], contest))
-        key_file = platform_.var_dir / "jwt-signing-key.pem"
-        subscribers = mint_tokens(key_file, subscribers)
-        writers = mint_tokens(key_file, writers)
-        if "fanout" in wanted:
-            texts: list[str] = []
-            rows: list[dict[str, Any]] = []
-            for size, contest in zip(sizes, contests, strict=True):
-                fan_args = argparse.Namespace(
-                    sockets=size,
-                    processes=max(1, min(10, size // 500)),
-                    rounds=args.fanout_rounds,
-                    warmup_rounds=args.warmup_rounds,
-                    idle_seconds=args.idle_seconds,
-                )
-                # A fresh instance per size (the first size gets the one that made the
-                # competitions): one that held sockets before keeps the memory they
-                # freed, which would make the next size look cheaper.
-                if rows:
-                    competitions.stop()
-                    competitions = platform_.add_replica(
-                        "competitions", LITCOMP_REDIS_URL=redis.url
-                    )
-                log("fan-out: %d sockets", size)
-                result = asyncio.run(
-                    run_fanout(
-                        fan_args,
-                        folder,
-                        competitions,
-                        users.pid,
-                        contest,
-                        subscribers,
-                        writers[:-1],
-                    )
-                )
-                texts.append(report_fanout(result, fan_args))
-                rows.append(summary(size, result))
-            done["fanout"] = ("\n\n".join(texts), rows)
-        if "likes" in wanted:
-            log("likes: %d likers", args.likers)
-            liked = asyncio.run(
-                run_likes(competitions, contests[-1], writers[-1], subscribers[: args.likers])
-            )
-            done["likes"] = (report_likes(liked, args.likers), likes_figures(liked, args.likers))
-    return done
-
-
-def likes_figures(liked: LikesResult, likers: int) -> dict[str, Any]:
-    seconds = [like.seconds for like in liked.likes]
-    return {
-        "likers": likers,
-        "likes_per_second": likers / liked.wall_seconds,
-        "p50_ms": percentile(seconds, 50) * 1000,
-        "p99_ms": percentile(seconds, 99) * 1000,
-        "retried": sum(like.attempts > 1 for like in liked.likes),
-        "failed": sum(like.final_status != 200 for like in liked.likes),
-        "like_count": liked.like_count,
-        "liked_notices": liked.liked_notices,
-        "notice_ids_in_order": liked.notice_ids_in_order,
-        "server_cpu_seconds": liked.server_cpu,
-    }
-
-
-def summary(size: int, result: FanoutResult) -> dict[str, Any]:
+def fanout_summary(size: int, result: FanoutResult) -> dict[str, Any]:
+    """One size's figures as the results file keeps them."""
     lasts = [r.last for r in result.results]
     firsts = [r.first for r in result.results]
     return {
@@ -869,3 +737,124 @@ def summary(size: int, result: FanoutResult) -> dict[str, Any]:
         if result.results
         else None,
     }
+
+
+def likes_summary(result: LikesResult, count: int) -> dict[str, Any]:
+    seconds = [like.seconds for like in result.likes]
+    return {
+        "likers": count,
+        "likes_per_second": count / result.wall_seconds,
+        "p50_ms": percentile(seconds, 50) * 1000,
+        "p99_ms": percentile(seconds, 99) * 1000,
+        "retried": sum(like.attempts > 1 for like in result.likes),
+        "failed": sum(like.final_status != 200 for like in result.likes),
+        "like_count": result.like_count,
+        "liked_notices": result.liked_notices,
+        "notice_ids_in_order": result.notice_ids_in_order,
+        "server_cpu_seconds": result.server_cpu,
+    }
+
+
+# --- the parts -----------------------------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    """The platform of both parts: one competition per fan-out size, its subscribers,
+    and writers who subscribe to nothing (one per round, and the hot entry's author)."""
+
+    stack: Stack
+    redis_url: str
+    users: Service
+    competitions: Service  # replaced by a fresh instance for each fan-out size
+    contests: list[str]
+    subscribers: list[Person]
+    writers: list[Person]
+
+
+@contextlib.contextmanager
+def seeded(
+    args: argparse.Namespace, cluster: PostgresCluster, redis_url: str, workdir: Path
+) -> Iterator[Seeded]:
+    """Discovery, users and one competitions instance on fresh databases, seeded;
+    everything stops on the way out."""
+    folder = workdir / "notifications"
+    folder.mkdir()
+    users_db = cluster.create_database("bench_fanout_users")
+    competitions_db = cluster.create_database("bench_fanout_competitions")
+    sizes = sorted(args.sockets)
+    writers_count = args.warmup_rounds + args.fanout_rounds + 1
+    settings = {
+        "LITCOMP_USERS_DATABASE_URL": users_db,
+        "LITCOMP_COMPETITIONS_DATABASE_URL": competitions_db,
+        "LITCOMP_REDIS_PREFIX": "benchf",
+    }
+    with contextlib.ExitStack() as exits:
+        stack = Stack(exits, folder, settings)
+        stack.start_discovery()
+        users = stack.add_replica("users")
+        competitions = stack.add_replica("competitions", LITCOMP_REDIS_URL=redis_url)
+        admin_email = create_admin(stack, "benchadmin")
+        contests = asyncio.run(
+            open_competitions(competitions.url, users.url, admin_email, len(sizes))
+        )
+        count = max([*sizes, args.likers])
+        log("notifications: seeding %d users and %d writers", count, writers_count)
+        subscribers = asyncio.run(insert_users(users_db, "s", count))
+        writers = asyncio.run(insert_users(users_db, "w", writers_count))
+        for size, contest in zip(sizes, contests, strict=True):
+            asyncio.run(insert_subscriptions(users_db, subscribers[:size], contest))
+        key_file = stack.var_dir / "jwt-signing-key.pem"
+        yield Seeded(
+            stack,
+            redis_url,
+            users,
+            competitions,
+            contests,
+            mint_tokens(key_file, subscribers),
+            mint_tokens(key_file, writers),
+        )
+
+
+def fan_out(args: argparse.Namespace, platform: Seeded) -> tuple[str, list[dict[str, Any]]]:
+    """Each ``--sockets`` size in turn, on a fresh competitions instance after the first
+    (the one that made the competitions): an instance that held sockets before keeps the
+    memory they freed, which would make the next size look cheaper."""
+    reports: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for size, contest in zip(sorted(args.sockets), platform.contests, strict=True):
+        if rows:
+            platform.competitions.stop()
+            platform.competitions = platform.stack.add_replica(
+                "competitions", LITCOMP_REDIS_URL=platform.redis_url
+            )
+        log("fan-out: %d sockets", size)
+        result = asyncio.run(
+            run_fanout(
+                args,
+                size,
+                platform.stack.workdir,
+                platform.competitions,
+                platform.users.pid,
+                contest,
+                platform.subscribers,
+                platform.writers[:-1],
+            )
+        )
+        reports.append(fanout_report(result, size, args.idle_seconds))
+        rows.append(fanout_summary(size, result))
+    return "\n\n".join(reports), rows
+
+
+def likes(args: argparse.Namespace, platform: Seeded) -> tuple[str, dict[str, Any]]:
+    """The last writer's entry, in the last fan-out competition, liked by ``--likers``."""
+    log("likes: %d likers", args.likers)
+    result = asyncio.run(
+        run_likes(
+            platform.competitions,
+            platform.contests[-1],
+            platform.writers[-1],
+            platform.subscribers[: args.likers],
+        )
+    )
+    return likes_report(result, args.likers), likes_summary(result, args.likers)

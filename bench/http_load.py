@@ -37,7 +37,14 @@ from typing import Any
 import aiohttp
 
 from bench.measure import cpu_seconds, log, point, process_tree_cpu, run_wrk, warm_up
-from bench.people import Person, create_admin, log_in, open_competition, sign_up
+from bench.people import (
+    Person,
+    create_admin,
+    log_in,
+    open_competition,
+    open_competitions,
+    sign_up,
+)
 from bench.stack import HOST, PostgresCluster, RedisServer, Service, Stack, start
 from litcomp.launcher import free_port
 
@@ -354,18 +361,6 @@ def measure_cache(stack: Stack, args: argparse.Namespace, **replica_env: str) ->
         lookups={k: v - lookups.get(k, 0) for k, v in after.items()},
         replicas_us_per_request=used * 1e6 / max(requests, 1),
     )
-
-
-async def open_competitions(
-    competitions_url: str, users_url: str, admin_email: str, count: int
-) -> None:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
-        admin = await log_in(http, users_url, admin_email)
-        for n in range(count):
-            body = open_competition(
-                f"Bench {n}", "Stories written while a benchmark runs.", 2 + n / 1440
-            )
-            await post(http, f"{competitions_url}/competitions", admin, body, "competition_id")
 
 
 def cache(

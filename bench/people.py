@@ -1,6 +1,7 @@
 """The people of the benchmarks and the fault scenarios, over HTTP straight to a users
 instance (setting up is not what the gateway's login limit is for): sign-up, log-in,
-an admin made with ``litcomp create-admin``, the body of an open competition."""
+an admin made with ``litcomp create-admin``, the body of an open competition, and open
+competitions made by an admin."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,11 @@ class Person:
     user_id: str
     email: str
     token: str
+
+    @property
+    def username(self) -> str:
+        """The name signed up with: every bench email is ``<username>@bench.example``."""
+        return self.email.partition("@")[0]
 
     @property
     def auth(self) -> dict[str, str]:
@@ -58,3 +64,23 @@ def create_admin(stack: Stack, name: str) -> str:
     email = f"{name}@{DOMAIN}"
     stack.create_admin(email, name, PASSWORD)
     return email
+
+
+async def open_competitions(
+    competitions_url: str, users_url: str, admin_email: str, count: int
+) -> list[str]:
+    """``count`` open competitions made by the admin, ending a minute apart; their ids."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        admin = await log_in(http, users_url, admin_email)
+        created = []
+        for n in range(count):
+            body = open_competition(
+                f"Bench {n}", "Stories written while a benchmark runs.", 2 + n / 1440
+            )
+            async with http.post(
+                f"{competitions_url}/competitions", json=body, headers=admin.auth
+            ) as response:
+                if response.status != 201:
+                    raise SystemExit(f"competition {n}: {response.status} {await response.text()}")
+                created.append(str((await response.json())["competition_id"]))
+    return created

@@ -16,16 +16,15 @@ a module of bench/ that is a library of this command:
 - ``proxies`` (bench/proxies.py): the gateway against nginx and direct, on the real
   path (GET /competitions of one instance) and on a static upstream (each proxy's
   ceiling), ``--rounds`` rounds, medians.
-- ``balancing``, ``concurrency``, ``replicas`` (bench/http_load.py): round robin
-  against least load with one of three replicas ``--delay-ms`` late; requests/s and
-  p50/p99 against 1 to 256 connections for the main read and write; 1, 2 and 3
-  competitions replicas. This machine has 2 cores shared by wrk, the gateway, the
-  replicas and PostgreSQL, so past two replicas the machine, not the design, is the
-  limit.
+- ``balancing``, ``concurrency``, ``replicas``, ``cache`` (bench/http_load.py): round
+  robin against least load with one of three replicas ``--delay-ms`` late; requests/s
+  and p50/p99 against 1 to 256 connections for the main read and write; 1, 2 and 3
+  competitions replicas; cached against uncached GET /competitions. This machine has
+  2 cores shared by wrk, the gateway, the replicas and PostgreSQL, so past two
+  replicas the machine, not the design, is the limit.
 - ``fanout``, ``likes`` (bench/fanout.py): ``--sockets`` (1k, 5k, 10k) subscribers on
   sockets held by ONE competitions instance, latency from an entry to its notice at
   the last socket and memory per idle socket; ``--likers`` users like one entry at once.
-- ``cache`` (bench/http_load.py): cached against uncached GET /competitions.
 
 The results go to ``--output`` (bench/results): ``bench-<UTC time>.json`` (every
 figure), ``bench-<UTC time>.txt`` (the report printed) and one PNG per part that
@@ -55,7 +54,7 @@ from bench.stack import PostgresCluster, RedisServer, install_hint, missing_tool
 from litcomp import compiled
 
 RESULTS = Path(__file__).with_name("results")
-PARTS = ("proxies", "balancing", "concurrency", "replicas", "fanout", "likes", "cache")
+PARTS = ("proxies", "balancing", "concurrency", "replicas", "cache", "fanout", "likes")
 
 
 @dataclass
@@ -67,6 +66,10 @@ class Results:
     def say(self, text: str) -> None:
         print(text, flush=True)
         self.report.append(text)
+
+    def add(self, name: str, report: str, figures: Any) -> None:
+        self.say(report)
+        self.parts[name] = figures
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -204,20 +207,18 @@ def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> Path:
                 "replicas": lambda: http_load.replicas(args, cluster, workdir),
                 "cache": lambda: http_load.cache(args, cluster, redis, workdir),
             }
-            notifications = parts & {"fanout", "likes"}
-            for name in PARTS:
-                if name in steps and name in parts:
+            for name, step in steps.items():
+                if name in parts:
                     log("part: %s", name)
-                    text, results.parts[name] = steps[name]()
-                    results.say(text)
-                elif name in notifications:
-                    log("part: %s", ", ".join(sorted(notifications)))
-                    for each, (text, figures) in fanout.parts(
-                        args, cluster, redis, workdir, notifications
-                    ).items():
-                        results.parts[each] = figures
-                        results.say(text)
-                    notifications = set()
+                    results.add(name, *step())
+            if parts & {"fanout", "likes"}:
+                with fanout.seeded(args, cluster, redis.url, workdir) as seeded:
+                    if "fanout" in parts:
+                        log("part: fanout")
+                        results.add("fanout", *fanout.fan_out(args, seeded))
+                    if "likes" in parts:
+                        log("part: likes")
+                        results.add("likes", *fanout.likes(args, seeded))
     finally:
         if on_main_thread:
             signal.alarm(0)
