@@ -350,9 +350,9 @@ def proxy_cpu(sample: Sample) -> float | None:
 
 RATIOS = (
     Ratio("real path req/s", "gateway", "nginx", throughput, ">= 1.0"),
-    Ratio("ceiling req/s", "gateway->static", "nginx->static", throughput, ">= 0.3"),
-    Ratio("CPU/request, real path", "gateway", "nginx", proxy_cpu, "<= 2.5"),
-    Ratio("CPU/request, ceiling", "gateway->static", "nginx->static", proxy_cpu, "<= 2.5"),
+    Ratio("ceiling req/s", "gateway->static", "nginx->static", throughput, ">= 0.5"),
+    Ratio("CPU/request, real path", "gateway", "nginx", proxy_cpu, "<= 2.2"),
+    Ratio("CPU/request, ceiling", "gateway->static", "nginx->static", proxy_cpu, "<= 2.2"),
     Ratio("gateway vs direct req/s", "gateway", "direct", throughput),
     Ratio("CPU, Redis limits/local", "gateway+redis->static", "gateway->static", proxy_cpu),
 )
