@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import redis.exceptions
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -36,15 +35,13 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Raised when a database (or another dependency) cannot be reached or is overloaded.
+# Raised when the database cannot be reached or is overloaded (Redis's: kit.redis).
 OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     sa.exc.DBAPIError,
     sa.exc.TimeoutError,  # no pooled connection free in time
     ConnectionError,
     TimeoutError,
     socket.gaierror,
-    redis.exceptions.ConnectionError,  # not the built-in one: discovery's registry, caches
-    redis.exceptions.TimeoutError,
 )
 # SQLSTATE classes of a server that refuses work for now: connection exception,
 # insufficient resources, operator intervention (starting up, shutting down).
@@ -52,7 +49,10 @@ _OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57")
 
 
 def is_outage(error: BaseException) -> bool:
-    """Does ``error`` mean "try again later" rather than "this request is wrong"?"""
+    """Does ``error`` mean "try again later" rather than "this request is wrong"?
+
+    The database's errors only: Redis's are ``kit.redis.is_outage``'s.
+    """
     if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
         return True
     if isinstance(error, sa.exc.DBAPIError):

@@ -29,9 +29,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from litcomp.kit import metrics, openapi
+from litcomp.kit import db, metrics, openapi, redis
 from litcomp.kit.auth import Principal, TokenVerifier
-from litcomp.kit.db import OUTAGE_ERRORS, is_outage
 from litcomp.kit.errors import (
     MAX_BODY_BYTES,
     AppError,
@@ -172,7 +171,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     async def outage(_: Request, exc: Exception) -> Response:
-        if is_outage(exc):
+        if db.is_outage(exc) or redis.is_outage(exc):
             log.warning("dependency unavailable: %s", type(exc).__name__, exc_info=exc)
             return error_response(
                 503,
@@ -188,7 +187,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
-    for error_type in OUTAGE_ERRORS:
+    for error_type in (*db.OUTAGE_ERRORS, *redis.OUTAGE_ERRORS):
         app.add_exception_handler(error_type, outage)
 
 
