@@ -12,7 +12,7 @@
 - Values are pydantic models (or what a ``TypeAdapter`` validates): stored as their
   JSON and validated back into the same type on a hit, so a hit and a miss return alike.
 - Redis unreachable: answers come straight from the database; the outage is logged
-  when it starts (and at most once a minute), and Redis is tried again after a pause.
+  when it starts and when it ends, and Redis is tried again after a pause.
 """
 
 import asyncio
@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from litcomp.kit import metrics
+from litcomp.kit.redis import REDIS_ERRORS, Outage
 from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ T = TypeVar("T")
 LOCK_MS = 2000
 WAIT_FOR_OTHERS = 1.0
 RETRY_REDIS_AFTER = 5.0
-LOG_OUTAGE_EVERY = 60.0
 
 
 class CompetitionCache:
@@ -47,8 +46,12 @@ class CompetitionCache:
         self._prefix = f"{prefix}:cache:competitions"
         self._max_ttl = max_ttl
         self._loading: dict[str, asyncio.Future[Any]] = {}
-        self._down_until = 0.0
-        self._outage_logged_at = float("-inf")
+        self._outage = Outage(
+            log,
+            "cache unavailable, serving from the database",
+            "cache available again",
+            retry_after=RETRY_REDIS_AFTER,
+        )
 
     async def get(
         self,
@@ -67,9 +70,10 @@ class CompetitionCache:
             version = int(await redis.get(self._version_key) or 0)
             full_key = f"{self._prefix}:v{version}:{key}"
             cached = await redis.get(full_key)
-        except (RedisError, OSError) as error:
-            self._down(error)
+        except REDIS_ERRORS as error:
+            self._outage.failed(error)
             return await load()
+        self._outage.succeeded()
         if cached is not None:
             metrics.CACHE_LOOKUPS.labels("competitions", "hit").inc()
             return adapter.validate_json(cached)
@@ -86,8 +90,8 @@ class CompetitionCache:
             return
         try:
             await self._redis.incr(self._version_key)
-        except (RedisError, OSError) as error:
-            self._down(error)
+        except REDIS_ERRORS as error:
+            self._outage.failed(error)
 
     @property
     def _version_key(self) -> str:
@@ -132,8 +136,8 @@ class CompetitionCache:
                 waited = await self._wait_for_value(redis, full_key)
                 if waited is not None:
                     return adapter.validate_json(waited)
-        except (RedisError, OSError) as error:
-            self._down(error)
+        except REDIS_ERRORS as error:
+            self._outage.failed(error)
             return await load()
         try:
             value = await load()
@@ -141,7 +145,7 @@ class CompetitionCache:
             return value
         finally:
             if leader:  # a follower that gave up waiting leaves the leader's lock alone
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(*REDIS_ERRORS):
                     await redis.delete(f"{full_key}:lock")
 
     async def _wait_for_value(self, redis: Redis, full_key: str) -> bytes | str | None:
@@ -162,17 +166,10 @@ class CompetitionCache:
         try:
             if ttl >= 0.001:
                 await redis.set(full_key, value, px=int(ttl * 1000))
-        except (RedisError, OSError) as error:
-            self._down(error)
+        except REDIS_ERRORS as error:
+            self._outage.failed(error)
 
     def _usable(self) -> Redis | None:
-        if self._redis is None or time.monotonic() < self._down_until:
+        if self._redis is None or not self._outage.may_try():
             return None
         return self._redis
-
-    def _down(self, error: BaseException) -> None:
-        now = time.monotonic()
-        self._down_until = now + RETRY_REDIS_AFTER
-        if now - self._outage_logged_at >= LOG_OUTAGE_EVERY:
-            log.warning("cache unavailable, serving from the database: %r", error)
-            self._outage_logged_at = now

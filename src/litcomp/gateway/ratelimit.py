@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+
+from litcomp.kit.redis import REDIS_ERRORS, Outage
 
 log = logging.getLogger(__name__)
 
@@ -132,24 +133,14 @@ _TAKE_N = (
 )
 
 
-class _Outage:
-    """Whether Redis is unreachable, logged once as it goes and once as it comes back."""
-
-    def __init__(self) -> None:
-        self.down = False
-
-    def failed(self, error: Exception) -> bool:
-        """Note a failure; True if Redis was reachable until now."""
-        if self.down:
-            return False
-        log.warning("rate limits kept locally while Redis is unreachable: %r", error)
-        self.down = True
-        return True
-
-    def succeeded(self) -> None:
-        if self.down:
-            log.info("rate limits shared through Redis again")
-            self.down = False
+def _outage(retry_after: float = 0.0, clock: Callable[[], float] = time.monotonic) -> Outage:
+    return Outage(
+        log,
+        "rate limits kept locally while Redis is unreachable",
+        "rate limits shared through Redis again",
+        retry_after=retry_after,
+        clock=clock,
+    )
 
 
 class RedisLimiter:
@@ -169,20 +160,14 @@ class RedisLimiter:
         self._fallback = fallback
         self._prefix = prefix
         self._timeout = timeout
-        self._retry_after = retry_after
-        self._clock = clock
-        self._outage = _Outage()
-        self._retry_at = 0.0
+        self._outage = _outage(retry_after, clock)
 
     def check(self, key: str, limit: Limit) -> Decision | Awaitable[Decision]:
         """The shared bucket's decision, to await; while Redis is down, the local
         buckets' at once (no coroutine, nor a task in the gateway, per request)."""
-        if self._outage.down:
-            now = self._clock()
-            if now < self._retry_at:
-                return self._fallback.check(key, limit)
-            self._retry_at = now + self._retry_after  # this request alone tries Redis
-        return self._shared(key, limit)
+        if self._outage.may_try():
+            return self._shared(key, limit)
+        return self._fallback.check(key, limit)
 
     async def _shared(self, key: str, limit: Limit) -> Decision:
         try:
@@ -190,9 +175,8 @@ class RedisLimiter:
                 allowed, retry_ms = await self._script(
                     keys=[f"{self._prefix}:{key}"], args=[limit.rate, limit.burst]
                 )
-        except (RedisError, OSError, TimeoutError) as error:
-            if self._outage.failed(error):
-                self._retry_at = self._clock() + self._retry_after
+        except REDIS_ERRORS as error:
+            self._outage.failed(error)
             return self._fallback.check(key, limit)
         self._outage.succeeded()
         return Decision(bool(allowed), int(retry_ms) / 1000)
@@ -218,7 +202,7 @@ class SyncedLimiter:
         self._every = every
         self._timeout = timeout
         self._taken: dict[str, tuple[int, Limit]] = {}  # since the last sync
-        self._outage = _Outage()
+        self._outage = _outage()
 
     def check(self, key: str, limit: Limit) -> Decision:
         decision = self._local.check(key, limit)
@@ -251,7 +235,7 @@ class SyncedLimiter:
                             client=pipe,
                         )
                     levels = await pipe.execute()
-        except (RedisError, OSError, TimeoutError) as error:
+        except REDIS_ERRORS as error:
             self._outage.failed(error)
             return
         self._outage.succeeded()

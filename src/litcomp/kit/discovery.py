@@ -20,6 +20,7 @@ import aiohttp
 
 from litcomp.kit.background import Background
 from litcomp.kit.balancer import Instance
+from litcomp.kit.redis import Outage
 
 log = logging.getLogger(__name__)
 
@@ -79,22 +80,8 @@ class DiscoveryClient:
             await self._session.close()
 
 
-class _Outage:
-    """Logs the start and the end of a run of failures, not every failure."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.down = False
-
-    def failed(self, error: BaseException) -> None:
-        if not self.down:
-            log.warning("%s failed: %r; retrying quietly", self.what, error)
-        self.down = True
-
-    def recovered(self) -> None:
-        if self.down:
-            log.info("%s works again", self.what)
-        self.down = False
+def _outage(what: str) -> Outage:
+    return Outage(log, f"{what} failed, retrying quietly", f"{what} works again")
 
 
 class Registration(Background):
@@ -107,7 +94,7 @@ class Registration(Background):
         self._load = load
         self._registered = False
         self._interval = 1.0
-        self._outage = _Outage(f"registering {instance.service}/{instance.instance_id}")
+        self._outage = _outage(f"registering {instance.service}/{instance.instance_id}")
 
     async def start(self) -> None:
         """Register once now (best effort), then keep the lease in the background."""
@@ -131,7 +118,7 @@ class Registration(Background):
         except DISCOVERY_ERRORS as error:
             self._outage.failed(error)
         else:
-            self._outage.recovered()
+            self._outage.succeeded()
 
     async def stop(self) -> None:
         await super().stop()
@@ -158,7 +145,7 @@ class Watch(Background):
         self.services = list(services)
         self._update = update
         self._interval = interval
-        self._outage = _Outage("listing instances from discovery")
+        self._outage = _outage("listing instances from discovery")
 
     async def start(self) -> None:
         await self.refresh()
@@ -175,7 +162,7 @@ class Watch(Background):
         except DISCOVERY_ERRORS as error:
             self._outage.failed(error)
             return
-        self._outage.recovered()
+        self._outage.succeeded()
         for service in self.services:
             result = self._update(service, [i for i in everything if i.service == service])
             if result is not None:

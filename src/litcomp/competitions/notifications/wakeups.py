@@ -20,14 +20,12 @@ import uuid
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from litcomp.competitions.notifications.hub import Hub
 from litcomp.competitions.notifications.store import Recorded
+from litcomp.kit.redis import REDIS_ERRORS, Outage
 
 log = logging.getLogger(__name__)
-
-REDIS_ERRORS = (RedisError, OSError)
 
 
 class Wakeups:
@@ -46,7 +44,13 @@ class Wakeups:
         self._poll = poll_seconds
         self._safety_poll = safety_poll_seconds
         self._origin = secrets.token_hex(8)  # our own wake-ups come back: skip them
-        self._redis_up = False
+        # Down until subscribed: only then does this replica publish (see the docstring).
+        self._outage = Outage(
+            log,
+            "Redis unreachable, notifications are polled until it returns",
+            "notification wake-ups go through Redis",
+            start_down=True,
+        )
         self._went_down = asyncio.Event()  # cuts a long safety-poll wait short
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -63,7 +67,7 @@ class Wakeups:
                 await self.hub.catch_up(gaps)
         except Exception:
             log.exception("delivering to sockets failed; the next poll will")
-        if self._redis is None or not self._redis_up:
+        if self._redis is None or self._outage.down:
             return  # the other replicas' polls will find them
         try:
             users = sorted({notice.user_id for notice in recorded})
@@ -87,7 +91,7 @@ class Wakeups:
             try:
                 async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self._channel)
-                    self._up()
+                    self._outage.succeeded()
                     await self._catch_up(None)  # whatever was missed while it was down
                     everyone = {"from": self._origin, "users": None}  # ... and by the others
                     await redis.publish(self._channel, json.dumps(everyone))
@@ -116,7 +120,7 @@ class Wakeups:
 
     async def _poll_forever(self) -> None:
         while True:
-            interval = self._safety_poll if self._redis_up else self._poll
+            interval = self._poll if self._outage.down else self._safety_poll
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._went_down.wait(), interval)
             self._went_down.clear()
@@ -125,13 +129,6 @@ class Wakeups:
             except Exception:
                 log.exception("polling for notifications failed")
 
-    def _up(self) -> None:
-        if not self._redis_up:
-            log.info("notification wake-ups go through Redis")
-        self._redis_up = True
-
     def _down(self, error: BaseException | None) -> None:
-        if self._redis_up:
-            log.warning("Redis unreachable (%r): notifications are polled until it returns", error)
+        if self._outage.failed(error):
             self._went_down.set()
-        self._redis_up = False
