@@ -25,6 +25,7 @@ from litcomp.gateway.pool import ConnectionPool
 from litcomp.gateway.ratelimit import Limiter, MemoryLimiter, RedisLimiter, SyncedLimiter
 from litcomp.gateway.routes import ROUTES, timeout_for
 from litcomp.gateway.settings import GatewaySettings, get_settings
+from litcomp.kit.background import Background
 from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.breaker import BreakerPolicy
 from litcomp.kit.discovery import DiscoveryClient, Watch
@@ -72,20 +73,21 @@ async def running(settings: GatewaySettings) -> AsyncIterator[Dispatcher]:
     memory = MemoryLimiter()
     limiter: Limiter = memory
     auth_limiter: Limiter = memory
-    syncing: asyncio.Task[None] | None = None
+    # SyncedLimiter is compiled by mypyc, and a compiled class cannot subclass the
+    # interpreted Background: its loop runs in one instead.
+    syncing = Background()
     if redis is not None:
         prefix = f"{settings.redis_prefix}:ratelimit"
         synced = SyncedLimiter(redis, memory, prefix=prefix)
         limiter, auth_limiter = synced, RedisLimiter(redis, memory, prefix=prefix)
-        syncing = asyncio.get_running_loop().create_task(synced.run())
+        syncing.start_task(synced.run())
     pool = ConnectionPool()
     await watch.start()
     try:
         forwarder = Forwarder(pool, instances, timeouts)
         yield Dispatcher(settings, instances, forwarder, limiter, auth_limiter)
     finally:
-        if syncing is not None:
-            syncing.cancel()
+        await syncing.stop()
         await watch.stop()
         await discovery.close()
         pool.close()

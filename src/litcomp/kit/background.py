@@ -10,20 +10,21 @@ log = logging.getLogger(__name__)
 
 
 class Background:
-    """Runs one coroutine from ``start`` until ``stop``; stopping never raises."""
+    """Runs coroutines from ``start_task`` until ``stop``; stopping never raises."""
 
     def __init__(self) -> None:
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start_task(self, work: Coroutine[Any, Any, None]) -> None:
-        self._task = asyncio.create_task(work)
+        self._tasks.append(asyncio.create_task(work))
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            try:
-                await self._task
-            except Exception:
-                log.exception("a background task had failed")
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                try:
+                    await task
+                except Exception:
+                    log.exception("a background task had failed")

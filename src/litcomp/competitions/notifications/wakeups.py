@@ -23,12 +23,13 @@ from redis.asyncio import Redis
 
 from litcomp.competitions.notifications.hub import Hub
 from litcomp.competitions.notifications.store import Recorded
+from litcomp.kit.background import Background
 from litcomp.kit.redis import REDIS_ERRORS, Outage
 
 log = logging.getLogger(__name__)
 
 
-class Wakeups:
+class Wakeups(Background):
     def __init__(
         self,
         hub: Hub,
@@ -38,6 +39,7 @@ class Wakeups:
         poll_seconds: float,
         safety_poll_seconds: float = 10.0,
     ) -> None:
+        super().__init__()
         self.hub = hub
         self._redis = redis
         self._channel = channel
@@ -52,7 +54,6 @@ class Wakeups:
             start_down=True,
         )
         self._went_down = asyncio.Event()  # cuts a long safety-poll wait short
-        self._tasks: list[asyncio.Task[None]] = []
 
     async def notify(self, recorded: Sequence[Recorded]) -> None:
         """These notices were just committed: deliver them wherever they are held.
@@ -77,14 +78,9 @@ class Wakeups:
             self._down(error)
 
     async def start(self) -> None:
-        self._tasks.append(asyncio.create_task(self._poll_forever()))
+        self.start_task(self._poll_forever())
         if self._redis is not None:
-            self._tasks.append(asyncio.create_task(self._listen_forever(self._redis)))
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            self.start_task(self._listen_forever(self._redis))
 
     async def _listen_forever(self, redis: Redis) -> None:
         while True:
