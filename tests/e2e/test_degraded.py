@@ -31,7 +31,13 @@ def document(platform: Platform) -> dict[str, Any]:
 
 def test_the_api_document_with_no_service_up(lone: Platform):
     merged = document(lone)
-    assert set(merged["paths"]) == {"/health", "/gateway/status", "/metrics", "/openapi.json"}
+    assert set(merged["paths"]) == {
+        "/health",
+        "/gateway/status",
+        "/metrics",
+        "/openapi.json",
+        "/asyncapi.json",
+    }
     assert "no instance of competitions, users answered" in merged["info"]["description"]
     assert httpx.get(f"{lone.url}/docs", timeout=10).status_code == 200
 
