@@ -17,11 +17,12 @@ start-up and imports: (Ir(R rounds) - Ir(1 round)) / ((R - 1) * 3,000).
 
 ``--against REV`` measures a git revision too (checked out in a temporary worktree,
 removed after) and prints the ratio: the change's effect, side by side. Each tree is
-measured as it runs: its hot path compiled by mypyc first, as ``make`` does
-(litcomp.compiled), where the tree has one.
+measured as it runs: built with its hot path compiled by mypyc, as ``make compile``
+does (setup.py), where the tree has that build step.
 
     sudo apt-get install -y valgrind
     .venv/bin/python -m bench.gateway_instructions --against 1d3e513
+    .venv/bin/python -m bench.gateway_instructions --interpreted   # what mypyc saves
 """
 
 import argparse
@@ -204,31 +205,31 @@ def per_request(src: Path, rounds: int) -> float:
     return extra / ((rounds - 1) * REQUESTS_PER_ROUND)
 
 
-def compile_tree(src: Path) -> str:
-    """Compile ``src``'s hot path as ``make`` would (litcomp.compiled), if it has one:
-    each tree is measured as it runs."""
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    try:
-        subprocess.run([sys.executable, "-c", COMPILE], env=env, check=True, capture_output=True)
-    except subprocess.CalledProcessError as failed:
-        if "No module named 'litcomp.compiled'" in failed.stderr.decode():
-            return "interpreted: no litcomp.compiled"
-        raise
-    return "compiled with mypyc"
-
-
-COMPILE = "from litcomp import compiled; compiled.build()"
+def installed(tree: Path, into: Path) -> tuple[Path, str]:
+    """``tree`` built as ``make compile`` builds it (setup.py: the hot path compiled by
+    mypyc), installed into ``into``; returns where to import litcomp from and how it runs.
+    A tree without that build step runs from its source, interpreted."""
+    if not (tree / "setup.py").exists():
+        return tree / "src", "interpreted: no setup.py"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    wheels, site = into / "wheel", into / "site"
+    build = [*pip, "wheel", "--no-build-isolation", "--no-deps", "-w", str(wheels), str(tree)]
+    subprocess.run(build, env={**os.environ, "LITCOMP_COMPILE": "1"}, check=True)
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(site), *wheels.glob("*.whl")], check=True
+    )
+    return site, "compiled with mypyc"
 
 
 @contextlib.contextmanager
 def checked_out(revision: str) -> Iterator[Path]:
-    """The ``src`` of ``revision``, in a temporary git worktree removed afterwards."""
+    """``revision``, in a temporary git worktree removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="litcomp-rev-") as temp:
         tree = Path(temp) / "tree"
         git = ["git", "-C", str(ROOT)]
         subprocess.run([*git, "worktree", "add", "--detach", "-q", str(tree), revision], check=True)
         try:
-            yield tree / "src"
+            yield tree
         finally:
             subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=True)
 
@@ -236,6 +237,9 @@ def checked_out(revision: str) -> Iterator[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", metavar="REV", help="a git revision to compare with")
+    parser.add_argument(
+        "--interpreted", action="store_true", help="measure this tree's source uncompiled too"
+    )
     parser.add_argument("--rounds", type=int, choices=range(2, 11), default=4, metavar="2-10")
     parser.add_argument("--drive", type=int, help=argparse.SUPPRESS)  # inside valgrind
     args = parser.parse_args()
@@ -244,12 +248,17 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("needs valgrind: sudo apt-get install -y valgrind")
-    mode = compile_tree(ROOT / "src")
-    here = per_request(ROOT / "src", args.rounds)
+    with tempfile.TemporaryDirectory(prefix="litcomp-build-") as temp:
+        src, mode = installed(ROOT, Path(temp))
+        here = per_request(src, args.rounds)
     print(f"this tree: {here:,.0f} instructions per proxied request ({mode})")
+    if args.interpreted:
+        plain = per_request(ROOT / "src", args.rounds)
+        print(f"this tree, interpreted: {plain:,.0f} instructions per proxied request")
+        print(f"compiled / interpreted: {here / plain:.3f}")
     if args.against:
-        with checked_out(args.against) as src:
-            mode = compile_tree(src)
+        with checked_out(args.against) as tree, tempfile.TemporaryDirectory() as temp:
+            src, mode = installed(tree, Path(temp))
             there = per_request(src, args.rounds)
         print(f"{args.against}: {there:,.0f} instructions per proxied request ({mode})")
         print(f"this tree / {args.against}: {here / there:.3f}")

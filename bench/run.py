@@ -51,7 +51,7 @@ from typing import Any
 from bench import fanout, http_load, plots, proxies
 from bench.measure import log
 from bench.stack import PostgresCluster, RedisServer, install_hint, missing_tools
-from litcomp import compiled
+from litcomp.gateway.process import hot_path_compiled
 
 RESULTS = Path(__file__).with_name("results")
 PARTS = ("proxies", "balancing", "concurrency", "replicas", "cache", "fanout", "likes")
@@ -92,7 +92,7 @@ def machine_facts() -> dict[str, Any]:
         "machine": f"{os.cpu_count()} CPUs ({cpu_model}), Linux {platform.release()}",
         "load_average_before": Path("/proc/loadavg").read_text().split()[:3],
         "python": platform.python_version(),
-        "gateway": "compiled with mypyc" if compiled.active() else "interpreted (make compile)",
+        "gateway": "compiled with mypyc" if hot_path_compiled() else "interpreted (make compile)",
         "commit": commit.stdout.strip(),
     }
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every wheel the image installs, made on this machine so that building the image needs
 # no network: the pinned dependencies (requirements.lock) as wheels for the image's
-# Python (3.11 on glibc, this machine's architecture), and litcomp's own wheel; in
-# DIR/compile, mypy and setuptools as pinned in requirements-dev.lock, with which the
-# build stage compiles the gateway's hot path (litcomp.compiled) and which it then drops.
+# Python (3.11 on glibc, this machine's architecture); in DIR/compile, mypy and
+# setuptools as pinned in requirements-dev.lock, with which the build stage builds litcomp
+# from its source, the gateway's hot path compiled (setup.py), and which it then drops.
 #
 #   deploy/docker/wheelhouse.sh [DIR]     (default DIR: build/wheelhouse)
 #
@@ -30,5 +30,4 @@ pinned() { grep -E "^$1==" requirements-dev.lock; }
 "$python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
   --implementation cp --python-version "$image_python" "${platforms[@]}" \
   -c requirements-dev.lock "$(pinned mypy)" "$(pinned setuptools)" -d "$out/compile"
-"$python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$out" .
 echo "wheelhouse: $(ls "$out"/*.whl | wc -l) wheels in $out, $(ls "$out/compile" | wc -l) in $out/compile"

@@ -5,7 +5,6 @@ litcomp serve SERVICE                        one instance: discovery, gateway,
                                              users or competitions
 litcomp migrate [SERVICE ...]                bring databases to the newest schema
 litcomp create-admin --email E --username U --password P
-litcomp compile                              the gateway's hot path, with mypyc
 """
 
 import argparse
@@ -13,8 +12,6 @@ import asyncio
 import importlib
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 
 from litcomp.discovery.settings import get_settings as discovery_settings
@@ -54,14 +51,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     admin_.add_argument("--email", required=True)
     admin_.add_argument("--username", required=True)
     admin_.add_argument("--password", required=True)
-    commands.add_parser("compile", help="compile the gateway's hot path (see litcomp.compiled)")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
         importlib.import_module(SERVICE_MODULES[args.service]).spec().serve()
-        return
-    if args.command == "compile":
-        compile_hot_path()
         return
     from litcomp import admin  # the other commands work on the databases: see SERVICE_MODULES
 
@@ -77,20 +70,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             parser.error("run at least one instance of each service")
         asyncio.run(admin.migrate_all(list(admin.APPS)))
         up({"users": args.users, "competitions": args.competitions})
-
-
-def compile_hot_path() -> None:
-    from litcomp import compiled
-
-    lacking = compiled.missing()
-    if lacking is not None:
-        print(f"not compiled, the gateway runs interpreted: this machine lacks {lacking}")
-        return
-    try:
-        built = compiled.build()
-    except subprocess.CalledProcessError as failed:
-        sys.exit(f"mypyc failed:\n{failed.stdout}{failed.stderr}")
-    print(f"compiled with mypyc: {', '.join(compiled.MODULES)}\n  into {built}")
 
 
 def up(replicas: dict[str, int]) -> None:

@@ -215,7 +215,7 @@ def test_every_replica_is_up_and_behind_the_gateway(stack: Stack, gateway: httpx
 
 def test_the_gateway_runs_its_hot_path_compiled(stack: Stack) -> None:
     """The image's build stage compiled it with mypyc for the image's Python
-    (litcomp.compiled); a build the image could not use would leave it interpreted."""
+    (setup.py); a build the image could not use would leave it interpreted."""
     lines = stack.compose("logs", "--no-color", "--no-log-prefix", "gateway").stdout
     started = [
         json.loads(line)

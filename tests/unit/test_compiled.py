@@ -1,49 +1,85 @@
-"""The gateway's hot path runs compiled by mypyc, and never as stale code (litcomp.compiled)."""
+"""The gateway's hot path builds compiled by mypyc into a wheel (setup.py), and the wheel runs it.
+
+The build works on a copy of the checkout, so that it leaves nothing in the tree; the
+suite itself runs the editable, interpreted install.
+"""
 
 import shutil
 import subprocess
 import sys
+import sysconfig
+import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from litcomp import compiled
+from litcomp.gateway.process import hot_path_compiled
 
-IMPORT_HOT_PATH = """
-import importlib, sysconfig
-from litcomp import compiled
-suffix = sysconfig.get_config_var("EXT_SUFFIX")
-for module in compiled.MODULES:
-    print(module, importlib.import_module(module).__file__.endswith(suffix))
-print("active", compiled.active())
+ROOT = Path(__file__).resolve().parents[2]
+COMPILED = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["litcomp"]["compiled"]
+EXTENSION = sysconfig.get_config_var("EXT_SUFFIX")
+
+# In the installed wheel: every hot module an extension, then the in-memory gateway of
+# bench/gateway_instructions.py proxies one round of requests through them.
+RUN_COMPILED = """
+import importlib, sys
+from litcomp.gateway.process import hot_path_compiled
+for module in sys.argv[1:]:
+    print(module, importlib.import_module(module).__file__)
+print("hot_path_compiled", hot_path_compiled())
+from bench.gateway_instructions import drive
+drive(1)
+print("proxied")
 """
 
 
-@pytest.mark.timeout(60)
-def test_a_new_process_runs_every_hot_module_compiled():
-    """As ``litcomp serve gateway`` does. ``make test`` compiles first; run
-    ``make compile`` (or ``litcomp compile``) after editing one of ``MODULES``."""
+def wheel(tmp_path: Path, compile_: bool) -> Path:
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-build-isolation"]
+    command += ["--no-deps", "-w", str(tmp_path / "wheel"), str(source)]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LITCOMP_COMPILE": str(int(compile_))}
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=600)
+    (built,) = (tmp_path / "wheel").glob("*.whl")
+    return built
+
+
+@pytest.mark.timeout(900)
+def test_litcomp_compile_builds_a_wheel_whose_hot_path_is_compiled(tmp_path: Path):
+    built = wheel(tmp_path, compile_=True)
+    site = tmp_path / "site"
+    install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+    subprocess.run([*install, "--target", str(site), str(built)], check=True, capture_output=True)
     done = subprocess.run(
-        [sys.executable, "-c", IMPORT_HOT_PATH], capture_output=True, text=True, check=True
+        [sys.executable, "-c", RUN_COMPILED, *COMPILED],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{site}:{ROOT}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
-    found = dict(line.split() for line in done.stdout.splitlines())
-    interpreted = [module for module, is_compiled in found.items() if is_compiled != "True"]
-    assert interpreted == [], "not compiled for this source: run `make compile`"
+    found = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    assert {module: found[module].endswith(EXTENSION) for module in COMPILED} == dict.fromkeys(
+        COMPILED, True
+    )
+    assert all(found[module].startswith(str(site)) for module in COMPILED)
+    assert found["hot_path_compiled"] == "True"
+    assert done.stdout.splitlines()[-1] == "proxied"
 
 
-def test_an_edit_anywhere_in_litcomp_names_another_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    """Not only an edit to a compiled module: they are compiled against the types of
-    what they import (settings, for one), and mypyc checks those types at run time."""
-    source = Path(compiled.__file__).resolve().parent.parent
-    shutil.copytree(source / "litcomp", tmp_path / "litcomp")
-    monkeypatch.setattr(compiled, "_SOURCE", tmp_path)
-    built = compiled.build_dir()
-    assert built == compiled.build_dir()  # the same source, the same build
-    for edited in (("gateway", "forwarding.py"), ("gateway", "settings.py")):
-        with tmp_path.joinpath("litcomp", *edited).open("a") as file:
-            file.write("\n# an edit\n")
-        assert compiled.build_dir() != built
-        assert not compiled.build_dir().exists()  # so activate() leaves it interpreted
-        built = compiled.build_dir()
+@pytest.mark.timeout(300)
+def test_without_litcomp_compile_the_wheel_is_pure_python(tmp_path: Path):
+    built = wheel(tmp_path, compile_=False)
+    assert built.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(built) as archive:
+        assert not [name for name in archive.namelist() if name.endswith(".so")]
+        assert "litcomp/gateway/dispatch.py" in archive.namelist()
+
+
+def test_the_suite_runs_the_source_interpreted():
+    """An edit is what the tests run: the editable install holds no build to shadow it."""
+    assert not hot_path_compiled()
+    assert not list((ROOT / "src").rglob(f"*{EXTENSION}"))

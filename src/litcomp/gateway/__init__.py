@@ -24,5 +24,6 @@ into the next: no task per request, see client_protocol.py and pool.py for why):
    through ``client_protocol.py`` in request order. A WebSocket upgrade is instead
    tunnelled, bytes both ways (``Dispatcher.tunnel``, ``client_protocol.Pipe``).
 
-The hot path (``litcomp.compiled.MODULES``) is compiled with mypyc where it is built.
+The hot path (pyproject.toml's ``[tool.litcomp] compiled``) is compiled with mypyc where
+it is built so (setup.py).
 """

@@ -69,7 +69,7 @@ Handler = Callable[[Request, Reply], None]
 Tunneler = Callable[[Request, asyncio.Transport], Awaitable[asyncio.Transport | Response]]
 
 
-# Final: compiled, the constants are inlined rather than looked up (litcomp.compiled).
+# Final: compiled, the constants are inlined rather than looked up (setup.py).
 MAX_TARGET: Final = 8 * 1024
 MAX_FIELDS: Final = 100
 MAX_FIELD_BYTES: Final = 32 * 1024  # names and values

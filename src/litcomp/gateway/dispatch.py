@@ -10,7 +10,7 @@ request. Everything is decided on the target as client_protocol.py normalised it
 instance side (pool.py) are asyncio
 protocols over httptools rather than a web framework: the gateway sits on every
 request's path, and bench/README.md shows what that saves. This module is compiled
-with mypyc where it can be (litcomp.compiled).
+with mypyc where it can be (setup.py).
 """
 
 import asyncio

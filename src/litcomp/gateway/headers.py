@@ -2,7 +2,7 @@
 
 Header names are in lower case: the gateway's parsers (client_protocol.py, pool.py) make
 them so as they read them, once, so nothing here lower-cases on every comparison.
-Header lists are typed ``list``, not ``Sequence``: compiled (litcomp.compiled), a list
+Header lists are typed ``list``, not ``Sequence``: compiled (setup.py), a list
 is walked by index, any sequence through the iterator protocol.
 """
 

@@ -12,7 +12,7 @@ from litcomp.kit.errors import error_body
 
 
 class Request:
-    # Plain classes rather than dataclasses: compiled by mypyc (litcomp.compiled), a
+    # Plain classes rather than dataclasses: compiled by mypyc (setup.py), a
     # dataclass's generated __init__ stays interpreted, ~4k instructions per request each.
     __slots__ = (
         "body",

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 import uvloop
 from redis.asyncio import Redis
 
-from litcomp import compiled
+from litcomp.gateway import dispatch
 from litcomp.gateway.client_protocol import ClientConnection, Connections
 from litcomp.gateway.clients import Networks
 from litcomp.gateway.dispatch import Dispatcher
@@ -36,6 +36,12 @@ from litcomp.kit.outliers import OutlierPolicy
 from litcomp.kit.runner import ServiceSpec, bind
 
 log = logging.getLogger(__name__)
+
+
+def hot_path_compiled() -> bool:
+    """Whether this process runs the hot path as built with ``LITCOMP_COMPILE=1``
+    (setup.py): its modules are then extensions; else it runs interpreted."""
+    return not str(dispatch.__file__).endswith(".py")
 
 
 @asynccontextmanager
@@ -139,7 +145,7 @@ async def serve_until_stopped(settings: GatewaySettings) -> None:
             "gateway listening",
             extra={
                 "url": f"http://{settings.public_host}:{sock.getsockname()[1]}",
-                "compiled": compiled.active(),  # else interpreted: see litcomp.compiled
+                "compiled": hot_path_compiled(),
             },
         )
         await stop.wait()
