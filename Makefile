@@ -7,7 +7,7 @@ USERS ?= 1
 COMPETITIONS ?= 2
 
 .PHONY: up test compile bench faults faults-compose prerequisites lint proto asyncapi lock clean
-# bench, faults and up check the machine before compile, which needs what they check.
+# bench and faults check the machine before compile, which needs what they check.
 .NOTPARALLEL:
 
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -19,7 +19,7 @@ $(STAMP): requirements-dev.lock pyproject.toml
 
 ## The gateway's hot path compiled with mypyc (setup.py): a wheel built with LITCOMP_COMPILE=1,
 ## installed into build/compiled, which `make up`, `make bench` and `make faults` put first on
-## PYTHONPATH. Rebuilt (~40 s) when the source changes; the venv's editable install, which
+## PYTHONPATH. Rebuilt (~1 minute) when the source changes; the venv's editable install, which
 ## `make test` and a bare `.venv/bin/litcomp` use, stays interpreted.
 COMPILED := build/compiled
 SOURCES := setup.py pyproject.toml $(shell find src/litcomp -name '*.py')

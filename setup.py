@@ -9,8 +9,8 @@ interpreted (``bench/gateway_instructions.py`` counts them; bench/README.md has 
 
 builds a wheel whose hot modules (pyproject.toml's ``[tool.litcomp] compiled``) are
 extensions beside their source (Python imports an extension before a ``.py`` of the
-same name), as mypy and black build theirs; without
-``LITCOMP_COMPILE`` the wheel is pure Python and needs no compiler. ``make compile`` and
+same name), as mypy and black build theirs; without ``LITCOMP_COMPILE`` the wheel is
+pure Python and needs no compiler. ``make compile`` and
 the image's build stage do the former; the editable install a checkout works in is always
 interpreted, so an edit is never shadowed by a stale build. No build isolation: mypyc
 type-checks the modules against the installed dependencies' types (mypy reads the
