@@ -26,11 +26,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
+
+import httpx
 
 Clock = Callable[[], float]
 
@@ -60,12 +60,12 @@ def free_port(host: str = HOST) -> int:
 def get_json(url: str, body: Mapping[str, Any] | None = None, timeout: float = 2) -> Any:
     """GET (or POST ``body`` to) ``url``; its JSON, or None when it cannot be had (no
     answer, an error status, not JSON)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    method = "GET" if body is None else "POST"
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.load(response)
-    except (urllib.error.URLError, OSError, ValueError):
+        response = httpx.request(method, url, json=body, timeout=timeout, trust_env=False)
+        response.raise_for_status()
+        return response.json()
+    except (httpx.HTTPError, ValueError):
         return None
 
 

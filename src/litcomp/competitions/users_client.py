@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import aiohttp
+import httpx
 
 from litcomp.kit.errors import Unavailable
 from litcomp.kit.grpc import Client
@@ -21,7 +21,7 @@ SUBSCRIBERS_PAGE = 1000
 class UsersClient:
     def __init__(self, client: Client) -> None:
         self._client = client
-        self._http: aiohttp.ClientSession | None = None
+        self._http = httpx.AsyncClient(timeout=client.timeout, trust_env=False)
 
     async def usernames(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         """Usernames by id, or an empty map while users is unavailable: names are
@@ -54,24 +54,20 @@ class UsersClient:
         endpoint = self._client.instances.choose()
         if endpoint is None:
             raise Unavailable("no users instance to fetch the signing keys from")
-        if self._http is None:
-            timeout = aiohttp.ClientTimeout(total=self._client.timeout)
-            self._http = aiohttp.ClientSession(timeout=timeout)
         instances = self._client.instances
         with instances.track(endpoint):
             try:
-                async with self._http.get(endpoint.instance.http_url + JWKS_PATH) as response:
-                    response.raise_for_status()
-                    document: Mapping[str, Any] = await response.json()
-            except aiohttp.ClientResponseError as error:  # an answer: not the breaker's
-                instances.errored(endpoint, f"JWKS fetch: HTTP {error.status}")
+                response = await self._http.get(endpoint.instance.http_url + JWKS_PATH)
+                response.raise_for_status()
+                document: Mapping[str, Any] = response.json()
+            except httpx.HTTPStatusError as error:  # an answer: not the breaker's
+                instances.errored(endpoint, f"JWKS fetch: HTTP {error.response.status_code}")
                 raise Unavailable("cannot fetch the users service's signing keys") from None
-            except (aiohttp.ClientError, TimeoutError) as error:
+            except httpx.HTTPError as error:
                 instances.failed(endpoint, f"JWKS fetch: {error!r}")
                 raise Unavailable("cannot fetch the users service's signing keys") from None
         instances.succeeded(endpoint)
         return document
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
+        await self._http.aclose()

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict
 from typing import Any
 
-import aiohttp
+import httpx
 
 from litcomp.kit.background import Background
 from litcomp.kit.balancer import Instance
@@ -25,59 +25,53 @@ from litcomp.kit.redis import Outage
 log = logging.getLogger(__name__)
 
 # Anything a call to discovery can fail with: the network, or an answer we cannot read.
-DISCOVERY_ERRORS = (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError)
+DISCOVERY_ERRORS = (httpx.HTTPError, ValueError, KeyError, TypeError)
 
 
 class DiscoveryClient:
     def __init__(self, base_url: str, *, timeout: float = 2.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+        # Not trust_env: an HTTP_PROXY meant for the outside world must not carry
+        # the platform's own calls.
+        self._http = httpx.AsyncClient(timeout=timeout, trust_env=False)
 
     async def register(self, instance: Instance) -> float:
         """Register; returns the TTL within which the next heartbeat must come."""
         url = f"{self.base_url}/discovery/instances"
-        async with self.session.post(url, json=asdict(instance)) as response:
-            response.raise_for_status()
-            body: dict[str, Any] = await response.json()
+        response = await self._http.post(url, json=asdict(instance))
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
         return float(body["ttl_seconds"])
 
     async def heartbeat(self, instance: Instance, load: int) -> bool:
         """Extend the lease; False when discovery no longer knows the instance."""
         url = self._instance_url(instance) + "/heartbeat"
-        async with self.session.put(url, json={"load": load}) as response:
-            if response.status == 404:
-                return False
-            response.raise_for_status()
+        response = await self._http.put(url, json={"load": load})
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
         return True
 
     async def deregister(self, instance: Instance) -> None:
-        async with self.session.delete(self._instance_url(instance)) as response:
-            response.raise_for_status()
+        response = await self._http.delete(self._instance_url(instance))
+        response.raise_for_status()
 
     async def instances(self, service: str | None = None) -> list[Instance]:
         params = {"service": service} if service else {}
         url = f"{self.base_url}/discovery/instances"
-        async with self.session.get(url, params=params) as response:
-            response.raise_for_status()
-            fields = Instance.__dataclass_fields__
-            return [
-                Instance(**{k: v for k, v in item.items() if k in fields})  # newer fields ignored
-                for item in await response.json()
-            ]
+        response = await self._http.get(url, params=params)
+        response.raise_for_status()
+        fields = Instance.__dataclass_fields__
+        return [
+            Instance(**{k: v for k, v in item.items() if k in fields})  # newer fields ignored
+            for item in response.json()
+        ]
 
     def _instance_url(self, instance: Instance) -> str:
         return f"{self.base_url}/discovery/instances/{instance.service}/{instance.instance_id}"
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.aclose()
 
 
 def _outage(what: str) -> Outage:
