@@ -18,22 +18,19 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	touch $(STAMP)
 
 ## The gateway's hot path compiled with mypyc (setup.py): a wheel built with LITCOMP_COMPILE=1,
-## installed into build/compiled, which `make up`, `make bench` and `make faults` put first on
+## installed into build/compiled/site, which `make up`, `make bench` and `make faults` put first on
 ## PYTHONPATH. Rebuilt (~1 minute) when the source changes; the venv's editable install, which
 ## `make test` and a bare `.venv/bin/litcomp` use, stays interpreted.
 COMPILED := build/compiled
 SOURCES := setup.py pyproject.toml $(shell find src/litcomp -name '*.py')
 compile: $(COMPILED)/.built
-$(COMPILED)/.built: $(STAMP) $(SOURCES)
-	rm -rf $(COMPILED) build/compiled-wheel build/lib.* build/bdist.*  # setuptools would package stale files
+$(COMPILED)/.built: $(STAMP) $(SOURCES) scripts/build_wheel.sh
 	@if ! command -v cc >/dev/null; then \
 	  echo "no C compiler: the gateway runs interpreted (apt-get install gcc python3-dev)"; \
-	  mkdir -p $(COMPILED); exit 0; fi; \
-	set -ex; \
-	LITCOMP_COMPILE=1 $(BIN)/pip wheel --quiet --no-build-isolation --no-deps -w build/compiled-wheel .; \
-	$(BIN)/pip install --quiet --no-deps --target $(COMPILED) build/compiled-wheel/*.whl; \
+	  rm -rf $(COMPILED); mkdir -p $(COMPILED)/site; exit 0; fi; \
+	set -x; PYTHON=$(BIN)/python scripts/build_wheel.sh . $(COMPILED)
 	touch $@
-COMPILED_ENV := PYTHONPATH=$(CURDIR)/$(COMPILED)
+COMPILED_ENV := PYTHONPATH=$(CURDIR)/$(COMPILED)/site
 
 ## Start the whole platform with embedded defaults (Ctrl-C stops it).
 up: compile

@@ -211,14 +211,9 @@ def installed(tree: Path, into: Path) -> tuple[Path, str]:
     A tree without that build step runs from its source, interpreted."""
     if not (tree / "setup.py").exists():
         return tree / "src", "interpreted: no setup.py"
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    wheels, site = into / "wheel", into / "site"
-    build = [*pip, "wheel", "--no-build-isolation", "--no-deps", "-w", str(wheels), str(tree)]
-    subprocess.run(build, env={**os.environ, "LITCOMP_COMPILE": "1"}, check=True)
-    subprocess.run(
-        [*pip, "install", "--no-deps", "--target", str(site), *wheels.glob("*.whl")], check=True
-    )
-    return site, "compiled with mypyc"
+    env = {**os.environ, "PYTHON": sys.executable}
+    subprocess.run([ROOT / "scripts" / "build_wheel.sh", tree, into], env=env, check=True)
+    return into / "site", "compiled with mypyc"
 
 
 @contextlib.contextmanager
