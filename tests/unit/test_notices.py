@@ -43,3 +43,8 @@ def test_an_unknown_type_is_refused() -> None:
 def test_a_field_of_the_wrong_shape_is_refused(field: str, value: Any) -> None:
     with pytest.raises(ValidationError):
         notices.validate({**_liked(), field: value})
+
+
+def test_a_created_at_that_is_not_a_date_time_is_refused() -> None:
+    with pytest.raises(ValidationError, match="date-time"):
+        notices.validate({**_liked(), "created_at": "yesterday"})
