@@ -100,18 +100,18 @@ def test_an_admin_edits_a_competition(people: People, admin_account: Account) ->
     page.get_by_role("link", name="New competition").first.click()
     page.get_by_label("Title").fill(unique("Draft "))
     page.get_by_label("Opens").fill("2099-01-01T10:00")
-    page.get_by_label("Closes").fill("2099-01-08T10:00")
+    page.get_by_label("Entries close").fill("2099-01-08T10:00")
     page.get_by_role("button", name="Create competition").click()
     expect(page.get_by_text("Upcoming", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="Edit competition").click()
     renamed = unique("Final ")
     page.get_by_label("Title").fill(renamed)
-    page.get_by_label("Closes").fill("2099-01-01T09:00")  # before it opens
+    page.get_by_label("Entries close").fill("2099-01-01T09:00")  # before it opens
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("alert")).to_contain_text("End date must be after start date")
 
-    page.get_by_label("Closes").fill("2099-01-15T10:00")
+    page.get_by_label("Entries close").fill("2099-01-15T10:00")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("heading", name=renamed, level=1)).to_be_visible()
 

@@ -178,7 +178,7 @@ def test_entry_rules(
     early = competitions.post(
         f"/competitions/{later}/submit", json={"title": "t", "content": "c"}, headers=writer.auth
     )
-    assert expect_error(early, 409)["code"] == "competition_not_open"
+    assert expect_error(early, 409)["code"] == "wrong_phase"
 
 
 def test_max_entries_per_user(competitions: httpx.Client, admin: Account, writer: Account):
@@ -325,7 +325,7 @@ def test_results_after_the_end(users: httpx.Client, competitions: httpx.Client, 
     late_like = competitions.post(
         f"/competitions/{competition_id}/like/{ids[0]}", headers=authors[1].auth
     )
-    assert expect_error(late_like, 409)["code"] == "competition_not_open"
+    assert expect_error(late_like, 409)["code"] == "wrong_phase"
     results = competitions.get(f"/competitions/{competition_id}/results")
     assert results.status_code == 200
     assert [(r["place"], r["submission_id"], r["likes"]) for r in results.json()] == [

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from litcomp.competitions import lifecycle, service
 from litcomp.competitions.models import Competition, Notification, Placement, Submission
 from litcomp.competitions.notifications.store import Recorded
+from litcomp.competitions.rules import Action
 from litcomp.kit.auth import Principal
 from litcomp.kit.times import utcnow
 
@@ -135,7 +136,7 @@ async def test_a_like_in_flight_at_the_end_is_counted_before_the_places(
     async with competitions_sessions() as liking:
         # What service.like does before it commits: check the competition is open
         # (taking its row in key-share mode) and count the like.
-        await service._submission_to_react_to(liking, competition_id, entry)
+        await service._submission_to_react_to(liking, competition_id, entry, Action.LIKE)
         await service._count_like(liking, entry, +1)
         await asyncio.sleep(max(0.0, (competition.end_date - utcnow()).total_seconds()) + 0.1)
 

@@ -1,6 +1,8 @@
 """The migrations build exactly the schema the models describe, on both databases."""
 
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -8,10 +10,12 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from litcomp.competitions.app import MIGRATIONS as COMPETITIONS_MIGRATIONS
 from litcomp.competitions.models import Base as CompetitionsBase
+from litcomp.competitions.models import Competition
+from litcomp.competitions.rules import Schedule
 from litcomp.kit.db import create_engine, migrate
 from litcomp.users.app import MIGRATIONS as USERS_MIGRATIONS
 from litcomp.users.models import Base as UsersBase
@@ -60,3 +64,41 @@ async def test_sqlite_schema_matches_the_models(service: str, tmp_path: Path):
     # SQLite reflects neither expression nor descending index parts faithfully;
     # the PostgreSQL test above compares indexes.
     assert [d for d in differences if d[0] not in ("add_index", "remove_index")] == []
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+async def test_competitions_made_before_phases_keep_their_behaviour(
+    database: str, make_database: Callable[[str], str], tmp_path: Path
+):
+    """0006 adds the voting phase and the terms: a competition that was there before
+    has none of them, and its comments still close at the end as they did."""
+    url = (
+        asyncpg_url(make_database("phases"))
+        if database == "postgresql"
+        else f"sqlite+aiosqlite:///{tmp_path / 'phases.db'}"
+    )
+    engine = create_engine(url)
+    try:
+        await migrate(engine, COMPETITIONS_MIGRATIONS, "0005")
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO competitions (id, title, description, admin_id, start_date,"
+                    " end_date, max_entries_per_user, created_at, updated_at) VALUES"
+                    " (:id, 'Old', '', :admin, :start, :end, 1, :start, :start)"
+                ),
+                {
+                    "id": uuid.uuid4().hex if database == "sqlite" else uuid.uuid4(),
+                    "admin": uuid.uuid4().hex if database == "sqlite" else uuid.uuid4(),
+                    "start": datetime(2025, 1, 1, tzinfo=UTC),
+                    "end": datetime(2025, 2, 1, tzinfo=UTC),
+                },
+            )
+        await migrate(engine, COMPETITIONS_MIGRATIONS)
+        async with AsyncSession(engine) as session:
+            old = (await session.scalars(sa.select(Competition))).one()
+        assert old.schedule == Schedule(old.start_date, old.end_date, None)
+        assert (old.prompt, old.rules, old.tags) == ("", "", [])
+        assert (old.word_min, old.word_max, old.comments_after_results) == (None, None, False)
+    finally:
+        await engine.dispose()

@@ -1,4 +1,4 @@
-"""litcomp.competitions.rules: a competition's lifecycle and how its entries are placed."""
+"""litcomp.competitions.rules: a competition's phases and how its entries are placed."""
 
 import uuid
 from dataclasses import dataclass, field
@@ -6,14 +6,25 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from litcomp.competitions.rules import Status, check_reschedule, placed, status_at
+from litcomp.competitions.rules import (
+    Action,
+    Schedule,
+    Status,
+    check_reschedule,
+    placed,
+    refusal,
+)
+from litcomp.kit.times import iso
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 END = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
+VOTING_END = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
+PLAIN = Schedule(START, END)  # the brief's competition: likes while entries come
+VOTED = Schedule(START, END, VOTING_END)
 
 
-class TestStatusAt:
+class TestStatus:
     @pytest.mark.parametrize(
         ("now", "expected"),
         [
@@ -37,16 +48,113 @@ class TestStatusAt:
             "long-after-end",
         ],
     )
-    def test_status_by_moment(self, now: datetime, expected: Status) -> None:
-        assert status_at(start=START, end=END, now=now) is expected
+    def test_without_a_voting_phase(self, now: datetime, expected: Status) -> None:
+        assert PLAIN.status(now) is expected
+
+    @pytest.mark.parametrize(
+        ("now", "expected"),
+        [
+            (START - TICK, Status.UPCOMING),
+            (START, Status.OPEN),
+            (END - TICK, Status.OPEN),
+            (END, Status.VOTING),
+            (VOTING_END - TICK, Status.VOTING),
+            (VOTING_END, Status.FINISHED),
+        ],
+        ids=["before", "at-start", "before-end", "at-end", "before-voting-end", "at-voting-end"],
+    )
+    def test_with_a_voting_phase(self, now: datetime, expected: Status) -> None:
+        assert VOTED.status(now) is expected
 
     def test_compares_instants_not_wall_clocks(self) -> None:
         # 13:00 at +02:00 is 11:00 UTC: an hour before START, whatever the clock face says.
         plus_two = datetime(2025, 3, 1, 13, 0, tzinfo=timezone(timedelta(hours=2)))
-        assert status_at(start=START, end=END, now=plus_two) is Status.UPCOMING
+        assert PLAIN.status(plus_two) is Status.UPCOMING
 
     def test_statuses_serialise_as_lowercase_words(self) -> None:
-        assert [str(status) for status in Status] == ["upcoming", "open", "finished"]
+        assert [str(s) for s in Status] == ["upcoming", "open", "voting", "finished"]
+
+    def test_results_come_at_the_end_of_the_last_phase(self) -> None:
+        assert (PLAIN.results_at, VOTED.results_at) == (END, VOTING_END)
+
+    @pytest.mark.parametrize(
+        ("now", "expected"),
+        [(START - TICK, START), (START, END), (END, VOTING_END), (VOTING_END, None)],
+    )
+    def test_the_status_changes_at_the_next_boundary(
+        self, now: datetime, expected: datetime | None
+    ) -> None:
+        assert VOTED.changes_at(now) == expected
+
+    def test_phases_must_follow_each_other(self) -> None:
+        with pytest.raises(ValueError, match="end_date must be after start_date"):
+            Schedule(START, START).check()
+        with pytest.raises(ValueError, match="voting_end_date must be after end_date"):
+            Schedule(START, END, END).check()
+        VOTED.check()
+
+
+IN = {
+    Status.UPCOMING: START - TICK,
+    Status.OPEN: START + TICK,
+    Status.VOTING: END + TICK,
+    Status.FINISHED: VOTING_END + TICK,
+}
+
+
+class TestRefusal:
+    """What each phase allows: ``None`` where allowed, else a reason naming the moment."""
+
+    @pytest.mark.parametrize(
+        ("schedule", "status", "action", "allowed"),
+        [
+            (PLAIN, Status.UPCOMING, Action.ENTER, False),
+            (PLAIN, Status.UPCOMING, Action.LIKE, False),
+            (PLAIN, Status.UPCOMING, Action.COMMENT, False),
+            (PLAIN, Status.OPEN, Action.ENTER, True),
+            (PLAIN, Status.OPEN, Action.LIKE, True),
+            (PLAIN, Status.OPEN, Action.COMMENT, True),
+            (PLAIN, Status.FINISHED, Action.ENTER, False),
+            (PLAIN, Status.FINISHED, Action.LIKE, False),
+            (PLAIN, Status.FINISHED, Action.COMMENT, True),
+            (VOTED, Status.OPEN, Action.ENTER, True),
+            (VOTED, Status.OPEN, Action.LIKE, False),
+            (VOTED, Status.OPEN, Action.COMMENT, True),
+            (VOTED, Status.VOTING, Action.ENTER, False),
+            (VOTED, Status.VOTING, Action.LIKE, True),
+            (VOTED, Status.VOTING, Action.COMMENT, True),
+            (VOTED, Status.FINISHED, Action.ENTER, False),
+            (VOTED, Status.FINISHED, Action.LIKE, False),
+            (VOTED, Status.FINISHED, Action.COMMENT, True),
+        ],
+    )
+    def test_by_phase(
+        self, schedule: Schedule, status: Status, action: Action, allowed: bool
+    ) -> None:
+        now = IN[status] if schedule is VOTED or status is not Status.FINISHED else END + TICK
+        assert schedule.status(now) is status
+        why = refusal(action, schedule, comments_after_results=True, now=now)
+        assert (why is None) is allowed, why
+
+    def test_comments_may_close_with_the_results(self) -> None:
+        why = refusal(Action.COMMENT, VOTED, comments_after_results=False, now=IN[Status.FINISHED])
+        assert why == f"the competition finished at {iso(VOTING_END)}; comments are closed"
+        during = refusal(Action.COMMENT, VOTED, comments_after_results=False, now=IN[Status.VOTING])
+        assert during is None
+
+    def test_the_reason_says_when_things_change(self) -> None:
+        assert (
+            refusal(Action.LIKE, VOTED, comments_after_results=True, now=IN[Status.OPEN])
+            == f"likes open when voting starts at {iso(END)}"
+        )
+        assert (
+            refusal(Action.ENTER, VOTED, comments_after_results=True, now=IN[Status.VOTING])
+            == f"entries closed at {iso(END)}; the competition is voting"
+        )
+        assert (
+            refusal(Action.ENTER, VOTED, comments_after_results=True, now=IN[Status.UPCOMING])
+            == f"the competition opens at {iso(START)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -121,34 +229,34 @@ class TestReschedule:
 
     def test_an_open_competition_keeps_its_start(self) -> None:
         with pytest.raises(ValueError, match="start_date cannot change"):
-            check_reschedule(
-                start=START,
-                end=END,
-                new_start=START + timedelta(minutes=1),
-                new_end=END,
-                now=self.NOW,
-            )
+            check_reschedule(PLAIN, Schedule(START + timedelta(minutes=1), END), now=self.NOW)
 
     def test_an_open_competition_may_end_later_or_sooner_but_not_in_the_past(self) -> None:
         for new_end in (END + timedelta(days=1), self.NOW + timedelta(minutes=1)):
-            check_reschedule(start=START, end=END, new_start=START, new_end=new_end, now=self.NOW)
+            check_reschedule(PLAIN, Schedule(START, new_end), now=self.NOW)
         with pytest.raises(ValueError, match="in the future"):
-            check_reschedule(
-                start=START,
-                end=END,
-                new_start=START,
-                new_end=self.NOW - timedelta(seconds=1),
-                now=self.NOW,
-            )
+            check_reschedule(PLAIN, Schedule(START, self.NOW - timedelta(seconds=1)), now=self.NOW)
+
+    def test_an_open_competition_may_gain_change_or_lose_its_voting_phase(self) -> None:
+        check_reschedule(PLAIN, VOTED, now=self.NOW)
+        check_reschedule(VOTED, Schedule(START, END, VOTING_END + TICK), now=self.NOW)
+        check_reschedule(VOTED, PLAIN, now=self.NOW)
+        with pytest.raises(ValueError, match="voting_end_date must be after end_date"):
+            check_reschedule(VOTED, Schedule(START, END, END - TICK), now=self.NOW)
+
+    def test_in_voting_only_the_voting_end_moves_and_only_ahead(self) -> None:
+        now = END + timedelta(days=1)
+        check_reschedule(VOTED, Schedule(START, END, VOTING_END + timedelta(days=1)), now=now)
+        with pytest.raises(ValueError, match="end_date cannot change once voting"):
+            check_reschedule(VOTED, Schedule(START, END + TICK, VOTING_END), now=now)
+        with pytest.raises(ValueError, match="must be in the future"):
+            check_reschedule(VOTED, Schedule(START, END, now - TICK), now=now)
+        with pytest.raises(ValueError, match="must be in the future"):
+            check_reschedule(VOTED, PLAIN, now=now)  # would finish it at once
 
     def test_an_upcoming_competition_may_move_freely_but_must_end_after_it_starts(self) -> None:
         before = START - timedelta(days=1)
-        check_reschedule(
-            start=START,
-            end=END,
-            new_start=START + timedelta(days=3),
-            new_end=END + timedelta(days=4),
-            now=before,
-        )
+        later = Schedule(START + timedelta(days=3), END + timedelta(days=4))
+        check_reschedule(PLAIN, later, now=before)
         with pytest.raises(ValueError, match="after start_date"):
-            check_reschedule(start=START, end=END, new_start=END, new_end=START, now=before)
+            check_reschedule(PLAIN, Schedule(END, START), now=before)

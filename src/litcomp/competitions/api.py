@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
 from litcomp.competitions.cache import CompetitionCache
-from litcomp.competitions.models import Competition
+from litcomp.competitions.models import Competition, Submission
 from litcomp.competitions.notifications.fanout import FanoutWorker
 from litcomp.competitions.notifications.wakeups import Wakeups
+from litcomp.competitions.rules import Schedule
 from litcomp.competitions.schemas import (
     Author,
     CommentCreate,
@@ -29,9 +30,10 @@ from litcomp.competitions.schemas import (
     SubmissionPage,
     SubmissionSummary,
 )
-from litcomp.competitions.service import StatusFilter, SubmissionSort, changes_at, status_of
+from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
 from litcomp.competitions.threads import Thread, threads
 from litcomp.competitions.users_client import UsersClient
+from litcomp.kit.auth import Principal
 from litcomp.kit.http import (
     CurrentUser,
     IdempotencyHeader,
@@ -42,6 +44,7 @@ from litcomp.kit.http import (
     from_state,
 )
 from litcomp.kit.idempotency import IdempotencyKey
+from litcomp.kit.times import utcnow
 
 UsersDep = Annotated[UsersClient, Depends(from_state("users"))]
 WakeupsDep = Annotated[Wakeups, Depends(from_state("wakeups"))]
@@ -64,7 +67,11 @@ def _summary(competition: Competition) -> CompetitionSummary:
         description=competition.description,
         start_date=competition.start_date,
         end_date=competition.end_date,
+        voting_end_date=competition.voting_end_date,
         status=status_of(competition),
+        tags=competition.tags,
+        word_min=competition.word_min,
+        word_max=competition.word_max,
     )
 
 
@@ -73,6 +80,9 @@ def _details(competition: Competition) -> CompetitionDetails:
         **_summary(competition).model_dump(),
         admin_id=competition.admin_id,
         max_entries_per_user=competition.max_entries_per_user,
+        prompt=competition.prompt,
+        rules=competition.rules,
+        comments_after_results=competition.comments_after_results,
         created_at=competition.created_at,
     )
 
@@ -84,7 +94,8 @@ async def list_competitions(
     status_filter: Annotated[StatusFilter, Query(alias="status")] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[CompetitionSummary]:
-    """Competitions open for entries now (``status=active``, the default), or others."""
+    """Competitions open for entries now (``status=active``, the default, or ``open``),
+    or those in another phase (``upcoming``, ``voting``, ``finished``), or ``all``."""
 
     async def load() -> list[CompetitionSummary]:
         competitions = await service.list_competitions(
@@ -130,7 +141,8 @@ async def get_competition(
         return _details(competition)
 
     async def until(details: CompetitionDetails) -> datetime | None:
-        return changes_at(start=details.start_date, end=details.end_date)
+        schedule = Schedule(details.start_date, details.end_date, details.voting_end_date)
+        return schedule.changes_at(utcnow())
 
     return await cache.get(f"one:{competition_id}", DETAILS, load, until)
 
@@ -147,7 +159,7 @@ async def update_competition(
         session=session,
         actor=me,
         competition_id=competition_id,
-        changes=body.model_dump(exclude_unset=True, exclude_none=True),
+        changes=body.model_dump(exclude_unset=True),
     )
     await cache.invalidate()
     return _details(competition)
@@ -223,9 +235,15 @@ async def get_submission(
     submission = await service.get_submission(
         session=session, competition_id=competition_id, submission_id=submission_id
     )
-    comments = await service.list_comments(session=session, submission_id=submission_id)
+    return await _details_of(submission, session, users, me)
+
+
+async def _details_of(
+    submission: Submission, session: AsyncSession, users: UsersClient, me: Principal | None
+) -> SubmissionDetails:
+    comments = await service.list_comments(session=session, submission_id=submission.id)
     liked = me is not None and await service.is_liked(
-        session=session, submission_id=submission_id, user_id=me.user_id
+        session=session, submission_id=submission.id, user_id=me.user_id
     )
     await session.close()  # give the connection back before calling another service
     names = await users.usernames([submission.author_id, *(c.author_id for c in comments)])

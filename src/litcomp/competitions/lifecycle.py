@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litcomp.competitions.models import Competition, Placement, Submission
+from litcomp.competitions.models import RESULTS_AT, Competition, Placement, Submission
 from litcomp.competitions.notifications import store
 from litcomp.competitions.notifications.schemas import CompetitionPlaced, Placed, PlacedEntry
 from litcomp.competitions.notifications.store import Notice, Recorded
@@ -40,12 +40,12 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
     now = utcnow()
     state = (
         await session.execute(
-            sa.select(Competition.finalized_at, Competition.end_date).where(
+            sa.select(Competition.finalized_at, RESULTS_AT.label("results_at")).where(
                 Competition.id == competition_id
             )
         )
     ).first()
-    if state is None or state.finalized_at is not None or state.end_date > now:
+    if state is None or state.finalized_at is not None or state.results_at > now:
         return None  # unknown, done already, or not over: nothing to claim
     # Likes in flight hold a key-share lock on the row (service._open_competition):
     # locking it for update waits for them, so their counts are in the places.
@@ -57,7 +57,7 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
         .where(
             Competition.id == competition_id,
             Competition.finalized_at.is_(None),
-            Competition.end_date <= now,
+            now >= RESULTS_AT,
         )
         .values(finalized_at=now)
     )
@@ -154,8 +154,8 @@ class Finalizer(Background):
             due = list(
                 await session.scalars(
                     sa.select(Competition.id)
-                    .where(Competition.finalized_at.is_(None), Competition.end_date <= utcnow())
-                    .order_by(Competition.end_date)
+                    .where(Competition.finalized_at.is_(None), utcnow() >= RESULTS_AT)
+                    .order_by(RESULTS_AT)
                     .limit(50)
                 )
             )

@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from litcomp.competitions.rules import Schedule
 from litcomp.kit.db import NAMING_CONVENTION, UTCDateTime
 from litcomp.kit.idempotency import idempotency_table
 from litcomp.kit.times import utcnow
@@ -24,7 +25,15 @@ class Competition(Base):
     admin_id: Mapped[uuid.UUID]
     start_date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     end_date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # With it, entries close at end_date and likes come in a voting phase until then.
+    voting_end_date: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     max_entries_per_user: Mapped[int] = mapped_column(default=1)
+    prompt: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    rules: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
+    word_min: Mapped[int | None]
+    word_max: Mapped[int | None]
+    comments_after_results: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Set, with the places and their notifications, by the one transaction that
@@ -34,7 +43,21 @@ class Competition(Base):
     __table_args__ = (
         sa.CheckConstraint("end_date > start_date", name="ends_after_start"),
         sa.CheckConstraint("max_entries_per_user >= 1", name="max_entries_positive"),
+        sa.CheckConstraint(
+            "voting_end_date IS NULL OR voting_end_date > end_date", name="voting_after_entries"
+        ),
+        sa.CheckConstraint(
+            "word_min IS NULL OR word_max IS NULL OR word_min <= word_max", name="word_limits"
+        ),
     )
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.start_date, self.end_date, self.voting_end_date)
+
+
+# When a competition's last phase ends (Competition.schedule.results_at), in SQL.
+RESULTS_AT = sa.func.coalesce(Competition.voting_end_date, Competition.end_date)
 
 
 class Submission(Base):

@@ -1,48 +1,106 @@
-"""The competition rules that need no database: lifecycle, dates, placing."""
+"""The competition rules that need no database: phases, dates, placing."""
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, TypeVar
+
+from litcomp.kit.times import iso
 
 EXCERPT_CHARS = 300
 
 
 class Status(StrEnum):
     UPCOMING = "upcoming"
-    OPEN = "open"
+    OPEN = "open"  # open for entries
+    VOTING = "voting"
     FINISHED = "finished"
 
 
-def status_at(*, start: datetime, end: datetime, now: datetime) -> Status:
-    """upcoming before the start, open from the start until the end, finished after."""
-    if now < start:
-        return Status.UPCOMING
-    if now < end:
-        return Status.OPEN
-    return Status.FINISHED
+class Action(StrEnum):
+    ENTER = "enter"  # submit, and edit or withdraw an entry
+    LIKE = "like"
+    COMMENT = "comment"
 
 
-def check_dates(*, start: datetime, end: datetime) -> None:
-    if end <= start:
-        raise ValueError("end_date must be after start_date")
+@dataclass(frozen=True)
+class Schedule:
+    """A competition's phases: upcoming until ``start``, open for entries until ``end``,
+    then voting until ``voting_end`` when there is one, then finished.
+
+    Without a voting phase, likes come while entries do (the brief's competition);
+    with one, likes wait for it.
+    """
+
+    start: datetime
+    end: datetime
+    voting_end: datetime | None = None
+
+    @property
+    def results_at(self) -> datetime:
+        """When the last phase ends: places are written then."""
+        return self.voting_end or self.end
+
+    def status(self, now: datetime) -> Status:
+        if now < self.start:
+            return Status.UPCOMING
+        if now < self.end:
+            return Status.OPEN
+        return Status.VOTING if now < self.results_at else Status.FINISHED
+
+    def changes_at(self, now: datetime) -> datetime | None:
+        """When the status next changes by itself (None once finished)."""
+        return next((moment for moment in self._moments() if now < moment), None)
+
+    def _moments(self) -> list[datetime]:
+        return [self.start, self.end, *([self.voting_end] if self.voting_end else [])]
+
+    def check(self) -> None:
+        """Raises ValueError unless the phases follow each other."""
+        if self.end <= self.start:
+            raise ValueError("end_date must be after start_date")
+        if self.voting_end is not None and self.voting_end <= self.end:
+            raise ValueError("voting_end_date must be after end_date")
 
 
-def check_reschedule(
-    *, start: datetime, end: datetime, new_start: datetime, new_end: datetime, now: datetime
-) -> None:
+def refusal(
+    action: Action, schedule: Schedule, *, comments_after_results: bool, now: datetime
+) -> str | None:
+    """Why ``action`` is not allowed now, saying which phase it is and when that
+    changes; None when it is allowed."""
+    status = schedule.status(now)
+    if status is Status.UPCOMING:
+        return f"the competition opens at {iso(schedule.start)}"
+    if action is Action.ENTER and status is not Status.OPEN:
+        return f"entries closed at {iso(schedule.end)}; the competition is {status.value}"
+    if action is Action.LIKE and status is Status.OPEN and schedule.voting_end is not None:
+        return f"likes open when voting starts at {iso(schedule.end)}"
+    if status is Status.FINISHED and (action is Action.LIKE or not comments_after_results):
+        what = "likes" if action is Action.LIKE else "comments"
+        return f"the competition finished at {iso(schedule.results_at)}; {what} are closed"
+    return None
+
+
+def check_reschedule(old: Schedule, new: Schedule, *, now: datetime) -> None:
     """May an admin move a competition's dates? Raises ValueError saying why not.
 
-    Once open, its start is history and its end may only move to a time still ahead;
-    a finished competition is not rescheduled at all (the caller refuses earlier).
+    What has happened stays history: once open its start cannot move, once voting its
+    end cannot either, and a phase still running may only end at a time still ahead.
+    A finished competition is not rescheduled at all (the caller refuses earlier).
     """
-    check_dates(start=new_start, end=new_end)
-    if status_at(start=start, end=end, now=now) is Status.OPEN:
-        if new_start != start:
-            raise ValueError("start_date cannot change once the competition is open")
-        if new_end <= now:
-            raise ValueError("end_date of an open competition must be in the future")
+    new.check()
+    status = old.status(now)
+    if status in (Status.OPEN, Status.VOTING) and new.start != old.start:
+        raise ValueError("start_date cannot change once the competition is open")
+    if status is Status.OPEN and new.end <= now:
+        raise ValueError("end_date of an open competition must be in the future")
+    if status is Status.VOTING:
+        if new.end != old.end:
+            raise ValueError("end_date cannot change once voting has started")
+        if new.voting_end is None or new.voting_end <= now:
+            raise ValueError("voting_end_date of a competition in voting must be in the future")
 
 
 class Entry(Protocol):

@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from litcomp.competitions.rules import EXCERPT_CHARS, Status, check_dates
-from litcomp.kit.schemas import Input, Storable
+from litcomp.competitions.rules import EXCERPT_CHARS, Schedule, Status
+from litcomp.kit.schemas import Input, Patch, Storable
 from litcomp.kit.times import Instant
 
 TITLE_MAX = 200
@@ -20,6 +20,37 @@ Content = Annotated[str, Field(min_length=1, max_length=CONTENT_MAX), Storable(b
 CommentText = Annotated[str, Field(min_length=1, max_length=10_000), Storable(blank=False)]
 Description = Annotated[str, Field(max_length=10_000), Storable()]
 MaxEntries = Annotated[int, Field(ge=1, le=100)]
+Prompt = Annotated[str, Field(max_length=2_000), Storable()]
+Rules = Annotated[str, Field(max_length=10_000), Storable()]
+TAG_MAX = 32
+
+
+def _folded(tag: str) -> str:
+    """Tags compare without case or surrounding space: "Horror " is "horror"."""
+    folded = tag.strip().casefold()
+    if len(folded) > TAG_MAX:  # casefold can lengthen: "ß" is "ss"
+        raise ValueError(f"must have at most {TAG_MAX} characters once case-folded")
+    return folded
+
+
+def _distinct(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+Tag = Annotated[
+    str, Field(min_length=1, max_length=TAG_MAX), Storable(blank=False), AfterValidator(_folded)
+]
+Tags = Annotated[list[Tag], Field(max_length=10), AfterValidator(_distinct)]
+WordLimit = Annotated[int, Field(ge=1, le=100_000, description="null: no limit")]
+VotingEnd = Annotated[
+    Instant,
+    Field(description="When voting ends; without it, likes come while entries do"),
+]
+
+
+def check_word_limits(word_min: int | None, word_max: int | None) -> None:
+    if word_min is not None and word_max is not None and word_min > word_max:
+        raise ValueError("word_min must not be more than word_max")
 
 
 class CompetitionCreate(Input):
@@ -27,20 +58,37 @@ class CompetitionCreate(Input):
     description: Description = ""
     start_date: Instant
     end_date: Instant
+    voting_end_date: VotingEnd | None = None
     max_entries_per_user: MaxEntries = 1
+    prompt: Prompt = ""
+    rules: Rules = ""
+    tags: Tags = Field(default_factory=list)
+    word_min: WordLimit | None = None
+    word_max: WordLimit | None = None
+    comments_after_results: bool = True
 
     @model_validator(mode="after")
-    def _ends_after_start(self) -> Self:
-        check_dates(start=self.start_date, end=self.end_date)
+    def _consistent(self) -> Self:
+        Schedule(self.start_date, self.end_date, self.voting_end_date).check()
+        check_word_limits(self.word_min, self.word_max)
         return self
 
 
-class CompetitionUpdate(Input):
+class CompetitionUpdate(Patch):
+    clearable = frozenset({"voting_end_date", "word_min", "word_max"})
+
     title: Title | None = None
     description: Description | None = None
     start_date: Instant | None = None
     end_date: Instant | None = None
+    voting_end_date: VotingEnd | None = None
     max_entries_per_user: MaxEntries | None = None
+    prompt: Prompt | None = None
+    rules: Rules | None = None
+    tags: Tags | None = None
+    word_min: WordLimit | None = None
+    word_max: WordLimit | None = None
+    comments_after_results: bool | None = None
 
 
 class CompetitionSummary(BaseModel):
@@ -49,12 +97,19 @@ class CompetitionSummary(BaseModel):
     description: str
     start_date: datetime
     end_date: datetime
+    voting_end_date: datetime | None
     status: Status
+    tags: list[str]
+    word_min: int | None
+    word_max: int | None
 
 
 class CompetitionDetails(CompetitionSummary):
     admin_id: uuid.UUID
     max_entries_per_user: int
+    prompt: str
+    rules: str
+    comments_after_results: bool
     created_at: datetime
 
 

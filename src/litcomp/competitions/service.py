@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from litcomp.competitions.models import (
+    RESULTS_AT,
     Base,
     Comment,
     Competition,
@@ -32,41 +33,37 @@ from litcomp.competitions.notifications.schemas import (
 from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.rules import (
     EXCERPT_CHARS,
+    Action,
+    Schedule,
     Status,
     check_reschedule,
-    status_at,
+    refusal,
 )
+from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from litcomp.kit.idempotency import IdempotencyKey, create_once
-from litcomp.kit.times import utcnow
+from litcomp.kit.times import iso, utcnow
 
 M = TypeVar("M", bound=Base)
-StatusFilter = Literal["active", "upcoming", "finished", "all"]
+StatusFilter = Literal["active", "open", "upcoming", "voting", "finished", "all"]
 SubmissionSort = Literal["new", "top"]
 
 
-def changes_at(*, start: datetime, end: datetime) -> datetime | None:
-    """When a competition's status next changes by itself (None once finished)."""
-    now = utcnow()
-    if now < start:
-        return start
-    return end if now < end else None
-
-
 async def next_change(*, session: AsyncSession) -> datetime | None:
-    """The next start or end of any competition: when lists by status change by themselves."""
+    """The next start or end of any competition's phase: when lists by status change
+    by themselves."""
     now = utcnow()
     soonest = [
         await session.scalar(sa.select(sa.func.min(column)).where(column > now))
-        for column in (Competition.start_date, Competition.end_date)
+        for column in (Competition.start_date, Competition.end_date, Competition.voting_end_date)
     ]
     return min((moment for moment in soonest if moment is not None), default=None)
 
 
 def status_of(competition: Competition, now: datetime | None = None) -> Status:
-    return status_at(start=competition.start_date, end=competition.end_date, now=now or utcnow())
+    return competition.schedule.status(now or utcnow())
 
 
 async def create_competition(
@@ -99,14 +96,17 @@ async def update_competition(
         raise Forbidden("only the competition's admin can edit it")
     if status_of(competition) is Status.FINISHED or competition.finalized_at is not None:
         raise Conflict("a finished competition cannot be edited", code="competition_finished")
+    merged = {
+        name: changes.get(name, getattr(competition, name))
+        for name in ("start_date", "end_date", "voting_end_date", "word_min", "word_max")
+    }
     try:
         check_reschedule(
-            start=competition.start_date,
-            end=competition.end_date,
-            new_start=changes.get("start_date", competition.start_date),
-            new_end=changes.get("end_date", competition.end_date),
+            competition.schedule,
+            Schedule(merged["start_date"], merged["end_date"], merged["voting_end_date"]),
             now=utcnow(),
         )
+        check_word_limits(merged["word_min"], merged["word_max"])
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     for field, value in changes.items():
@@ -125,18 +125,22 @@ async def get_competition(*, session: AsyncSession, competition_id: uuid.UUID) -
 async def list_competitions(
     *, session: AsyncSession, status: StatusFilter, limit: int
 ) -> list[Competition]:
-    """Active ones end soonest first; upcoming start soonest first; the rest newest first."""
+    """Open (``active``) and voting ones end soonest first; upcoming start soonest first;
+    finished ones newest first; all by start, newest first."""
     now = utcnow()
     query = sa.select(Competition)
-    if status == "active":
+    if status in ("active", "open"):
         query = query.where(Competition.start_date <= now, Competition.end_date > now)
         query = query.order_by(Competition.end_date, Competition.id)
     elif status == "upcoming":
         query = query.where(Competition.start_date > now)
         query = query.order_by(Competition.start_date, Competition.id)
+    elif status == "voting":
+        query = query.where(Competition.end_date <= now, Competition.voting_end_date > now)
+        query = query.order_by(Competition.voting_end_date, Competition.id)
     elif status == "finished":
-        query = query.where(Competition.end_date <= now)
-        query = query.order_by(Competition.end_date.desc(), Competition.id)
+        query = query.where(now >= RESULTS_AT)
+        query = query.order_by(RESULTS_AT.desc(), Competition.id)
     else:
         query = query.order_by(Competition.start_date.desc(), Competition.id)
     return list(await session.scalars(query.limit(limit)))
@@ -151,23 +155,32 @@ async def get_competitions(
     return list(await session.scalars(query))
 
 
-async def _open_competition(
-    session: AsyncSession, competition_id: uuid.UUID, *, lock: bool = False
+async def _competition_allowing(
+    session: AsyncSession, competition_id: uuid.UUID, action: Action, *, lock: bool = False
 ) -> Competition:
-    """The competition, if open. ``lock`` takes its row for update (entries); otherwise
-    a key-share lock, so finalizing (which locks the row for update) waits for likes in
-    flight and counts them, and likes that come after it see it finished."""
+    """The competition, if its phase allows ``action`` now. ``lock`` takes its row for
+    update (entries); otherwise a key-share lock, so finalizing (which locks the row for
+    update) waits for likes in flight and counts them, and likes that come after it
+    see it finished."""
     query = sa.select(Competition).where(Competition.id == competition_id)
     query = query.with_for_update() if lock else query.with_for_update(read=True, key_share=True)
     competition = await session.scalar(query)
     if competition is None:
         raise NotFound("no such competition")
-    status = status_of(competition)
-    if status is not Status.OPEN:
+    now = utcnow()
+    schedule = competition.schedule
+    why = refusal(
+        action, schedule, comments_after_results=competition.comments_after_results, now=now
+    )
+    if why is not None:
+        changes = schedule.changes_at(now)
         raise Conflict(
-            f"the competition is {status.value}, not open",
-            code="competition_not_open",
-            details={"status": status.value},
+            why,
+            code="wrong_phase",
+            details={
+                "status": schedule.status(now).value,
+                "changes_at": iso(changes) if changes else None,
+            },
         )
     return competition
 
@@ -189,7 +202,7 @@ async def submit(
         # Locking the competition row makes concurrent entries to it take turns, so the
         # entry limit holds even when one author's entries race (SQLite: every write
         # transaction takes the database lock at BEGIN, see kit.db).
-        competition = await _open_competition(session, competition_id, lock=True)
+        competition = await _competition_allowing(session, competition_id, Action.ENTER, lock=True)
         entries = await session.scalar(
             sa.select(sa.func.count()).where(
                 Submission.competition_id == competition_id, Submission.author_id == author_id
@@ -232,12 +245,12 @@ async def get_submission(
 
 
 async def _submission_to_react_to(
-    session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID
+    session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID, action: Action
 ) -> tuple[Competition, Submission]:
     submission = await get_submission(
         session=session, competition_id=competition_id, submission_id=submission_id
     )
-    return await _open_competition(session, competition_id), submission
+    return await _competition_allowing(session, competition_id, action), submission
 
 
 def _about(competition: Competition, submission: Submission, actor: Principal) -> AboutEntry:
@@ -267,7 +280,9 @@ async def like(
     submission_id: uuid.UUID,
 ) -> Outcome:
     """Like an entry; ``changed`` is False if it was liked already (nothing is sent then)."""
-    competition, submission = await _submission_to_react_to(session, competition_id, submission_id)
+    competition, submission = await _submission_to_react_to(
+        session, competition_id, submission_id, Action.LIKE
+    )
     if submission.author_id == actor.user_id:
         raise Conflict("you cannot like your own entry", code="own_submission")
     added = await insert_ignore(
@@ -298,7 +313,7 @@ async def unlike(
     submission_id: uuid.UUID,
 ) -> bool:
     """Take a like back; True if there was one."""
-    await _submission_to_react_to(session, competition_id, submission_id)
+    await _submission_to_react_to(session, competition_id, submission_id, Action.LIKE)
     result = await session.execute(
         sa.delete(Like).where(Like.submission_id == submission_id, Like.user_id == actor.user_id)
     )
@@ -341,7 +356,7 @@ async def comment(
     async def create(comment_id: uuid.UUID) -> None:
         nonlocal notified
         competition, submission = await _submission_to_react_to(
-            session, competition_id, submission_id
+            session, competition_id, submission_id, Action.COMMENT
         )
         parent = await session.get(Comment, parent_id) if parent_id else None
         if parent_id is not None and (parent is None or parent.submission_id != submission_id):
@@ -440,10 +455,11 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[P
     competition = await get_competition(session=session, competition_id=competition_id)
     status = status_of(competition)
     if status is not Status.FINISHED:
+        results_at = iso(competition.schedule.results_at)
         raise Conflict(
-            f"results are known once the competition ends ({competition.end_date.isoformat()})",
+            f"results are known once the competition ends ({results_at}); it is {status.value}",
             code="competition_not_finished",
-            details={"status": status.value, "end_date": competition.end_date.isoformat()},
+            details={"status": status.value, "results_at": results_at},
         )
     if competition.finalized_at is None:
         raise Conflict("results are being written; ask again shortly", code="results_pending")

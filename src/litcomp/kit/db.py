@@ -151,8 +151,9 @@ async def ping(engine: AsyncEngine) -> None:
         await connection.execute(sa.text("SELECT 1"))
 
 
-async def migrate(engine: AsyncEngine, migrations_dir: Path) -> None:
-    """Bring the database to the newest revision in ``migrations_dir``.
+async def migrate(engine: AsyncEngine, migrations_dir: Path, revision: str = "head") -> None:
+    """Bring the database to the newest revision in ``migrations_dir`` (or to
+    ``revision``, for tests of what a migration does to data).
 
     On PostgreSQL a transaction-scoped advisory lock makes replicas that start
     together take turns, so each migration runs exactly once.
@@ -161,14 +162,14 @@ async def migrate(engine: AsyncEngine, migrations_dir: Path) -> None:
         if connection.dialect.name == "postgresql":
             key = int.from_bytes(hashlib.sha256(migrations_dir.parent.name.encode()).digest()[:7])
             await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-        await connection.run_sync(_upgrade, migrations_dir)
+        await connection.run_sync(_upgrade, migrations_dir, revision)
 
 
-def _upgrade(connection: Connection, migrations_dir: Path) -> None:
+def _upgrade(connection: Connection, migrations_dir: Path, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 def run_alembic_env(metadata: sa.MetaData) -> None:

@@ -17,6 +17,11 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def iso(moment: datetime) -> str:
+    """An instant as the API writes it everywhere: RFC 3339 in UTC, with a Z."""
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
+
+
 FIRST_YEAR = 1970
 LAST_YEAR = 9998
 """Years an instant may be written in. Kept a year clear of what ``datetime`` holds,

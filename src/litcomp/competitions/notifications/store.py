@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from litcomp.competitions.models import Notification, NotificationCounter
 from litcomp.competitions.notifications.schemas import Data, Message, type_name
 from litcomp.kit.db import UTCDateTime, upsert
-from litcomp.kit.times import utcnow
+from litcomp.kit.times import iso, utcnow
 
 BATCH = 1000
 # Users per catch-up query: each adds an OR term, and SQLite refuses expressions
@@ -75,7 +75,7 @@ def _body(type_: str, data: dict[str, Any], created_at: datetime) -> dict[str, A
     return {
         "type": type_,
         "data": data,
-        "created_at": created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso(created_at),
     }
 
 

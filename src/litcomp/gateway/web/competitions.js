@@ -10,6 +10,7 @@ import { isAdmin, session } from "./session.js";
 const PAGE_SIZE = 20;
 const TABS = [
   ["active", "Open now"],
+  ["voting", "Voting"],
   ["upcoming", "Upcoming"],
   ["finished", "Finished"],
 ];
@@ -19,15 +20,50 @@ export function competitionHref(id, rest = "") {
 }
 
 export function statusBadge(status) {
-  const words = { open: "Open", upcoming: "Upcoming", finished: "Finished" };
+  const words = { open: "Open", voting: "Voting", upcoming: "Upcoming", finished: "Finished" };
   return h("span", { class: `badge-status ${status}` }, words[status] || status);
 }
 
 /** "closes in 2 days 3 h" and the like, live, for any status. */
 export function timing(competition) {
+  const voted = Boolean(competition.voting_end_date);
   if (competition.status === "upcoming") return countdown(competition.start_date, "Opens in", "Open now");
-  if (competition.status === "open") return countdown(competition.end_date, "Closes in", "Closed");
-  return h("span", {}, "Ended ", dateTime(competition.end_date));
+  if (competition.status === "open") return countdown(competition.end_date, voted ? "Entries close in" : "Closes in", "Closed");
+  if (competition.status === "voting") return countdown(competition.voting_end_date, "Voting ends in", "Voting ended");
+  return h("span", {}, "Ended ", dateTime(competition.voting_end_date ?? competition.end_date));
+}
+
+/** What the competition's phase allows now, as the server decides it (rules.refusal). */
+export function allows(competition, action) {
+  const { status } = competition;
+  if (action === "enter") return status === "open";
+  if (action === "like") return status === "voting" || (status === "open" && !competition.voting_end_date);
+  return status === "open" || status === "voting" || (status === "finished" && competition.comments_after_results);
+}
+
+/** "100–3,000 words", "up to 500 words", or null without limits. */
+export function wordLimits({ word_min: low, word_max: high }) {
+  const n = (count) => count.toLocaleString();
+  if (low && high) return `${n(low)}–${n(high)} words`;
+  if (high) return `Up to ${n(high)} words`;
+  return low ? `At least ${n(low)} words` : null;
+}
+
+function tagList(tags) {
+  if (!tags?.length) return null;
+  return h("ul", { class: "tags", "aria-label": "Tags" }, tags.map((tag) => h("li", {}, tag)));
+}
+
+function limitsNote(competition) {
+  const limits = wordLimits(competition);
+  return limits ? h("span", { class: "limits" }, " · ", limits) : null;
+}
+
+/** Entries from … to …, and voting until … when there is a voting phase. */
+function phases(competition) {
+  const entries = h("span", {}, "Entries ", dateTime(competition.start_date), " – ", dateTime(competition.end_date));
+  if (!competition.voting_end_date) return h("p", { class: "meta" }, entries);
+  return h("p", { class: "meta" }, entries, " · Voting until ", dateTime(competition.voting_end_date));
 }
 
 // The lists -----------------------------------------------------------------
@@ -58,6 +94,7 @@ export async function competitionsPage(ctx) {
 
 function emptyText(status) {
   if (status === "upcoming") return "No competition is scheduled yet.";
+  if (status === "voting") return "No competition is being voted on right now.";
   if (status === "finished") return "No competition has finished yet.";
   return "No competition is open right now. Look at the upcoming ones.";
 }
@@ -68,8 +105,9 @@ function competitionCard(competition) {
     "li",
     { class: "card competition-card" },
     h("h2", {}, h("a", { href }, competition.title)),
-    h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition)),
+    h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition), limitsNote(competition)),
     competition.description ? h("p", { class: "description clamp" }, competition.description) : null,
+    tagList(competition.tags),
     competition.status === "finished" ? h("a", { href: competitionHref(competition.competition_id, "/results") }, "See the results") : null,
   );
 }
@@ -85,9 +123,12 @@ export async function competitionPage(ctx) {
   ctx.view.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/competitions" }, "← All competitions")),
     h("h1", {}, competition.title),
-    h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition)),
-    h("p", { class: "meta" }, dateTime(competition.start_date), " – ", dateTime(competition.end_date)),
+    h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition), limitsNote(competition)),
+    phases(competition),
+    tagList(competition.tags),
     competition.description ? h("p", { class: "description" }, competition.description) : null,
+    competition.prompt ? h("section", { class: "prompt", "aria-label": "Prompt" }, h("h2", {}, "Prompt"), h("p", {}, competition.prompt)) : null,
+    competition.rules ? h("details", { class: "rules" }, h("summary", {}, "Rules"), h("p", {}, competition.rules)) : null,
     actions(competition, subscribed),
     entryForm(competition),
     entries,
@@ -200,7 +241,7 @@ function pager(result, page, href) {
 
 function entryForm(competition) {
   const id = competition.competition_id;
-  if (competition.status !== "open") return null;
+  if (!allows(competition, "enter")) return null;
   if (!session()) {
     const next = encodeURIComponent(`/competitions/${id}`);
     return h("p", { class: "card" }, h("a", { href: `#/login?next=${next}` }, "Log in"), " to enter this competition.");

@@ -4,7 +4,7 @@
 
 import { api, describe } from "./api.js";
 import { alertBox, busy, dateTime, field, fill, h, plural, uniqueId } from "./dom.js";
-import { authorLink, competitionHref, statusBadge } from "./competitions.js";
+import { allows, authorLink, competitionHref, statusBadge } from "./competitions.js";
 import { onNotification } from "./notify.js";
 import { onLeave } from "./router.js";
 import { session } from "./session.js";
@@ -15,7 +15,6 @@ export async function entryPage(ctx) {
     api(`/competitions/${id}`),
     api(`/competitions/${id}/submissions/${sid}`),
   ]);
-  const open = competition.status === "open";
   const likes = h("div", { class: "likes" });
   const comments = h("section", { class: "comments", "aria-labelledby": "comments-heading" });
   ctx.view.append(
@@ -31,8 +30,8 @@ export async function entryPage(ctx) {
     comments,
   );
   const show = (current) => {
-    renderLikes(likes, current, open);
-    renderComments(comments, current, open);
+    renderLikes(likes, current, competition);
+    renderComments(comments, current, allows(competition, "comment"));
   };
   show(entry);
   const reload = async () => show(await api(`/competitions/${id}/submissions/${sid}`));
@@ -51,13 +50,14 @@ function writing(section) {
 
 // Likes --------------------------------------------------------------------
 
-function renderLikes(container, entry, open) {
+function renderLikes(container, entry, competition) {
   const count = h("span", { class: "like-count" }, plural(entry.likes, "like"));
   const me = session();
   const own = me?.user_id === entry.author.user_id;
   let control = null;
   if (!me) control = h("a", { href: `#/login?next=${encodeURIComponent(location.hash.slice(1))}` }, "Log in to like it");
-  else if (open && !own) control = likeButton(entry, count);
+  else if (allows(competition, "like") && !own) control = likeButton(entry, count);
+  else if (competition.status === "open" && competition.voting_end_date) control = h("span", { class: "muted" }, "Likes open when voting starts.");
   container.replaceChildren(count, " ", control ?? "");
 }
 
@@ -106,7 +106,7 @@ function renderComments(section, entry, open) {
 }
 
 function closedNote(open) {
-  if (!open) return h("p", { class: "muted" }, "Comments are closed: the competition is not open.");
+  if (!open) return h("p", { class: "muted" }, "Comments are closed.");
   const next = encodeURIComponent(location.hash.slice(1));
   return h("p", {}, h("a", { href: `#/login?next=${next}` }, "Log in"), " to comment.");
 }

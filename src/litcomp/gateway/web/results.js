@@ -23,7 +23,7 @@ export async function resultsPage(ctx) {
     if (error.code !== "competition_not_finished" && error.code !== "results_pending") throw error;
     ctx.view.append(notYet(competition, error.code));
     // Look again once they can be known, so a page left open shows them unasked.
-    const wait = Math.max(new Date(competition.end_date).getTime() - Date.now(), 0) + 1000;
+    const wait = Math.max(new Date(resultsAt(competition)).getTime() - Date.now(), 0) + 1000;
     const timer = setTimeout(() => refresh({ focus: false }), Math.min(wait, 2 ** 31 - 1));
     onLeave(() => clearTimeout(timer));
     return;
@@ -42,8 +42,13 @@ function notYet(competition, code) {
     "p",
     { class: "card" },
     "The places are known once the competition ends. ",
-    countdown(competition.end_date, "It ends in", "It has ended: the results are coming…"),
+    countdown(resultsAt(competition), "It ends in", "It has ended: the results are coming…"),
   );
+}
+
+/** The end of the last phase: voting when there is one. */
+function resultsAt(competition) {
+  return competition.voting_end_date ?? competition.end_date;
 }
 
 /** Author names by submission id (the results carry ids only). */
