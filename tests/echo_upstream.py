@@ -20,105 +20,139 @@ instance); else:
   for S seconds;
 - ``/users/.well-known/jwks.json``, given a JWKS file: that file (the users service's
   public keys, for tests of what the gateway verifies itself).
+
+Served by uvicorn, as the services are.
 """
 
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import WSMsgType, web
+import uvicorn
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SEEN: dict[str, int] = {}  # requests by X-Request-ID
 ALWAYS = int(os.environ.get("ECHO_STATUS", "0"))
+# The methods the tests send through the gateway, which forwards any (Starlette gives
+# a route GET and HEAD only unless told).
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-async def echo(request: web.Request) -> web.Response:
-    return web.json_response(
+async def echo(request: Request) -> Response:
+    query = request.scope["query_string"].decode("latin-1")
+    # ASGI's raw_path stops before the query; "as sent" is the whole target.
+    raw_path = request.scope["raw_path"].decode("latin-1") + (f"?{query}" if query else "")
+    return JSONResponse(
         {
             "method": request.method,
-            "path": request.path,
-            "raw_path": request.raw_path,
-            "query": request.rel_url.raw_query_string,
-            "headers": [[k, v] for k, v in request.headers.items()],
-            "body": (await request.read()).decode(),
+            "path": request.scope["path"],
+            "raw_path": raw_path,
+            "query": query,
+            "headers": [
+                [k.decode("latin-1"), v.decode("latin-1")] for k, v in request.scope["headers"]
+            ],
+            "body": (await request.body()).decode(),
         }
     )
 
 
-@web.middleware
-async def counted(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-ID", "")
-    SEEN[request_id] = SEEN.get(request_id, 0) + 1
-    if ALWAYS or "X-Echo-Status" in request.headers:
-        code = ALWAYS or int(request.headers["X-Echo-Status"])
-        return web.json_response({"status": code}, status=code)
-    return await handler(request)
+class Counted:
+    """Counts every request (WebSocket handshakes too) by X-Request-ID, and answers
+    those asking with X-Echo-Status (all, under ECHO_STATUS) with that status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):  # lifespan
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = headers.get("x-request-id", "")
+        SEEN[request_id] = SEEN.get(request_id, 0) + 1
+        if ALWAYS or "x-echo-status" in headers:
+            code = ALWAYS or int(headers["x-echo-status"])
+            # On a WebSocket handshake Starlette sends this as the refusal.
+            await JSONResponse({"status": code}, status_code=code)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
-async def seen(request: web.Request) -> web.Response:
-    return web.json_response({"count": SEEN.get(request.match_info["request_id"], 0)})
+async def seen(request: Request) -> Response:
+    return JSONResponse({"count": SEEN.get(request.path_params["request_id"], 0)})
 
 
-async def status(request: web.Request) -> web.Response:
-    code = int(request.match_info["code"])
-    return web.json_response({"status": code}, status=code)
+async def status(request: Request) -> Response:
+    code = request.path_params["code"]
+    return JSONResponse({"status": code}, status_code=code)
 
 
-async def slow(request: web.Request) -> web.Response:
-    await asyncio.sleep(float(request.query.get("seconds", "1")))
-    return web.json_response({"slept": True})
+async def slow(request: Request) -> Response:
+    await asyncio.sleep(float(request.query_params.get("seconds", "1")))
+    return JSONResponse({"slept": True})
 
 
-async def big(request: web.Request) -> web.Response:
-    return web.Response(body=b"x" * int(request.query["bytes"]))
+async def big(request: Request) -> Response:
+    return Response(
+        b"x" * int(request.query_params["bytes"]), media_type="application/octet-stream"
+    )
 
 
-async def redirect(request: web.Request) -> web.Response:
-    own = f"http://{request.host}/{request.match_info['prefix']}/landed?x=1"
-    return web.Response(status=302, headers={"Location": request.query.get("to", own)})
+async def redirect(request: Request) -> Response:
+    own = f"http://{request.url.netloc}/{request.path_params['prefix']}/landed?x=1"
+    return Response(status_code=302, headers={"Location": request.query_params.get("to", own)})
 
 
-async def websocket(request: web.Request) -> web.WebSocketResponse:
-    socket = web.WebSocketResponse()
-    await socket.prepare(request)
-    await socket.send_str(f"hello {request.query.get('name', '')}".strip())
-    for _ in range(int(request.query.get("flood", "0"))):
+async def websocket(socket: WebSocket) -> None:
+    await socket.accept()
+    await socket.send_text(f"hello {socket.query_params.get('name', '')}".strip())
+    for _ in range(int(socket.query_params.get("flood", "0"))):
         await socket.send_bytes(b"f" * 65536)
-    transport = request.transport
-    if "deaf" in request.query and transport is not None:
-        transport.pause_reading()
-        await asyncio.sleep(float(request.query["deaf"]))
-        transport.resume_reading()
-    async for message in socket:
-        if message.type != WSMsgType.TEXT:
+    # uvicorn stops reading the connection while a message waits for the app, so not
+    # receiving is reading nothing.
+    await asyncio.sleep(float(socket.query_params.get("deaf", "0")))
+    while True:
+        message = await socket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None:  # binary
             continue
-        if message.data == "close":
-            await socket.close(code=4000, message=b"asked to")
+        if text == "close":
+            await socket.close(code=4000, reason="asked to")
         else:
-            await socket.send_str(f"echo: {message.data}")
-    return socket
+            await socket.send_text(f"echo: {text}")
 
 
 def main() -> None:
-    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[counted])
-    app.router.add_get("/ws", websocket)
+    routes: list[BaseRoute] = [WebSocketRoute("/ws", websocket)]
     if len(sys.argv) > 2:
         jwks = Path(sys.argv[2]).read_bytes()
 
-        async def keys(_: web.Request) -> web.Response:
-            return web.Response(body=jwks, content_type="application/json")
+        async def keys(_: Request) -> Response:
+            return Response(jwks, media_type="application/json")
 
-        app.router.add_get("/users/.well-known/jwks.json", keys)
-    app.router.add_route("*", "/{prefix}/status/{code:\\d+}", status)
-    app.router.add_route("*", "/{prefix}/slow", slow)
-    app.router.add_route("*", "/{prefix}/big", big)
-    app.router.add_route("*", "/{prefix}/redirect", redirect)
-    app.router.add_get("/{prefix}/seen/{request_id}", seen)
-    app.router.add_route("*", "/{tail:.*}", echo)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
+        routes.append(Route("/users/.well-known/jwks.json", keys))
+    routes += [
+        Route("/{prefix}/status/{code:int}", status, methods=METHODS),
+        Route("/{prefix}/slow", slow, methods=METHODS),
+        Route("/{prefix}/big", big, methods=METHODS),
+        Route("/{prefix}/redirect", redirect, methods=METHODS),
+        Route("/{prefix}/seen/{request_id}", seen),
+        Route("/{tail:path}", echo, methods=METHODS),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(Counted)])
+    # No keepalive pings on /ws: the raw-socket clients of test_edge_limits never
+    # answer them, and no test expects frames it did not ask for.
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), ws_ping_interval=None)
 
 
 if __name__ == "__main__":

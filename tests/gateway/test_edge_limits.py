@@ -401,7 +401,9 @@ def test_a_tunnel_to_an_instance_that_does_not_read_pauses_the_client(edge: Edge
         _open_tunnel(client, "deaf=4")
         before = rss(edge)
         sent = 0
-        chunk = b"\x82\x7f" + (65536).to_bytes(8, "big") + b"mask" + b"m" * 65536
+        # A binary frame of 64 KiB, masked as a client's must be (0x80 | 127: a 64-bit length
+        # and a masking key follow); an instance refuses an unmasked one at once.
+        chunk = b"\x82\xff" + (65536).to_bytes(8, "big") + b"mask" + b"m" * 65536
         deadline = time.monotonic() + 3
         try:
             while time.monotonic() < deadline and sent < 48 * MiB:

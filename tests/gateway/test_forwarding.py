@@ -6,12 +6,14 @@ import time
 import uuid
 from collections.abc import Iterator
 
-import aiohttp
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from tests.gateway.conftest import Edge, register, start_echo
-from tests.support import expect_error, free_port, wait_until
+from tests.support import expect_error, free_port, wait_until, ws_url
 
 
 @pytest.fixture
@@ -204,20 +206,19 @@ def test_a_keyed_post_is_retried_only_where_the_key_is_honoured(client: httpx.Cl
 
 
 async def test_websocket_relay_both_ways_and_closes(edge: Edge):
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"{edge.url}/ws?name=ada") as socket:
-            assert await socket.receive_str(timeout=5) == "hello ada"
-            await socket.send_str("one")
-            assert await socket.receive_str(timeout=5) == "echo: one"
-            await socket.send_str("close")
-            closing = await socket.receive(timeout=5)
-            assert closing.type == aiohttp.WSMsgType.CLOSE
-            assert socket.close_code == 4000
-        # Closing from the client side ends the relay cleanly too.
-        async with session.ws_connect(f"{edge.url}/ws") as socket:
-            assert await socket.receive_str(timeout=5) == "hello"
-            await socket.close()
-            assert socket.closed
+    async with connect(f"{ws_url(edge.url)}/ws?name=ada") as socket:
+        assert await asyncio.wait_for(socket.recv(), 5) == "hello ada"
+        await socket.send("one")
+        assert await asyncio.wait_for(socket.recv(), 5) == "echo: one"
+        await socket.send("close")
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+    # Closing from the client side ends the relay cleanly too.
+    async with connect(f"{ws_url(edge.url)}/ws") as socket:
+        assert await asyncio.wait_for(socket.recv(), 5) == "hello"
+        await socket.close()
+        assert socket.state is State.CLOSED
 
 
 async def test_pipelined_requests_are_answered_in_order(edge: Edge):

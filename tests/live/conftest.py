@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 
-from tests.support import Platform, Process, free_port, notices, wait_until
+from tests.support import Platform, Process, free_port, notices, wait_until, ws_url
 
 
 @dataclass
@@ -104,13 +104,13 @@ def replica_socket_url(platform: Platform, process: Process) -> str:
 class Listener:
     """One notification socket, read a message at a time."""
 
-    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, socket: ClientConnection) -> None:
         self.socket = socket
 
     async def next(self, timeout: float = 5) -> dict[str, Any]:
-        message = await self.socket.receive(timeout=timeout)
-        assert message.type == aiohttp.WSMsgType.TEXT, message
-        notice = dict(json.loads(message.data))
+        message = await asyncio.wait_for(self.socket.recv(), timeout)
+        assert isinstance(message, str), message  # a text message
+        notice = dict(json.loads(message))
         notices.validate(notice)
         return notice
 
@@ -119,20 +119,19 @@ class Listener:
 
     async def nothing_for(self, seconds: float) -> None:
         try:
-            message = await self.socket.receive(timeout=seconds)
+            message = await asyncio.wait_for(self.socket.recv(), seconds)
         except TimeoutError:
             return
-        raise AssertionError(f"expected silence, got {message}")
+        raise AssertionError(f"expected silence, got {message!r}")
 
 
 @asynccontextmanager
 async def listening(base_url: str, token: str, after: int | None = None) -> AsyncIterator[Listener]:
     query = f"?after={after}" if after is not None else ""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(
-            f"{base_url}/ws{query}", headers={"Authorization": f"Bearer {token}"}, heartbeat=None
-        ) as socket,
-    ):
+    async with connect(
+        f"{ws_url(base_url)}/ws{query}",
+        additional_headers={"Authorization": f"Bearer {token}"},
+        ping_interval=None,
+    ) as socket:
         await asyncio.sleep(0.2)  # let the server register the socket before acting
         yield Listener(socket)

@@ -50,6 +50,11 @@ def asyncpg_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
+def ws_url(url: str) -> str:
+    """An http:// URL (the gateway's, a replica's) as the ws:// one websockets' client takes."""
+    return url.replace("http://", "ws://", 1)
+
+
 def service_env(var_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITCOMP_")}
     env.update({"LITCOMP_VAR_DIR": str(var_dir), **settings})
