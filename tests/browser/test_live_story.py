@@ -46,6 +46,7 @@ def test_writer_and_reader_meet_live(people: People, admin_account: Account) -> 
     expect(reader.get_by_role("button", name="Unsubscribe from new entries")).to_be_visible()
 
     writer.goto(competition)
+    writer.get_by_role("button", name="Enter this competition").click()
     title = f"The last train {IMAGE}"
     writer.get_by_label("Title").fill(title)
     writer.get_by_label("Your text").fill(f"It left at midnight.\n{SCRIPT}\nNobody saw it go.")

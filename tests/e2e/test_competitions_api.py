@@ -324,7 +324,7 @@ def test_results_after_the_end(users: httpx.Client, competitions: httpx.Client, 
     )
     ends = datetime.now(UTC) + window - timedelta(seconds=1)
     ids = [submit(competitions, competition_id, a) for a in authors]
-    # ids[2] gets one like; ids[0] and ids[1] tie on zero, so the earlier (ids[0]) places first.
+    # ids[2] gets one like; ids[0] and ids[1] tie on zero and share 2nd (listed oldest first).
     competitions.post(f"/competitions/{competition_id}/like/{ids[2]}", headers=authors[0].auth)
 
     early = competitions.get(f"/competitions/{competition_id}/results")
@@ -337,13 +337,23 @@ def test_results_after_the_end(users: httpx.Client, competitions: httpx.Client, 
     assert expect_error(late_like, 409)["code"] == "wrong_phase"
     results = competitions.get(f"/competitions/{competition_id}/results")
     assert results.status_code == 200
-    assert [(r["place"], r["submission_id"], r["likes"]) for r in results.json()] == [
-        (1, ids[2], 1),
-        (2, ids[0], 0),
-        (3, ids[1], 0),
+    assert [(r["place"], r["tied"], r["submission_id"], r["likes"]) for r in results.json()] == [
+        (1, False, ids[2], 1),
+        (2, True, ids[0], 0),
+        (2, True, ids[1], 0),
     ]
     assert results.json()[0]["author_id"] == authors[2].user_id
-    assert set(results.json()[0]) == {"place", "submission_id", "title", "author_id", "likes"}
+    assert set(results.json()[0]) == {
+        "place",
+        "tied",
+        "submission_id",
+        "title",
+        "author_id",
+        "likes",
+    }
+    notices = competitions.get("/notifications", headers=authors[1].auth).json()["items"]
+    [placed] = [n["data"] for n in notices if n["type"] == "competition.placed"]
+    assert (placed["place"], placed["tied"], placed["participants"]) == (2, True, 3)
     finished = competitions.get("/competitions?status=finished").json()
     assert competition_id in [c["competition_id"] for c in finished]
     edit = competitions.patch(

@@ -8,6 +8,7 @@ import pytest
 
 from litcomp.competitions.rules import (
     Action,
+    Place,
     Schedule,
     Status,
     check_reschedule,
@@ -169,41 +170,66 @@ def entry(name: str, likes: int, minute: int) -> FakeEntry:
     return FakeEntry(name, likes, START + timedelta(minutes=minute))
 
 
-def names(result: list[tuple[int, FakeEntry]]) -> list[tuple[int, str]]:
-    return [(place, placed_entry.name) for place, placed_entry in result]
+def places(result: list[Place[FakeEntry]]) -> list[tuple[int, bool, str]]:
+    return [(p.place, p.tied, p.entry.name) for p in result]
 
 
 class TestPlaced:
+    """Standard competition ranking: equal likes share a place ("1, 2, 2, 4")."""
+
     def test_no_entries_no_places(self) -> None:
         assert placed([]) == []
 
-    def test_single_entry_is_first(self) -> None:
+    def test_single_entry_is_first_and_not_tied(self) -> None:
         only = entry("only", 0, 0)
-        assert placed([only]) == [(1, only)]
+        assert placed([only]) == [Place(1, False, only)]
 
     def test_most_likes_first(self) -> None:
         entries = [entry("few", 1, 0), entry("most", 9, 1), entry("some", 4, 2)]
-        assert names(placed(entries)) == [(1, "most"), (2, "some"), (3, "few")]
+        assert places(placed(entries)) == [
+            (1, False, "most"),
+            (2, False, "some"),
+            (3, False, "few"),
+        ]
 
-    def test_tie_goes_to_the_earlier_entry(self) -> None:
-        entries = [entry("later", 5, 10), entry("earlier", 5, 3), entry("latest", 5, 20)]
-        assert names(placed(entries)) == [(1, "earlier"), (2, "later"), (3, "latest")]
+    def test_equal_likes_share_a_place_and_the_next_places_skip(self) -> None:
+        entries = [
+            entry("top", 9, 5),
+            entry("later", 5, 10),
+            entry("earlier", 5, 3),
+            entry("next", 2, 0),
+            entry("last", 1, 1),
+        ]
+        assert places(placed(entries)) == [
+            (1, False, "top"),
+            (2, True, "earlier"),  # listed oldest first within the place
+            (2, True, "later"),
+            (4, False, "next"),
+            (5, False, "last"),
+        ]
+
+    def test_with_no_likes_at_all_everyone_is_tied_for_first(self) -> None:
+        entries = [entry(f"e{i}", 0, minute=i) for i in range(4)]
+        assert {(p.place, p.tied) for p in placed(entries)} == {(1, True)}
+
+    def test_a_tie_at_the_bottom(self) -> None:
+        entries = [entry("a", 3, 0), entry("b", 0, 1), entry("c", 0, 2)]
+        assert places(placed(entries)) == [(1, False, "a"), (2, True, "b"), (2, True, "c")]
 
     def test_likes_outrank_age(self) -> None:
         entries = [entry("old-unloved", 0, 0), entry("new-loved", 1, 60)]
-        assert names(placed(entries)) == [(1, "new-loved"), (2, "old-unloved")]
+        assert places(placed(entries)) == [(1, False, "new-loved"), (2, False, "old-unloved")]
 
-    def test_every_entry_gets_a_distinct_place_from_one_to_n(self) -> None:
-        entries = [entry(f"e{i}", likes=i % 3, minute=(7 * i) % 11) for i in range(11)]
-        result = placed(entries)
-        assert [place for place, _ in result] == list(range(1, len(entries) + 1))
-        assert sorted(e.name for _, e in result) == sorted(e.name for e in entries)
-        keys = [(-e.like_count, e.created_at) for _, e in result]
-        assert keys == sorted(keys)
+    def test_a_place_is_one_more_than_the_entries_with_more_likes(self) -> None:
+        entries = [entry(f"e{i}", likes=(i * 7) % 5, minute=(7 * i) % 11) for i in range(23)]
+        for p in placed(entries):
+            better = sum(e.like_count > p.entry.like_count for e in entries)
+            equal = sum(e.like_count == p.entry.like_count for e in entries)
+            assert (p.place, p.tied) == (better + 1, equal > 1)
 
     def test_input_order_does_not_matter(self) -> None:
         entries = [entry("a", 2, 5), entry("b", 2, 1), entry("c", 7, 9), entry("d", 0, 0)]
-        assert names(placed(entries)) == names(placed(list(reversed(entries))))
+        assert places(placed(entries)) == places(placed(list(reversed(entries))))
 
     def test_input_is_left_untouched(self) -> None:
         entries = [entry("a", 1, 0), entry("b", 2, 1)]
@@ -213,15 +239,15 @@ class TestPlaced:
 
     def test_accepts_any_sequence(self) -> None:
         entries = (entry("a", 1, 0), entry("b", 2, 1))
-        assert names(placed(entries)) == [(1, "b"), (2, "a")]
+        assert places(placed(entries)) == [(1, False, "b"), (2, False, "a")]
 
 
 class TestSameInstant:
-    def test_entries_made_in_the_same_instant_are_ordered_by_id(self) -> None:
+    def test_entries_made_in_the_same_instant_are_listed_by_id(self) -> None:
         low, high = uuid.UUID(int=1), uuid.UUID(int=2)
         same = START + timedelta(minutes=5)
         result = placed([FakeEntry("high", 0, same, high), FakeEntry("low", 0, same, low)])
-        assert names(result) == [(1, "low"), (2, "high")]
+        assert places(result) == [(1, True, "low"), (1, True, "high")]
 
 
 class TestReschedule:

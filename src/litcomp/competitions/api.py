@@ -23,10 +23,13 @@ from litcomp.competitions.schemas import (
     CompetitionDetails,
     CompetitionSummary,
     CompetitionUpdate,
+    Draft,
+    DraftSave,
     ResultEntry,
     SubmissionCreate,
     SubmissionCreated,
     SubmissionDetails,
+    SubmissionEdit,
     SubmissionPage,
     SubmissionSummary,
 )
@@ -217,6 +220,7 @@ async def list_submissions(
             author=Author(user_id=s.author_id, username=names.get(s.author_id)),
             likes=s.like_count,
             created_at=s.created_at,
+            edited_at=s.edited_at,
         )
         for s, excerpt in page
     ]
@@ -238,6 +242,40 @@ async def get_submission(
     return await _details_of(submission, session, users, me)
 
 
+@router.patch("/{competition_id}/submissions/{submission_id}", responses=error_responses(403, 409))
+async def edit_submission(
+    competition_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    body: SubmissionEdit,
+    me: CurrentUser,
+    session: SessionDep,
+    users: UsersDep,
+) -> SubmissionDetails:
+    """Its author changes the title and/or the content while entries are open."""
+    submission = await service.edit_submission(
+        session=session,
+        actor=me,
+        competition_id=competition_id,
+        submission_id=submission_id,
+        changes=body.model_dump(exclude_unset=True),
+    )
+    return await _details_of(submission, session, users, me)
+
+
+@router.delete(
+    "/{competition_id}/submissions/{submission_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(403, 409),
+)
+async def withdraw_submission(
+    competition_id: uuid.UUID, submission_id: uuid.UUID, me: CurrentUser, session: SessionDep
+) -> None:
+    """Its author withdraws it while entries are open; its likes and comments go too."""
+    await service.withdraw_submission(
+        session=session, actor=me, competition_id=competition_id, submission_id=submission_id
+    )
+
+
 async def _details_of(
     submission: Submission, session: AsyncSession, users: UsersClient, me: Principal | None
 ) -> SubmissionDetails:
@@ -256,8 +294,37 @@ async def _details_of(
         likes=submission.like_count,
         liked_by_me=liked,
         created_at=submission.created_at,
+        edited_at=submission.edited_at,
         comments=[_thread(thread, names) for thread in threads(comments)],
     )
+
+
+@router.put("/{competition_id}/draft", responses=error_responses(409))
+async def save_draft(
+    competition_id: uuid.UUID, body: DraftSave, me: CurrentUser, session: SessionDep
+) -> Draft:
+    """Save the writer's unfinished entry as typed (private to them; no word limits)."""
+    draft = await service.save_draft(
+        session=session,
+        actor=me,
+        competition_id=competition_id,
+        title=body.title,
+        content=body.content,
+    )
+    return Draft.model_validate(draft, from_attributes=True)
+
+
+@router.get("/{competition_id}/draft")
+async def get_draft(competition_id: uuid.UUID, me: CurrentUser, session: SessionDep) -> Draft:
+    """The writer's draft for this competition; 404 when there is none."""
+    draft = await service.get_draft(session=session, actor=me, competition_id=competition_id)
+    return Draft.model_validate(draft, from_attributes=True)
+
+
+@router.delete("/{competition_id}/draft", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_draft(competition_id: uuid.UUID, me: CurrentUser, session: SessionDep) -> None:
+    """Forget the writer's draft (there may have been none)."""
+    await service.delete_draft(session=session, actor=me, competition_id=competition_id)
 
 
 def _thread(thread: Thread, names: dict[uuid.UUID, str]) -> CommentThread:
@@ -333,7 +400,7 @@ async def comment(
 async def results(
     competition_id: uuid.UUID, session: SessionDep, writer: WriterDep, wakeups: WakeupsDep
 ) -> list[ResultEntry]:
-    """Final places, most likes first, a tie going to the earlier entry."""
+    """Final places, most likes first; equal likes share a place (``tied``)."""
     async with writer() as finalizing:
         notified = await lifecycle.finalize(finalizing, competition_id)  # if due, not done
     if notified:

@@ -24,7 +24,7 @@ from litcomp.competitions.notifications import store
 from litcomp.competitions.notifications.schemas import CompetitionPlaced, Placed, PlacedEntry
 from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.notifications.wakeups import Wakeups
-from litcomp.competitions.rules import placed
+from litcomp.competitions.rules import Place, placed
 from litcomp.kit.background import Background
 from litcomp.kit.db import is_outage
 from litcomp.kit.times import utcnow
@@ -82,11 +82,11 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
             [
                 {
                     "competition_id": competition_id,
-                    "submission_id": entry.id,
-                    "place": place,
-                    "likes": entry.like_count,
+                    "submission_id": placing.entry.id,
+                    "place": placing.place,
+                    "likes": placing.entry.like_count,
                 }
-                for place, entry in places
+                for placing in places
             ],
         )
     notified = await store.record(session, _placement_notices(competition, places))
@@ -95,31 +95,40 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
     return notified
 
 
-def _placement_notices(
-    competition: Competition, places: list[tuple[int, Any]]
-) -> list[Notice[Placed]]:
+def _placement_notices(competition: Competition, places: list[Place[Any]]) -> list[Notice[Placed]]:
     """One notice per participant: their best place, and the place of each entry."""
     by_author: dict[uuid.UUID, list[PlacedEntry]] = defaultdict(list)
-    for place, entry in places:
+    for placing in places:
+        entry = placing.entry
         by_author[entry.author_id].append(
             PlacedEntry(
-                submission_id=entry.id, title=entry.title, place=place, likes=entry.like_count
+                submission_id=entry.id,
+                title=entry.title,
+                place=placing.place,
+                tied=placing.tied,
+                likes=entry.like_count,
             )
         )
+    participants = len(places)
     return [
-        Notice(
-            author,
-            CompetitionPlaced,
-            Placed(
-                competition_id=competition.id,
-                competition_title=competition.title,
-                place=min(e.place for e in entries),
-                participants=len(places),
-                entries=entries,
-            ),
-        )
+        _placed_notice(competition, author, entries, participants)
         for author, entries in by_author.items()
     ]
+
+
+def _placed_notice(
+    competition: Competition, author: uuid.UUID, entries: list[PlacedEntry], participants: int
+) -> Notice[Placed]:
+    best = min(entries, key=lambda e: e.place)
+    data = Placed(
+        competition_id=competition.id,
+        competition_title=competition.title,
+        place=best.place,
+        tied=best.tied,
+        participants=participants,
+        entries=entries,
+    )
+    return Notice(author, CompetitionPlaced, data)
 
 
 class Finalizer(Background):

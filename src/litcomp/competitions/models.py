@@ -75,6 +75,7 @@ class Submission(Base):
     content: Mapped[str] = mapped_column(sa.Text)
     like_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by its author, while open
 
     __table_args__ = (
         sa.Index("ix_submissions_competition_id_created_at", "competition_id", "created_at"),
@@ -86,6 +87,21 @@ class Submission(Base):
         ),
         sa.Index("ix_submissions_author_id_created_at", "author_id", "created_at"),
     )
+
+
+class Draft(Base):
+    """A writer's unfinished entry to one competition, saved as typed (no word limits):
+    private to them, replaced by each save, deleted when they submit."""
+
+    __tablename__ = "drafts"
+
+    competition_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("competitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    author_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.Text)
+    content: Mapped[str] = mapped_column(sa.Text)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Like(Base):
@@ -132,7 +148,8 @@ class Comment(Base):
 
 
 class Placement(Base):
-    """A final place, written once when the competition is finalized."""
+    """A final place, written once when the competition is finalized; entries with
+    equal likes share one."""
 
     __tablename__ = "placements"
 
@@ -145,7 +162,7 @@ class Placement(Base):
     place: Mapped[int]
     likes: Mapped[int]
 
-    __table_args__ = (sa.UniqueConstraint("competition_id", "place"),)
+    __table_args__ = (sa.Index("ix_placements_competition_id_place", "competition_id", "place"),)
 
 
 # SQLite numbers rows itself only in an INTEGER PRIMARY KEY.

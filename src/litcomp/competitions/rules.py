@@ -1,11 +1,12 @@
 """The competition rules that need no database: phases, dates, placing."""
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from litcomp.kit.times import iso
 
@@ -117,11 +118,26 @@ class Entry(Protocol):
 E = TypeVar("E", bound=Entry)
 
 
-def placed(entries: Sequence[E]) -> list[tuple[int, E]]:
-    """Entries with their places: most likes first, a tie going to the earlier entry
-    (and, for entries made in the same instant, to the smaller id).
+@dataclass(frozen=True)
+class Place(Generic[E]):
+    place: int
+    tied: bool  # another entry has the same place
+    entry: E
 
-    Every entry gets its own place (1, 2, 3, ...): the tie-break leaves no ties.
+
+def placed(entries: Sequence[E]) -> list[Place[E]]:
+    """Entries with their places, most likes first, by standard competition ranking
+    ("1, 2, 2, 4"): equal likes share a place, and the places after skip as many as
+    shared it. With no likes at all, every entry is tied for 1st.
+
+    Within a shared place entries are listed oldest first (then by id), an order for
+    reading, not a rank.
     """
     ordered = sorted(entries, key=lambda e: (-e.like_count, e.created_at, e.id))
-    return list(enumerate(ordered, start=1))
+    sharing = Counter(e.like_count for e in entries)
+    places: list[Place[E]] = []
+    for index, entry in enumerate(ordered):
+        shared = index > 0 and ordered[index - 1].like_count == entry.like_count
+        place = places[-1].place if shared else index + 1
+        places.append(Place(place, sharing[entry.like_count] > 1, entry))
+    return places

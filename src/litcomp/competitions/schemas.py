@@ -118,6 +118,34 @@ class SubmissionCreate(Input):
     content: Content
 
 
+class SubmissionEdit(Patch):
+    """What the author changes: the title, the content, or both."""
+
+    title: Title | None = None
+    content: Content | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("send a title, a content, or both")
+        return self
+
+
+class DraftSave(Input):
+    """An unfinished entry, saved as typed: either may be empty, and no word limit
+    applies (the request's size limit does)."""
+
+    title: Annotated[str, Storable()] = ""
+    content: Annotated[str, Storable()] = ""
+
+
+class Draft(BaseModel):
+    competition_id: uuid.UUID
+    title: str
+    content: str
+    saved_at: datetime
+
+
 class SubmissionCreated(BaseModel):
     submission_id: uuid.UUID
     message: str = "Submission successful"
@@ -138,6 +166,7 @@ class SubmissionSummary(BaseModel):
     author: Author
     likes: int
     created_at: datetime
+    edited_at: datetime | None = Field(description="When its author last changed it")
 
 
 class SubmissionPage(BaseModel):
@@ -175,11 +204,15 @@ class SubmissionDetails(BaseModel):
     likes: int
     liked_by_me: bool = Field(description="false when the request carries no token")
     created_at: datetime
+    edited_at: datetime | None = Field(description="When its author last changed it")
     comments: list[CommentThread]
 
 
 class ResultEntry(BaseModel):
-    place: int
+    place: int = Field(
+        description="Standard competition ranking: equal likes share a place (1, 2, 2, 4)"
+    )
+    tied: bool = Field(description="Another entry has the same place")
     submission_id: uuid.UUID
     title: str
     author_id: uuid.UUID

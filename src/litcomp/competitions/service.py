@@ -1,6 +1,7 @@
 """The rules of the competitions service: no HTTP here, only sessions and domain errors."""
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from litcomp.competitions.models import (
     Base,
     Comment,
     Competition,
+    Draft,
     FanoutJob,
     Like,
     LikeNotice,
@@ -41,7 +43,7 @@ from litcomp.competitions.rules import (
 )
 from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import insert_ignore
+from litcomp.kit.db import insert_ignore, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
@@ -222,6 +224,7 @@ async def submit(
         )
         session.add(submission)
         await session.flush()
+        await _forget_draft(session, author_id, competition_id)
         session.add(
             FanoutJob(
                 competition_id=competition_id,
@@ -233,6 +236,97 @@ async def submit(
 
     submission_id = await create_once(session, idempotency_keys, idempotency, create)
     return await _get(session, Submission, submission_id)
+
+
+async def _own_entry_while_open(
+    session: AsyncSession, actor: Principal, competition_id: uuid.UUID, submission_id: uuid.UUID
+) -> tuple[Competition, Submission]:
+    """The actor's entry, with its competition's row locked while it is open for
+    entries: an edit or withdrawal racing the end lands before it or is refused."""
+    submission = await get_submission(
+        session=session, competition_id=competition_id, submission_id=submission_id
+    )
+    if submission.author_id != actor.user_id:
+        raise Forbidden("only its author can change or withdraw an entry")
+    competition = await _competition_allowing(session, competition_id, Action.ENTER, lock=True)
+    return competition, submission
+
+
+async def edit_submission(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    competition_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    changes: dict[str, str],
+) -> Submission:
+    """Its author changes an entry's title and/or content while entries are open."""
+    _, submission = await _own_entry_while_open(session, actor, competition_id, submission_id)
+    for field, value in changes.items():
+        setattr(submission, field, value)
+    submission.edited_at = utcnow()
+    await session.commit()
+    return submission
+
+
+async def withdraw_submission(
+    *, session: AsyncSession, actor: Principal, competition_id: uuid.UUID, submission_id: uuid.UUID
+) -> None:
+    """Its author takes an entry back while entries are open; its likes and comments
+    go with it (the database cascades)."""
+    _, submission = await _own_entry_while_open(session, actor, competition_id, submission_id)
+    await session.delete(submission)
+    await session.commit()
+
+
+async def save_draft(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    competition_id: uuid.UUID,
+    title: str,
+    content: str,
+) -> Draft:
+    """Replace the actor's draft for the competition, while it can still be entered
+    (upcoming or open): after that there is nothing left to draft for."""
+    competition = await get_competition(session=session, competition_id=competition_id)
+    status = status_of(competition)
+    if status not in (Status.UPCOMING, Status.OPEN):
+        raise Conflict(
+            f"entries closed at {iso(competition.end_date)}; drafts are kept but not saved",
+            code="wrong_phase",
+            details={"status": status.value, "changes_at": None},
+        )
+    values = {"title": title, "content": content, "saved_at": utcnow()}
+    await session.execute(
+        upsert(session, Draft)
+        .values(competition_id=competition_id, author_id=actor.user_id, **values)
+        .on_conflict_do_update(index_elements=["competition_id", "author_id"], set_=values)
+    )
+    await session.commit()
+    return Draft(competition_id=competition_id, author_id=actor.user_id, **values)
+
+
+async def get_draft(*, session: AsyncSession, actor: Principal, competition_id: uuid.UUID) -> Draft:
+    draft = await session.get(Draft, (competition_id, actor.user_id))
+    if draft is None:
+        raise NotFound("no draft of yours for this competition")
+    return draft
+
+
+async def delete_draft(
+    *, session: AsyncSession, actor: Principal, competition_id: uuid.UUID
+) -> None:
+    await _forget_draft(session, actor.user_id, competition_id)
+    await session.commit()
+
+
+async def _forget_draft(
+    session: AsyncSession, author_id: uuid.UUID, competition_id: uuid.UUID
+) -> None:
+    await session.execute(
+        sa.delete(Draft).where(Draft.competition_id == competition_id, Draft.author_id == author_id)
+    )
 
 
 async def get_submission(
@@ -444,6 +538,7 @@ class Placing:
     """An entry's final place in a finished competition."""
 
     place: int
+    tied: bool
     submission_id: uuid.UUID
     title: str
     author_id: uuid.UUID
@@ -451,7 +546,8 @@ class Placing:
 
 
 async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[Placing]:
-    """The stored final places (see lifecycle.finalize), best first."""
+    """The stored final places (see lifecycle.finalize), best first; entries sharing a
+    place oldest first, as rules.placed lists them."""
     competition = await get_competition(session=session, competition_id=competition_id)
     status = status_of(competition)
     if status is not Status.FINISHED:
@@ -463,7 +559,7 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[P
         )
     if competition.finalized_at is None:
         raise Conflict("results are being written; ask again shortly", code="results_pending")
-    rows = await session.execute(
+    answer = await session.execute(
         sa.select(
             Placement.place,
             Placement.submission_id,
@@ -473,9 +569,11 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[P
         )
         .join(Submission, Submission.id == Placement.submission_id)
         .where(Placement.competition_id == competition_id)
-        .order_by(Placement.place)
+        .order_by(Placement.place, Submission.created_at, Submission.id)
     )
-    return [Placing(*row) for row in rows]
+    rows = answer.all()
+    sharing = Counter(row.place for row in rows)
+    return [Placing(row.place, sharing[row.place] > 1, *row[1:]) for row in rows]
 
 
 async def list_user_submissions(*, session: AsyncSession, user_id: uuid.UUID) -> list[Submission]:

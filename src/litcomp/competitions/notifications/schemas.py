@@ -41,6 +41,7 @@ class PlacedEntry(BaseModel):
     submission_id: uuid.UUID
     title: str
     place: int = Field(ge=1)
+    tied: bool = Field(False, description="another entry has the same place")
     likes: int = Field(ge=0)
 
 
@@ -48,6 +49,7 @@ class Placed(BaseModel):
     competition_id: uuid.UUID
     competition_title: str
     place: int = Field(ge=1, description="the best place of your entries")
+    tied: bool = Field(False, description="another entry shares that place")
     participants: int = Field(ge=1, description="how many entries were placed")
     entries: list[PlacedEntry]
 

@@ -16,8 +16,9 @@ export class ApiError extends Error {
  * Call the API. `idempotent: true` sends an Idempotency-Key, so the gateway may
  * retry the POST on another instance and a repeat creates nothing twice. `token`
  * overrides the session's (to read the profile of a login not yet stored).
+ * `keepalive: true` lets the request finish after the page is left.
  */
-export async function api(path, { method = "GET", body, idempotent = false, token } = {}) {
+export async function api(path, { method = "GET", body, idempotent = false, token, keepalive = false } = {}) {
   const current = session();
   const bearer = token ?? current?.token;
   const headers = { Accept: "application/json" };
@@ -30,6 +31,7 @@ export async function api(path, { method = "GET", body, idempotent = false, toke
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      keepalive,
     });
   } catch {
     throw new ApiError(0, "network", "litcomp cannot be reached. Check your connection and try again.");

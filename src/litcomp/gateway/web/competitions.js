@@ -2,9 +2,11 @@
 // form while it is open, and subscribing to hear of new entries.
 
 import { api, describe } from "./api.js";
-import { alertBox, busy, countdown, dateTime, field, fill, h, plural } from "./dom.js";
+import { countdown, dateTime, fill, h, plural } from "./dom.js";
+import { wordLimits } from "./words.js";
 import { onNotification } from "./notify.js";
-import { go, onLeave } from "./router.js";
+import { entrySection } from "./entryform.js";
+import { onLeave } from "./router.js";
 import { isAdmin, session } from "./session.js";
 
 const PAGE_SIZE = 20;
@@ -39,14 +41,6 @@ export function allows(competition, action) {
   if (action === "enter") return status === "open";
   if (action === "like") return status === "voting" || (status === "open" && !competition.voting_end_date);
   return status === "open" || status === "voting" || (status === "finished" && competition.comments_after_results);
-}
-
-/** "100–3,000 words", "up to 500 words", or null without limits. */
-export function wordLimits({ word_min: low, word_max: high }) {
-  const n = (count) => count.toLocaleString();
-  if (low && high) return `${n(low)}–${n(high)} words`;
-  if (high) return `Up to ${n(high)} words`;
-  return low ? `At least ${n(low)} words` : null;
 }
 
 function tagList(tags) {
@@ -120,7 +114,7 @@ export async function competitionPage(ctx) {
   const page = Math.max(1, Number.parseInt(ctx.query.get("page"), 10) || 1);
   const [competition, subscribed] = await Promise.all([api(`/competitions/${id}`), isSubscribed(id)]);
   const entries = h("section", { class: "entries", "aria-labelledby": "entries-heading" });
-  ctx.view.append(
+  fill(ctx.view,
     h("p", { class: "crumbs" }, h("a", { href: "#/competitions" }, "← All competitions")),
     h("h1", {}, competition.title),
     h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition), limitsNote(competition)),
@@ -130,7 +124,7 @@ export async function competitionPage(ctx) {
     competition.prompt ? h("section", { class: "prompt", "aria-label": "Prompt" }, h("h2", {}, "Prompt"), h("p", {}, competition.prompt)) : null,
     competition.rules ? h("details", { class: "rules" }, h("summary", {}, "Rules"), h("p", {}, competition.rules)) : null,
     actions(competition, subscribed),
-    entryForm(competition),
+    entrySection(competition),
     entries,
   );
   const load = () => renderEntries(entries, competition, sort, page);
@@ -237,38 +231,4 @@ function pager(result, page, href) {
     h("span", {}, `Page ${page} of ${pages}`),
     page < pages ? h("a", { href: href(page + 1), rel: "next" }, "Next →") : null,
   );
-}
-
-function entryForm(competition) {
-  const id = competition.competition_id;
-  if (!allows(competition, "enter")) return null;
-  if (!session()) {
-    const next = encodeURIComponent(`/competitions/${id}`);
-    return h("p", { class: "card" }, h("a", { href: `#/login?next=${next}` }, "Log in"), " to enter this competition.");
-  }
-  const title = h("input", { name: "title", required: true, maxlength: 200 });
-  const content = h("textarea", { name: "content", rows: 12, required: true });
-  const problem = alertBox();
-  const limit = competition.max_entries_per_user;
-  const form = h(
-    "form",
-    { class: "card", novalidate: true, "aria-labelledby": "enter-heading" },
-    h("h2", { id: "enter-heading" }, "Enter this competition"),
-    problem,
-    field("Title", title),
-    field("Your text", content, `Up to ${plural(limit, "entry", "entries")} per writer.`),
-    h("button", { type: "submit" }, "Submit entry"),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    problem.show("");
-    try {
-      const body = { title: title.value, content: content.value };
-      const created = await busy(form, () => api(`/competitions/${id}/submit`, { method: "POST", body, idempotent: true }));
-      go(`/competitions/${id}/entries/${created.submission_id}`);
-    } catch (error) {
-      problem.show(describe(error));
-    }
-  });
-  return form;
 }

@@ -181,7 +181,7 @@ export function describeNotice({ type, data = {} }) {
       return { text: `${who} replied to your comment on ${title}`, href: entry };
     case "competition.placed":
       return {
-        text: `You placed ${ordinal(data.place)} of ${data.participants} in ${data.competition_title}`,
+        text: `You ${data.tied ? "tied for" : "placed"} ${ordinal(data.place)} of ${data.participants} in ${data.competition_title}`,
         href: `${competition}/results`,
       };
     default:

@@ -76,7 +76,7 @@ function chart(rows) {
         return h(
           "li",
           { class: row.place <= 3 ? `bar-row podium-${row.place}` : "bar-row" },
-          h("span", { class: "bar-label" }, `${ordinal(row.place)} ${row.title}`),
+          h("span", { class: "bar-label" }, `${placeName(row)} ${row.title}`),
           h("span", { class: "bar-track", "aria-hidden": "true" }, bar),
           h("span", { class: "bar-value" }, plural(row.likes, "like")),
         );
@@ -85,11 +85,16 @@ function chart(rows) {
   );
 }
 
+/** "2nd", or "2nd (tied)" when another entry shares the place. */
+function placeName(row) {
+  return `${ordinal(row.place)}${row.tied ? " (tied)" : ""}`;
+}
+
 function places(id, results, names) {
   return h(
     "table",
     { class: "places" },
-    h("caption", {}, "Final places (a tie goes to the earlier entry)"),
+    h("caption", {}, "Final places (entries with equal likes share a place)"),
     h("thead", {}, h("tr", {}, ["Place", "Entry", "Writer", "Likes"].map((title) => h("th", { scope: "col" }, title)))),
     h(
       "tbody",
@@ -100,7 +105,7 @@ function places(id, results, names) {
         return h(
           "tr",
           {},
-          h("td", {}, ordinal(row.place)),
+          h("td", {}, placeName(row)),
           h("td", {}, h("a", { href }, row.title)),
           h("td", {}, h("a", { href: `#/users/${encodeURIComponent(row.author_id)}` }, author?.username ?? "a writer")),
           h("td", {}, String(row.likes)),
