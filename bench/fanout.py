@@ -58,9 +58,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
+import httpx
 from argon2 import PasswordHasher
+from websockets.asyncio.client import connect
 
 from bench.measure import CLOCK_TICKS, cpu_seconds, log, percentile
 from bench.people import DOMAIN, PASSWORD, Person, create_admin, open_competitions
@@ -72,6 +73,9 @@ ISSUER = "litcomp-users"
 STORY = "Once upon a time, a benchmark. " * 20
 IDLE_SECONDS = 10.5  # covers one safety poll (every 10 s with Redis, every 1 s without)
 PAUSE = 0.5  # seconds between rounds, once the instance is idle
+# A POST may wait behind a fan-out to thousands of sockets on a busy machine: httpx's
+# default of 5 s would fail a run that is only slow.
+TIMEOUT = httpx.Timeout(300, connect=30)
 
 
 # --- /proc ------------------------------------------------------------------------------------
@@ -167,7 +171,7 @@ def mint_tokens(key_file: Path, people: list[Person]) -> list[Person]:
 
 
 async def call(
-    http: aiohttp.ClientSession,
+    http: httpx.AsyncClient,
     method: str,
     url: str,
     *,
@@ -176,13 +180,13 @@ async def call(
     expect: int = 200,
 ) -> Any:
     headers = person.auth if person else {}
-    async with http.request(method, url, json=body, headers=headers) as response:
-        if response.status != expect:
-            raise SystemExit(f"{method} {url}: {response.status} {await response.text()}")
-        return await response.json()
+    response = await http.request(method, url, json=body, headers=headers)
+    if response.status_code != expect:
+        raise SystemExit(f"{method} {url}: {response.status_code} {response.text}")
+    return response.json()
 
 
-async def submit(http: aiohttp.ClientSession, url: str, competition: str, writer: Person) -> str:
+async def submit(http: httpx.AsyncClient, url: str, competition: str, writer: Person) -> str:
     body = {"title": f"Entry by {writer.username}", "content": STORY}
     answer = await call(
         http,
@@ -376,11 +380,11 @@ def analyse(round_: Round, reports: list[dict[str, Any]]) -> RoundResult:
 
 async def warm_up_sockets(ws_url: str, people: list[Person]) -> None:
     """Open and close a few sockets, so first-use costs are not counted per socket."""
-    async with aiohttp.ClientSession() as http:
-        for person in people:
-            async with http.ws_connect(ws_url, headers=person.auth, heartbeat=None) as socket:
-                await socket.send_str("ping")
-                await socket.receive(timeout=5)
+    for person in people:
+        async with connect(ws_url, additional_headers=person.auth, ping_interval=None) as socket:
+            await socket.send("ping")
+            async with asyncio.timeout(5):
+                await socket.recv()
 
 
 async def wait_idle(pid: int, share: float, longest: float) -> float:
@@ -398,7 +402,7 @@ async def idle_cpu_share(pid: int, seconds: float) -> float:
 
 
 async def one_round(
-    http: aiohttp.ClientSession,
+    http: httpx.AsyncClient,
     fleet: Fleet,
     competitions: Service,
     users_pid: int,
@@ -444,8 +448,8 @@ async def play_rounds(
     """One entry per writer; before the next, the instance is back to its idle CPU."""
     rounds: list[Round] = []
     # A new connection per entry: a kept-alive one may be closed by the server meanwhile.
-    connector = aiohttp.TCPConnector(force_close=True)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    no_keepalive = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=TIMEOUT, limits=no_keepalive) as http:
         for n, writer in enumerate(writers):
             done = await one_round(http, fleet, competitions, users_pid, competition, writer)
             rounds.append(done)
@@ -551,16 +555,15 @@ def outages_logged(instance: Service) -> dict[str, int]:
     return found
 
 
-async def like_once(http: aiohttp.ClientSession, url: str, liker: Person) -> int:
+async def like_once(http: httpx.AsyncClient, url: str, liker: Person) -> int:
     try:
-        async with http.post(url, headers=liker.auth) as response:
-            await response.read()
-            return response.status
-    except (aiohttp.ClientError, TimeoutError):
+        response = await http.post(url, headers=liker.auth)
+    except httpx.HTTPError:
         return 0
+    return response.status_code
 
 
-async def like(http: aiohttp.ClientSession, url: str, liker: Person, go: asyncio.Event) -> Like:
+async def like(http: httpx.AsyncClient, url: str, liker: Person, go: asyncio.Event) -> Like:
     await go.wait()
     began = time.perf_counter()
     statuses = []
@@ -572,7 +575,7 @@ async def like(http: aiohttp.ClientSession, url: str, liker: Person, go: asyncio
     return Like(time.perf_counter() - began, len(statuses), statuses[0], statuses[-1])
 
 
-async def liked_notices(http: aiohttp.ClientSession, base: str, author: Person) -> list[int]:
+async def liked_notices(http: httpx.AsyncClient, base: str, author: Person) -> list[int]:
     """The ids of the author's submission.liked notices, paging through all notices."""
     ids: list[int] = []
     after = 0
@@ -593,22 +596,28 @@ async def run_likes(
     base = competitions.url
     await wait_idle(competitions.pid, share=0.1, longest=20)  # e.g. closing part 1's sockets
     outages_before = outages_logged(competitions)
-    async with aiohttp.ClientSession() as http:
+    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         entry = await submit(http, base, competition, author)
     url = f"{base}/competitions/{competition}/like/{entry}"
     go = asyncio.Event()
-    timeout = aiohttp.ClientTimeout(total=60)
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-        tasks = [asyncio.create_task(like(http, url, liker, go)) for liker in likers]
-        await asyncio.sleep(0.5)  # every task waits at the gate
-        cpu = cpu_seconds(competitions.pid)
-        began = time.perf_counter()
-        go.set()
-        likes = await asyncio.gather(*tasks)
-        wall = time.perf_counter() - began
-        server_cpu = cpu_seconds(competitions.pid) - cpu
-    async with aiohttp.ClientSession() as http:
+    # A client per liker, so a connection each: one pool shared by all would do work
+    # quadratic in its connections, seconds of the CPU the instance is measured on. One TLS
+    # context for all of them (none is used over http://): each would load the CA bundle.
+    tls = httpx.create_ssl_context()
+    clients = [httpx.AsyncClient(timeout=60, verify=tls) for _ in likers]
+    tasks = [
+        asyncio.create_task(like(http, url, liker, go))
+        for http, liker in zip(clients, likers, strict=True)
+    ]
+    await asyncio.sleep(0.5)  # every task waits at the gate
+    cpu = cpu_seconds(competitions.pid)
+    began = time.perf_counter()
+    go.set()
+    likes = await asyncio.gather(*tasks)
+    wall = time.perf_counter() - began
+    server_cpu = cpu_seconds(competitions.pid) - cpu
+    await asyncio.gather(*(http.aclose() for http in clients))
+    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         details = await call(http, "GET", f"{base}/competitions/{competition}/submissions/{entry}")
         ids = await liked_notices(http, base, author)
     return LikesResult(

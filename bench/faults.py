@@ -70,14 +70,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import aiohttp
 import asyncpg
+import httpx
+import websockets
 
 from bench.measure import log
 from bench.people import Person, create_admin, log_in, open_competition, sign_up
 from bench.stack import PostgresCluster, RedisServer, Stack, install_hint, missing_tools
 
 SLOW_SECONDS = 1.0
+REQUEST_SECONDS = 15  # the load's timeout, of a request or a socket's handshake
 RESULTS = Path(__file__).with_name("results")
 SCENARIOS = ("kill", "freeze", "redis", "postgres", "discovery", "gateway", "login")
 DESCRIPTIONS = {
@@ -111,7 +113,7 @@ class Deployment(Protocol):
     def create_admin(self, name: str) -> str: ...  # the admin's email
 
     async def inject(
-        self, name: str, args: argparse.Namespace, outcome: "Outcome", http: aiohttp.ClientSession
+        self, name: str, args: argparse.Namespace, outcome: "Outcome", http: httpx.AsyncClient
     ) -> str | None: ...  # break, repair after --hold; the victim's instance id if one
 
     def settle(self) -> None: ...  # every instance routed to, its breaker closed
@@ -138,7 +140,7 @@ class Platform:
         return create_admin(self.stack, name)
 
     async def inject(
-        self, name: str, args: argparse.Namespace, outcome: "Outcome", http: aiohttp.ClientSession
+        self, name: str, args: argparse.Namespace, outcome: "Outcome", http: httpx.AsyncClient
     ) -> str | None:
         return await inject(name, self, args, outcome, http)
 
@@ -192,7 +194,7 @@ class Cast:
 
 async def cast(platform_: Deployment, admin_email: str, tag: str, args: argparse.Namespace) -> Cast:
     users_url, gateway = platform_.users_url, platform_.gateway
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         admin = await log_in(http, users_url, admin_email)
         body = open_competition(f"Faults: {tag}", "Stories written while things break.", days=1)
         competition = str(
@@ -223,15 +225,14 @@ async def cast(platform_: Deployment, admin_email: str, tag: str, args: argparse
 
 
 async def expect(
-    http: aiohttp.ClientSession, method: str, url: str, who: Person, body: Any, status: int
+    http: httpx.AsyncClient, method: str, url: str, who: Person, body: Any, status: int
 ) -> Any:
     for attempt in range(20):
-        async with http.request(method, url, json=body, headers=who.auth) as response:
-            if response.status == status:
-                return await response.json()
-            text = await response.text()
+        response = await http.request(method, url, json=body, headers=who.auth)
+        if response.status_code == status:
+            return response.json()
         await asyncio.sleep(0.2 * (attempt + 1))
-    raise SystemExit(f"{method} {url}: {response.status} {text}")
+    raise SystemExit(f"{method} {url}: {response.status_code} {response.text}")
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -266,14 +267,14 @@ async def timed(
     began = time.monotonic()
     try:
         status, body = await request()
-    except (aiohttp.ClientError, TimeoutError):
+    except httpx.HTTPError:
         status, body = 0, None
     tally.attempts.append(Attempt(kind, began, time.monotonic() - began, status))
     return status, body
 
 
 async def reader(
-    http: aiohttp.ClientSession,
+    http: httpx.AsyncClient,
     gateway: str,
     cast_: Cast,
     n: int,
@@ -291,16 +292,14 @@ async def reader(
         turn += 1
 
         async def get(url: str = url) -> tuple[int, Any]:
-            async with http.get(url) as response:
-                await response.read()
-                return response.status, None
+            return (await http.get(url)).status_code, None
 
         await timed(tally, kind, get)
         await asyncio.sleep(pause)
 
 
 async def writer(
-    http: aiohttp.ClientSession,
+    http: httpx.AsyncClient,
     gateway: str,
     cast_: Cast,
     n: int,
@@ -320,9 +319,8 @@ async def writer(
         headers = {**who.auth, "Idempotency-Key": uuid.uuid4().hex}
 
         async def post(text: str = text, headers: dict[str, str] = headers) -> tuple[int, Any]:
-            async with http.post(url, json={"content": text}, headers=headers) as response:
-                body = await response.json(content_type=None) if response.status == 201 else None
-                return response.status, body
+            response = await http.post(url, json={"content": text}, headers=headers)
+            return response.status_code, response.json() if response.status_code == 201 else None
 
         give_up = time.monotonic() + deadline
         backoff = 0.1
@@ -340,7 +338,6 @@ async def writer(
 
 
 async def listener(
-    http: aiohttp.ClientSession,
     gateway: str,
     who: Person,
     tally: Tally,
@@ -355,8 +352,11 @@ async def listener(
     while not stop.is_set():
         after = ids[-1] if ids else 0
         try:
-            async with http.ws_connect(
-                f"{ws_url}?after={after}", headers=who.auth, heartbeat=None, autoping=True
+            async with websockets.connect(
+                f"{ws_url}?after={after}",
+                additional_headers=who.auth,
+                open_timeout=REQUEST_SECONDS,
+                ping_interval=None,  # the server pings; the library answers
             ) as socket:
                 opened.set()
                 if not first:
@@ -364,27 +364,30 @@ async def listener(
                 first = False
                 stopping = asyncio.ensure_future(stop.wait())
                 while True:
-                    receiving = asyncio.ensure_future(socket.receive())
+                    receiving = asyncio.ensure_future(socket.recv())
                     done, _ = await asyncio.wait(
                         {receiving, stopping}, return_when=asyncio.FIRST_COMPLETED
                     )
                     if receiving not in done:
                         receiving.cancel()
                         return
-                    frame = receiving.result()
-                    if frame.type != aiohttp.WSMsgType.TEXT:
+                    try:
+                        data = receiving.result()
+                    except websockets.ConnectionClosed:
                         break
-                    message = json.loads(frame.data)
+                    if isinstance(data, bytes):  # a binary frame: notices are text
+                        break
+                    message = json.loads(data)
                     if "id" in message:
                         ids.append(int(message["id"]))
                 stopping.cancel()
-        except (aiohttp.ClientError, TimeoutError, OSError):
+        except (websockets.InvalidHandshake, TimeoutError, OSError):
             tally.socket_failures += 1
         await asyncio.sleep(0.2)
 
 
 async def prober(
-    http: aiohttp.ClientSession, gateway: str, tally: Tally, stop: asyncio.Event, every: float
+    http: httpx.AsyncClient, gateway: str, tally: Tally, stop: asyncio.Event, every: float
 ) -> None:
     """Open-loop reads: one GET /competitions every ``every`` seconds, whatever the answers.
 
@@ -394,9 +397,7 @@ async def prober(
     pending: set[asyncio.Task[tuple[int, Any]]] = set()
 
     async def get() -> tuple[int, Any]:
-        async with http.get(f"{gateway}/competitions") as response:
-            await response.read()
-            return response.status, None
+        return (await http.get(f"{gateway}/competitions")).status_code, None
 
     while not stop.is_set():
         task = asyncio.create_task(timed(tally, "probe", get))
@@ -416,12 +417,11 @@ class Sample:
 
 
 async def watch_gateway(
-    http: aiohttp.ClientSession, gateway: str, samples: list[Sample], stop: asyncio.Event
+    http: httpx.AsyncClient, gateway: str, samples: list[Sample], stop: asyncio.Event
 ) -> None:
     while not stop.is_set():
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
-            async with http.get(f"{gateway}/gateway/status") as response:
-                status = await response.json()
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            status = (await http.get(f"{gateway}/gateway/status")).json()
             samples.append(
                 Sample(
                     time.monotonic(),
@@ -507,13 +507,13 @@ async def run_scenario(
     samples: list[Sample] = []
     stop_load, stop_sockets = asyncio.Event(), asyncio.Event()
     gateway = platform_.gateway
-    timeout = aiohttp.ClientTimeout(total=15)
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    # Open-loop probes pile up while a replica hangs: none may wait for a free connection.
+    unlimited = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     outcome = Outcome(name, platform_.scenarios[name], 0.0)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
+    async with httpx.AsyncClient(timeout=REQUEST_SECONDS, limits=unlimited) as http:
         opened = [asyncio.Event() for _ in cast_.listeners]
         sockets = [
-            asyncio.create_task(listener(http, gateway, p, tally, stop_sockets, o))
+            asyncio.create_task(listener(gateway, p, tally, stop_sockets, o))
             for p, o in zip(cast_.listeners, opened, strict=True)
         ]
         # The sockets are open before the first comment (so it is heard live, not caught
@@ -558,7 +558,7 @@ async def inject(
     platform_: Platform,
     args: argparse.Namespace,
     outcome: Outcome,
-    http: aiohttp.ClientSession,
+    http: httpx.AsyncClient,
 ) -> str | None:
     """Break something (and repair it after ``--hold``); the victim's instance id if one."""
     stack = platform_.stack
@@ -601,7 +601,7 @@ async def inject(
     return None
 
 
-async def login_flood(http: aiohttp.ClientSession, gateway: str, count: int) -> dict[str, int]:
+async def login_flood(http: httpx.AsyncClient, gateway: str, count: int) -> dict[str, int]:
     """``count`` logins (wrong passwords, so no user is helped by them), 50 at a time."""
     statuses: dict[str, int] = {}
     retry_after = 0
@@ -612,11 +612,10 @@ async def login_flood(http: aiohttp.ClientSession, gateway: str, count: int) -> 
         async with gate:
             body = {"email": f"nobody-{secrets.token_hex(4)}@faults.example", "password": "not it"}
             try:
-                async with http.post(f"{gateway}/users/login", json=body) as response:
-                    await response.read()
-                    key = str(response.status)
-                    retry_after += response.status == 429 and "Retry-After" in response.headers
-            except (aiohttp.ClientError, TimeoutError):
+                response = await http.post(f"{gateway}/users/login", json=body)
+                key = str(response.status_code)
+                retry_after += response.status_code == 429 and "Retry-After" in response.headers
+            except httpx.HTTPError:
                 key = "no answer"
             statuses[key] = statuses.get(key, 0) + 1
 

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
+import httpx
 
 from bench import faults, people
 from bench.docker import Compose, deployed, unavailable
@@ -89,7 +89,7 @@ class ComposePlatform:
         name: str,
         args: argparse.Namespace,
         outcome: faults.Outcome,
-        http: aiohttp.ClientSession,
+        http: httpx.AsyncClient,
     ) -> str | None:
         service = "redis" if name == "redis-pause" else "competitions"
         container, instance = await asyncio.to_thread(self.victim, service)

@@ -6,7 +6,7 @@ competitions made by an admin."""
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
+import httpx
 
 from bench.stack import Stack
 
@@ -41,21 +41,21 @@ def open_competition(title: str, description: str, days: float) -> dict[str, str
     }
 
 
-async def sign_up(http: aiohttp.ClientSession, users_url: str, name: str) -> Person:
+async def sign_up(http: httpx.AsyncClient, users_url: str, name: str) -> Person:
     email = f"{name}@{DOMAIN}"
     body = {"username": name, "email": email, "password": PASSWORD}
-    async with http.post(f"{users_url}/users/register", json=body) as response:
-        if response.status != 201:
-            raise SystemExit(f"register {name}: {response.status} {await response.text()}")
+    response = await http.post(f"{users_url}/users/register", json=body)
+    if response.status_code != 201:
+        raise SystemExit(f"register {name}: {response.status_code} {response.text}")
     return await log_in(http, users_url, email)
 
 
-async def log_in(http: aiohttp.ClientSession, users_url: str, email: str) -> Person:
+async def log_in(http: httpx.AsyncClient, users_url: str, email: str) -> Person:
     body = {"email": email, "password": PASSWORD}
-    async with http.post(f"{users_url}/users/login", json=body) as response:
-        if response.status != 200:
-            raise SystemExit(f"login {email}: {response.status} {await response.text()}")
-        answer = await response.json()
+    response = await http.post(f"{users_url}/users/login", json=body)
+    if response.status_code != 200:
+        raise SystemExit(f"login {email}: {response.status_code} {response.text}")
+    answer = response.json()
     return Person(str(answer["user_id"]), email, str(answer["token"]))
 
 
@@ -70,17 +70,17 @@ async def open_competitions(
     competitions_url: str, users_url: str, admin_email: str, count: int
 ) -> list[str]:
     """``count`` open competitions made by the admin, ending a minute apart; their ids."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+    async with httpx.AsyncClient(timeout=60) as http:
         admin = await log_in(http, users_url, admin_email)
         created = []
         for n in range(count):
             body = open_competition(
                 f"Bench {n}", "Stories written while a benchmark runs.", 2 + n / 1440
             )
-            async with http.post(
+            response = await http.post(
                 f"{competitions_url}/competitions", json=body, headers=admin.auth
-            ) as response:
-                if response.status != 201:
-                    raise SystemExit(f"competition {n}: {response.status} {await response.text()}")
-                created.append(str((await response.json())["competition_id"]))
+            )
+            if response.status_code != 201:
+                raise SystemExit(f"competition {n}: {response.status_code} {response.text}")
+            created.append(str(response.json()["competition_id"]))
     return created

@@ -37,12 +37,12 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from bench.measure import log, process_tree_cpu, run_wrk, warm_up
 from bench.stack import HUGE_RATE, Stack, Started, start, wait_until
@@ -154,9 +154,8 @@ def start_nginx(
 
 def http_ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
         return False
 
 

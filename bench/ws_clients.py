@@ -30,7 +30,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 CREATED = "submission.created"
 HANDSHAKE_SECONDS = 120
@@ -83,36 +84,39 @@ class Tally:
             self.check_complete(entry)
 
 
-async def read(socket: aiohttp.ClientWebSocketResponse, tally: Tally) -> None:
+async def read(socket: ClientConnection, tally: Tally) -> None:
     """Read until closed, timing each message the moment it is read."""
     last_id: int | None = None
-    async for frame in socket:
-        at = time.time()
-        if frame.type != aiohttp.WSMsgType.TEXT:
-            continue
-        message = json.loads(frame.data)
-        if last_id is not None and message["id"] != last_id + 1:
-            tally.gaps += 1
-        last_id = message["id"]
-        tally.record(message, at)
+    try:
+        async for data in socket:
+            at = time.time()
+            if isinstance(data, bytes):  # a binary frame: notices are text
+                continue
+            message = json.loads(data)
+            if last_id is not None and message["id"] != last_id + 1:
+                tally.gaps += 1
+            last_id = message["id"]
+            tally.record(message, at)
+    except ConnectionClosed:  # raised for any close but 1000 and 1001; all are recorded below
+        pass
     tally.lost(f"closed: {socket.close_code}")
 
 
-async def connect(
-    session: aiohttp.ClientSession,
+async def open_socket(
     url: str,
     token: str,
     gate: asyncio.Semaphore,
     tally: Tally,
     readers: set[asyncio.Task[None]],
-) -> aiohttp.ClientWebSocketResponse:
+) -> ClientConnection:
     async with gate:
-        socket = await session.ws_connect(
+        socket = await connect(
             url,
-            headers={"Authorization": f"Bearer {token}"},
-            heartbeat=None,  # the server pings; reading answers it
-            compress=0,
-            timeout=aiohttp.ClientWSTimeout(ws_close=5),
+            additional_headers={"Authorization": f"Bearer {token}"},
+            open_timeout=HANDSHAKE_SECONDS,
+            ping_interval=None,  # the server pings; reading answers it
+            compression=None,
+            close_timeout=5,
         )
     tally.open += 1
     reader = asyncio.create_task(read(socket, tally))
@@ -145,33 +149,30 @@ async def run(url: str, tokens: list[str], concurrency: int) -> None:
     tally = Tally()
     readers: set[asyncio.Task[None]] = set()
     gate = asyncio.Semaphore(concurrency)
-    timeout = aiohttp.ClientTimeout(total=HANDSHAKE_SECONDS)
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        started = time.time()
-        results = await asyncio.gather(
-            *(connect(session, url, token, gate, tally, readers) for token in tokens),
-            return_exceptions=True,
-        )
-        sockets = [r for r in results if isinstance(r, aiohttp.ClientWebSocketResponse)]
-        errors = [repr(r) for r in results if isinstance(r, BaseException)]
-        emit(
-            "connected",
-            sockets=len(sockets),
-            failed=len(errors),
-            errors=errors[:3],
-            seconds=time.time() - started,
-        )
-        async for command in stdin_lines():
-            if command == "report":
-                report(tally)
-            elif command == "quit":
-                break
-        tally.quitting = True  # closed on purpose, not lost
-        await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
-        for reader in readers:
-            reader.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
+    started = time.time()
+    results = await asyncio.gather(
+        *(open_socket(url, token, gate, tally, readers) for token in tokens),
+        return_exceptions=True,
+    )
+    sockets = [r for r in results if isinstance(r, ClientConnection)]
+    errors = [repr(r) for r in results if isinstance(r, BaseException)]
+    emit(
+        "connected",
+        sockets=len(sockets),
+        failed=len(errors),
+        errors=errors[:3],
+        seconds=time.time() - started,
+    )
+    async for command in stdin_lines():
+        if command == "report":
+            report(tally)
+        elif command == "quit":
+            break
+    tally.quitting = True  # closed on purpose, not lost
+    await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
 
 
 def main() -> None:
