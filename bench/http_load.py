@@ -71,20 +71,32 @@ class Scene:
     def script(self, workdir: Path, base_url: str) -> Path:
         """A wrk script that POSTs a comment as writer i on entry i, i in turn."""
         paths = [f"/competitions/{self.competition}/comment/{entry}" for entry in self.entries]
-        tokens = [f"Bearer {w.token}" for w in self.writers]
-        script = workdir / "comment.lua"
-        script.write_text(
-            f"local paths = {{{', '.join(json.dumps(p) for p in paths)}}}\n"
-            f"local tokens = {{{', '.join(json.dumps(t) for t in tokens)}}}\n"
-            "local n = 0\n"
-            "request = function()\n"
-            "  n = n % #paths + 1\n"
-            '  local headers = {["Content-Type"] = "application/json", '
-            '["Authorization"] = tokens[n]}\n'
-            '  return wrk.format("POST", paths[n], headers, \'{"content": "Hm."}\')\n'
-            "end\n"
+        body = {"content": "Hm."}
+        return rotation(
+            workdir / "comment.lua", "POST", list(zip(paths, self.writers, strict=True)), body
         )
-        return script
+
+
+def rotation(
+    script: Path, method: str, targets: list[tuple[str, Person]], body: dict[str, str]
+) -> Path:
+    """A wrk script sending ``body`` to each (path, person) of ``targets`` in turn, with
+    that person's token. The body's JSON must be ASCII: Lua strings know no \\u escapes."""
+    paths = ", ".join(json.dumps(path) for path, _ in targets)
+    tokens = ", ".join(json.dumps(f"Bearer {person.token}") for _, person in targets)
+    script.write_text(
+        f"local paths = {{{paths}}}\n"
+        f"local tokens = {{{tokens}}}\n"
+        f"local body = {json.dumps(json.dumps(body))}\n"
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n % #paths + 1\n"
+        '  local headers = {["Content-Type"] = "application/json", '
+        '["Authorization"] = tokens[n]}\n'
+        f'  return wrk.format("{method}", paths[n], headers, body)\n'
+        "end\n"
+    )
+    return script
 
 
 async def set_scene(stack: Stack, tag: str, pairs: int) -> Scene:
@@ -309,6 +321,88 @@ def replicas(
         "PostgreSQL: past two replicas the machine, not the design, is the limit"
     )
     return "\n".join(lines), rows
+
+
+# A story of about 1,000 words (ASCII: see rotation), the text every entries-part write sends.
+STORY = " ".join(["The keeper counted ships that never came, and kept counting."] * 100)
+ENTRIES_PER_WRITER = 100  # the most a competition allows
+# Writers in turn: room for 3,200 submits, more than a run of a few hundred a second makes.
+ENTRANTS = 32
+
+
+async def entry_scene(stack: Stack, tag: str, writers: int) -> tuple[str, list[Person], list[str]]:
+    """A competition taking many entries each, and ``writers`` writers with one entry
+    each; returns the competition, the writers and their entries."""
+    users_url = stack.running("users")[0].url
+    async with httpx.AsyncClient(timeout=60) as http:
+        admin_email, people = await asyncio.gather(
+            asyncio.to_thread(create_admin, stack, f"admin{tag}"),
+            asyncio.gather(*(sign_up(http, users_url, f"entrant{tag}{n}") for n in range(writers))),
+        )
+        admin = await log_in(http, users_url, admin_email)
+        body = {
+            **open_competition(f"Entries {tag}", "Entered, edited and drafted.", days=2),
+            "max_entries_per_user": ENTRIES_PER_WRITER,
+        }
+        competition = await post(http, f"{stack.url}/competitions", admin, body, "competition_id")
+        url = f"{stack.url}/competitions/{competition}/submit"
+        entry = {"title": "The entry", "content": STORY}
+        entries = await asyncio.gather(
+            *(post(http, url, who, entry, "submission_id") for who in people)
+        )
+    return competition, list(people), list(entries)
+
+
+def entries(
+    args: argparse.Namespace, cluster: PostgresCluster, workdir: Path
+) -> tuple[str, dict[str, Any]]:
+    """What keeping a writer's text costs: an edit and a draft save against a submit,
+    each sending the same ~1,000 words through the gateway to one competitions replica."""
+    with http_stack(cluster, workdir, "entries", competitions=1) as stack:
+        stack.start_gateway()
+        competition, people, ids = asyncio.run(entry_scene(stack, secrets.token_hex(3), ENTRANTS))
+        base = f"/competitions/{competition}"
+        kinds = {
+            "submit": ("POST", [(f"{base}/submit", who) for who in people], {"title": "T"}),
+            "edit": (
+                "PATCH",
+                [(f"{base}/submissions/{i}", w) for i, w in zip(ids, people, strict=True)],
+                {},
+            ),
+            "draft": ("PUT", [(f"{base}/draft", who) for who in people], {"title": "T"}),
+        }
+        figures: dict[str, Any] = {}
+        for kind, (method, targets, fields) in kinds.items():
+            script = rotation(
+                workdir / f"{kind}.lua", method, targets, {**fields, "content": STORY}
+            )
+            url = f"{stack.url}{targets[0][0]}"
+            replica = stack.running("competitions")[0]
+            warm_up(url, args.warmup, 8, script)
+            cpu = process_tree_cpu(replica.pid)
+            run = run_wrk(url, args.duration, 8, script)
+            used = process_tree_cpu(replica.pid) - cpu
+            figures[kind] = point(run, replica_cpu_us=used * 1e6 / max(run.requests, 1))
+            log("entries: %s %.0f req/s", kind, run.requests_per_second)
+    submit = figures["submit"]["replica_cpu_us"]
+    for kind in ("edit", "draft"):
+        figures[f"{kind}_vs_submit_cpu"] = figures[kind]["replica_cpu_us"] / max(submit, 1)
+    lines = [
+        "== entries: a submit, an edit and a draft save of ~1,000 words through the gateway, "
+        f"one competitions replica (wrk -c8 -d{args.duration:g}s each, {ENTRANTS} writers in turn)",
+        f"{'':>8}  {'req/s':>7} {'p99 ms':>8} {'replica CPU us/req':>18}  {'errors':>6}",
+    ]
+    for kind in kinds:
+        f = figures[kind]
+        lines.append(
+            f"{kind:>8}  {f['requests_per_second']:>7.0f} {f['p99_ms']:>8.1f} "
+            f"{f['replica_cpu_us']:>18.0f}  {f['errors']:>6}"
+        )
+    lines.append(
+        f"CPU per request against a submit: edit {figures['edit_vs_submit_cpu']:.2f}x, "
+        f"draft save {figures['draft_vs_submit_cpu']:.2f}x (at most 1x is the target)"
+    )
+    return "\n".join(lines), figures
 
 
 @dataclass(frozen=True)

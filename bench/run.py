@@ -16,10 +16,11 @@ a module of bench/ that is a library of this command:
 - ``proxies`` (bench/proxies.py): the gateway against nginx and direct, on the real
   path (GET /competitions of one instance) and on a static upstream (each proxy's
   ceiling), ``--rounds`` rounds, medians.
-- ``balancing``, ``concurrency``, ``replicas``, ``cache`` (bench/http_load.py): round
-  robin against least load with one of three replicas ``--delay-ms`` late; requests/s
-  and p50/p99 against 1 to 256 connections for the main read and write; 1, 2 and 3
-  competitions replicas; cached against uncached GET /competitions. This machine has
+- ``balancing``, ``concurrency``, ``replicas``, ``cache``, ``entries``
+  (bench/http_load.py): round robin against least load with one of three replicas
+  ``--delay-ms`` late; requests/s and p50/p99 against 1 to 256 connections for the main
+  read and write; 1, 2 and 3 competitions replicas; cached against uncached GET
+  /competitions; an edit and a draft save against a submit of the same text. This machine has
   2 cores shared by wrk, the gateway, the replicas and PostgreSQL, so past two
   replicas the machine, not the design, is the limit.
 - ``fanout``, ``likes`` (bench/fanout.py): ``--sockets`` (1k, 5k, 10k) subscribers on
@@ -54,7 +55,7 @@ from bench.stack import PostgresCluster, RedisServer, install_hint, missing_tool
 from litcomp.gateway.process import hot_path_compiled
 
 RESULTS = Path(__file__).with_name("results")
-PARTS = ("proxies", "balancing", "concurrency", "replicas", "cache", "fanout", "likes")
+PARTS = ("proxies", "balancing", "concurrency", "replicas", "cache", "entries", "fanout", "likes")
 
 
 @dataclass
@@ -206,6 +207,7 @@ def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> Path:
                 "concurrency": lambda: http_load.concurrency(args, cluster, redis, workdir),
                 "replicas": lambda: http_load.replicas(args, cluster, workdir),
                 "cache": lambda: http_load.cache(args, cluster, redis, workdir),
+                "entries": lambda: http_load.entries(args, cluster, workdir),
             }
             for name, step in steps.items():
                 if name in parts:

@@ -88,6 +88,10 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
     assert all(f["incomplete_rounds"] == 0 and f["gaps"] == 0 for f in parts["fanout"])
     assert parts["likes"]["like_count"] == parts["likes"]["liked_notices"] == 20
     assert set(parts["balancing"]["policies"]) == {"round_robin", "least_load"}
+    assert all(
+        parts["entries"][kind]["requests"] > 0 and parts["entries"][kind]["errors"] == 0
+        for kind in ("submit", "edit", "draft")
+    )
     assert parts["proxies"]["targets"]["gateway"]["requests"] > 0
     plots = {p.name for p in tmp_path.glob("*.png")}
     assert plots == {f"bench-{n}.png" for n in ("concurrency", "replicas", "fanout", "comparisons")}
