@@ -1,4 +1,5 @@
-"""schemathesis hooks (schemathesis.toml loads this file): text PostgreSQL cannot store.
+"""schemathesis hooks (schemathesis.toml loads this file): text PostgreSQL cannot store,
+and an entry to withdraw for each withdrawal.
 
 schemathesis checks every string it draws with jsonschema-rs, which holds text as Rust
 strings, so it never draws a lone surrogate (U+D800 to U+DFFF; no codec setting
@@ -14,9 +15,11 @@ shows the body before the splice; the body sent had ``\\ud800`` added to that st
 """
 
 import json
+import os
 import zlib
 from typing import Any
 
+import httpx
 import schemathesis
 from schemathesis import Case, HookContext
 
@@ -37,8 +40,29 @@ def spliced(body: dict[str, Any]) -> bytes | None:
     return json.dumps(changed).encode()
 
 
+WITHDRAW = "DELETE /competitions/{competition_id}/submissions/{submission_id}"
+
+
+def fresh_entry() -> str:
+    """A new entry of the writer's in the competition entries are withdrawn from."""
+    competition = os.environ["LITCOMP_FUZZ_WITHDRAWN_COMPETITION_ID"]
+    entered = httpx.post(
+        f"{os.environ['LITCOMP_FUZZ_BASE_URL']}/competitions/{competition}/submit",
+        json={"title": "To withdraw", "content": "Not for long."},
+        headers={"Authorization": f"Bearer {os.environ['LITCOMP_FUZZ_WRITER_TOKEN']}"},
+        timeout=10,
+    )
+    entered.raise_for_status()
+    return str(entered.json()["submission_id"])
+
+
 @schemathesis.hook
 def before_call(context: HookContext, case: Case, kwargs: dict[str, Any]) -> None:
+    """Withdrawals meet an entry that is there (a withdrawal cannot be repeated); negative
+    cases carry a lone surrogate."""
+    withdrawn = os.environ["LITCOMP_FUZZ_WITHDRAWN_SUBMISSION_ID"]
+    if case.operation.label == WITHDRAW and case.path_parameters.get("submission_id") == withdrawn:
+        case.path_parameters["submission_id"] = fresh_entry()
     if not case.meta or not case.meta.generation.mode.is_negative:
         return
     if case.media_type != "application/json" or not isinstance(case.body, dict):

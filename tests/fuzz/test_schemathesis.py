@@ -66,6 +66,15 @@ def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> N
             headers=writer.auth,
         )
         assert entry.status_code == 201, entry.text
+        withdrawn_competition = create_competition(
+            client, admin, "Withdrawn from", max_entries_per_user=100
+        )
+        withdrawn = client.post(
+            f"/competitions/{withdrawn_competition}/submit",
+            json={"title": "To withdraw", "content": "Not for long."},
+            headers=writer.auth,
+        )
+        assert withdrawn.status_code == 201, withdrawn.text
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -74,6 +83,10 @@ def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> N
         "LITCOMP_FUZZ_COMPETITION_ID": competition,
         "LITCOMP_FUZZ_SUBMISSION_ID": entry.json()["submission_id"],
         "LITCOMP_FUZZ_USER_ID": writer.user_id,
+        "LITCOMP_FUZZ_WRITER_TOKEN": writer.token,
+        "LITCOMP_FUZZ_BASE_URL": deployed.url,
+        "LITCOMP_FUZZ_WITHDRAWN_COMPETITION_ID": withdrawn_competition,
+        "LITCOMP_FUZZ_WITHDRAWN_SUBMISSION_ID": withdrawn.json()["submission_id"],
         "LITCOMP_FUZZ_CACHE": str(ARTIFACTS / "cache"),
         "LITCOMP_FUZZ_HOOKS": str(HOOKS),
         "NO_COLOR": "1",

@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from litcomp.competitions.rules import EXCERPT_CHARS, Schedule, Status
-from litcomp.kit.schemas import Input, Patch, Storable
+from litcomp.kit.schemas import Input, Patch, Storable, Unset
 from litcomp.kit.times import Instant
 
 TITLE_MAX = 200
@@ -77,18 +77,18 @@ class CompetitionCreate(Input):
 class CompetitionUpdate(Patch):
     clearable = frozenset({"voting_end_date", "word_min", "word_max"})
 
-    title: Title | None = None
-    description: Description | None = None
-    start_date: Instant | None = None
-    end_date: Instant | None = None
+    title: Title | Unset = None
+    description: Description | Unset = None
+    start_date: Instant | Unset = None
+    end_date: Instant | Unset = None
     voting_end_date: VotingEnd | None = None
-    max_entries_per_user: MaxEntries | None = None
-    prompt: Prompt | None = None
-    rules: Rules | None = None
-    tags: Tags | None = None
+    max_entries_per_user: MaxEntries | Unset = None
+    prompt: Prompt | Unset = None
+    rules: Rules | Unset = None
+    tags: Tags | Unset = None
     word_min: WordLimit | None = None
     word_max: WordLimit | None = None
-    comments_after_results: bool | None = None
+    comments_after_results: bool | Unset = None
 
 
 class CompetitionSummary(BaseModel):
@@ -121,8 +121,10 @@ class SubmissionCreate(Input):
 class SubmissionEdit(Patch):
     """What the author changes: the title, the content, or both."""
 
-    title: Title | None = None
-    content: Content | None = None
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    title: Title | Unset = None
+    content: Content | Unset = None
 
     @model_validator(mode="after")
     def _something(self) -> Self:

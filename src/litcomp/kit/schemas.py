@@ -9,7 +9,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     model_validator,
 )
-from pydantic.json_schema import JsonSchemaValue
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
 from pydantic_core import core_schema
 
 
@@ -17,6 +17,11 @@ class Input(BaseModel):
     """A request body: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+Unset = SkipJsonSchema[None]
+"""For a PATCH field that may be left out but not sent as null: ``Title | Unset = None``.
+The published schema says "not null"; ``Patch`` refuses a null sent all the same."""
 
 
 class Patch(Input):
