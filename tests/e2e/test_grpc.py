@@ -100,15 +100,15 @@ def test_list_user_submissions(
     competition_id = create_competition(competitions, admin, "Entries")
     submitted = competitions.post(
         f"/competitions/{competition_id}/submit",
-        json={"title": "Mine", "content": "Text"},
+        json={"title": "Mine", "content": "Text of *four* words"},
         headers=writer.auth,
     ).json()
     stub = competitions_pb2_grpc.CompetitionsStub(competitions_channel)
     answer = stub.ListUserSubmissions(
         competitions_pb2.ListUserSubmissionsRequest(user_id=writer.user_id), timeout=5
     )
-    assert [(s.submission_id, s.title, s.content) for s in answer.submissions] == [
-        (submitted["submission_id"], "Mine", "Text")
+    assert [(s.submission_id, s.title, s.content, s.word_count) for s in answer.submissions] == [
+        (submitted["submission_id"], "Mine", "Text of *four* words", 4)
     ]
 
 

@@ -113,3 +113,20 @@ def test_a_body_that_is_not_utf8_is_400_bad_request(users: httpx.Client):
         "/users/login", content=b"\x80abc", headers={"Content-Type": "application/json"}
     )
     assert expect_error(refused, 400)["code"] == "bad_request"  # was "http_error"
+
+
+def test_entries_are_described_with_their_markdown_html_and_word_count(platform: Platform):
+    schemas = httpx.get(f"{platform.url}/openapi.json", timeout=10).json()["components"]["schemas"]
+    for schema, fields in {
+        "SubmissionSummary": {"word_count"},
+        "SubmissionDetails": {"content", "content_html", "word_count"},
+        "CommentThread": {"content", "content_html"},
+        "UserSubmission": {"content", "word_count"},
+    }.items():
+        assert fields <= set(schemas[schema]["required"]), schema
+        for field in fields:
+            assert schemas[schema]["properties"][field]["description"], (schema, field)
+        if "word_count" in fields:
+            assert schemas[schema]["properties"]["word_count"]["type"] == "integer"
+    assert "Markdown" in schemas["SubmissionCreate"]["properties"]["content"]["description"]
+    assert "Markdown" in schemas["CommentCreate"]["properties"]["content"]["description"]

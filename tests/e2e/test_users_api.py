@@ -204,6 +204,7 @@ def test_profile_lists_my_submissions(
             "competition_id": competition_id,
             "title": "My poem",
             "content": content,
+            "word_count": 5,
             "created_at": mine[0]["created_at"],
         }
     ]

@@ -1,5 +1,6 @@
 """HTTP routes of the competitions service: translate requests to service calls and back."""
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -10,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
 from litcomp.competitions.cache import CompetitionCache
-from litcomp.competitions.models import Competition, Submission
+from litcomp.competitions.markdown import to_html
+from litcomp.competitions.models import Comment, Competition, Submission
 from litcomp.competitions.notifications.fanout import FanoutWorker
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.rules import Schedule
@@ -217,6 +219,7 @@ async def list_submissions(
             competition_id=s.competition_id,
             title=s.title,
             excerpt=excerpt,
+            word_count=s.word_count,
             author=Author(user_id=s.author_id, username=names.get(s.author_id)),
             likes=s.like_count,
             created_at=s.created_at,
@@ -285,11 +288,21 @@ async def _details_of(
     )
     await session.close()  # give the connection back before calling another service
     names = await users.usernames([submission.author_id, *(c.author_id for c in comments)])
+    # Markdown takes milliseconds for a story and up to seconds for 200,000 characters
+    # dense with markup (pure Python): off the event loop, so other requests go on.
+    return await asyncio.to_thread(_rendered, submission, comments, liked, names)
+
+
+def _rendered(
+    submission: Submission, comments: list[Comment], liked: bool, names: dict[uuid.UUID, str]
+) -> SubmissionDetails:
     return SubmissionDetails(
         submission_id=submission.id,
         competition_id=submission.competition_id,
         title=submission.title,
         content=submission.content,
+        content_html=to_html(submission.content),
+        word_count=submission.word_count,
         author=Author(user_id=submission.author_id, username=names.get(submission.author_id)),
         likes=submission.like_count,
         liked_by_me=liked,
@@ -334,6 +347,7 @@ def _thread(thread: Thread, names: dict[uuid.UUID, str]) -> CommentThread:
         parent_id=comment.parent_id,
         author=Author(user_id=comment.author_id, username=names.get(comment.author_id)),
         content=comment.content,
+        content_html=to_html(comment.content),
         created_at=comment.created_at,
         replies=[_thread(reply, names) for reply in thread.replies],
     )

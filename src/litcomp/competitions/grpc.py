@@ -63,6 +63,7 @@ class Competitions(CompetitionsServicer):
                     title=s.title,
                     content=s.content,
                     created_at=_timestamp(s.created_at),
+                    word_count=s.word_count,
                 )
                 for s in found
             ]

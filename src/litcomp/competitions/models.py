@@ -4,9 +4,10 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from litcomp.competitions.rules import Schedule
+from litcomp.competitions.words import word_count
 from litcomp.kit.db import NAMING_CONVENTION, UTCDateTime
 from litcomp.kit.idempotency import idempotency_table
 from litcomp.kit.times import utcnow
@@ -62,7 +63,9 @@ RESULTS_AT = sa.func.coalesce(Competition.voting_end_date, Competition.end_date)
 
 class Submission(Base):
     """An entry. ``like_count`` is kept in step with ``likes`` in the same transaction,
-    so "top" lists and results read one row per entry."""
+    so "top" lists and results read one row per entry. ``word_count`` is counted
+    whenever the content is set (written or edited), so lists show it without
+    reading the content."""
 
     __tablename__ = "submissions"
 
@@ -73,6 +76,9 @@ class Submission(Base):
     author_id: Mapped[uuid.UUID]
     title: Mapped[str] = mapped_column(sa.String(200))
     content: Mapped[str] = mapped_column(sa.Text)
+    # The server default only let migration 0008 add the column without rebuilding the
+    # table; an entry written or edited through this model has its words counted.
+    word_count: Mapped[int] = mapped_column(server_default="0")
     like_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by its author, while open
@@ -87,6 +93,11 @@ class Submission(Base):
         ),
         sa.Index("ix_submissions_author_id_created_at", "author_id", "created_at"),
     )
+
+    @validates("content")
+    def _count_words(self, _key: str, content: str) -> str:
+        self.word_count = word_count(content)
+        return content
 
 
 class Draft(Base):

@@ -16,8 +16,15 @@ CONTENT_MAX = 200_000
 
 # Text is stored exactly as sent: it is checked, never trimmed or rewritten.
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX), Storable(blank=False)]
-Content = Annotated[str, Field(min_length=1, max_length=CONTENT_MAX), Storable(blank=False)]
-CommentText = Annotated[str, Field(min_length=1, max_length=10_000), Storable(blank=False)]
+MARKDOWN = "Markdown (CommonMark), stored exactly as sent"
+Content = Annotated[
+    str,
+    Field(min_length=1, max_length=CONTENT_MAX, description=MARKDOWN),
+    Storable(blank=False),
+]
+CommentText = Annotated[
+    str, Field(min_length=1, max_length=10_000, description=MARKDOWN), Storable(blank=False)
+]
 Description = Annotated[str, Field(max_length=10_000), Storable()]
 MaxEntries = Annotated[int, Field(ge=1, le=100)]
 Prompt = Annotated[str, Field(max_length=2_000), Storable()]
@@ -51,6 +58,25 @@ VotingEnd = Annotated[
 def check_word_limits(word_min: int | None, word_max: int | None) -> None:
     if word_min is not None and word_max is not None and word_min > word_max:
         raise ValueError("word_min must not be more than word_max")
+
+
+WordCount = Annotated[
+    int,
+    Field(
+        ge=0,
+        description="Words of letters and digits; each CJK ideograph or kana is one"
+        " (litcomp.competitions.words)",
+    ),
+]
+ContentHtml = Annotated[
+    str,
+    Field(
+        description="The content rendered from Markdown (CommonMark, line breaks kept) and"
+        " sanitized: only p, br, hr, em, strong, h1-h6, blockquote, ul, ol, li, code, pre"
+        " and a (http, https and mailto links); typed HTML shows as text, images as their"
+        " alt text"
+    ),
+]
 
 
 class CompetitionCreate(Input):
@@ -165,6 +191,7 @@ class SubmissionSummary(BaseModel):
     competition_id: uuid.UUID
     title: str
     excerpt: str = Field(description=f"The first {EXCERPT_CHARS} characters of the content")
+    word_count: WordCount
     author: Author
     likes: int
     created_at: datetime
@@ -192,7 +219,8 @@ class CommentThread(BaseModel):
     comment_id: uuid.UUID
     parent_id: uuid.UUID | None
     author: Author
-    content: str
+    content: str = Field(description=MARKDOWN)
+    content_html: ContentHtml
     created_at: datetime
     replies: list["CommentThread"]
 
@@ -201,7 +229,9 @@ class SubmissionDetails(BaseModel):
     submission_id: uuid.UUID
     competition_id: uuid.UUID
     title: str
-    content: str
+    content: str = Field(description=MARKDOWN)
+    content_html: ContentHtml
+    word_count: WordCount
     author: Author
     likes: int
     liked_by_me: bool = Field(description="false when the request carries no token")

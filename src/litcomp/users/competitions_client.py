@@ -31,6 +31,7 @@ class Entry:
     title: str
     content: str
     created_at: datetime
+    word_count: int
 
 
 class CompetitionsClient:
@@ -67,6 +68,7 @@ class CompetitionsClient:
                 title=s.title,
                 content=s.content,
                 created_at=s.created_at.ToDatetime(tzinfo=UTC),
+                word_count=s.word_count,
             )
             for s in response.submissions
         ]

@@ -86,7 +86,10 @@ class UserSubmission(BaseModel):
     submission_id: uuid.UUID
     competition_id: uuid.UUID
     title: str
-    content: str
+    content: str = Field(description="Markdown (CommonMark), exactly as written")
+    word_count: int = Field(
+        ge=0, description="Words of letters and digits; each CJK ideograph or kana is one"
+    )
     created_at: datetime
 
 

@@ -28,18 +28,20 @@ class Competition(_message.Message):
     def __init__(self, competition_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., admin_id: _Optional[str] = ..., start_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Submission(_message.Message):
-    __slots__ = ("submission_id", "competition_id", "title", "content", "created_at")
+    __slots__ = ("submission_id", "competition_id", "title", "content", "created_at", "word_count")
     SUBMISSION_ID_FIELD_NUMBER: _ClassVar[int]
     COMPETITION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    WORD_COUNT_FIELD_NUMBER: _ClassVar[int]
     submission_id: str
     competition_id: str
     title: str
     content: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, submission_id: _Optional[str] = ..., competition_id: _Optional[str] = ..., title: _Optional[str] = ..., content: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    word_count: int
+    def __init__(self, submission_id: _Optional[str] = ..., competition_id: _Optional[str] = ..., title: _Optional[str] = ..., content: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., word_count: _Optional[int] = ...) -> None: ...
 
 class GetCompetitionsRequest(_message.Message):
     __slots__ = ("competition_ids",)

@@ -212,7 +212,7 @@ function entryCard(entry) {
     "li",
     { class: "card entry-card" },
     h("h3", {}, h("a", { href: competitionHref(entry.competition_id, `/entries/${encodeURIComponent(entry.submission_id)}`) }, entry.title)),
-    h("p", { class: "meta" }, "by ", authorLink(entry.author), " · ", dateTime(entry.created_at), " · ", plural(entry.likes, "like")),
+    h("p", { class: "meta" }, "by ", authorLink(entry.author), " · ", dateTime(entry.created_at), " · ", plural(entry.word_count, "word"), " · ", plural(entry.likes, "like")),
     h("p", { class: "excerpt" }, entry.excerpt + more),
   );
 }

@@ -1,5 +1,6 @@
 // Building the page. Everything a user wrote goes in as text (text nodes and
-// textContent), never parsed as markup: no module assigns HTML strings.
+// textContent), never parsed as markup: no module assigns HTML strings. The one
+// exception is `rendered` below, for the HTML the API makes from Markdown.
 
 /**
  * h("a", {href: "#/x", class: "link"}, "text", otherNode) -> an element.
@@ -48,6 +49,43 @@ export function field(label, control, hint) {
   const hintNode = hint ? h("small", { id: `${id}-hint`, class: "hint" }, hint) : null;
   if (hintNode) control.setAttribute("aria-describedby", hintNode.id);
   return h("div", { class: "field" }, h("label", { for: id }, label), control, hintNode);
+}
+
+// HTML from the server ----------------------------------------------------------
+
+// What the API's content_html may hold (competitions/markdown.py allows the same):
+// element -> its attributes. Anything else is left out, keeping its text.
+const RENDERED = {
+  P: [], BR: [], HR: [], EM: [], STRONG: [], BLOCKQUOTE: [], UL: [], LI: [], CODE: [], PRE: [],
+  H1: [], H2: [], H3: [], H4: [], H5: [], H6: [], OL: ["start"], A: ["href", "title"],
+};
+const DROPPED = new Set(["SCRIPT", "STYLE", "TEMPLATE", "NOSCRIPT", "IFRAME", "OBJECT", "SVG", "MATH"]);
+const LINKABLE = /^(https?|mailto):/i;
+
+/**
+ * Nodes for the API's `content_html`: the only HTML from outside that enters the page.
+ * The server rendered it from Markdown and sanitized it; here it is parsed into an
+ * inert document (nothing runs or loads there) and rebuilt through h() with the same
+ * allow-list, so even HTML that got past the server could add no other element, no
+ * attribute, and no link but http(s) and mailto.
+ */
+export function rendered(html) {
+  const inert = new DOMParser().parseFromString(html, "text/html");
+  return [...inert.body.childNodes].map(copy);
+}
+
+function copy(node) {
+  if (node.nodeType === Node.TEXT_NODE) return node.data;
+  if (node.nodeType !== Node.ELEMENT_NODE || DROPPED.has(node.nodeName.toUpperCase())) return null;
+  const children = [...node.childNodes].map(copy);
+  const allowed = RENDERED[node.nodeName.toUpperCase()];
+  if (!allowed) return children;
+  const props = Object.fromEntries(allowed.filter((name) => node.hasAttribute(name)).map((name) => [name, node.getAttribute(name)]));
+  if (node.nodeName.toUpperCase() === "A") {
+    if (!LINKABLE.test(props.href ?? "")) delete props.href;
+    props.rel = "nofollow noopener noreferrer ugc";
+  }
+  return h(node.nodeName.toLowerCase(), props, children);
 }
 
 let counter = 0;
@@ -126,8 +164,11 @@ function tick(element) {
 
 setInterval(() => document.querySelectorAll("time.countdown").forEach(tick), 1000);
 
+const numbers = new Intl.NumberFormat("en");
+
+/** "1 like", "3,012 words". */
 export function plural(count, one, many = `${one}s`) {
-  return `${count} ${count === 1 ? one : many}`;
+  return `${numbers.format(count)} ${count === 1 ? one : many}`;
 }
 
 const ordinals = new Intl.PluralRules("en", { type: "ordinal" });

@@ -3,7 +3,7 @@
 // unless the reader is in the middle of writing something.
 
 import { api, describe } from "./api.js";
-import { alertBox, busy, dateTime, field, fill, h, plural, uniqueId } from "./dom.js";
+import { alertBox, busy, dateTime, field, fill, h, plural, rendered, uniqueId } from "./dom.js";
 import { allows, authorLink, competitionHref, statusBadge } from "./competitions.js";
 import { onNotification } from "./notify.js";
 import { onLeave } from "./router.js";
@@ -23,8 +23,8 @@ export async function entryPage(ctx) {
       "article",
       { class: "entry" },
       h("h1", {}, entry.title),
-      h("p", { class: "meta" }, "by ", authorLink(entry.author), " · ", dateTime(entry.created_at)),
-      h("div", { class: "prose" }, entry.content),
+      h("p", { class: "meta" }, "by ", authorLink(entry.author), " · ", dateTime(entry.created_at), " · ", plural(entry.word_count, "word")),
+      h("div", { class: "prose" }, rendered(entry.content_html)),
     ),
     likes,
     comments,
@@ -138,7 +138,7 @@ function commentItem(comment, entry, open, section) {
       "article",
       { class: "comment", "aria-label": `Comment by ${name}` },
       h("p", { class: "meta" }, authorLink(comment.author), " · ", dateTime(comment.created_at)),
-      h("p", { class: "comment-text" }, comment.content),
+      h("div", { class: "comment-text" }, rendered(comment.content_html)),
       reply,
       slot,
     ),

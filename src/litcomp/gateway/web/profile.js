@@ -1,7 +1,7 @@
 // Profiles: mine (entries, subscriptions, bio and picture) and anyone's public one.
 
 import { api, describe } from "./api.js";
-import { alertBox, busy, countdown, dateTime, field, h } from "./dom.js";
+import { alertBox, busy, countdown, dateTime, field, h, plural } from "./dom.js";
 import { competitionHref, subscribeButton } from "./competitions.js";
 import { go } from "./router.js";
 import { session } from "./session.js";
@@ -104,7 +104,7 @@ function entryList(entries) {
         {},
         h("a", { href: competitionHref(entry.competition_id, `/entries/${encodeURIComponent(entry.submission_id)}`) }, entry.title),
         " ",
-        h("small", { class: "muted" }, dateTime(entry.created_at)),
+        h("small", { class: "muted" }, dateTime(entry.created_at), " · ", plural(entry.word_count, "word")),
       ),
     ),
   );
