@@ -157,12 +157,43 @@ async def migrate(engine: AsyncEngine, migrations_dir: Path, revision: str = "he
 
     On PostgreSQL a transaction-scoped advisory lock makes replicas that start
     together take turns, so each migration runs exactly once.
+
+    On SQLite foreign keys are off while migrations run: a batch migration rebuilds a
+    table (copy, DROP, rename), and with them on the DROP would delete every row that
+    refers to it, by cascade. SQLite ignores the pragma inside a transaction, so it is
+    set on the driver's connection around it; the keys are checked once it is done.
     """
-    async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            key = int.from_bytes(hashlib.sha256(migrations_dir.parent.name.encode()).digest()[:7])
-            await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-        await connection.run_sync(_upgrade, migrations_dir, revision)
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await connection.run_sync(_sqlite_pragma, "PRAGMA foreign_keys=OFF")
+        try:
+            async with connection.begin():
+                if not sqlite:
+                    key = int.from_bytes(
+                        hashlib.sha256(migrations_dir.parent.name.encode()).digest()[:7]
+                    )
+                    await connection.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key}
+                    )
+                await connection.run_sync(_upgrade, migrations_dir, revision)
+                if sqlite:
+                    broken = await connection.run_sync(_sqlite_pragma, "PRAGMA foreign_key_check")
+                    if broken:
+                        raise RuntimeError(f"migrations left rows breaking foreign keys: {broken}")
+        finally:
+            if sqlite:
+                await connection.run_sync(_sqlite_pragma, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str, /) -> list[Any]:
+    """Run ``pragma`` on the driver's connection, outside SQLAlchemy's transaction."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(pragma)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _upgrade(connection: Connection, migrations_dir: Path, revision: str) -> None:
