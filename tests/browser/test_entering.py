@@ -45,6 +45,12 @@ def test_a_story_survives_an_ended_session_and_a_reload_then_is_sent(
     page.get_by_label("Your text").fill("The lighthouse keeper")
     expect(page.locator(".word-count")).to_have_text("3 words (3\u201312 words)")
     expect(page.get_by_text("Draft saved at")).to_be_visible()  # autosaved, not asked
+    page.get_by_label("Your text").fill("The lighthouse")
+    expect(page.locator(".word-count.outside")).to_have_text("2 words (3\u201312 words)")
+    page.get_by_role("button", name="Submit entry").click()
+    expect(page.get_by_role("alert").filter(has_text="has 2 words")).to_contain_text(
+        "Content: has 2 words; this competition takes at least 3."
+    )
     page.get_by_label("Your text").fill(STORY)
     expect(page.locator(".word-count")).to_have_text("10 words (3\u201312 words)")
 

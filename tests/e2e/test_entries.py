@@ -204,3 +204,37 @@ def test_a_draft_outlives_the_deadline_but_is_not_saved_after_it(
     late = competitions.put(url, json={"content": "stormy night"}, headers=writer.auth)
     assert expect_error(late, 409)["code"] == "wrong_phase"
     assert competitions.get(url, headers=writer.auth).json()["content"] == kept["content"]
+
+
+def test_entries_and_edits_outside_the_word_limits_are_refused_naming_count_and_limit(
+    competitions: httpx.Client, admin: Account, writer: Account
+):
+    competition_id = create_competition(competitions, admin, "Limited", word_min=3, word_max=5)
+    url = f"/competitions/{competition_id}/submit"
+    short = competitions.post(url, json={"title": "T", "content": "Two words"}, headers=writer.auth)
+    assert expect_error(short, 422)["details"] == [
+        {
+            "location": "body.content",
+            "message": "has 2 words; this competition takes at least 3",
+            "type": "too_few_words",
+            "count": 2,
+            "limit": 3,
+        }
+    ]
+    long = "One two three four five six, and *seven*."
+    over = expect_error(
+        competitions.post(url, json={"title": "T", "content": long}, headers=writer.auth), 422
+    )
+    assert [(d["type"], d["count"], d["limit"]) for d in over["details"]] == [
+        ("too_many_words", 8, 5)
+    ]
+    entry = enter(competitions, competition_id, writer, content="Exactly five words here, friend.")
+    edit_url = f"/competitions/{competition_id}/submissions/{entry}"
+    refused = competitions.patch(edit_url, json={"content": long}, headers=writer.auth)
+    assert expect_error(refused, 422)["details"][0]["count"] == 8
+    kept = competitions.get(edit_url).json()
+    assert (kept["content"], kept["word_count"]) == ("Exactly five words here, friend.", 5)
+    at_the_floor = competitions.patch(
+        edit_url, json={"content": "Just three words"}, headers=writer.auth
+    )
+    assert at_the_floor.status_code == 200 and at_the_floor.json()["word_count"] == 3

@@ -84,6 +84,29 @@ def refusal(
     return None
 
 
+@dataclass(frozen=True)
+class WordLimitBroken:
+    kind: str  # "too_few_words" or "too_many_words"
+    count: int
+    limit: int
+
+    @property
+    def message(self) -> str:
+        bound = "at least" if self.kind == "too_few_words" else "at most"
+        return f"has {self.count:,} words; this competition takes {bound} {self.limit:,}"
+
+
+def word_limit_broken(
+    count: int, word_min: int | None, word_max: int | None
+) -> WordLimitBroken | None:
+    """The limit an entry of ``count`` words breaks, if any (None: no limit)."""
+    if word_min is not None and count < word_min:
+        return WordLimitBroken("too_few_words", count, word_min)
+    if word_max is not None and count > word_max:
+        return WordLimitBroken("too_many_words", count, word_max)
+    return None
+
+
 def check_reschedule(old: Schedule, new: Schedule, *, now: datetime) -> None:
     """May an admin move a competition's dates? Raises ValueError saying why not.
 

@@ -40,6 +40,7 @@ from litcomp.competitions.rules import (
     Status,
     check_reschedule,
     refusal,
+    word_limit_broken,
 )
 from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
@@ -222,6 +223,7 @@ async def submit(
             title=title,
             content=content,
         )
+        _check_word_limits(competition, submission)
         session.add(submission)
         await session.flush()
         await _forget_draft(session, author_id, competition_id)
@@ -261,12 +263,26 @@ async def edit_submission(
     changes: dict[str, str],
 ) -> Submission:
     """Its author changes an entry's title and/or content while entries are open."""
-    _, submission = await _own_entry_while_open(session, actor, competition_id, submission_id)
+    competition, submission = await _own_entry_while_open(
+        session, actor, competition_id, submission_id
+    )
     for field, value in changes.items():
         setattr(submission, field, value)
+    _check_word_limits(competition, submission)
     submission.edited_at = utcnow()
     await session.commit()
     return submission
+
+
+def _check_word_limits(competition: Competition, submission: Submission) -> None:
+    broken = word_limit_broken(submission.word_count, competition.word_min, competition.word_max)
+    if broken is None:
+        return
+    issue = {"location": "body.content", "message": broken.message, "type": broken.kind}
+    raise Invalid(
+        f"content {broken.message}",
+        details=[{**issue, "count": broken.count, "limit": broken.limit}],
+    )
 
 
 async def withdraw_submission(

@@ -56,6 +56,10 @@ class ValidationIssue(BaseModel):
     location: str = Field(description="Where, e.g. `body.title` or `query.limit`")
     message: str
     type: str = Field(description="The kind of problem, e.g. `string_too_long`")
+    count: int | None = Field(
+        None, description="With a word limit (`too_few_words`, `too_many_words`): the words sent"
+    )
+    limit: int | None = Field(None, description="With a word limit: the limit")
 
 
 class ValidationDetail(BaseModel):
