@@ -53,6 +53,8 @@ def test_a_story_survives_an_ended_session_and_a_reload_then_is_sent(
     )
     page.get_by_label("Your text").fill(STORY)
     expect(page.locator(".word-count")).to_have_text("10 words (3\u201312 words)")
+    page.get_by_text("Preview (as of the last save)").click()
+    expect(page.locator(".preview em")).to_have_text("She kept counting.")  # once saved
 
     end_the_session(page)
     page.get_by_role("button", name="Submit entry").click()

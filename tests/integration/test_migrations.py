@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from litcomp.competitions.app import MIGRATIONS as COMPETITIONS_MIGRATIONS
+from litcomp.competitions.markdown import to_html
 from litcomp.competitions.models import Base as CompetitionsBase
 from litcomp.competitions.models import Comment, Competition, Like, Submission
 from litcomp.kit.db import create_engine, migrate
@@ -115,10 +116,16 @@ async def test_competitions_made_before_phases_keep_their_behaviour_and_their_en
             kept = (await session.scalars(sa.select(Submission))).one()
             likes = await session.scalar(sa.select(sa.func.count()).select_from(Like))
             comments = await session.scalar(sa.select(sa.func.count()).select_from(Comment))
+            comment_html = await session.scalar(sa.select(Comment.content_html))
         assert old.schedule.voting_end is None
         assert (old.prompt, old.rules, old.tags) == ("", "", [])
         assert (old.word_min, old.word_max, old.comments_after_results) == (None, None, False)
         assert (kept.title, kept.word_count, kept.edited_at) == ("Kept", 3, None)
         assert (likes, comments) == (1, 1)
+        # 0009 rendered what was there, as new text is rendered when written.
+        assert (kept.content_html, comment_html) == (
+            to_html("Three words here"),
+            to_html("Kept too"),
+        )
     finally:
         await engine.dispose()

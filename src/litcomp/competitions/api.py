@@ -1,6 +1,5 @@
 """HTTP routes of the competitions service: translate requests to service calls and back."""
 
-import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -11,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
 from litcomp.competitions.cache import CompetitionCache
-from litcomp.competitions.markdown import to_html
-from litcomp.competitions.models import Comment, Competition, Submission
+from litcomp.competitions.models import Competition, Submission
 from litcomp.competitions.notifications.fanout import FanoutWorker
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.rules import Schedule
@@ -288,20 +286,12 @@ async def _details_of(
     )
     await session.close()  # give the connection back before calling another service
     names = await users.usernames([submission.author_id, *(c.author_id for c in comments)])
-    # Markdown takes milliseconds for a story and up to seconds for 200,000 characters
-    # dense with markup (pure Python): off the event loop, so other requests go on.
-    return await asyncio.to_thread(_rendered, submission, comments, liked, names)
-
-
-def _rendered(
-    submission: Submission, comments: list[Comment], liked: bool, names: dict[uuid.UUID, str]
-) -> SubmissionDetails:
     return SubmissionDetails(
         submission_id=submission.id,
         competition_id=submission.competition_id,
         title=submission.title,
         content=submission.content,
-        content_html=to_html(submission.content),
+        content_html=submission.content_html,
         word_count=submission.word_count,
         author=Author(user_id=submission.author_id, username=names.get(submission.author_id)),
         likes=submission.like_count,
@@ -347,7 +337,7 @@ def _thread(thread: Thread, names: dict[uuid.UUID, str]) -> CommentThread:
         parent_id=comment.parent_id,
         author=Author(user_id=comment.author_id, username=names.get(comment.author_id)),
         content=comment.content,
-        content_html=to_html(comment.content),
+        content_html=comment.content_html,
         created_at=comment.created_at,
         replies=[_thread(reply, names) for reply in thread.replies],
     )

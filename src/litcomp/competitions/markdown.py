@@ -23,9 +23,13 @@ fetched from its host by every reader's browser (telling that host who reads wha
 and it could change after the deadline), and the alt text is the writer's own words.
 
 Bounded: markdown-it stops nesting at ``MAX_NESTING`` levels (what is nested deeper
-is left out), and an entry is at most 200,000 characters.
+is left out), and an entry is at most 200,000 characters. Rendering takes milliseconds
+for a story but up to seconds for text written to be slow (200,000 ``[`` take about
+2.5 s, pure Python): it happens once, when the text is written (``rendered``, off the
+event loop), and what is read is the stored HTML, so no reader pays for it.
 """
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -92,3 +96,8 @@ _CLEANER = nh3.Cleaner(
 def to_html(text: str) -> str:
     """``text`` (Markdown) as HTML that is safe to put in a page."""
     return str(_CLEANER.clean(_MARKDOWN.render(text)))
+
+
+async def rendered(text: str) -> str:
+    """``to_html`` in a worker thread, so the instance's other requests go on."""
+    return await asyncio.to_thread(to_html, text)

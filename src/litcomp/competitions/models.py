@@ -79,6 +79,8 @@ class Submission(Base):
     # The server default only let migration 0008 add the column without rebuilding the
     # table; an entry written or edited through this model has its words counted.
     word_count: Mapped[int] = mapped_column(server_default="0")
+    # The content rendered (markdown.rendered) when it is written, so reads do not render.
+    content_html: Mapped[str] = mapped_column(sa.Text, server_default="")
     like_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by its author, while open
@@ -112,6 +114,7 @@ class Draft(Base):
     author_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.Text)
     content: Mapped[str] = mapped_column(sa.Text)
+    content_html: Mapped[str] = mapped_column(sa.Text, server_default="")  # the preview
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -151,6 +154,7 @@ class Comment(Base):
         sa.ForeignKey("comments.id", ondelete="CASCADE")
     )
     content: Mapped[str] = mapped_column(sa.Text)
+    content_html: Mapped[str] = mapped_column(sa.Text, server_default="")  # as Submission's
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -171,6 +171,7 @@ class Draft(BaseModel):
     competition_id: uuid.UUID
     title: str
     content: str
+    content_html: ContentHtml
     saved_at: datetime
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from litcomp.competitions.markdown import rendered
 from litcomp.competitions.models import (
     RESULTS_AT,
     Base,
@@ -200,6 +201,7 @@ async def submit(
     """Enter a story. Its subscribers are told by the fan-out worker (fanout.py), from
     a job written in this same transaction."""
     author_id = actor.user_id
+    content_html = await rendered(content)  # before the competition's row is locked
 
     async def create(submission_id: uuid.UUID) -> None:
         # Locking the competition row makes concurrent entries to it take turns, so the
@@ -222,6 +224,7 @@ async def submit(
             author_id=author_id,
             title=title,
             content=content,
+            content_html=content_html,
         )
         _check_word_limits(competition, submission)
         session.add(submission)
@@ -263,6 +266,8 @@ async def edit_submission(
     changes: dict[str, str],
 ) -> Submission:
     """Its author changes an entry's title and/or content while entries are open."""
+    if "content" in changes:  # rendered before the competition's row is locked
+        changes = {**changes, "content_html": await rendered(changes["content"])}
     competition, submission = await _own_entry_while_open(
         session, actor, competition_id, submission_id
     )
@@ -313,7 +318,12 @@ async def save_draft(
             code="wrong_phase",
             details={"status": status.value, "changes_at": None},
         )
-    values = {"title": title, "content": content, "saved_at": utcnow()}
+    values = {
+        "title": title,
+        "content": content,
+        "content_html": await rendered(content),
+        "saved_at": utcnow(),
+    }
     await session.execute(
         upsert(session, Draft)
         .values(competition_id=competition_id, author_id=actor.user_id, **values)
@@ -463,6 +473,8 @@ async def comment(
     """
     notified: list[Recorded] = []
 
+    content_html = await rendered(content)
+
     async def create(comment_id: uuid.UUID) -> None:
         nonlocal notified
         competition, submission = await _submission_to_react_to(
@@ -482,6 +494,7 @@ async def comment(
             author_id=actor.user_id,
             parent_id=parent_id,
             content=content,
+            content_html=content_html,
         )
         session.add(new)
         await session.flush()

@@ -6,7 +6,7 @@
 
 import { api, describe } from "./api.js";
 import { logIn } from "./auth.js";
-import { alertBox, busy, dateTime, field, h, uniqueId } from "./dom.js";
+import { alertBox, busy, dateTime, field, fill, h, rendered, uniqueId } from "./dom.js";
 import { go, onLeave } from "./router.js";
 import { session } from "./session.js";
 import { wordCount, wordLimits } from "./words.js";
@@ -149,6 +149,11 @@ function entryForm(competition, { entry = null, text = null }) {
   title.value = start.title;
   content.value = start.content;
   const counter = h("p", { class: "word-count", id: uniqueId("words"), "aria-live": "polite" });
+  // What readers will see: the server's rendering of the last draft saved.
+  const previewBody = h("div", { class: "prose" });
+  const preview = entry ? null : h("details", { class: "preview" }, h("summary", {}, "Preview (as of the last save)"), previewBody);
+  const showPreview = (html) => fill(previewBody, html ? rendered(html) : h("p", { class: "muted" }, "Nothing saved yet."));
+  showPreview(text?.content_html ?? "");
   const saved = h("p", { class: "status saved", role: "status" });
   const problem = alertBox();
   const login = h("div", { class: "relogin" });
@@ -163,6 +168,7 @@ function entryForm(competition, { entry = null, text = null }) {
     field("Your text", content, "Markdown: *italics*, **bold**, # headings, > quotes, *** for a scene break."),
     counter,
     saved,
+    preview,
     h("button", { type: "submit" }, entry ? "Save changes" : "Submit entry"),
   );
   content.setAttribute("aria-describedby", `${content.getAttribute("aria-describedby")} ${counter.id}`);
@@ -177,8 +183,9 @@ function entryForm(competition, { entry = null, text = null }) {
     timer = null;
     if (entry || !session()) return; // drafts are of entries not yet sent
     try {
-      await api(`/competitions/${id}/draft`, { method: "PUT", body: { title: title.value, content: content.value }, keepalive: leaving });
+      const draft = await api(`/competitions/${id}/draft`, { method: "PUT", body: { title: title.value, content: content.value }, keepalive: leaving });
       saved.textContent = `Draft saved at ${new Date().toLocaleTimeString()}.`;
+      showPreview(draft.content_html);
     } catch (error) {
       saved.textContent = `Kept in this browser; not saved to your account yet (${describe(error)})`;
     }
