@@ -121,6 +121,7 @@ def test_an_entry_is_edited_and_withdrawn_while_entries_are_open(
     page.get_by_label("Title").fill("Second try")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("heading", name="Second try", level=1)).to_be_visible()
+    expect(page.locator(".entry .meta")).to_contain_text("edited")
 
     page.go_back()
     page.get_by_role("button", name="Withdraw entry").click()
