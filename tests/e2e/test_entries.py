@@ -21,6 +21,22 @@ def enter(competitions: httpx.Client, competition_id: str, author: Account, **bo
     return str(response.json()["submission_id"])
 
 
+CLOSES_IN = timedelta(seconds=3)
+
+
+def entry_closing_soon(
+    competitions: httpx.Client, admin: Account, writer: Account, title: str
+) -> str:
+    """The address of the writer's entry to a competition whose entries close in
+    ``CLOSES_IN``."""
+    competition_id = create_competition(
+        competitions, admin, title, starts_in=timedelta(seconds=-1), lasts=CLOSES_IN
+    )
+    return (
+        f"/competitions/{competition_id}/submissions/{enter(competitions, competition_id, writer)}"
+    )
+
+
 @pytest.fixture
 def open_competition(competitions: httpx.Client, admin: Account) -> str:
     return create_competition(competitions, admin, "Editable")
@@ -114,13 +130,8 @@ def test_the_author_withdraws_an_entry_with_its_likes_and_comments(
 def test_once_entries_close_an_entry_stays_as_it_was(
     competitions: httpx.Client, admin: Account, writer: Account
 ):
-    lasts = timedelta(seconds=3)
-    competition_id = create_competition(
-        competitions, admin, "Closing", starts_in=timedelta(seconds=-1), lasts=lasts
-    )
-    entry = enter(competitions, competition_id, writer)
-    url = f"/competitions/{competition_id}/submissions/{entry}"
-    time.sleep(lasts.total_seconds())
+    url = entry_closing_soon(competitions, admin, writer, "Closing")
+    time.sleep(CLOSES_IN.total_seconds())
     late = expect_error(competitions.patch(url, json={"title": "Late"}, headers=writer.auth), 409)
     assert late["code"] == "wrong_phase"
     assert "entries closed at" in str(late["message"])
@@ -131,12 +142,7 @@ def test_once_entries_close_an_entry_stays_as_it_was(
 def test_an_edit_racing_the_end_lands_whole_or_not_at_all(
     competitions: httpx.Client, admin: Account, writer: Account
 ):
-    lasts = timedelta(seconds=3)
-    competition_id = create_competition(
-        competitions, admin, "Racing", starts_in=timedelta(seconds=-1), lasts=lasts
-    )
-    entry = enter(competitions, competition_id, writer)
-    url = f"/competitions/{competition_id}/submissions/{entry}"
+    url = entry_closing_soon(competitions, admin, writer, "Racing")
     last_acknowledged = "Once upon a time."
     for attempt in range(400):
         text = f"Version {attempt}. " * 50
