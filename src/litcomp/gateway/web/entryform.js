@@ -12,6 +12,7 @@ import { session } from "./session.js";
 import { wordCount, wordLimits } from "./words.js";
 
 const SAVE_EVERY_MS = 3000;
+const KEEPALIVE_BYTES = 64_000; // browsers refuse a keepalive body past 64 KiB
 
 /** Where the browser keeps the text of an unsent entry (or edit) to one competition. */
 function localKey(competitionId, submissionId = "new") {
@@ -183,7 +184,11 @@ function entryForm(competition, { entry = null, text = null }) {
     timer = null;
     if (entry || !session()) return; // drafts are of entries not yet sent
     try {
-      const draft = await api(`/competitions/${id}/draft`, { method: "PUT", body: { title: title.value, content: content.value }, keepalive: leaving });
+      const body = { title: title.value, content: content.value };
+      // keepalive lets the save outlive the page, but browsers refuse it past 64 KiB;
+      // a longer text that is cut short on leaving is still in this browser's copy.
+      const small = new TextEncoder().encode(JSON.stringify(body)).length < KEEPALIVE_BYTES;
+      const draft = await api(`/competitions/${id}/draft`, { method: "PUT", body, keepalive: leaving && small });
       saved.textContent = `Draft saved at ${new Date().toLocaleTimeString()}.`;
       showPreview(draft.content_html);
     } catch (error) {
