@@ -53,10 +53,13 @@ def test_a_voting_phase_closes_entries_then_opens_likes_until_the_results(
     voting = [c["competition_id"] for c in competitions.get("/competitions?status=voting").json()]
     active = [c["competition_id"] for c in competitions.get("/competitions").json()]
     assert competition_id in voting and competition_id not in active
-    late = post(
-        competitions, f"{url}/submit", sign_up(users, "late"), {"title": "T", "content": "W"}
-    )
+    late_comer = sign_up(users, "late")
+    late = post(competitions, f"{url}/submit", late_comer, {"title": "T", "content": "W"})
     assert expect_error(late, 409)["details"]["status"] == "voting"
+    # Not finished yet: it can still be followed, and the users service knows its phases.
+    assert users.post(f"/users/subscribe/{competition_id}", headers=late_comer.auth).is_success
+    [followed] = users.get("/users/profile/subscriptions", headers=late_comer.auth).json()
+    assert followed["voting_end_date"] == competitions.get(url).json()["voting_end_date"]
     assert post(competitions, f"{url}/like/{entries[0]}", writers[1]).status_code == 200
     not_yet = expect_error(competitions.get(f"{url}/results"), 409)
     assert not_yet["code"] == "competition_not_finished"

@@ -44,6 +44,7 @@ class Competitions(CompetitionsServicer):
                     start_date=_timestamp(c.start_date),
                     end_date=_timestamp(c.end_date),
                     created_at=_timestamp(c.created_at),
+                    voting_end_date=_timestamp(c.voting_end_date) if c.voting_end_date else None,
                 )
                 for c in found
             ]

@@ -20,6 +20,12 @@ class Competition:
     description: str
     start_date: datetime
     end_date: datetime
+    voting_end_date: datetime | None  # None: no voting phase
+
+    @property
+    def results_at(self) -> datetime:
+        """When its last phase ends: then it is finished."""
+        return self.voting_end_date or self.end_date
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,11 @@ class CompetitionsClient:
                 description=c.description,
                 start_date=c.start_date.ToDatetime(tzinfo=UTC),
                 end_date=c.end_date.ToDatetime(tzinfo=UTC),
+                voting_end_date=(
+                    c.voting_end_date.ToDatetime(tzinfo=UTC)
+                    if c.HasField("voting_end_date")
+                    else None
+                ),
             )
             for c in response.competitions
         ]

@@ -99,3 +99,4 @@ class SubscribedCompetition(BaseModel):
     description: str
     start_date: datetime
     end_date: datetime
+    voting_end_date: datetime | None = Field(description="null: no voting phase")

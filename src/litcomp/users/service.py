@@ -107,7 +107,7 @@ async def subscribe(
     found = await competitions.get_competitions([competition_id])
     if not found:
         raise NotFound("no such competition")
-    if found[0].end_date <= utcnow():
+    if found[0].results_at <= utcnow():
         raise Conflict("the competition has finished", code="competition_finished")
     await insert_ignore(
         session,

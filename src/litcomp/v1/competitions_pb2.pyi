@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Competition(_message.Message):
-    __slots__ = ("competition_id", "title", "description", "admin_id", "start_date", "end_date", "created_at")
+    __slots__ = ("competition_id", "title", "description", "admin_id", "start_date", "end_date", "created_at", "voting_end_date")
     COMPETITION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -18,6 +18,7 @@ class Competition(_message.Message):
     START_DATE_FIELD_NUMBER: _ClassVar[int]
     END_DATE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    VOTING_END_DATE_FIELD_NUMBER: _ClassVar[int]
     competition_id: str
     title: str
     description: str
@@ -25,7 +26,8 @@ class Competition(_message.Message):
     start_date: _timestamp_pb2.Timestamp
     end_date: _timestamp_pb2.Timestamp
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, competition_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., admin_id: _Optional[str] = ..., start_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    voting_end_date: _timestamp_pb2.Timestamp
+    def __init__(self, competition_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., admin_id: _Optional[str] = ..., start_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., voting_end_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Submission(_message.Message):
     __slots__ = ("submission_id", "competition_id", "title", "content", "created_at", "word_count")

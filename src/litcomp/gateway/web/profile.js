@@ -110,19 +110,27 @@ function entryList(entries) {
   );
 }
 
+/** "closes in …" while entries come, "voting ends in …" while they are voted on, "finished". */
+function subscriptionTiming(competition) {
+  const now = new Date();
+  if (new Date(competition.end_date) > now) return countdown(competition.end_date, "closes in", "closed");
+  const votingEnd = competition.voting_end_date;
+  if (votingEnd && new Date(votingEnd) > now) return countdown(votingEnd, "voting ends in", "finished");
+  return "finished";
+}
+
 function subscriptionList(subscriptions) {
   if (!subscriptions.length) return h("p", { class: "muted" }, "No subscriptions. Subscribe to a competition to hear of its new entries.");
   return h(
     "ul",
     { class: "plain-list" },
     subscriptions.map((competition) => {
-      const ends = new Date(competition.end_date) > new Date();
       return h(
         "li",
         {},
         h("a", { href: competitionHref(competition.competition_id) }, competition.title),
         " ",
-        h("small", { class: "muted" }, ends ? countdown(competition.end_date, "closes in", "closed") : "finished"),
+        h("small", { class: "muted" }, subscriptionTiming(competition)),
         " ",
         subscribeButton(competition.competition_id, true),
       );
