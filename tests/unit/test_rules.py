@@ -137,6 +137,11 @@ class TestRefusal:
         why = refusal(action, schedule, comments_after_results=True, now=now)
         assert (why is None) is allowed, why
 
+    @pytest.mark.parametrize("status", list(Status))
+    def test_drafts_are_saved_until_entries_close(self, status: Status) -> None:
+        why = refusal(Action.DRAFT, VOTED, comments_after_results=True, now=IN[status])
+        assert (why is None) is (status in (Status.UPCOMING, Status.OPEN)), why
+
     def test_comments_may_close_with_the_results(self) -> None:
         why = refusal(Action.COMMENT, VOTED, comments_after_results=False, now=IN[Status.FINISHED])
         assert why == f"the competition finished at {iso(VOTING_END)}; comments are closed"

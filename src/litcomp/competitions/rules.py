@@ -22,6 +22,7 @@ class Status(StrEnum):
 
 class Action(StrEnum):
     ENTER = "enter"  # submit, and edit or withdraw an entry
+    DRAFT = "draft"  # save a draft of an entry
     LIKE = "like"
     COMMENT = "comment"
 
@@ -72,6 +73,10 @@ def refusal(
     """Why ``action`` is not allowed now, saying which phase it is and when that
     changes; None when it is allowed."""
     status = schedule.status(now)
+    if action is Action.DRAFT:  # drafting may start before the competition opens
+        if status in (Status.UPCOMING, Status.OPEN):
+            return None
+        return f"entries closed at {iso(schedule.end)}; drafts are kept but not saved"
     if status is Status.UPCOMING:
         return f"the competition opens at {iso(schedule.start)}"
     if action is Action.ENTER and status is not Status.OPEN:

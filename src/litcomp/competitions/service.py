@@ -310,18 +310,12 @@ async def save_draft(
 ) -> Draft:
     """Replace the actor's draft for the competition, while it can still be entered
     (upcoming or open): after that there is nothing left to draft for."""
-    competition = await get_competition(session=session, competition_id=competition_id)
-    status = status_of(competition)
-    if status not in (Status.UPCOMING, Status.OPEN):
-        raise Conflict(
-            f"entries closed at {iso(competition.end_date)}; drafts are kept but not saved",
-            code="wrong_phase",
-            details={"status": status.value, "changes_at": None},
-        )
+    content_html = await rendered(content)  # before the competition's row is locked
+    await _competition_allowing(session, competition_id, Action.DRAFT)
     values = {
         "title": title,
         "content": content,
-        "content_html": await rendered(content),
+        "content_html": content_html,
         "saved_at": utcnow(),
     }
     await session.execute(
