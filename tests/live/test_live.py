@@ -293,4 +293,4 @@ async def test_a_replica_stopping_gracefully_closes_sockets_with_1012(
     # uvicorn re-raises the signal once it has shut down cleanly.
     assert stopping.process is not None
     assert stopping.process.wait(15) in (0, -signal.SIGTERM)
-    assert stopping.wait_for_log("deregistered from discovery")
+    assert stopping.wait_for_log("deregistered from discovery"), stopping.tail(40)
