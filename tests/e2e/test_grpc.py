@@ -1,7 +1,6 @@
 """The gRPC contracts between the services, called directly as the other service would."""
 
 import uuid
-from collections.abc import Iterator
 
 import grpc
 import httpx
@@ -10,20 +9,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from litcomp.v1 import competitions_pb2, competitions_pb2_grpc, users_pb2, users_pb2_grpc
 from tests.support import Account, Platform, create_competition, sign_up
-
-
-@pytest.fixture(scope="module")
-def users_channel(platform: Platform) -> Iterator[grpc.Channel]:
-    port = platform.instance(platform.replicas["users"][0])["grpc_port"]
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield channel
-
-
-@pytest.fixture(scope="module")
-def competitions_channel(platform: Platform) -> Iterator[grpc.Channel]:
-    port = platform.instance(platform.replicas["competitions"][0])["grpc_port"]
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield channel
 
 
 def test_standard_health_service(users_channel: grpc.Channel, competitions_channel: grpc.Channel):

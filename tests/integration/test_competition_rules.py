@@ -134,14 +134,15 @@ async def test_a_page_of_entries_costs_the_same_queries_however_long(
     async def statements_for(limit: int) -> int:
         async with competitions_sessions() as session:
             with _counting_statements(competitions_engine) as statements:
-                page, total = await service.list_submissions(
+                page = await service.list_submissions(
                     session=session,
+                    reader=None,
                     competition_id=competition_id,
                     sort=sort,  # type: ignore[arg-type]
                     limit=limit,
                     offset=0,
                 )
-        assert (len(page), total) == (limit, 25)
+        assert (len(page.entries), page.total) == (limit, 25)
         return len(statements)
 
     assert await statements_for(2) == await statements_for(20)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from litcomp.competitions.app import MIGRATIONS as COMPETITIONS_MIGRATIONS
 from litcomp.competitions.markdown import to_html
 from litcomp.competitions.models import Base as CompetitionsBase
-from litcomp.competitions.models import Comment, Competition, Like, Submission
+from litcomp.competitions.models import Comment, Competition, FanoutJob, Like, Submission
 from litcomp.kit.db import create_engine, migrate
 from litcomp.users.app import MIGRATIONS as USERS_MIGRATIONS
 from litcomp.users.models import Base as UsersBase
@@ -76,7 +76,8 @@ async def test_competitions_made_before_phases_keep_their_behaviour_and_their_en
     database: str, make_database: Callable[[str], str], tmp_path: Path
 ):
     """0006 adds the voting phase and the terms: a competition that was there before
-    has none of them, and its comments still close at the end as they did. Every
+    has none of them, and its comments still close at the end as they did; 0010 leaves
+    it not anonymous, and an entry's fan-out job waiting then still announces it. Every
     entry, like and comment comes through every migration since (on SQLite a batch
     migration rebuilds a table, which with foreign keys on deleted them by cascade)."""
     url = (
@@ -108,6 +109,8 @@ async def test_competitions_made_before_phases_keep_their_behaviour_and_their_en
                 " VALUES (:entry, :competition, :start)",
                 "INSERT INTO comments (id, submission_id, author_id, content, created_at)"
                 " VALUES (:comment, :entry, :competition, 'Kept too', :start)",
+                "INSERT INTO fanout_jobs (competition_id, submission_id, author_id, data,"
+                " created_at) VALUES (:competition, :entry, :comment, '{}', :start)",
             ):
                 await connection.execute(sa.text(statement), rows)
         await migrate(engine, COMPETITIONS_MIGRATIONS)
@@ -117,7 +120,14 @@ async def test_competitions_made_before_phases_keep_their_behaviour_and_their_en
             likes = await session.scalar(sa.select(sa.func.count()).select_from(Like))
             comments = await session.scalar(sa.select(sa.func.count()).select_from(Comment))
             comment_html = await session.scalar(sa.select(Comment.content_html))
+            job = (await session.scalars(sa.select(FanoutJob))).one()
         assert old.schedule.voting_end is None
+        assert old.anonymous is False
+        assert (job.type, job.submission_id, job.author_id) == (
+            "submission.created",
+            uuid.UUID(str(entry)),
+            uuid.UUID(str(comment)),
+        )
         assert (old.prompt, old.rules, old.tags) == ("", "", [])
         assert (old.word_min, old.word_max, old.comments_after_results) == (None, None, False)
         assert (kept.title, kept.word_count, kept.edited_at) == ("Kept", 3, None)

@@ -17,6 +17,7 @@ from litcomp.competitions.notifications.schemas import (
     Message,
     Placed,
     PlacedEntry,
+    Revealed,
 )
 
 ENTRY = AboutEntry(
@@ -37,6 +38,7 @@ DATA: dict[type[BaseModel], BaseModel] = {
         participants=3,
         entries=[PlacedEntry(submission_id=ENTRY.submission_id, title="Haiku", place=1, likes=2)],
     ),
+    Revealed: Revealed(competition_id=ENTRY.competition_id, competition_title="Spring", entries=3),
 }
 
 
@@ -59,6 +61,7 @@ def test_types_names_every_message_model_by_its_type() -> None:
         "comment.created",
         "comment.replied",
         "competition.placed",
+        "competition.revealed",
     }
 
 

@@ -11,6 +11,7 @@ from litcomp.competitions.rules import (
     Place,
     Schedule,
     Status,
+    Veil,
     check_reschedule,
     placed,
     refusal,
@@ -291,3 +292,30 @@ class TestReschedule:
         check_reschedule(PLAIN, later, now=before)
         with pytest.raises(ValueError, match="after start_date"):
             check_reschedule(PLAIN, Schedule(END, START), now=before)
+
+
+class TestVeil:
+    AUTHOR, READER = uuid.uuid4(), uuid.uuid4()
+
+    @pytest.mark.parametrize("status", [Status.UPCOMING, Status.OPEN, Status.VOTING])
+    def test_an_anonymous_competition_hides_authors_from_all_but_them_and_admins(
+        self, status: Status
+    ) -> None:
+        def veil(viewer: uuid.UUID | None, admin: bool = False) -> Veil:
+            return Veil.over(anonymous=True, status=status, viewer_id=viewer, viewer_is_admin=admin)
+
+        assert veil(None).hides_author(self.AUTHOR)
+        assert veil(self.READER).hides_author(self.AUTHOR)
+        assert not veil(self.AUTHOR).hides_author(self.AUTHOR)
+        assert not veil(self.READER, admin=True).hides_author(self.AUTHOR)
+        # Like counts: hidden from everyone, the author and admins included.
+        assert all(v.hides_likes for v in (veil(None), veil(self.AUTHOR), veil(None, True)))
+
+    def test_results_reveal_everything(self) -> None:
+        veil = Veil.over(anonymous=True, status=Status.FINISHED, viewer_id=None)
+        assert not veil.hides_author(self.AUTHOR) and not veil.hides_likes
+
+    @pytest.mark.parametrize("status", list(Status))
+    def test_other_competitions_hide_nothing(self, status: Status) -> None:
+        veil = Veil.over(anonymous=False, status=status, viewer_id=self.READER)
+        assert not veil.hides_author(self.AUTHOR) and not veil.hides_likes

@@ -13,7 +13,7 @@ from litcomp.competitions.cache import CompetitionCache
 from litcomp.competitions.models import Competition, Submission
 from litcomp.competitions.notifications.fanout import FanoutWorker
 from litcomp.competitions.notifications.wakeups import Wakeups
-from litcomp.competitions.rules import Schedule
+from litcomp.competitions.rules import Schedule, Veil
 from litcomp.competitions.schemas import (
     Author,
     CommentCreate,
@@ -75,6 +75,7 @@ def _summary(competition: Competition) -> CompetitionSummary:
         tags=competition.tags,
         word_min=competition.word_min,
         word_max=competition.word_max,
+        anonymous=competition.anonymous,
     )
 
 
@@ -201,16 +202,24 @@ async def list_submissions(
     competition_id: uuid.UUID,
     session: SessionDep,
     users: UsersDep,
+    me: MaybeUser,
     sort: SubmissionSort = "new",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> SubmissionPage:
-    """Entries newest first (``sort=new``) or most liked first (``sort=top``)."""
-    page, total = await service.list_submissions(
-        session=session, competition_id=competition_id, sort=sort, limit=limit, offset=offset
+    """Entries newest first (``sort=new``) or most liked first (``sort=top``; 409
+    ``likes_hidden`` in an anonymous competition until its results)."""
+    page = await service.list_submissions(
+        session=session,
+        reader=me,
+        competition_id=competition_id,
+        sort=sort,
+        limit=limit,
+        offset=offset,
     )
     await session.close()  # give the connection back before calling another service
-    names = await users.usernames(s.author_id for s, _ in page)
+    shown = [s.author_id for s, _ in page.entries if not page.veil.hides_author(s.author_id)]
+    names = await users.usernames(shown)
     items = [
         SubmissionSummary(
             submission_id=s.id,
@@ -218,14 +227,21 @@ async def list_submissions(
             title=s.title,
             excerpt=excerpt,
             word_count=s.word_count,
-            author=Author(user_id=s.author_id, username=names.get(s.author_id)),
-            likes=s.like_count,
+            author=_author(s.author_id, names, page.veil),
+            is_mine=me is not None and me.user_id == s.author_id,
+            likes=None if page.veil.hides_likes else s.like_count,
             created_at=s.created_at,
             edited_at=s.edited_at,
         )
-        for s, excerpt in page
+        for s, excerpt in page.entries
     ]
-    return SubmissionPage(items=items, total=total, limit=limit, offset=offset)
+    return SubmissionPage(items=items, total=page.total, limit=limit, offset=offset)
+
+
+def _author(user_id: uuid.UUID, names: dict[uuid.UUID, str], veil: Veil) -> Author | None:
+    if veil.hides_author(user_id):
+        return None
+    return Author(user_id=user_id, username=names.get(user_id))
 
 
 @router.get("/{competition_id}/submissions/{submission_id}")
@@ -280,12 +296,19 @@ async def withdraw_submission(
 async def _details_of(
     submission: Submission, session: AsyncSession, users: UsersClient, me: Principal | None
 ) -> SubmissionDetails:
+    veil = await service.entry_veil(
+        session=session, competition_id=submission.competition_id, viewer=me
+    )
     comments = await service.list_comments(session=session, submission_id=submission.id)
     liked = me is not None and await service.is_liked(
         session=session, submission_id=submission.id, user_id=me.user_id
     )
     await session.close()  # give the connection back before calling another service
-    names = await users.usernames([submission.author_id, *(c.author_id for c in comments)])
+    author_id = submission.author_id
+    named = {author_id, *(c.author_id for c in comments)}
+    if veil.hides_author(author_id):
+        named.discard(author_id)  # not even asked for: it cannot slip out
+    names = await users.usernames(named)
     return SubmissionDetails(
         submission_id=submission.id,
         competition_id=submission.competition_id,
@@ -293,12 +316,13 @@ async def _details_of(
         content=submission.content,
         content_html=submission.content_html,
         word_count=submission.word_count,
-        author=Author(user_id=submission.author_id, username=names.get(submission.author_id)),
-        likes=submission.like_count,
+        author=_author(author_id, names, veil),
+        is_mine=me is not None and me.user_id == author_id,
+        likes=None if veil.hides_likes else submission.like_count,
         liked_by_me=liked,
         created_at=submission.created_at,
         edited_at=submission.edited_at,
-        comments=[_thread(thread, names) for thread in threads(comments)],
+        comments=[_thread(thread, names, author_id, veil) for thread in threads(comments)],
     )
 
 
@@ -330,16 +354,24 @@ async def delete_draft(competition_id: uuid.UUID, me: CurrentUser, session: Sess
     await service.delete_draft(session=session, actor=me, competition_id=competition_id)
 
 
-def _thread(thread: Thread, names: dict[uuid.UUID, str]) -> CommentThread:
+def _thread(
+    thread: Thread, names: dict[uuid.UUID, str], entry_author: uuid.UUID, veil: Veil
+) -> CommentThread:
+    """A comment and its replies; the entry's author's own stay unnamed while it is hidden."""
     comment = thread.comment
+    by_entry_author = comment.author_id == entry_author
+    hidden = by_entry_author and veil.hides_author(entry_author)
     return CommentThread(
         comment_id=comment.id,
         parent_id=comment.parent_id,
-        author=Author(user_id=comment.author_id, username=names.get(comment.author_id)),
+        author=None
+        if hidden
+        else Author(user_id=comment.author_id, username=names.get(comment.author_id)),
+        by_entry_author=by_entry_author,
         content=comment.content,
         content_html=comment.content_html,
         created_at=comment.created_at,
-        replies=[_thread(reply, names) for reply in thread.replies],
+        replies=[_thread(reply, names, entry_author, veil) for reply in thread.replies],
     )
 
 

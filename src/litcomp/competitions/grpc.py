@@ -55,7 +55,11 @@ class Competitions(CompetitionsServicer):
     ) -> pb.ListUserSubmissionsResponse:
         user_id = parse_uuid(request.user_id, "user_id")
         async with self.sessionmaker() as session:
-            found = await service.list_user_submissions(session=session, user_id=user_id)
+            found = await service.list_user_submissions(
+                session=session,
+                user_id=user_id,
+                include_unrevealed=request.include_unrevealed,
+            )
         return pb.ListUserSubmissionsResponse(
             submissions=[
                 pb.Submission(

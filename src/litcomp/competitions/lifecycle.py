@@ -4,7 +4,9 @@ Once a competition has ended, one transaction claims it with a conditional UPDAT
 (``finalized_at`` from NULL to now, only if still NULL), then writes every place and
 one notice per participant. A concurrent claimer blocks on the row and then finds it
 taken; a crash before commit rolls everything back, leaving the competition to be
-claimed again. So places and notices exist once, or not at all.
+claimed again. So places and notices exist once, or not at all. An anonymous
+competition's subscribers are told its authors are revealed by a fan-out job written
+in that same transaction.
 
 Every replica runs a ``Finalizer`` that looks for ended, unfinalized competitions;
 asking for results finalizes on the spot too.
@@ -19,9 +21,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litcomp.competitions.models import RESULTS_AT, Competition, Placement, Submission
+from litcomp.competitions.models import RESULTS_AT, Competition, FanoutJob, Placement, Submission
 from litcomp.competitions.notifications import store
-from litcomp.competitions.notifications.schemas import CompetitionPlaced, Placed, PlacedEntry
+from litcomp.competitions.notifications.schemas import (
+    CompetitionPlaced,
+    CompetitionRevealed,
+    Placed,
+    PlacedEntry,
+    Revealed,
+    type_name,
+)
 from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.rules import Place, placed
@@ -90,6 +99,8 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
             ],
         )
     notified = await store.record(session, _placement_notices(competition, places))
+    if competition.anonymous:
+        session.add(_reveal(competition, len(places)))
     await session.commit()
     log.info("competition finalized", extra={"competition_id": str(competition_id)})
     return notified
@@ -129,6 +140,18 @@ def _placed_notice(
         entries=entries,
     )
     return Notice(author, CompetitionPlaced, data)
+
+
+def _reveal(competition: Competition, entries: int) -> FanoutJob:
+    """Its subscribers' notice that the authors are shown (by the fan-out worker)."""
+    data = Revealed(
+        competition_id=competition.id, competition_title=competition.title, entries=entries
+    )
+    return FanoutJob(
+        type=type_name(CompetitionRevealed),
+        competition_id=competition.id,
+        data=data.model_dump(mode="json"),
+    )
 
 
 class Finalizer(Background):

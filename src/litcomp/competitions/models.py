@@ -35,6 +35,8 @@ class Competition(Base):
     word_min: Mapped[int | None]
     word_max: Mapped[int | None]
     comments_after_results: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Authors and like counts hidden until the results (rules.Veil).
+    anonymous: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Set, with the places and their notifications, by the one transaction that
@@ -209,21 +211,24 @@ class NotificationCounter(Base):
 
 
 class FanoutJob(Base):
-    """An entry whose subscribers (who live in the users service) are still to be told.
+    """A notice every subscriber of a competition (who live in the users service) is
+    still to get: a new entry, or the reveal of an anonymous competition's authors.
 
-    Written in the entry's own transaction; a worker turns it into one notification
-    per subscriber and deletes it, in one transaction."""
+    Written in the transaction of what it announces; a worker turns it into one
+    notification per subscriber and deletes it, in one transaction."""
 
     __tablename__ = "fanout_jobs"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(sa.String(32), server_default="submission.created")
     competition_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("competitions.id", ondelete="CASCADE")
     )
-    submission_id: Mapped[uuid.UUID] = mapped_column(
+    # The entry announced, if any: withdrawing it before the job is done drops the job.
+    submission_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("submissions.id", ondelete="CASCADE")
     )
-    author_id: Mapped[uuid.UUID]
+    author_id: Mapped[uuid.UUID | None]  # not told: nobody hears of their own entry
     data: Mapped[dict[str, object]] = mapped_column(sa.JSON)  # the notice every subscriber gets
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A job that failed waits until next_attempt_at, so it cannot hold up the others.

@@ -90,6 +90,36 @@ def refusal(
 
 
 @dataclass(frozen=True)
+class Veil:
+    """What an anonymous competition hides until its results (as AO3's anonymous
+    collections and WriteOff do): who wrote each entry, from everyone but the author
+    and admins, and how many likes entries have, from everyone, authors and admins
+    included. ``active`` is False for other competitions and once results are out."""
+
+    active: bool
+    viewer_id: uuid.UUID | None = None
+    viewer_is_admin: bool = False
+
+    @classmethod
+    def over(
+        cls,
+        *,
+        anonymous: bool,
+        status: Status,
+        viewer_id: uuid.UUID | None,
+        viewer_is_admin: bool = False,
+    ) -> "Veil":
+        return cls(anonymous and status is not Status.FINISHED, viewer_id, viewer_is_admin)
+
+    def hides_author(self, author_id: uuid.UUID) -> bool:
+        return self.active and not self.viewer_is_admin and author_id != self.viewer_id
+
+    @property
+    def hides_likes(self) -> bool:
+        return self.active
+
+
+@dataclass(frozen=True)
 class WordLimitBroken:
     kind: str  # "too_few_words" or "too_many_words"
     count: int

@@ -49,6 +49,13 @@ Tag = Annotated[
 ]
 Tags = Annotated[list[Tag], Field(max_length=10), AfterValidator(_distinct)]
 WordLimit = Annotated[int, Field(ge=1, le=100_000, description="null: no limit")]
+Anonymous = Annotated[
+    bool,
+    Field(
+        description="Authors (to all but themselves and admins) and like counts (to everyone)"
+        " are hidden until the results, then revealed"
+    ),
+]
 VotingEnd = Annotated[
     Instant,
     Field(description="When voting ends; without it, likes come while entries do"),
@@ -92,6 +99,7 @@ class CompetitionCreate(Input):
     word_min: WordLimit | None = None
     word_max: WordLimit | None = None
     comments_after_results: bool = True
+    anonymous: Anonymous = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -115,6 +123,7 @@ class CompetitionUpdate(Patch):
     word_min: WordLimit | None = None
     word_max: WordLimit | None = None
     comments_after_results: bool | Unset = None
+    anonymous: Anonymous | Unset = None
 
 
 class CompetitionSummary(BaseModel):
@@ -128,6 +137,7 @@ class CompetitionSummary(BaseModel):
     tags: list[str]
     word_min: int | None
     word_max: int | None
+    anonymous: Anonymous
 
 
 class CompetitionDetails(CompetitionSummary):
@@ -187,14 +197,23 @@ class Author(BaseModel):
     )
 
 
+HiddenAuthor = Field(
+    description="null while an anonymous competition has no results, except to the author"
+    " and admins"
+)
+HiddenLikes = Field(description="null while an anonymous competition has no results")
+IsMine = Field(description="The entry is the caller's (false without a token)")
+
+
 class SubmissionSummary(BaseModel):
     submission_id: uuid.UUID
     competition_id: uuid.UUID
     title: str
     excerpt: str = Field(description=f"The first {EXCERPT_CHARS} characters of the content")
     word_count: WordCount
-    author: Author
-    likes: int
+    author: Author | None = HiddenAuthor
+    is_mine: bool = IsMine
+    likes: int | None = HiddenLikes
     created_at: datetime
     edited_at: datetime | None = Field(description="When its author last changed it")
 
@@ -219,7 +238,10 @@ class CommentCreated(BaseModel):
 class CommentThread(BaseModel):
     comment_id: uuid.UUID
     parent_id: uuid.UUID | None
-    author: Author
+    author: Author | None = Field(
+        description="null for the entry's author's comments while the entry's author is hidden"
+    )
+    by_entry_author: bool = Field(description="Written by the author of the entry")
     content: str = Field(description=MARKDOWN)
     content_html: ContentHtml
     created_at: datetime
@@ -233,8 +255,9 @@ class SubmissionDetails(BaseModel):
     content: str = Field(description=MARKDOWN)
     content_html: ContentHtml
     word_count: WordCount
-    author: Author
-    likes: int
+    author: Author | None = HiddenAuthor
+    is_mine: bool = IsMine
+    likes: int | None = HiddenLikes
     liked_by_me: bool = Field(description="false when the request carries no token")
     created_at: datetime
     edited_at: datetime | None = Field(description="When its author last changed it")

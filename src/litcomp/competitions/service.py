@@ -31,7 +31,9 @@ from litcomp.competitions.notifications.schemas import (
     AboutEntry,
     CommentCreated,
     CommentReplied,
+    SubmissionCreated,
     SubmissionLiked,
+    type_name,
 )
 from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.rules import (
@@ -39,6 +41,7 @@ from litcomp.competitions.rules import (
     Action,
     Schedule,
     Status,
+    Veil,
     check_reschedule,
     refusal,
     word_limit_broken,
@@ -68,6 +71,23 @@ async def next_change(*, session: AsyncSession) -> datetime | None:
 
 def status_of(competition: Competition, now: datetime | None = None) -> Status:
     return competition.schedule.status(now or utcnow())
+
+
+def veil_of(competition: Competition, viewer: Principal | None) -> Veil:
+    """What ``viewer`` (None: someone without a token) may not see of its entries now."""
+    return Veil.over(
+        anonymous=competition.anonymous,
+        status=status_of(competition),
+        viewer_id=viewer.user_id if viewer else None,
+        viewer_is_admin=viewer is not None and viewer.is_admin,
+    )
+
+
+async def entry_veil(
+    *, session: AsyncSession, competition_id: uuid.UUID, viewer: Principal | None
+) -> Veil:
+    competition = await get_competition(session=session, competition_id=competition_id)
+    return veil_of(competition, viewer)
 
 
 async def create_competition(
@@ -232,10 +252,13 @@ async def submit(
         await _forget_draft(session, author_id, competition_id)
         session.add(
             FanoutJob(
+                type=type_name(SubmissionCreated),
                 competition_id=competition_id,
                 submission_id=submission.id,
                 author_id=author_id,
-                data=_about(competition, submission, actor).model_dump(mode="json"),
+                data=_about(
+                    competition, submission, actor, hidden=competition.anonymous
+                ).model_dump(mode="json"),
             )
         )
 
@@ -367,14 +390,17 @@ async def _submission_to_react_to(
     return await _competition_allowing(session, competition_id, action), submission
 
 
-def _about(competition: Competition, submission: Submission, actor: Principal) -> AboutEntry:
+def _about(
+    competition: Competition, submission: Submission, actor: Principal, *, hidden: bool = False
+) -> AboutEntry:
+    """The notice's common part; ``hidden`` leaves out who acted (an anonymous author)."""
     return AboutEntry(
         competition_id=competition.id,
         competition_title=competition.title,
         submission_id=submission.id,
         submission_title=submission.title,
-        actor_id=actor.user_id,
-        actor_username=actor.username,
+        actor_id=None if hidden else actor.user_id,
+        actor_username=None if hidden else actor.username,
     )
 
 
@@ -407,8 +433,13 @@ async def like(
     notified: list[Recorded] = []
     if added:
         await _count_like(session, submission_id, +1)
-    first_time = added and await insert_ignore(
-        session, LikeNotice, {"submission_id": submission_id, "user_id": actor.user_id}
+    # A like notice is a count: an anonymous competition's authors hear of none.
+    first_time = (
+        added
+        and not competition.anonymous
+        and await insert_ignore(
+            session, LikeNotice, {"submission_id": submission_id, "user_id": actor.user_id}
+        )
     )
     if first_time:
         notice = Notice(
@@ -492,9 +523,12 @@ async def comment(
         )
         session.add(new)
         await session.flush()
-        data = AboutComment(
-            **dict(_about(competition, submission, actor)), comment_id=new.id, parent_id=parent_id
+        # The entry's author, replying under an anonymous entry, stays anonymous.
+        by_hidden_author = (
+            veil_of(competition, None).active and actor.user_id == submission.author_id
         )
+        about = _about(competition, submission, actor, hidden=by_hidden_author)
+        data = AboutComment(**dict(about), comment_id=new.id, parent_id=parent_id)
         recipients: dict[uuid.UUID, type[CommentCreated | CommentReplied]] = {}
         if parent is not None:
             recipients[parent.author_id] = CommentReplied
@@ -523,20 +557,35 @@ async def list_comments(*, session: AsyncSession, submission_id: uuid.UUID) -> l
     return list(await session.scalars(query))
 
 
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[tuple[Submission, str]]  # with their excerpts
+    total: int
+    veil: Veil  # what the reader may not see of them
+
+
 async def list_submissions(
     *,
     session: AsyncSession,
+    reader: Principal | None,
     competition_id: uuid.UUID,
     sort: SubmissionSort,
     limit: int,
     offset: int,
-) -> tuple[list[tuple[Submission, str]], int]:
+) -> EntryPage:
     """One page of a competition's entries with their excerpts, and how many there are.
 
     Entries are loaded without their content (up to 200,000 characters each): only
     the excerpt is read from the database.
     """
-    await get_competition(session=session, competition_id=competition_id)
+    competition = await get_competition(session=session, competition_id=competition_id)
+    veil = veil_of(competition, reader)
+    if sort == "top" and veil.hides_likes:
+        raise Conflict(
+            "likes are hidden until the results of an anonymous competition: sort=new",
+            code="likes_hidden",
+            details={"results_at": iso(competition.schedule.results_at)},
+        )
     where = Submission.competition_id == competition_id
     order = (
         (Submission.created_at.desc(), Submission.id)
@@ -553,7 +602,7 @@ async def list_submissions(
         .offset(offset)
     )
     total = await session.scalar(sa.select(sa.func.count()).where(where))
-    return [(row[0], row[1]) for row in page], total or 0
+    return EntryPage([(row[0], row[1]) for row in page], total or 0, veil)
 
 
 @dataclass(frozen=True)
@@ -599,10 +648,14 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[P
     return [Placing(row.place, sharing[row.place] > 1, *row[1:]) for row in rows]
 
 
-async def list_user_submissions(*, session: AsyncSession, user_id: uuid.UUID) -> list[Submission]:
-    query = (
-        sa.select(Submission)
-        .where(Submission.author_id == user_id)
-        .order_by(Submission.created_at.desc(), Submission.id)
-    )
+async def list_user_submissions(
+    *, session: AsyncSession, user_id: uuid.UUID, include_unrevealed: bool
+) -> list[Submission]:
+    """A writer's entries, newest first; those of anonymous competitions without
+    results only with ``include_unrevealed`` (for the writer themselves, or an admin)."""
+    query = sa.select(Submission).where(Submission.author_id == user_id)
+    if not include_unrevealed:
+        unrevealed = sa.select(Competition.id).where(Competition.anonymous, utcnow() < RESULTS_AT)
+        query = query.where(Submission.competition_id.not_in(unrevealed))
+    query = query.order_by(Submission.created_at.desc(), Submission.id)
     return list(await session.scalars(query))

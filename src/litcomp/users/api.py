@@ -110,7 +110,7 @@ async def update_profile(
 
 @router.get("/profile/submissions")
 async def my_submissions(me: CurrentUser, competitions: CompetitionsDep) -> list[UserSubmission]:
-    entries = await competitions.list_user_submissions(me.user_id)
+    entries = await competitions.list_user_submissions(me.user_id, include_unrevealed=True)
     return [UserSubmission.model_validate(entry, from_attributes=True) for entry in entries]
 
 

@@ -69,8 +69,14 @@ class CompetitionsClient:
             for c in response.competitions
         ]
 
-    async def list_user_submissions(self, user_id: uuid.UUID) -> list[Entry]:
-        request = pb.ListUserSubmissionsRequest(user_id=str(user_id))
+    async def list_user_submissions(
+        self, user_id: uuid.UUID, *, include_unrevealed: bool
+    ) -> list[Entry]:
+        """``include_unrevealed`` only for the writer themselves or an admin: it lists
+        entries whose anonymous competition has not revealed its authors."""
+        request = pb.ListUserSubmissionsRequest(
+            user_id=str(user_id), include_unrevealed=include_unrevealed
+        )
         response = await self._client.call("ListUserSubmissions", request)
         return [
             Entry(

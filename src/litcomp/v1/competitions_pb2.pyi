@@ -58,10 +58,12 @@ class GetCompetitionsResponse(_message.Message):
     def __init__(self, competitions: _Optional[_Iterable[_Union[Competition, _Mapping]]] = ...) -> None: ...
 
 class ListUserSubmissionsRequest(_message.Message):
-    __slots__ = ("user_id",)
+    __slots__ = ("user_id", "include_unrevealed")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_UNREVEALED_FIELD_NUMBER: _ClassVar[int]
     user_id: str
-    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+    include_unrevealed: bool
+    def __init__(self, user_id: _Optional[str] = ..., include_unrevealed: _Optional[bool] = ...) -> None: ...
 
 class ListUserSubmissionsResponse(_message.Message):
     __slots__ = ("submissions",)

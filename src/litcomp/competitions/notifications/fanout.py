@@ -1,6 +1,7 @@
-"""The fan-out worker: tells a competition's subscribers of a new entry.
+"""The fan-out worker: tells a competition's subscribers of a new entry, or that an
+anonymous competition has revealed its authors.
 
-The entry's transaction leaves a job. A worker on any replica reads it, asks the
+The entry's (or the finalizing) transaction leaves a job. A worker on any replica reads it, asks the
 users service for the subscribers (outside any transaction: no lock or connection
 is held during the remote calls), then in one short transaction deletes the job and
 records one notice per subscriber. Only the transaction whose DELETE removed the job
@@ -15,13 +16,22 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions.models import FanoutJob
 from litcomp.competitions.notifications import store
-from litcomp.competitions.notifications.schemas import AboutEntry, SubmissionCreated
+from litcomp.competitions.notifications.schemas import (
+    AboutEntry,
+    CompetitionRevealed,
+    Message,
+    Revealed,
+    SubmissionCreated,
+    type_name,
+)
 from litcomp.competitions.notifications.store import Notice
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.users_client import UsersClient
@@ -33,6 +43,12 @@ from litcomp.kit.times import utcnow
 log = logging.getLogger(__name__)
 
 MAX_RETRY_SECONDS = 300
+
+# What a job announces, by its type: the message and the model of its data.
+ANNOUNCEMENTS: dict[str, tuple[type[Message[Any]], type[BaseModel]]] = {
+    type_name(SubmissionCreated): (SubmissionCreated, AboutEntry),
+    type_name(CompetitionRevealed): (CompetitionRevealed, Revealed),
+}
 
 
 class FanoutWorker(Background):
@@ -105,11 +121,10 @@ class FanoutWorker(Background):
             await session.commit()
 
     async def _do(self, job: FanoutJob) -> None:
-        data = AboutEntry.model_validate(job.data)  # one for all: record() serialises it once
+        kind, model = ANNOUNCEMENTS[job.type]
+        data = model.model_validate(job.data)  # one for all: record() serialises it once
         subscribers = await self._users.subscribers(job.competition_id)
-        notices = [
-            Notice(user, SubmissionCreated, data) for user in subscribers if user != job.author_id
-        ]
+        notices = [Notice(user, kind, data) for user in subscribers if user != job.author_id]
         async with self._sessionmaker() as session:
             taken = await session.execute(
                 sa.delete(FanoutJob).where(FanoutJob.id == job.id).returning(FanoutJob.id)

@@ -28,8 +28,11 @@ class AboutEntry(BaseModel):
     competition_title: str
     submission_id: uuid.UUID
     submission_title: str
-    actor_id: uuid.UUID = Field(description="who entered, liked or commented")
-    actor_username: str
+    actor_id: uuid.UUID | None = Field(
+        description="who entered, liked or commented; null for the author of an entry in an"
+        " anonymous competition before its results"
+    )
+    actor_username: str | None = Field(description="null when actor_id is")
 
 
 class AboutComment(AboutEntry):
@@ -52,6 +55,12 @@ class Placed(BaseModel):
     tied: bool = Field(False, description="another entry shares that place")
     participants: int = Field(ge=1, description="how many entries were placed")
     entries: list[PlacedEntry]
+
+
+class Revealed(BaseModel):
+    competition_id: uuid.UUID
+    competition_title: str
+    entries: int = Field(ge=0, description="how many entries now show their authors")
 
 
 Data = TypeVar("Data", bound=BaseModel)
@@ -94,6 +103,12 @@ class CompetitionPlaced(Message[Placed]):
     type: Literal["competition.placed"]
 
 
+class CompetitionRevealed(Message[Revealed]):
+    """An anonymous competition you follow has its results: its authors are shown."""
+
+    type: Literal["competition.revealed"]
+
+
 @cache
 def type_name(message: type[Message[Any]]) -> str:
     """The ``type`` a message model stands for."""
@@ -101,7 +116,13 @@ def type_name(message: type[Message[Any]]) -> str:
     return name
 
 
-TYPES: dict[str, type[Message[AboutEntry]] | type[Message[AboutComment]] | type[Message[Placed]]]
+TYPES: dict[
+    str,
+    type[Message[AboutEntry]]
+    | type[Message[AboutComment]]
+    | type[Message[Placed]]
+    | type[Message[Revealed]],
+]
 TYPES = {
     type_name(model): model
     for model in (
@@ -110,11 +131,17 @@ TYPES = {
         CommentCreated,
         CommentReplied,
         CompetitionPlaced,
+        CompetitionRevealed,
     )
 }
 
 AnyMessage = Annotated[
-    SubmissionCreated | SubmissionLiked | CommentCreated | CommentReplied | CompetitionPlaced,
+    SubmissionCreated
+    | SubmissionLiked
+    | CommentCreated
+    | CommentReplied
+    | CompetitionPlaced
+    | CompetitionRevealed,
     Field(discriminator="type"),
 ]
 
@@ -145,11 +172,15 @@ class ListedCommentReplied(CommentReplied, Read): ...
 class ListedCompetitionPlaced(CompetitionPlaced, Read): ...
 
 
+class ListedCompetitionRevealed(CompetitionRevealed, Read): ...
+
+
 Listed = Annotated[
     ListedSubmissionCreated
     | ListedSubmissionLiked
     | ListedCommentCreated
     | ListedCommentReplied
-    | ListedCompetitionPlaced,
+    | ListedCompetitionPlaced
+    | ListedCompetitionRevealed,
     Field(discriminator="type"),
 ]

@@ -27,6 +27,7 @@ export async function newCompetitionPage(ctx) {
       word_min: null,
       word_max: null,
       comments_after_results: true,
+      anonymous: true, // fairer: readers judge the story, not the name
     },
     "Create competition",
     async (fields) => {
@@ -75,6 +76,7 @@ function competitionForm(values, action, save) {
     word_min: h("input", { type: "number", name: "word_min", min: 1, max: 100000 }),
     word_max: h("input", { type: "number", name: "word_max", min: 1, max: 100000 }),
     comments_after_results: h("input", { type: "checkbox", name: "comments_after_results" }),
+    anonymous: h("input", { type: "checkbox", name: "anonymous" }),
   };
   inputs.title.value = values.title;
   inputs.description.value = values.description;
@@ -88,6 +90,7 @@ function competitionForm(values, action, save) {
   inputs.word_min.value = values.word_min ?? "";
   inputs.word_max.value = values.word_max ?? "";
   inputs.comments_after_results.checked = values.comments_after_results;
+  inputs.anonymous.checked = values.anonymous;
   const initial = Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, current(input)]));
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const problem = alertBox();
@@ -115,6 +118,7 @@ function competitionForm(values, action, save) {
       field("Most words", inputs.word_max, "Empty: no limit."),
     ),
     h("div", { class: "field checkbox" }, h("label", {}, inputs.comments_after_results, " Comments stay open after the results")),
+    h("div", { class: "field checkbox" }, h("label", {}, inputs.anonymous, " Anonymous: authors and like counts stay hidden until the results")),
     h("button", { type: "submit" }, action),
   );
   form.addEventListener("submit", async (event) => {
@@ -151,6 +155,7 @@ function readFields(inputs) {
     word_min: count(inputs.word_min.value),
     word_max: count(inputs.word_max.value),
     comments_after_results: inputs.comments_after_results.checked,
+    anonymous: inputs.anonymous.checked,
   };
 }
 

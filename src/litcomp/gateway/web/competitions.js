@@ -110,15 +110,16 @@ function competitionCard(competition) {
 
 export async function competitionPage(ctx) {
   const id = ctx.params.id;
-  const sort = ctx.query.get("sort") === "top" ? "top" : "new";
   const page = Math.max(1, Number.parseInt(ctx.query.get("page"), 10) || 1);
   const [competition, subscribed] = await Promise.all([api(`/competitions/${id}`), isSubscribed(id)]);
+  const sort = ctx.query.get("sort") === "top" && !veiled(competition) ? "top" : "new";
   const entries = h("section", { class: "entries", "aria-labelledby": "entries-heading" });
   fill(ctx.view,
     h("p", { class: "crumbs" }, h("a", { href: "#/competitions" }, "← All competitions")),
     h("h1", {}, competition.title),
     h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition), limitsNote(competition)),
     phases(competition),
+    veiled(competition) ? h("p", { class: "meta anonymous-note" }, "Anonymous: authors and like counts are hidden until the results.") : null,
     tagList(competition.tags),
     competition.description ? h("p", { class: "description" }, competition.description) : null,
     competition.prompt ? h("section", { class: "prompt", "aria-label": "Prompt" }, h("h2", {}, "Prompt"), h("p", {}, competition.prompt)) : null,
@@ -196,7 +197,7 @@ async function renderEntries(section, competition, sort, page) {
         "nav",
         { class: "tabs small", "aria-label": "Order of entries" },
         h("a", { href: link({ sort: "new" }), "aria-current": sort === "new" ? "page" : null }, "Newest"),
-        h("a", { href: link({ sort: "top" }), "aria-current": sort === "top" ? "page" : null }, "Most liked"),
+        veiled(competition) ? null : h("a", { href: link({ sort: "top" }), "aria-current": sort === "top" ? "page" : null }, "Most liked"),
       ),
     ),
     result.items.length
@@ -212,13 +213,21 @@ function entryCard(entry) {
     "li",
     { class: "card entry-card" },
     h("h3", {}, h("a", { href: competitionHref(entry.competition_id, `/entries/${encodeURIComponent(entry.submission_id)}`) }, entry.title)),
-    h("p", { class: "meta" }, "by ", authorLink(entry.author), " · ", dateTime(entry.created_at), " · ", plural(entry.word_count, "word"), " · ", plural(entry.likes, "like")),
+    h("p", { class: "meta" }, "by ", authorLink(entry.author, entry.is_mine), " · ", dateTime(entry.created_at), " · ", plural(entry.word_count, "word"), entry.likes === null ? null : [" · ", plural(entry.likes, "like")]),
     h("p", { class: "excerpt" }, entry.excerpt + more),
   );
 }
 
-export function authorLink(author) {
-  return h("a", { href: `#/users/${encodeURIComponent(author.user_id)}` }, author.username ?? "unknown writer");
+/** The author's name, linked to their profile ("you" marked); "an anonymous writer" while hidden. */
+export function authorLink(author, mine = false) {
+  if (!author) return h("span", { class: "anonymous" }, "an anonymous writer");
+  const link = h("a", { href: `#/users/${encodeURIComponent(author.user_id)}` }, author.username ?? "unknown writer");
+  return mine ? [link, " ", h("span", { class: "mine-mark" }, "you")] : link;
+}
+
+/** Are authors and like counts hidden (an anonymous competition before its results)? */
+export function veiled(competition) {
+  return competition.anonymous && competition.status !== "finished";
 }
 
 function pager(result, page, href) {

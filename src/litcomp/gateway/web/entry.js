@@ -26,7 +26,7 @@ export async function entryPage(ctx) {
       h(
         "p",
         { class: "meta" },
-        "by ", authorLink(entry.author), " · ", dateTime(entry.created_at),
+        "by ", authorLink(entry.author, entry.is_mine), " · ", dateTime(entry.created_at),
         entry.edited_at ? [" · edited ", dateTime(entry.edited_at)] : null,
         " · ", plural(entry.word_count, "word"),
       ),
@@ -57,9 +57,10 @@ function writing(section) {
 // Likes --------------------------------------------------------------------
 
 function renderLikes(container, entry, competition) {
-  const count = h("span", { class: "like-count" }, plural(entry.likes, "like"));
+  // null: an anonymous competition shows no counts until its results.
+  const count = h("span", { class: "like-count" }, entry.likes === null ? "Likes are counted but hidden until the results." : plural(entry.likes, "like"));
   const me = session();
-  const own = me?.user_id === entry.author.user_id;
+  const own = entry.is_mine;
   let control = null;
   if (!me) control = h("a", { href: `#/login?next=${encodeURIComponent(location.hash.slice(1))}` }, "Log in to like it");
   else if (allows(competition, "like") && !own) control = likeButton(entry, count);
@@ -76,7 +77,7 @@ function likeButton(entry, count) {
     button.textContent = liked ? "♥ Liked" : "♡ Like";
     button.setAttribute("aria-pressed", String(liked));
     button.setAttribute("aria-label", "Like this entry");
-    count.textContent = plural(likes, "like");
+    if (likes !== null) count.textContent = plural(likes, "like");
   };
   button.addEventListener("click", async () => {
     button.disabled = true;
@@ -84,7 +85,7 @@ function likeButton(entry, count) {
     try {
       const path = `/competitions/${entry.competition_id}/like/${entry.submission_id}`;
       await api(path, { method: liked ? "DELETE" : "POST" });
-      likes += liked ? -1 : 1;
+      if (likes !== null) likes += liked ? -1 : 1;
       liked = !liked;
       render();
     } catch (error) {
@@ -126,7 +127,8 @@ function thread(comments, entry, open, section) {
 }
 
 function commentItem(comment, entry, open, section) {
-  const name = comment.author.username ?? "unknown writer";
+  // The entry's author's comments name nobody while the entry is anonymous.
+  const name = comment.author ? comment.author.username ?? "unknown writer" : "the author";
   const slot = h("div", { class: "reply-slot" });
   const reply = open && session()
     ? h("button", {
@@ -143,13 +145,19 @@ function commentItem(comment, entry, open, section) {
     h(
       "article",
       { class: "comment", "aria-label": `Comment by ${name}` },
-      h("p", { class: "meta" }, authorLink(comment.author), " · ", dateTime(comment.created_at)),
+      h("p", { class: "meta" }, commenter(comment), " · ", dateTime(comment.created_at)),
       h("div", { class: "comment-text" }, rendered(comment.content_html)),
       reply,
       slot,
     ),
     comment.replies.length ? thread(comment.replies, entry, open, section) : null,
   );
+}
+
+function commenter(comment) {
+  const mark = comment.by_entry_author ? h("span", { class: "author-mark" }, "Author") : null;
+  if (!comment.author) return mark;
+  return mark ? [authorLink(comment.author), " ", mark] : authorLink(comment.author);
 }
 
 function toggleReply(button, slot, comment, entry, section, name) {

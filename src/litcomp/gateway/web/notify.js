@@ -166,13 +166,14 @@ export async function markRead(ids, upTo) {
 
 /** What a notice says, and where it leads. */
 export function describeNotice({ type, data = {} }) {
-  const who = data.actor_username || "Someone";
+  // No actor: the author of an entry in an anonymous competition.
+  const who = data.actor_username || (data.actor_id === null ? "The author" : "Someone");
   const title = `“${data.submission_title || "an entry"}”`;
   const competition = `#/competitions/${encodeURIComponent(data.competition_id || "")}`;
   const entry = `${competition}/entries/${encodeURIComponent(data.submission_id || "")}`;
   switch (type) {
     case "submission.created":
-      return { text: `${who} entered ${title} in ${data.competition_title}`, href: entry };
+      return { text: `${data.actor_id === null ? "A new entry" : who + " entered"} ${title} in ${data.competition_title}`, href: entry };
     case "submission.liked":
       return { text: `${who} liked your entry ${title}`, href: entry };
     case "comment.created":
@@ -184,6 +185,8 @@ export function describeNotice({ type, data = {} }) {
         text: `You ${data.tied ? "tied for" : "placed"} ${ordinal(data.place)} of ${data.participants} in ${data.competition_title}`,
         href: `${competition}/results`,
       };
+    case "competition.revealed":
+      return { text: `${data.competition_title} has its results, and its authors are revealed`, href: `${competition}/results` };
     default:
       return { text: "Something happened on litcomp", href: "#/notifications" };
   }
