@@ -25,7 +25,9 @@ Where this differs from Rank.pm, and why:
   Newman, "Efficient computation of rankings from pairwise comparisons", JMLR 24(238),
   2023, eq. 12), ``S_n = sum_m w_nm S_m / (S_n + S_m) / sum_m w_mn / (S_n + S_m)`` with
   ``w_nm`` the games n won against m: its fixed point is the same (rearranged, it is
-  Zermelo's equation), and it took 22 rounds on the same data.
+  Zermelo's equation), and it took 23 rounds on the same data. Its steps are damped
+  when a round undoes the one before (see ``_damping``): undamped, it swings forever
+  on games that split the entries into two camps, as in Wikipedia's worked example.
 - Stopping. Rounds stop once no score moves by more than ``TOLERANCE`` (relative),
   with ``MAX_ROUNDS`` as a cap, rather than after a fixed count, which is too few for a
   large field and too many for a small one.
@@ -42,7 +44,11 @@ Where this differs from Rank.pm, and why:
   scores differ only by float rounding, compare equal: equal scores are ties.
 
 For speed the games are counted per ordered pair once (numpy), and a round is a few
-array operations over those pairs.
+array operations over those pairs. Measured on the 2-core machine, 2,000 entries and
+50,000 seeded random ballots of 5 to 20 (Plackett-Luce, log-strengths with standard
+deviation 1): 1.2 to 1.9 s in all, 23 rounds. With standard deviation 3 (the best
+entry beating the median 99.99% of the time) it takes 95 rounds, 3.2 to 3.7 s: the
+entries that win nearly everything settle slowest.
 """
 
 from collections import Counter, defaultdict
