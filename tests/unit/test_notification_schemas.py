@@ -13,6 +13,7 @@ from litcomp.competitions.notifications.schemas import (
     TYPES,
     AboutComment,
     AboutEntry,
+    Disqualified,
     Listed,
     Message,
     Placed,
@@ -38,6 +39,13 @@ DATA: dict[type[BaseModel], BaseModel] = {
         participants=3,
         entries=[PlacedEntry(submission_id=ENTRY.submission_id, title="Haiku", place=1, likes=2)],
     ),
+    Disqualified: Disqualified(
+        competition_id=ENTRY.competition_id,
+        competition_title="Spring",
+        submission_id=ENTRY.submission_id,
+        submission_title="Haiku",
+        reason="Copied",
+    ),
     Revealed: Revealed(competition_id=ENTRY.competition_id, competition_title="Spring", entries=3),
 }
 
@@ -62,6 +70,7 @@ def test_types_names_every_message_model_by_its_type() -> None:
         "comment.replied",
         "competition.placed",
         "competition.revealed",
+        "submission.disqualified",
     }
 
 

@@ -18,6 +18,7 @@ from litcomp.competitions.schemas import (
     Author,
     CommentCreate,
     CommentCreated,
+    CommentEdit,
     CommentThread,
     CompetitionCreate,
     CompetitionDetails,
@@ -252,9 +253,10 @@ async def get_submission(
     users: UsersDep,
     me: MaybeUser,
 ) -> SubmissionDetails:
-    """One entry with its like count and its comments as threads of replies."""
-    submission = await service.get_submission(
-        session=session, competition_id=competition_id, submission_id=submission_id
+    """One entry with its like count and its comments as threads of replies (404
+    ``disqualified`` to all but its author and admins once a moderator disqualified it)."""
+    submission = await service.readable_submission(
+        session=session, competition_id=competition_id, submission_id=submission_id, reader=me
     )
     return await _details_of(submission, session, users, me)
 
@@ -322,7 +324,9 @@ async def _details_of(
         liked_by_me=liked,
         created_at=submission.created_at,
         edited_at=submission.edited_at,
-        comments=[_thread(thread, names, author_id, veil) for thread in threads(comments)],
+        disqualified_at=submission.disqualified_at,
+        disqualified_reason=submission.disqualified_reason,
+        comments=_threads(threads(comments), names, author_id, veil, me),
     )
 
 
@@ -354,24 +358,74 @@ async def delete_draft(competition_id: uuid.UUID, me: CurrentUser, session: Sess
     await service.delete_draft(session=session, actor=me, competition_id=competition_id)
 
 
-def _thread(
-    thread: Thread, names: dict[uuid.UUID, str], entry_author: uuid.UUID, veil: Veil
-) -> CommentThread:
-    """A comment and its replies; the entry's author's own stay unnamed while it is hidden."""
-    comment = thread.comment
-    by_entry_author = comment.author_id == entry_author
-    hidden = by_entry_author and veil.hides_author(entry_author)
-    return CommentThread(
-        comment_id=comment.id,
-        parent_id=comment.parent_id,
-        author=None
-        if hidden
-        else Author(user_id=comment.author_id, username=names.get(comment.author_id)),
-        by_entry_author=by_entry_author,
-        content=comment.content,
-        content_html=comment.content_html,
-        created_at=comment.created_at,
-        replies=[_thread(reply, names, entry_author, veil) for reply in thread.replies],
+def _threads(
+    nested: list[Thread],
+    names: dict[uuid.UUID, str],
+    entry_author: uuid.UUID,
+    veil: Veil,
+    me: Principal | None,
+) -> list[CommentThread]:
+    """Comments and their replies. The entry's author's own stay unnamed while it is
+    hidden; one its author deleted is left out unless replies hang under it."""
+    shown = []
+    for thread in nested:
+        comment = thread.comment
+        replies = _threads(thread.replies, names, entry_author, veil, me)
+        if comment.removed_by == "author" and not replies:
+            continue
+        by_entry_author = comment.author_id == entry_author
+        hidden = by_entry_author and veil.hides_author(entry_author)
+        told = me is not None and (me.is_admin or me.user_id == comment.author_id)
+        shown.append(
+            CommentThread(
+                comment_id=comment.id,
+                parent_id=comment.parent_id,
+                author=None
+                if hidden or comment.removed_by == "author"
+                else Author(user_id=comment.author_id, username=names.get(comment.author_id)),
+                by_entry_author=by_entry_author,
+                content="" if comment.removed_by else comment.content,
+                content_html="" if comment.removed_by else comment.content_html,
+                created_at=comment.created_at,
+                edited_at=comment.edited_at,
+                removed=comment.removed_by,
+                removed_reason=comment.removed_reason if told else None,
+                replies=replies,
+            )
+        )
+    return shown
+
+
+@router.patch("/{competition_id}/comments/{comment_id}", responses=error_responses(403, 409))
+async def edit_comment(
+    competition_id: uuid.UUID,
+    comment_id: uuid.UUID,
+    body: CommentEdit,
+    me: CurrentUser,
+    session: SessionDep,
+) -> Message:
+    """Its author rewrites a comment while comments are open (``edited_at`` is set)."""
+    await service.edit_comment(
+        session=session,
+        actor=me,
+        competition_id=competition_id,
+        comment_id=comment_id,
+        content=body.content,
+    )
+    return Message(message="Comment edited")
+
+
+@router.delete(
+    "/{competition_id}/comments/{comment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(403),
+)
+async def delete_comment(
+    competition_id: uuid.UUID, comment_id: uuid.UUID, me: CurrentUser, session: SessionDep
+) -> None:
+    """Its author deletes a comment, at any time; replies to it stay, under "deleted"."""
+    await service.delete_comment(
+        session=session, actor=me, competition_id=competition_id, comment_id=comment_id
     )
 
 

@@ -11,6 +11,8 @@ from litcomp.competitions.api import router
 from litcomp.competitions.cache import CompetitionCache
 from litcomp.competitions.grpc import Competitions
 from litcomp.competitions.lifecycle import Finalizer
+from litcomp.competitions.moderation.api import items as moderated_items
+from litcomp.competitions.moderation.api import router as moderation_router
 from litcomp.competitions.notifications.api import router as notifications_router
 from litcomp.competitions.notifications.fanout import FanoutWorker
 from litcomp.competitions.notifications.hub import Hub
@@ -103,7 +105,7 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
         service="competitions",
         title="litcomp competitions",
         lifespan=lifespan,
-        routers=[router, notifications_router],
+        routers=[router, moderated_items, moderation_router, notifications_router],
     )
 
 

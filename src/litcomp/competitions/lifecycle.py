@@ -75,6 +75,17 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
         return None
     competition = await session.get(Competition, competition_id)
     assert competition is not None
+    places = await _place(session, competition)
+    notified = await store.record(session, _placement_notices(competition, places))
+    if competition.anonymous:
+        session.add(_reveal(competition, len(places)))
+    await session.commit()
+    log.info("competition finalized", extra={"competition_id": str(competition_id)})
+    return notified
+
+
+async def _place(session: AsyncSession, competition: Competition) -> list[Place[Any]]:
+    """Write the places of its entries (a disqualified one has none)."""
     entries = await session.execute(
         sa.select(
             Submission.id,
@@ -82,7 +93,7 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
             Submission.author_id,
             Submission.like_count,
             Submission.created_at,
-        ).where(Submission.competition_id == competition_id)
+        ).where(Submission.competition_id == competition.id, Submission.disqualified_at.is_(None))
     )
     places = placed(list(entries.all()))
     if places:
@@ -90,7 +101,7 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
             sa.insert(Placement),
             [
                 {
-                    "competition_id": competition_id,
+                    "competition_id": competition.id,
                     "submission_id": placing.entry.id,
                     "place": placing.place,
                     "likes": placing.entry.like_count,
@@ -98,12 +109,14 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
                 for placing in places
             ],
         )
-    notified = await store.record(session, _placement_notices(competition, places))
-    if competition.anonymous:
-        session.add(_reveal(competition, len(places)))
-    await session.commit()
-    log.info("competition finalized", extra={"competition_id": str(competition_id)})
-    return notified
+    return places
+
+
+async def place_again(session: AsyncSession, competition: Competition) -> None:
+    """Write a finalized competition's places anew, in the caller's transaction (an
+    entry was disqualified after the results). Nobody is told again."""
+    await session.execute(sa.delete(Placement).where(Placement.competition_id == competition.id))
+    await _place(session, competition)
 
 
 def _placement_notices(competition: Competition, places: list[Place[Any]]) -> list[Notice[Placed]]:

@@ -86,6 +86,9 @@ class Submission(Base):
     like_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by its author, while open
+    # Set by a moderator: out of lists and results, its likes gone (moderation.service).
+    disqualified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disqualified_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     __table_args__ = (
         sa.Index("ix_submissions_competition_id_created_at", "competition_id", "created_at"),
@@ -158,9 +161,15 @@ class Comment(Base):
     content: Mapped[str] = mapped_column(sa.Text)
     content_html: Mapped[str] = mapped_column(sa.Text, server_default="")  # as Submission's
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Removed by its author ("author") or hidden by a moderator ("moderator"): its text
+    # is gone from every answer; the row stays, so replies keep their place.
+    removed_by: Mapped[str | None] = mapped_column(sa.String(16))
+    removed_reason: Mapped[str | None] = mapped_column(sa.Text)  # a moderator's
 
     __table_args__ = (
         sa.Index("ix_comments_submission_id_created_at", "submission_id", "created_at"),
+        sa.CheckConstraint("removed_by IN ('author', 'moderator')", name="removed_by"),
     )
 
 
@@ -234,6 +243,66 @@ class FanoutJob(Base):
     # A job that failed waits until next_attempt_at, so it cannot hold up the others.
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Report(Base):
+    """A reader's report of an entry or a comment, open until a moderator acts on the
+    item (or dismisses it). One open report per reader per item."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    competition_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("competitions.id", ondelete="CASCADE")
+    )
+    target_type: Mapped[str] = mapped_column(sa.String(16))  # "submission" or "comment"
+    target_id: Mapped[uuid.UUID]
+    # The entry reported, or the entry the comment reported is on: a withdrawn entry
+    # takes its reports with it.
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE")
+    )
+    reporter_id: Mapped[uuid.UUID]
+    reason: Mapped[str] = mapped_column(sa.String(16))
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The moderation action that closed it (its audit row).
+    closed_by_action: Mapped[uuid.UUID | None]
+
+    __table_args__ = (
+        sa.CheckConstraint("target_type IN ('submission', 'comment')", name="target_type"),
+        sa.CheckConstraint(
+            "reason IN ('spam', 'plagiarism', 'abuse', 'off_topic', 'other')", name="reason"
+        ),
+        sa.Index(
+            "uq_reports_open_per_reporter",
+            "reporter_id",
+            "target_type",
+            "target_id",
+            unique=True,
+            postgresql_where=sa.text("closed_at IS NULL"),
+            sqlite_where=sa.text("closed_at IS NULL"),
+        ),
+        sa.Index("ix_reports_closed_at_created_at", "closed_at", "created_at"),
+        sa.Index("ix_reports_target_type_target_id", "target_type", "target_id"),
+    )
+
+
+class ModerationAction(Base):
+    """The audit log: every moderator's act, with its reason. Never changed or deleted,
+    so it outlives what it acted on (no foreign keys)."""
+
+    __tablename__ = "moderation_actions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    action: Mapped[str] = mapped_column(sa.String(32))
+    actor_id: Mapped[uuid.UUID]
+    target_type: Mapped[str] = mapped_column(sa.String(16))
+    target_id: Mapped[uuid.UUID]
+    competition_id: Mapped[uuid.UUID | None]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 idempotency_keys = idempotency_table(Base.metadata)

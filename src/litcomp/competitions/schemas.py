@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -230,6 +230,10 @@ class CommentCreate(Input):
     parent_id: uuid.UUID | None = Field(None, description="The comment this one replies to")
 
 
+class CommentEdit(Input):
+    content: CommentText
+
+
 class CommentCreated(BaseModel):
     comment_id: uuid.UUID
     message: str = "Comment added"
@@ -242,9 +246,16 @@ class CommentThread(BaseModel):
         description="null for the entry's author's comments while the entry's author is hidden"
     )
     by_entry_author: bool = Field(description="Written by the author of the entry")
-    content: str = Field(description=MARKDOWN)
+    content: str = Field(description=f"{MARKDOWN}; empty once removed")
     content_html: ContentHtml
     created_at: datetime
+    edited_at: datetime | None = Field(description="When its author last changed it")
+    removed: Literal["author", "moderator"] | None = Field(
+        description="Deleted by its author (listed only above replies) or hidden by a moderator"
+    )
+    removed_reason: str | None = Field(
+        description="The moderator's reason: shown to the comment's author and admins only"
+    )
     replies: list["CommentThread"]
 
 
@@ -261,6 +272,10 @@ class SubmissionDetails(BaseModel):
     liked_by_me: bool = Field(description="false when the request carries no token")
     created_at: datetime
     edited_at: datetime | None = Field(description="When its author last changed it")
+    disqualified_at: datetime | None = Field(
+        description="When a moderator disqualified it (only its author and admins read it then)"
+    )
+    disqualified_reason: str | None
     comments: list[CommentThread]
 
 

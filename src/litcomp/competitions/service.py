@@ -381,12 +381,31 @@ async def get_submission(
     return submission
 
 
+async def readable_submission(
+    *,
+    session: AsyncSession,
+    competition_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    reader: Principal | None,
+) -> Submission:
+    """The entry, unless it was disqualified: then only its author and admins read it."""
+    submission = await get_submission(
+        session=session, competition_id=competition_id, submission_id=submission_id
+    )
+    privileged = reader is not None and (reader.is_admin or reader.user_id == submission.author_id)
+    if submission.disqualified_at is not None and not privileged:
+        raise NotFound("this entry was disqualified by a moderator", code="disqualified")
+    return submission
+
+
 async def _submission_to_react_to(
     session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID, action: Action
 ) -> tuple[Competition, Submission]:
     submission = await get_submission(
         session=session, competition_id=competition_id, submission_id=submission_id
     )
+    if submission.disqualified_at is not None:
+        raise Conflict("this entry was disqualified by a moderator", code="disqualified")
     return await _competition_allowing(session, competition_id, action), submission
 
 
@@ -542,6 +561,53 @@ async def comment(
     return await _get(session, Comment, comment_id), notified
 
 
+async def _own_comment(
+    session: AsyncSession, actor: Principal, competition_id: uuid.UUID, comment_id: uuid.UUID
+) -> Comment:
+    found = (
+        await session.execute(
+            sa.select(Comment)
+            .join(Submission, Submission.id == Comment.submission_id)
+            .where(Comment.id == comment_id, Submission.competition_id == competition_id)
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound("no such comment in this competition")
+    if found.author_id != actor.user_id:
+        raise Forbidden("only its author can change or delete a comment")
+    return found
+
+
+async def edit_comment(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    competition_id: uuid.UUID,
+    comment_id: uuid.UUID,
+    content: str,
+) -> Comment:
+    """Its author rewrites a comment, while comments are open and it is not removed."""
+    content_html = await rendered(content)
+    comment = await _own_comment(session, actor, competition_id, comment_id)
+    if comment.removed_by is not None:
+        raise Conflict(f"this comment was removed by its {comment.removed_by}", code="removed")
+    await _competition_allowing(session, competition_id, Action.COMMENT)
+    comment.content, comment.content_html, comment.edited_at = content, content_html, utcnow()
+    await session.commit()
+    return comment
+
+
+async def delete_comment(
+    *, session: AsyncSession, actor: Principal, competition_id: uuid.UUID, comment_id: uuid.UUID
+) -> None:
+    """Its author takes a comment back, at any time: its words are gone for good; the
+    row stays as "deleted" under its replies (threads leave it out when it has none)."""
+    comment = await _own_comment(session, actor, competition_id, comment_id)
+    comment.content = comment.content_html = ""
+    comment.removed_by = "author"
+    await session.commit()
+
+
 async def _get(session: AsyncSession, model: type[M], row_id: uuid.UUID) -> M:
     found = await session.get(model, row_id)
     assert found is not None, "a row just created or recorded must exist"
@@ -586,7 +652,9 @@ async def list_submissions(
             code="likes_hidden",
             details={"results_at": iso(competition.schedule.results_at)},
         )
-    where = Submission.competition_id == competition_id
+    where = sa.and_(
+        Submission.competition_id == competition_id, Submission.disqualified_at.is_(None)
+    )
     order = (
         (Submission.created_at.desc(), Submission.id)
         if sort == "new"

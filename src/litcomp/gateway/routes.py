@@ -15,6 +15,7 @@ ROUTES = (
     Route("/users", "users"),
     Route("/competitions", "competitions"),
     Route("/notifications", "competitions"),
+    Route("/moderation", "competitions"),
     Route("/ws", "competitions", websocket=True),
 )
 _BY_PREFIX = {route.prefix: route for route in ROUTES}

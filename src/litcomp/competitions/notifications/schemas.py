@@ -57,6 +57,14 @@ class Placed(BaseModel):
     entries: list[PlacedEntry]
 
 
+class Disqualified(BaseModel):
+    competition_id: uuid.UUID
+    competition_title: str
+    submission_id: uuid.UUID
+    submission_title: str
+    reason: str = Field(description="the moderator's reason")
+
+
 class Revealed(BaseModel):
     competition_id: uuid.UUID
     competition_title: str
@@ -103,6 +111,12 @@ class CompetitionPlaced(Message[Placed]):
     type: Literal["competition.placed"]
 
 
+class SubmissionDisqualified(Message[Disqualified]):
+    """A moderator disqualified your entry: it is out of the lists and the results."""
+
+    type: Literal["submission.disqualified"]
+
+
 class CompetitionRevealed(Message[Revealed]):
     """An anonymous competition you follow has its results: its authors are shown."""
 
@@ -121,7 +135,8 @@ TYPES: dict[
     type[Message[AboutEntry]]
     | type[Message[AboutComment]]
     | type[Message[Placed]]
-    | type[Message[Revealed]],
+    | type[Message[Revealed]]
+    | type[Message[Disqualified]],
 ]
 TYPES = {
     type_name(model): model
@@ -132,6 +147,7 @@ TYPES = {
         CommentReplied,
         CompetitionPlaced,
         CompetitionRevealed,
+        SubmissionDisqualified,
     )
 }
 
@@ -141,7 +157,8 @@ AnyMessage = Annotated[
     | CommentCreated
     | CommentReplied
     | CompetitionPlaced
-    | CompetitionRevealed,
+    | CompetitionRevealed
+    | SubmissionDisqualified,
     Field(discriminator="type"),
 ]
 
@@ -175,12 +192,16 @@ class ListedCompetitionPlaced(CompetitionPlaced, Read): ...
 class ListedCompetitionRevealed(CompetitionRevealed, Read): ...
 
 
+class ListedSubmissionDisqualified(SubmissionDisqualified, Read): ...
+
+
 Listed = Annotated[
     ListedSubmissionCreated
     | ListedSubmissionLiked
     | ListedCommentCreated
     | ListedCommentReplied
     | ListedCompetitionPlaced
-    | ListedCompetitionRevealed,
+    | ListedCompetitionRevealed
+    | ListedSubmissionDisqualified,
     Field(discriminator="type"),
 ]
