@@ -59,6 +59,7 @@ def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> N
         deployed.create_admin(f"{admin_name}@example.com", admin_name)
         admin = log_in(client, f"{admin_name}@example.com", admin_name)
         reader, writer = sign_up(client, "reader"), sign_up(client, "writer")
+        suspect = sign_up(client, "suspect")  # suspended and lifted by the admin's operations
         competition = create_competition(client, admin, "Fuzzed stories")
         entry = client.post(
             f"/competitions/{competition}/submit",
@@ -83,6 +84,7 @@ def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> N
         "LITCOMP_FUZZ_COMPETITION_ID": competition,
         "LITCOMP_FUZZ_SUBMISSION_ID": entry.json()["submission_id"],
         "LITCOMP_FUZZ_USER_ID": writer.user_id,
+        "LITCOMP_FUZZ_SUSPECT_ID": suspect.user_id,
         "LITCOMP_FUZZ_WRITER_TOKEN": writer.token,
         "LITCOMP_FUZZ_BASE_URL": deployed.url,
         "LITCOMP_FUZZ_WITHDRAWN_COMPETITION_ID": withdrawn_competition,

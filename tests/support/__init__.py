@@ -74,13 +74,16 @@ class Process(Child):
         return self.log
 
 
-# What every test platform's gateway allows: tests sign up many users from one address.
+# What every test platform's gateway allows (tests sign up many users from one address),
+# and how soon its instances learn who is suspended.
 TEST_SETTINGS = {
     "LITCOMP_GATEWAY_AUTH_RATE_PER_MINUTE": "100000",
     "LITCOMP_GATEWAY_AUTH_BURST": "100000",
     "LITCOMP_GATEWAY_RATE_BURST": "100000",
     "LITCOMP_GATEWAY_RATE_PER_SECOND": "100000",
     "LITCOMP_GATEWAY_REFRESH_SECONDS": "0.2",
+    # Suspensions reach every instance within this (tests wait for it with a deadline).
+    "LITCOMP_SUSPENSIONS_REFRESH_SECONDS": "0.5",
 }
 
 

@@ -47,7 +47,7 @@ def test_completion_derives_errors_from_the_operation() -> None:
     openapi.complete(document, facts)
     paths = document["paths"]
     assert set(paths["/things/{id}"]["patch"]["responses"]) == {
-        "200", "400", "401", "404", "413", "422", "503",
+        "200", "400", "401", "403", "404", "413", "422", "503",
     }  # fmt: skip
     assert set(paths["/things/{id}"]["get"]["responses"]) == {"200", "404"}
     assert set(paths["/things"]["get"]["responses"]) == {"200", "422"}

@@ -24,6 +24,7 @@ from litcomp.kit import http
 from litcomp.kit.auth import PublicKeys, TokenVerifier
 from litcomp.kit.instance import database, discovered, grpc_server, peer
 from litcomp.kit.runner import ServiceSpec, serve_asgi
+from litcomp.kit.suspensions import Suspensions
 from litcomp.v1.competitions_pb2_grpc import add_CompetitionsServicer_to_server
 from litcomp.v1.users_pb2_grpc import UsersStub
 
@@ -37,7 +38,12 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
         users = UsersClient(users_peer)
         app.state.settings = settings
         app.state.users = users
-        app.state.token_verifier = TokenVerifier(PublicKeys(users.jwks), issuer=settings.jwt_issuer)
+        suspensions = Suspensions(
+            users.suspended, refresh_seconds=settings.suspensions_refresh_seconds
+        )
+        app.state.token_verifier = TokenVerifier(
+            PublicKeys(users.jwks), issuer=settings.jwt_issuer, suspensions=suspensions
+        )
         async with AsyncExitStack() as stack:
             stack.push_async_callback(users.close)
             sessions = await stack.enter_async_context(
@@ -84,6 +90,7 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
                 socket_server(
                     app.state.hub,
                     app.state.token_verifier,
+                    suspensions,
                     settings.host,
                     settings.competitions_ws_port,
                 )
@@ -99,6 +106,9 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
                     peers=[users_peer],
                 )
             )
+            # Once users can be found; until its first answer no one is refused.
+            await suspensions.start()
+            stack.push_async_callback(suspensions.stop)
             yield
 
     return http.create_app(

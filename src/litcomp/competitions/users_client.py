@@ -1,5 +1,5 @@
-"""What the competitions service asks of the users service: names over gRPC, and
-the public keys that verify tokens over HTTP."""
+"""What the competitions service asks of the users service: names, subscribers and
+who is suspended over gRPC, and the public keys that verify tokens over HTTP."""
 
 import logging
 import uuid
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 JWKS_PATH = "/users/.well-known/jwks.json"
 SUBSCRIBERS_PAGE = 1000
+SUSPENDED_PAGE = 1000
 
 
 class UsersClient:
@@ -45,6 +46,19 @@ class UsersClient:
             )
             page = await self._client.call("ListSubscribers", request)
             found.extend(uuid.UUID(user_id) for user_id in page.user_ids)
+            token = page.next_page_token
+            if not token:
+                return found
+
+    async def suspended(self) -> dict[uuid.UUID, str]:
+        """Every user suspended now, with the reason (page by page): what this service's
+        ``Suspensions`` refreshes from. Raises ``Unavailable`` while users is down."""
+        found: dict[uuid.UUID, str] = {}
+        token = ""
+        while True:
+            request = pb.ListSuspendedUsersRequest(page_size=SUSPENDED_PAGE, page_token=token)
+            page = await self._client.call("ListSuspendedUsers", request)
+            found.update((uuid.UUID(user.user_id), user.reason) for user in page.users)
             token = page.next_page_token
             if not token:
                 return found

@@ -4,6 +4,7 @@ Only the users service holds the private key. It publishes the public half as a
 JWKS document; other services fetch that once, cache it, and fetch again only when
 a token names a key id (``kid``) they have not seen, so verifying costs no call.
 Only ``EdDSA`` is accepted: ``alg=none`` and HMAC-with-the-public-key tricks fail.
+A good token of a suspended user is refused too (``kit.suspensions``).
 """
 
 import asyncio
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from jwt.algorithms import OKPAlgorithm
 
 from litcomp.kit.errors import Unauthorized, Unavailable
+from litcomp.kit.suspensions import Suspensions, suspended_error
 from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -191,9 +193,17 @@ class PublicKeys:
 
 
 class TokenVerifier:
-    def __init__(self, keys: PublicKeys, *, issuer: str) -> None:
+    """Turns a token into its ``Principal``, or raises ``Unauthorized`` (not ours, expired,
+    malformed) or, when given ``suspensions``, ``Forbidden`` with code ``suspended`` for a
+    good token of a suspended user: who they are is proven, what they may do is nothing,
+    and logging in again would not help (so not a 401, which clients answer by doing so)."""
+
+    def __init__(
+        self, keys: PublicKeys, *, issuer: str, suspensions: Suspensions | None = None
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
+        self._suspensions = suspensions
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -222,6 +232,10 @@ class TokenVerifier:
             raise Unauthorized("the token is invalid") from None
         if claims["role"] not in ROLES:
             raise Unauthorized("the token is invalid")
+        if self._suspensions is not None:
+            reason = self._suspensions.reason(user_id)
+            if reason is not None:
+                raise suspended_error(reason)
         username = claims.get("name", "")
         return Principal(
             user_id=user_id,

@@ -7,7 +7,8 @@ none can forget one:
 - a JSON body: 400 (not JSON), 413 (over the body limit), 422 (invalid);
 - query or header parameters: 422; path parameters: 404 (a malformed id names
   nothing, the same answer as an unknown one);
-- a bearer token, required or optional: 401; a token or a database session: 503 with
+- a bearer token, required or optional: 401, and 403 (code ``suspended``: the token
+  of a suspended user); a token or a database session: 503 with
   ``Retry-After`` (the database, or the keys that verify tokens, cannot be reached).
 
 What only the route knows (403, a 404 for a resource it looks up, 409, a 503 from a
@@ -79,7 +80,7 @@ class ValidationErrorBody(BaseModel):
 DESCRIPTIONS = {
     400: "The body is not valid JSON",
     401: "Missing, invalid or expired token",
-    403: "Not allowed for this user",
+    403: "Not allowed for this user (code suspended: the user is suspended)",
     404: "Not found",
     409: "Conflicts with the current state or breaks a rule",
     413: "The body is over 1 MiB",
@@ -225,7 +226,7 @@ def _edge_statuses(operation: Mapping[str, Any], fact: RouteFacts) -> set[int]:
     if "path" in where:
         statuses.add(404)
     if fact.auth is not None:
-        statuses.add(401)
+        statuses |= {401, 403}
     if fact.auth is not None or fact.database:
         statuses.add(503)
     return statuses

@@ -47,6 +47,13 @@ class BaseServiceSettings(BaseSettings):
     )
     jwt_issuer: str = "litcomp-users"
     grpc_timeout_seconds: float = Field(3.0, gt=0, le=60)
+    suspensions_refresh_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=50,
+        description="how often an instance reloads who is suspended: a suspended user's "
+        "tokens stop working everywhere within this (the issue asks for a minute)",
+    )
     instance_restarts: int = Field(
         0,
         ge=0,

@@ -10,21 +10,25 @@ from litcomp.kit.auth import SigningKey
 from litcomp.kit.http import (
     CurrentUser,
     IdempotencyHeader,
+    MaybeUser,
     Message,
     SessionDep,
     error_responses,
     from_state,
 )
 from litcomp.kit.idempotency import IdempotencyKey
+from litcomp.kit.suspensions import Suspensions
 from litcomp.users import service
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.models import User
 from litcomp.users.schemas import (
     LoginToken,
     ProfilePrivate,
-    ProfilePublic,
+    ProfileSeen,
     ProfileUpdate,
     SubscribedCompetition,
+    Suspension,
+    SuspensionCreate,
     UserLogin,
     UserRegister,
     UserRegistered,
@@ -35,6 +39,7 @@ from litcomp.users.settings import UsersSettings
 CompetitionsDep = Annotated[CompetitionsClient, Depends(from_state("competitions"))]
 SettingsDep = Annotated[UsersSettings, Depends(from_state("settings"))]
 SigningKeyDep = Annotated[SigningKey, Depends(from_state("signing_key"))]
+SuspensionsDep = Annotated[Suspensions, Depends(from_state("suspensions"))]
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -72,7 +77,7 @@ async def register(
     )
 
 
-@router.post("/login", responses=error_responses(401))
+@router.post("/login", responses=error_responses(401, 403))
 async def login(
     body: UserLogin, session: SessionDep, settings: SettingsDep, key: SigningKeyDep
 ) -> LoginToken:
@@ -146,12 +151,51 @@ async def unsubscribe(competition_id: uuid.UUID, me: CurrentUser, session: Sessi
 # ":uuid" keeps /users/login, /users/register from being taken for a user id: a GET
 # there is 405 (they answer POST), as the OpenAPI document says, not "no such user".
 @router.get("/{user_id:uuid}")
-async def public_profile(user_id: uuid.UUID, session: SessionDep) -> ProfilePublic:
+async def public_profile(user_id: uuid.UUID, me: MaybeUser, session: SessionDep) -> ProfileSeen:
     user = await service.get_user(session=session, user_id=user_id)
-    return ProfilePublic(
+    return ProfileSeen(
         user_id=user.id,
         username=user.username,
         profile_picture=user.profile_picture,
         bio=user.bio,
         created_at=user.created_at,
+        suspension=_suspension(user) if me is not None and me.is_admin else None,
     )
+
+
+def _suspension(user: User) -> Suspension:
+    return Suspension(
+        user_id=user.id,
+        suspended=user.is_suspended,
+        reason=user.suspension_reason,
+        suspended_at=user.suspended_at,
+        suspended_by=user.suspended_by,
+        lifted_at=user.suspension_lifted_at,
+        lifted_by=user.suspension_lifted_by,
+    )
+
+
+@router.post("/{user_id:uuid}/suspend", responses=error_responses(403, 404, 409))
+async def suspend(
+    user_id: uuid.UUID,
+    body: SuspensionCreate,
+    me: CurrentUser,
+    session: SessionDep,
+    suspensions: SuspensionsDep,
+) -> Suspension:
+    """Suspend a user (admins): their tokens stop working at every service within
+    LITCOMP_SUSPENSIONS_REFRESH_SECONDS, and logging in answers 403 `suspended` with the
+    reason. Again while suspended: the reason is replaced. Not yourself, nor an admin (409)."""
+    user = await service.suspend(session=session, actor=me, user_id=user_id, reason=body.reason)
+    suspensions.suspend(user.id, body.reason)  # here at once; elsewhere at the next refresh
+    return _suspension(user)
+
+
+@router.delete("/{user_id:uuid}/suspend", responses=error_responses(403, 404))
+async def lift_suspension(
+    user_id: uuid.UUID, me: CurrentUser, session: SessionDep, suspensions: SuspensionsDep
+) -> Suspension:
+    """Lift a user's suspension (admins); the record of it stays (`lifted_at`, `lifted_by`)."""
+    user = await service.lift_suspension(session=session, actor=me, user_id=user_id)
+    suspensions.lift(user.id)
+    return _suspension(user)

@@ -1,15 +1,19 @@
 """The users service application: resources opened at start, closed at stop."""
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.kit import http
 from litcomp.kit.auth import PublicKeys, SigningKey, TokenVerifier
 from litcomp.kit.instance import database, discovered, grpc_server, peer
 from litcomp.kit.runner import ServiceSpec, serve_asgi
+from litcomp.kit.suspensions import Suspensions
+from litcomp.users import service
 from litcomp.users.api import router
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.grpc import Users
@@ -26,7 +30,6 @@ def create_app(settings: UsersSettings, http_port: int) -> FastAPI:
         key = SigningKey.load_or_create(settings.jwt_private_key_file)
         app.state.settings = settings
         app.state.signing_key = key
-        app.state.token_verifier = TokenVerifier(PublicKeys.of(key), issuer=settings.jwt_issuer)
         competitions = peer(
             caller="users", service="competitions", stub=CompetitionsStub, settings=settings
         )
@@ -34,6 +37,18 @@ def create_app(settings: UsersSettings, http_port: int) -> FastAPI:
         async with AsyncExitStack() as stack:
             sessions = await stack.enter_async_context(
                 database(app, "users", settings.users_database_url, MIGRATIONS)
+            )
+            suspensions = Suspensions(
+                lambda: _suspended(app.state.read_sessionmaker),
+                refresh_seconds=settings.suspensions_refresh_seconds,
+            )
+            # Known before the first request: the database is ours, and up (migrated).
+            await suspensions.refresh()
+            await suspensions.start()
+            stack.push_async_callback(suspensions.stop)
+            app.state.suspensions = suspensions
+            app.state.token_verifier = TokenVerifier(
+                PublicKeys.of(key), issuer=settings.jwt_issuer, suspensions=suspensions
             )
             grpc_port = await stack.enter_async_context(
                 grpc_server(
@@ -58,6 +73,11 @@ def create_app(settings: UsersSettings, http_port: int) -> FastAPI:
     return http.create_app(
         service="users", title="litcomp users", lifespan=lifespan, routers=[router]
     )
+
+
+async def _suspended(sessions: async_sessionmaker[AsyncSession]) -> dict[uuid.UUID, str]:
+    async with sessions() as session:
+        return await service.all_suspended(session=session)
 
 
 def spec() -> ServiceSpec:

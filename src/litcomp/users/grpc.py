@@ -40,3 +40,16 @@ class Users(UsersServicer):
         return pb.ListSubscribersResponse(
             user_ids=[str(i) for i in ids], next_page_token=str(last) if last else ""
         )
+
+    async def ListSuspendedUsers(
+        self, request: pb.ListSuspendedUsersRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListSuspendedUsersResponse:
+        after = parse_uuid(request.page_token, "page_token") if request.page_token else None
+        async with self.sessionmaker() as session:
+            page, last = await service.suspended_users(
+                session=session, page_size=request.page_size, after=after
+            )
+        return pb.ListSuspendedUsersResponse(
+            users=[pb.SuspendedUser(user_id=str(i), reason=reason) for i, reason in page],
+            next_page_token=str(last) if last else "",
+        )

@@ -10,6 +10,8 @@ from litcomp.kit.db import NAMING_CONVENTION, UTCDateTime
 from litcomp.kit.idempotency import idempotency_table
 from litcomp.kit.times import utcnow
 
+SUSPENDED = sa.text("suspended_at IS NOT NULL AND suspension_lifted_at IS NULL")
+
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
@@ -30,8 +32,30 @@ class User(Base):
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     profile_picture: Mapped[str] = mapped_column(sa.String(2048), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last suspension, kept after it is lifted: who, when and why (an admin's
+    # id, not a foreign key, so the record outlives any account). A user is
+    # suspended while suspended_at is set and suspension_lifted_at is not.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    suspended_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    suspension_reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    suspension_lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    suspension_lifted_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
-    __table_args__ = (sa.CheckConstraint("role IN ('user', 'admin')", name="role"),)
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('user', 'admin')", name="role"),
+        # Every instance reads the suspended users every few seconds: a partial index
+        # holds only them, so that read does not scan every account.
+        sa.Index(
+            "ix_users_suspended",
+            "id",
+            postgresql_where=SUSPENDED,
+            sqlite_where=SUSPENDED,
+        ),
+    )
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None and self.suspension_lifted_at is None
 
 
 def fold(text: str) -> str:

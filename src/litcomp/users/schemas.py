@@ -56,6 +56,26 @@ class ProfileUpdate(Input):
     )
 
 
+class SuspensionCreate(Input):
+    reason: Annotated[
+        str,
+        Field(min_length=1, max_length=500, description="Shown to the user when they log in"),
+        Storable(blank=False),
+    ]
+
+
+class Suspension(BaseModel):
+    """A user's suspension: the current one, or the last one lifted (kept as a record)."""
+
+    user_id: uuid.UUID
+    suspended: bool
+    reason: str | None = Field(description="null: never suspended")
+    suspended_at: datetime | None
+    suspended_by: uuid.UUID | None = Field(description="the admin who suspended them")
+    lifted_at: datetime | None = Field(description="null: not lifted (or never suspended)")
+    lifted_by: uuid.UUID | None
+
+
 class UserRegistered(BaseModel):
     user_id: uuid.UUID
     username: str
@@ -75,6 +95,14 @@ class ProfilePublic(BaseModel):
     profile_picture: str
     bio: str
     created_at: datetime
+
+
+class ProfileSeen(ProfilePublic):
+    """A public profile as the one asking sees it: admins also see the suspension."""
+
+    suspension: Suspension | None = Field(
+        default=None, description="for admins only (null for everyone else)"
+    )
 
 
 class ProfilePrivate(ProfilePublic):

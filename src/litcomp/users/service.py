@@ -8,15 +8,18 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from litcomp.kit.auth import Principal
 from litcomp.kit.db import insert_ignore
-from litcomp.kit.errors import Conflict, NotFound, Unauthorized
+from litcomp.kit.errors import Conflict, Forbidden, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
+from litcomp.kit.suspensions import suspended_error
 from litcomp.kit.times import utcnow
 from litcomp.users.competitions_client import Competition, CompetitionsClient
-from litcomp.users.models import Subscription, User, fold, idempotency_keys
+from litcomp.users.models import SUSPENDED, Subscription, User, fold, idempotency_keys
 from litcomp.users.passwords import hash_password, verify_password
 
 MAX_SUBSCRIBERS_PAGE = 1000
+MAX_SUSPENDED_PAGE = 1000
 
 
 async def _taken(session: AsyncSession, *, username: str, email: str) -> list[str]:
@@ -76,6 +79,9 @@ async def authenticate(*, session: AsyncSession, email: str, password: str) -> U
     if not await verify_password(user.password_hash if user else None, password):
         raise Unauthorized("wrong email or password", code="invalid_credentials")
     assert user is not None
+    # After the password: whether an account is suspended is no one else's business.
+    if user.is_suspended:
+        raise suspended_error(user.suspension_reason or "")
     return user
 
 
@@ -180,3 +186,72 @@ async def create_admin(
     user.role = "admin"
     await session.commit()
     return user, False
+
+
+async def suspend(
+    *, session: AsyncSession, actor: Principal, user_id: uuid.UUID, reason: str
+) -> User:
+    """Suspend the user (admins only); again while suspended, only the reason (and who
+    gave it) changes: the suspension still dates from when it began."""
+    if not actor.is_admin:
+        raise Forbidden("only admins can suspend users")
+    user = await _locked(session, user_id)
+    if user.id == actor.user_id:
+        raise Conflict("you cannot suspend yourself", code="own_account")
+    if user.role == "admin":
+        # An admin could lock the others out; and the gateway's operator pages take an
+        # admin's token without asking who is suspended.
+        raise Conflict("admins cannot be suspended", code="admin_account")
+    if not user.is_suspended:
+        user.suspended_at = utcnow()
+        user.suspension_lifted_at = user.suspension_lifted_by = None
+    user.suspension_reason = reason
+    user.suspended_by = actor.user_id
+    await session.commit()
+    return user
+
+
+async def lift_suspension(*, session: AsyncSession, actor: Principal, user_id: uuid.UUID) -> User:
+    """Lift the user's suspension (admins only); lifting one not suspended changes nothing."""
+    if not actor.is_admin:
+        raise Forbidden("only admins can lift suspensions")
+    user = await _locked(session, user_id)
+    if user.is_suspended:
+        user.suspension_lifted_at = utcnow()
+        user.suspension_lifted_by = actor.user_id
+        await session.commit()
+    return user
+
+
+async def _locked(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The user's row, locked until commit (two admins acting at once take turns)."""
+    user = await session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+async def suspended_users(
+    *, session: AsyncSession, page_size: int, after: uuid.UUID | None
+) -> tuple[list[tuple[uuid.UUID, str]], uuid.UUID | None]:
+    """One page of (id, reason) of the users suspended now, in id order, and the id to
+    continue after (None at the end)."""
+    size = page_size if 0 < page_size <= MAX_SUSPENDED_PAGE else MAX_SUSPENDED_PAGE
+    query = sa.select(User.id, User.suspension_reason).where(SUSPENDED)
+    if after is not None:
+        query = query.where(User.id > after)
+    rows = [(i, r or "") for i, r in await session.execute(query.order_by(User.id).limit(size + 1))]
+    return rows[:size], rows[size - 1][0] if len(rows) > size else None
+
+
+async def all_suspended(*, session: AsyncSession) -> dict[uuid.UUID, str]:
+    """Every user suspended now, with the reason: this instance's ``Suspensions``."""
+    found: dict[uuid.UUID, str] = {}
+    after = None
+    while True:
+        page, after = await suspended_users(
+            session=session, page_size=MAX_SUSPENDED_PAGE, after=after
+        )
+        found.update(page)
+        if after is None:
+            return found

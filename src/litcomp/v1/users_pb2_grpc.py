@@ -45,6 +45,11 @@ class UsersStub:
                 request_serializer=litcomp_dot_v1_dot_users__pb2.ListSubscribersRequest.SerializeToString,
                 response_deserializer=litcomp_dot_v1_dot_users__pb2.ListSubscribersResponse.FromString,
                 _registered_method=True)
+        self.ListSuspendedUsers = channel.unary_unary(
+                '/litcomp.v1.Users/ListSuspendedUsers',
+                request_serializer=litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersRequest.SerializeToString,
+                response_deserializer=litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersResponse.FromString,
+                _registered_method=True)
 
 
 class UsersServicer:
@@ -65,6 +70,15 @@ class UsersServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSuspendedUsers(self, request, context):
+        """The users suspended now, with the reason, a page at a time, ordered by user id.
+        Every competitions instance reads them all every few seconds, and refuses their
+        tokens until the next read no longer lists them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UsersServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +91,11 @@ def add_UsersServicer_to_server(servicer, server):
                     servicer.ListSubscribers,
                     request_deserializer=litcomp_dot_v1_dot_users__pb2.ListSubscribersRequest.FromString,
                     response_serializer=litcomp_dot_v1_dot_users__pb2.ListSubscribersResponse.SerializeToString,
+            ),
+            'ListSuspendedUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSuspendedUsers,
+                    request_deserializer=litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersRequest.FromString,
+                    response_serializer=litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +153,33 @@ class Users:
             '/litcomp.v1.Users/ListSubscribers',
             litcomp_dot_v1_dot_users__pb2.ListSubscribersRequest.SerializeToString,
             litcomp_dot_v1_dot_users__pb2.ListSubscribersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSuspendedUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/litcomp.v1.Users/ListSuspendedUsers',
+            litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersRequest.SerializeToString,
+            litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,7 +36,8 @@ only notices from now on. The same notices, each with `read`, are listed by \
 Each notice is a JSON text message; its `type` says which message it is and what its \
 `data` holds. Fields may be added, never renamed: ignore those you do not know.
 
-Close codes: **{sockets.UNAUTHORIZED}** a missing or bad token; \
+Close codes: **{sockets.UNAUTHORIZED}** a missing or bad token; **{sockets.SUSPENDED}** \
+the user is suspended (at once, or when it happens; the reason follows "suspended: "); \
 **{sockets.SERVICE_RESTART}** the instance is restarting; **{sockets.TRY_AGAIN_LATER}** \
 the client fell too far behind. After {sockets.SERVICE_RESTART} or \
 {sockets.TRY_AGAIN_LATER}, reconnect with `?after=` the last id you saw.

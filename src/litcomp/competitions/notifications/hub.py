@@ -66,6 +66,10 @@ class Hub:
             if not held:
                 del self._by_user[connection.user_id]
 
+    def held(self, user_id: uuid.UUID) -> list[Connection]:
+        """The user's connections on this replica."""
+        return list(self._by_user.get(user_id, ()))
+
     @property
     def users(self) -> list[uuid.UUID]:
         return list(self._by_user)

@@ -6,18 +6,19 @@ replica is meant to hold tens of thousands of them (bench/README.md). The port i
 registered with discovery as ``ws_port``; the gateway tunnels ``/ws`` there.
 
 A socket: authenticate (``Authorization: Bearer`` or ``?token=``; a bad or missing
-token is closed with 4401), start from ``?after=<id>`` or from the newest notice,
-join the hub, which hands it notices until the client leaves. A notice is written to
-the socket at once (``broadcast``, the library's synchronous send: no task or queue
-per socket, a fan-out to 10,000 sockets is one loop); the socket's write buffer is
-the queue, bounded at ``MAX_BUFFERED`` bytes: a client that far behind is closed
-with 1013 (try again later) and resumes from the last id it got. The client may
-send ``ping`` for an application-level ``{"type": "pong"}``. Protocol-level pings
-keep idle sockets alive and find dead ones: one sweep over all sockets every
-``PING_SECONDS`` (a socket that has not answered the previous sweep's ping is
-dropped), rather than the library's keepalive task per socket (~2 KiB each).
-Stopping the server closes every socket with 1012 (service restart) so clients
-reconnect, through the gateway, to another replica.
+token is closed with 4401, a suspended user's with 4403, as are the sockets a user
+holds when the replica learns they are suspended), start from ``?after=<id>`` or
+from the newest notice, join the hub, which hands it notices until the client
+leaves. A notice is written to the socket at once (``broadcast``, the library's
+synchronous send: no task or queue per socket, a fan-out to 10,000 sockets is one
+loop); the socket's write buffer is the queue, bounded at ``MAX_BUFFERED`` bytes: a
+client that far behind is closed with 1013 (try again later) and resumes from the
+last id it got. The client may send ``ping`` for an application-level
+``{"type": "pong"}``. Protocol-level pings keep idle sockets alive and find dead ones: one
+sweep over all sockets every ``PING_SECONDS`` (a socket that has not answered the
+previous sweep's ping is dropped), rather than the library's keepalive task per
+socket (~2 KiB each). Stopping the server closes every socket with 1012 (service
+restart) so clients reconnect, through the gateway, to another replica.
 """
 
 import asyncio
@@ -25,7 +26,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
@@ -42,11 +43,15 @@ from litcomp.competitions.notifications.schemas import MAX_ID, Pong
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.background import Background
 from litcomp.kit.errors import AppError, error_body
+from litcomp.kit.suspensions import CODE as SUSPENDED_CODE
+from litcomp.kit.suspensions import Suspensions, suspended_error
 
 log = logging.getLogger(__name__)
 
 PATH = "/ws"
 UNAUTHORIZED = 4401
+SUSPENDED = 4403
+MAX_REASON_BYTES = 123  # what a close frame can carry (RFC 6455 5.5.1)
 SERVICE_RESTART = 1012
 TRY_AGAIN_LATER = 1013
 MAX_BUFFERED = 1024 * 1024  # bytes not yet taken by the client: ~3,000 notices
@@ -54,11 +59,29 @@ PING_SECONDS = 20.0
 PONG = Pong(type="pong").model_dump_json()
 
 
+class _Socket(Connection):
+    """A hub connection that knows its socket, so that a suspension can close it."""
+
+    __slots__ = ("websocket",)
+
+    def __init__(
+        self,
+        user_id: uuid.UUID,
+        cursor: int,
+        websocket: ServerConnection,
+        send: Callable[[str], bool],
+    ) -> None:
+        super().__init__(user_id, cursor, send)
+        self.websocket = websocket
+
+
 class SocketServer:
-    def __init__(self, hub: Hub, verifier: TokenVerifier) -> None:
+    def __init__(self, hub: Hub, verifier: TokenVerifier, suspensions: Suspensions) -> None:
         self._hub = hub
         self._verifier = verifier
         self._closing: set[asyncio.Task[None]] = set()  # sockets cut loose, closing
+        self._suspensions = suspensions
+        suspensions.on_suspended(self.close_suspended)
 
     def refuse_early(self, _: ServerConnection, request: Request) -> Response | None:
         """Answer at the handshake what is wrong before any authentication: the path, ``after``."""
@@ -79,7 +102,9 @@ class SocketServer:
             async with self._hub.sessions() as session:
                 after = await store.latest(session, principal.user_id)
         user_id = principal.user_id
-        connection = Connection(user_id, after, lambda text: self._send(websocket, text, user_id))
+        connection = _Socket(
+            user_id, after, websocket, lambda text: self._send(websocket, text, user_id)
+        )
         self._hub.add(connection)
         try:
             await self._hub.catch_up([principal.user_id])
@@ -101,12 +126,22 @@ class SocketServer:
                 return False  # the connection is broken; its handler ends
         if websocket.state is State.OPEN:
             log.info("closing a socket that fell behind", extra={"user_id": str(user_id)})
-            closing = asyncio.create_task(
-                websocket.close(TRY_AGAIN_LATER, "too far behind; resume with after")
-            )
-            self._closing.add(closing)
-            closing.add_done_callback(self._closing.discard)
+            self._close(websocket, TRY_AGAIN_LATER, "too far behind; resume with after")
         return False
+
+    def close_suspended(self, users: set[uuid.UUID]) -> None:
+        """Close the sockets of users just suspended: their token opened them before."""
+        for user_id in users:
+            reason = close_reason(suspended_error(self._suspensions.reason(user_id) or "").message)
+            for connection in self._hub.held(user_id):
+                if isinstance(connection, _Socket) and connection.websocket.state is State.OPEN:
+                    log.info("closing a suspended user's socket", extra={"user_id": str(user_id)})
+                    self._close(connection.websocket, SUSPENDED, reason)
+
+    def _close(self, websocket: ServerConnection, code: int, reason: str) -> None:
+        closing = asyncio.create_task(websocket.close(code, reason))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     async def _authenticate(self, websocket: ServerConnection) -> Principal | None:
         request = websocket.request
@@ -119,8 +154,15 @@ class SocketServer:
                 raise AppError("a token is required (Authorization: Bearer, or ?token=)")
             return await self._verifier.verify(token)
         except AppError as exc:
-            await websocket.close(UNAUTHORIZED, exc.message[:120])
+            code = SUSPENDED if exc.code == SUSPENDED_CODE else UNAUTHORIZED
+            await websocket.close(code, close_reason(exc.message))
             return None
+
+
+def close_reason(text: str) -> str:
+    """``text`` cut to what a close frame carries, at a character (a reason may be any
+    language)."""
+    return text.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
 
 
 def _after(request: Request) -> int | None:
@@ -170,10 +212,10 @@ class Keepalive(Background):
 
 @asynccontextmanager
 async def socket_server(
-    hub: Hub, verifier: TokenVerifier, host: str, port: int
+    hub: Hub, verifier: TokenVerifier, suspensions: Suspensions, host: str, port: int
 ) -> AsyncIterator[int]:
     """Serve ``/ws`` while inside; yields the bound port. Leaving closes every socket with 1012."""
-    sockets = SocketServer(hub, verifier)
+    sockets = SocketServer(hub, verifier, suspensions)
     server = await serve(
         sockets.serve,
         host,

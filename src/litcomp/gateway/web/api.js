@@ -40,7 +40,18 @@ export async function api(path, { method = "GET", body, idempotent = false, toke
   if (response.ok) return data;
   const error = toError(response.status, data);
   if (error.status === 401 && current && !token) signOut("Your session has ended. Please log in again.");
+  if (error.code === "suspended" && current && !token) signOutSuspended(error.message);
   throw error;
+}
+
+/**
+ * A suspended user's token is refused everywhere (403 `suspended`, or the socket's
+ * close code 4403): sign them out and show them why on the login page, where logging
+ * in again says the same.
+ */
+export function signOutSuspended(message) {
+  signOut(sentence(message || "your account is suspended"));
+  location.hash = "#/login";
 }
 
 async function readJson(response) {

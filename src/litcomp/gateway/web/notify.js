@@ -4,13 +4,14 @@
 // and reconnect with `?after=<id>`, so a dropped connection (or a replica that
 // died) loses nothing. Reconnects back off (0.5 s doubling to 30 s, with jitter).
 
-import { api, describe } from "./api.js";
+import { api, describe, signOutSuspended } from "./api.js";
 import { h, ordinal } from "./dom.js";
 import { onLeave } from "./router.js";
 import { session, signOut } from "./session.js";
 
 const TOAST_MS = 10_000;
 const UNAUTHORIZED = 4401;
+const SUSPENDED = 4403;
 
 const state = { unread: 0, lastId: null, socket: null, retries: 0, timer: null, run: 0 };
 const listeners = new Set();
@@ -74,15 +75,19 @@ function connect() {
     setLive(true);
   });
   socket.addEventListener("message", (event) => receive(event.data));
-  socket.addEventListener("close", (event) => closed(socket, event.code));
+  socket.addEventListener("close", (event) => closed(socket, event.code, event.reason));
 }
 
-function closed(socket, code) {
+function closed(socket, code, reason) {
   if (state.socket !== socket) return; // replaced or stopped on purpose
   state.socket = null;
   setLive(false);
   if (code === UNAUTHORIZED) {
     signOut("Your session has ended. Please log in again.");
+    return;
+  }
+  if (code === SUSPENDED) {
+    signOutSuspended(reason);
     return;
   }
   const delay = Math.min(30_000, 500 * 2 ** state.retries) * (0.5 + Math.random() / 2);

@@ -141,4 +141,52 @@ function subscriptionList(subscriptions) {
 export async function userPage(ctx) {
   const profile = await api(`/users/${encodeURIComponent(ctx.params.id)}`);
   ctx.view.append(h("h1", {}, profile.username), h("div", { class: "card profile" }, ...profileCard(profile, false)));
+  // The API shows the suspension to admins only; everyone else gets null.
+  if (profile.suspension) ctx.view.append(moderation(profile));
+}
+
+/** An admin's view of a user's suspension: "Suspended" and why, and the way to change it. */
+function moderation(profile) {
+  const card = h("section", { class: "card moderation", "aria-labelledby": "moderation-heading" });
+  const show = (suspension) => card.replaceChildren(...moderationParts(profile, suspension, show));
+  show(profile.suspension);
+  return card;
+}
+
+function moderationParts(profile, suspension, show) {
+  const path = `/users/${encodeURIComponent(profile.user_id)}/suspend`;
+  const heading = h("h2", { id: "moderation-heading" }, "Moderation");
+  const problem = alertBox();
+  const act = (form, call) => async (event) => {
+    event.preventDefault();
+    problem.show("");
+    try {
+      show(await busy(form, call));
+    } catch (error) {
+      problem.show(describe(error));
+    }
+  };
+  if (suspension.suspended) {
+    const form = h("form", { novalidate: true }, problem, h("button", { type: "submit" }, "Lift suspension"));
+    form.addEventListener("submit", act(form, () => api(path, { method: "DELETE" })));
+    return [
+      heading,
+      h("p", { class: "suspended" }, h("span", { class: "badge-status suspended" }, "Suspended"), " since ", dateTime(suspension.suspended_at)),
+      h("p", {}, "Reason: ", suspension.reason),
+      form,
+    ];
+  }
+  const reason = h("textarea", { name: "reason", rows: 3, maxlength: 500, required: true });
+  const form = h(
+    "form",
+    { novalidate: true },
+    problem,
+    field("Reason for suspending", reason, `Shown to ${profile.username} when they try to log in. Up to 500 characters.`),
+    h("button", { type: "submit" }, "Suspend"),
+  );
+  form.addEventListener("submit", act(form, () => api(path, { method: "POST", body: { reason: reason.value } })));
+  const lifted = suspension.lifted_at
+    ? h("p", { class: "muted" }, "A suspension was lifted ", dateTime(suspension.lifted_at), ` (it was: ${suspension.reason}).`)
+    : h("p", { class: "muted" }, "Not suspended. A suspended user cannot log in, and their sessions stop working within a minute.");
+  return [heading, lifted, form];
 }
