@@ -76,6 +76,19 @@ def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> N
             headers=writer.auth,
         )
         assert withdrawn.status_code == 201, withdrawn.text
+        url = f"/competitions/{competition}"
+        comment = client.post(
+            f"{url}/comment/{entry.json()['submission_id']}",
+            json={"content": "A known comment"},
+            headers=reader.auth,
+        )
+        assert comment.status_code == 201, comment.text
+        report = client.post(
+            f"{url}/comments/{comment.json()['comment_id']}/report",
+            json={"reason": "other"},
+            headers=writer.auth,
+        )
+        assert report.status_code == 201, report.text
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -84,6 +97,8 @@ def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> N
         "LITCOMP_FUZZ_COMPETITION_ID": competition,
         "LITCOMP_FUZZ_SUBMISSION_ID": entry.json()["submission_id"],
         "LITCOMP_FUZZ_USER_ID": writer.user_id,
+        "LITCOMP_FUZZ_COMMENT_ID": comment.json()["comment_id"],
+        "LITCOMP_FUZZ_REPORT_ID": report.json()["report_id"],
         "LITCOMP_FUZZ_SUSPECT_ID": suspect.user_id,
         "LITCOMP_FUZZ_WRITER_TOKEN": writer.token,
         "LITCOMP_FUZZ_BASE_URL": deployed.url,
