@@ -7,6 +7,7 @@ import { editCompetitionPage, newCompetitionPage } from "./admin.js";
 import { competitionPage, competitionsPage } from "./competitions.js";
 import { h } from "./dom.js";
 import { entryPage } from "./entry.js";
+import { moderationPage } from "./moderation.js";
 import { bellLink, notificationsPage, startNotifications } from "./notify.js";
 import { profilePage, requireSession, userPage } from "./profile.js";
 import { resultsPage } from "./results.js";
@@ -24,6 +25,7 @@ route("/competitions/:id/edit", editCompetitionPage);
 route("/admin/new", newCompetitionPage);
 route("/profile", profilePage);
 route("/users/:id", userPage);
+route("/moderation", moderationPage);
 route("/notifications", (ctx) => requireSession("/notifications") && notificationsPage(ctx));
 
 function renderNav() {
@@ -31,6 +33,7 @@ function renderNav() {
   const links = [
     h("a", { href: "#/competitions" }, "Competitions"),
     isAdmin() ? h("a", { href: "#/admin/new" }, "New competition") : null,
+    isAdmin() ? h("a", { href: "#/moderation" }, "Moderation") : null,
   ];
   const account = me
     ? [

@@ -5,6 +5,7 @@
 import { api, describe } from "./api.js";
 import { alertBox, busy, dateTime, field, fill, h, plural, rendered, uniqueId } from "./dom.js";
 import { allows, authorLink, competitionHref, statusBadge } from "./competitions.js";
+import { reportButton } from "./moderation.js";
 import { onNotification } from "./notify.js";
 import { onLeave } from "./router.js";
 import { session } from "./session.js";
@@ -29,7 +30,11 @@ export async function entryPage(ctx) {
         "by ", authorLink(entry.author, entry.is_mine), " · ", dateTime(entry.created_at),
         entry.edited_at ? [" · edited ", dateTime(entry.edited_at)] : null,
         " · ", plural(entry.word_count, "word"),
+        session() && !entry.is_mine ? [" · ", reportButton(`/competitions/${id}/submissions/${sid}/report`, "this entry")] : null,
       ),
+      entry.disqualified_at
+        ? h("p", { class: "alert", role: "alert" }, `Disqualified by a moderator: ${entry.disqualified_reason}. It is out of the lists and the results, and its likes are gone.`)
+        : null,
       h("div", { class: "prose" }, rendered(entry.content_html)),
     ),
     likes,
@@ -128,9 +133,9 @@ function thread(comments, entry, open, section) {
 
 function commentItem(comment, entry, open, section) {
   // The entry's author's comments name nobody while the entry is anonymous.
-  const name = comment.author ? comment.author.username ?? "unknown writer" : "the author";
+  const name = comment.author ? comment.author.username ?? "unknown writer" : comment.removed === "author" ? "someone" : "the author";
   const slot = h("div", { class: "reply-slot" });
-  const reply = open && session()
+  const reply = open && session() && !comment.removed
     ? h("button", {
         type: "button",
         class: "link-button",
@@ -145,18 +150,66 @@ function commentItem(comment, entry, open, section) {
     h(
       "article",
       { class: "comment", "aria-label": `Comment by ${name}` },
-      h("p", { class: "meta" }, commenter(comment), " · ", dateTime(comment.created_at)),
-      h("div", { class: "comment-text" }, rendered(comment.content_html)),
-      reply,
+      h("p", { class: "meta" }, commenter(comment), " · ", dateTime(comment.created_at), comment.edited_at && !comment.removed ? " · edited" : null),
+      comment.removed ? removedNote(comment) : h("div", { class: "comment-text" }, rendered(comment.content_html)),
+      h("div", { class: "comment-actions" }, reply, ...ownActions(comment, entry, section, open, slot),
+        session() && !comment.removed && !mine(comment) ? reportButton(`/competitions/${entry.competition_id}/comments/${comment.comment_id}/report`, `the comment by ${name}`) : null),
       slot,
     ),
     comment.replies.length ? thread(comment.replies, entry, open, section) : null,
   );
 }
 
+function removedNote(comment) {
+  if (comment.removed === "author") return h("p", { class: "muted removed" }, "Deleted by its author.");
+  const why = comment.removed_reason ? ` Reason: ${comment.removed_reason}` : "";
+  return h("p", { class: "muted removed" }, `Removed by a moderator.${why}`);
+}
+
+/** Is this comment the signed-in reader's? (An anonymous author's is not shown as theirs.) */
+function mine(comment) {
+  return Boolean(comment.author && comment.author.user_id === session()?.user_id);
+}
+
+/** Edit (while comments are open) and Delete, on the reader's own comments. */
+function ownActions(comment, entry, section, open, slot) {
+  if (!mine(comment) || comment.removed) return [];
+  const path = `/competitions/${entry.competition_id}/comments/${comment.comment_id}`;
+  const editButton = h("button", { type: "button", class: "link-button", onclick: () => {
+    const text = h("textarea", { name: "content", rows: 3, required: true, id: uniqueId("edit") });
+    text.value = comment.content;
+    const problem = alertBox();
+    const form = h("form", { class: "reply-form", novalidate: true }, problem, field("Your comment", text), h("button", { type: "submit" }, "Save"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await busy(form, () => api(path, { method: "PATCH", body: { content: text.value } }));
+        await section.reload();
+      } catch (error) {
+        problem.show(describe(error));
+      }
+    });
+    slot.replaceChildren(form);
+    text.focus();
+  } }, "Edit");
+  const deleteButton = h("button", { type: "button", class: "link-button", onclick: () => {
+    const yes = h("button", { type: "button", class: "danger", onclick: async () => {
+      try {
+        await api(path, { method: "DELETE" });
+        await section.reload();
+      } catch (error) {
+        slot.replaceChildren(h("p", { class: "alert", role: "alert" }, describe(error)));
+      }
+    } }, "Delete it");
+    const no = h("button", { type: "button", class: "secondary", onclick: () => slot.replaceChildren() }, "Keep it");
+    slot.replaceChildren(h("div", { class: "confirm", role: "group", "aria-label": "Delete your comment" }, h("p", {}, "Delete your comment? Its words are gone for good."), yes, " ", no));
+  } }, "Delete");
+  return open ? [editButton, deleteButton] : [deleteButton];
+}
+
 function commenter(comment) {
   const mark = comment.by_entry_author ? h("span", { class: "author-mark" }, "Author") : null;
-  if (!comment.author) return mark;
+  if (!comment.author) return mark ?? h("span", { class: "anonymous" }, "deleted");
   return mark ? [authorLink(comment.author), " ", mark] : authorLink(comment.author);
 }
 

@@ -190,6 +190,8 @@ export function describeNotice({ type, data = {} }) {
         text: `You ${data.tied ? "tied for" : "placed"} ${ordinal(data.place)} of ${data.participants} in ${data.competition_title}`,
         href: `${competition}/results`,
       };
+    case "submission.disqualified":
+      return { text: `Your entry ${title} in ${data.competition_title} was disqualified by a moderator: ${data.reason}`, href: entry };
     case "competition.revealed":
       return { text: `${data.competition_title} has its results, and its authors are revealed`, href: `${competition}/results` };
     default:
