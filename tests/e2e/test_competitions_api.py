@@ -350,7 +350,10 @@ def test_results_after_the_end(users: httpx.Client, competitions: httpx.Client, 
         "title",
         "author_id",
         "likes",
+        "score",
+        "ballots",
     }
+    assert (results.json()[0]["score"], results.json()[0]["ballots"]) == (1.0, None)
     notices = competitions.get("/notifications", headers=authors[1].auth).json()["items"]
     [placed] = [n["data"] for n in notices if n["type"] == "competition.placed"]
     assert (placed["place"], placed["tied"], placed["participants"]) == (2, True, 3)

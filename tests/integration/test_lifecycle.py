@@ -136,7 +136,7 @@ async def test_a_like_in_flight_at_the_end_is_counted_before_the_places(
     async with competitions_sessions() as liking:
         # What service.like does before it commits: check the competition is open
         # (taking its row in key-share mode) and count the like.
-        await service._submission_to_react_to(liking, competition_id, entry, Action.LIKE)
+        await service.submission_to_react_to(liking, competition_id, entry, Action.LIKE)
         await service._count_like(liking, entry, +1)
         await asyncio.sleep(max(0.0, (competition.end_date - utcnow()).total_seconds()) + 0.1)
 

@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from litcomp.competitions.app import MIGRATIONS as COMPETITIONS_MIGRATIONS
 from litcomp.competitions.markdown import to_html
 from litcomp.competitions.models import Base as CompetitionsBase
-from litcomp.competitions.models import Comment, Competition, FanoutJob, Like, Submission
+from litcomp.competitions.models import (
+    Comment,
+    Competition,
+    FanoutJob,
+    Like,
+    Placement,
+    Submission,
+)
 from litcomp.kit.db import create_engine, migrate
 from litcomp.users.app import MIGRATIONS as USERS_MIGRATIONS
 from litcomp.users.models import Base as UsersBase
@@ -77,7 +84,8 @@ async def test_competitions_made_before_phases_keep_their_behaviour_and_their_en
 ):
     """0006 adds the voting phase and the terms: a competition that was there before
     has none of them, and its comments still close at the end as they did; 0010 leaves
-    it not anonymous, and an entry's fan-out job waiting then still announces it. Every
+    it not anonymous, and an entry's fan-out job waiting then still announces it; 0012
+    judges it by likes, as its places were. Every
     entry, like and comment comes through every migration since (on SQLite a batch
     migration rebuilds a table, which with foreign keys on deleted them by cascade)."""
     url = (
@@ -111,6 +119,8 @@ async def test_competitions_made_before_phases_keep_their_behaviour_and_their_en
                 " VALUES (:comment, :entry, :competition, 'Kept too', :start)",
                 "INSERT INTO fanout_jobs (competition_id, submission_id, author_id, data,"
                 " created_at) VALUES (:competition, :entry, :comment, '{}', :start)",
+                "INSERT INTO placements (submission_id, competition_id, place, likes)"
+                " VALUES (:entry, :competition, 1, 1)",
             ):
                 await connection.execute(sa.text(statement), rows)
         await migrate(engine, COMPETITIONS_MIGRATIONS)
@@ -121,8 +131,10 @@ async def test_competitions_made_before_phases_keep_their_behaviour_and_their_en
             comments = await session.scalar(sa.select(sa.func.count()).select_from(Comment))
             comment_html = await session.scalar(sa.select(Comment.content_html))
             job = (await session.scalars(sa.select(FanoutJob))).one()
+            placement = (await session.scalars(sa.select(Placement))).one()
         assert old.schedule.voting_end is None
-        assert old.anonymous is False
+        assert (old.anonymous, old.judging) == (False, "likes")
+        assert (placement.score, placement.ballots) == (1.0, None)  # its likes placed it
         assert (job.type, job.submission_id, job.author_id) == (
             "submission.created",
             uuid.UUID(str(entry)),

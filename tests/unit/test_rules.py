@@ -8,11 +8,14 @@ import pytest
 
 from litcomp.competitions.rules import (
     Action,
+    Judging,
     Place,
     Schedule,
     Status,
     Veil,
+    ballot_problem,
     check_reschedule,
+    judging_fixed,
     placed,
     refusal,
 )
@@ -319,3 +322,68 @@ class TestVeil:
     def test_other_competitions_hide_nothing(self, status: Status) -> None:
         veil = Veil.over(anonymous=False, status=status, viewer_id=self.READER)
         assert not veil.hides_author(self.AUTHOR) and not veil.hides_likes
+
+
+class TestJudging:
+    A, B, C, D = (uuid.uuid4() for _ in range(4))
+
+    @pytest.mark.parametrize(
+        ("ballot", "expected"),
+        [
+            ([A, B, C], None),
+            ([A, B], "too_short"),
+            ([A, B, A], "duplicate"),
+            ([A, B, D], "own_entry"),
+            ([A, B, uuid.UUID(int=0)], "unknown_entry"),
+        ],
+    )
+    def test_a_ballot_ranks_three_entries_or_more_each_once_none_ones_own(
+        self, ballot: list[uuid.UUID], expected: str | None
+    ) -> None:
+        problem = ballot_problem(ballot, {self.A, self.B, self.C, self.D}, {self.D})
+        assert (problem[0] if problem else None) == expected
+
+    @pytest.mark.parametrize(
+        ("schedule", "now", "fixed"),
+        [
+            (VOTED, START - TICK, False),  # upcoming
+            (VOTED, START, False),  # open, voting still ahead
+            (VOTED, END, True),  # voting
+            (PLAIN, START - TICK, False),
+            (PLAIN, START, True),  # likes are the votes while open
+            (PLAIN, END, True),  # finished
+        ],
+    )
+    def test_judging_is_fixed_once_votes_may_be_cast(
+        self, schedule: Schedule, now: datetime, fixed: bool
+    ) -> None:
+        assert (judging_fixed(schedule, now) is not None) is fixed
+
+    @pytest.mark.parametrize("judging", [Judging.JUDGES, Judging.RANKED])
+    def test_likes_are_hidden_until_the_results_when_they_are_not_the_vote(
+        self, judging: Judging
+    ) -> None:
+        running = Veil.over(anonymous=False, status=Status.VOTING, viewer_id=None, judging=judging)
+        assert running.hides_likes and not running.hides_author(self.A)
+        done = Veil.over(anonymous=False, status=Status.FINISHED, viewer_id=None, judging=judging)
+        assert not done.hides_likes
+
+    def test_places_follow_the_score_given(self) -> None:
+        @dataclass(frozen=True)
+        class Scored:
+            id: uuid.UUID
+            like_count: int
+            created_at: datetime
+            score: float
+
+        entries = [
+            Scored(self.A, 9, START, 3.5),
+            Scored(self.B, 0, START + TICK, 8.0),
+            Scored(self.C, 5, START + 2 * TICK, 3.5),
+        ]
+        places = placed(entries, lambda e: e.score)
+        assert [(p.entry.id, p.place, p.tied) for p in places] == [
+            (self.B, 1, False),
+            (self.A, 2, True),
+            (self.C, 2, True),
+        ]

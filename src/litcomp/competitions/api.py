@@ -77,6 +77,7 @@ def _summary(competition: Competition) -> CompetitionSummary:
         word_min=competition.word_min,
         word_max=competition.word_max,
         anonymous=competition.anonymous,
+        judging=competition.judging,
     )
 
 

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from litcomp.competitions.api import router
 from litcomp.competitions.cache import CompetitionCache
 from litcomp.competitions.grpc import Competitions
+from litcomp.competitions.judging.api import router as judging_router
 from litcomp.competitions.lifecycle import Finalizer
 from litcomp.competitions.moderation.api import items as moderated_items
 from litcomp.competitions.moderation.api import router as moderation_router
@@ -115,7 +116,13 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
         service="competitions",
         title="litcomp competitions",
         lifespan=lifespan,
-        routers=[router, moderated_items, moderation_router, notifications_router],
+        routers=[
+            router,
+            judging_router,
+            moderated_items,
+            moderation_router,
+            notifications_router,
+        ],
     )
 
 

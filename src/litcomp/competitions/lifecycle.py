@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from litcomp.competitions.judging.service import Standing, standings
 from litcomp.competitions.models import RESULTS_AT, Competition, FanoutJob, Placement, Submission
 from litcomp.competitions.notifications import store
 from litcomp.competitions.notifications.schemas import (
@@ -33,7 +34,7 @@ from litcomp.competitions.notifications.schemas import (
 )
 from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.notifications.wakeups import Wakeups
-from litcomp.competitions.rules import Place, placed
+from litcomp.competitions.rules import Judging, Place, placed
 from litcomp.kit.background import Background
 from litcomp.kit.db import is_outage
 from litcomp.kit.times import utcnow
@@ -85,17 +86,26 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
 
 
 async def _place(session: AsyncSession, competition: Competition) -> list[Place[Any]]:
-    """Write the places of its entries (a disqualified one has none)."""
-    entries = await session.execute(
-        sa.select(
-            Submission.id,
-            Submission.title,
-            Submission.author_id,
-            Submission.like_count,
-            Submission.created_at,
-        ).where(Submission.competition_id == competition.id, Submission.disqualified_at.is_(None))
+    """Write the places of its entries (a disqualified one has none), by the
+    competition's judging."""
+    entries = list(
+        await session.execute(
+            sa.select(
+                Submission.id,
+                Submission.title,
+                Submission.author_id,
+                Submission.like_count,
+                Submission.created_at,
+            ).where(
+                Submission.competition_id == competition.id, Submission.disqualified_at.is_(None)
+            )
+        )
     )
-    places = placed(list(entries.all()))
+    if competition.judging == Judging.LIKES:
+        standing = {entry.id: Standing(entry.like_count) for entry in entries}
+    else:
+        standing = await standings(session, competition, [entry.id for entry in entries])
+    places = placed(entries, lambda entry: standing[entry.id].score)
     if places:
         await session.execute(
             sa.insert(Placement),
@@ -105,6 +115,8 @@ async def _place(session: AsyncSession, competition: Competition) -> list[Place[
                     "submission_id": placing.entry.id,
                     "place": placing.place,
                     "likes": placing.entry.like_count,
+                    "score": standing[placing.entry.id].score,
+                    "ballots": standing[placing.entry.id].ballots,
                 }
                 for placing in places
             ],

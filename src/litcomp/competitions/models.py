@@ -37,6 +37,8 @@ class Competition(Base):
     comments_after_results: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Authors and like counts hidden until the results (rules.Veil).
     anonymous: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # What places the entries: "likes", "judges" (their mean score) or "ranked" ballots.
+    judging: Mapped[str] = mapped_column(sa.String(8), default="likes", server_default="likes")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Set, with the places and their notifications, by the one transaction that
@@ -52,6 +54,7 @@ class Competition(Base):
         sa.CheckConstraint(
             "word_min IS NULL OR word_max IS NULL OR word_min <= word_max", name="word_limits"
         ),
+        sa.CheckConstraint("judging IN ('likes', 'judges', 'ranked')", name="judging"),
     )
 
     @property
@@ -173,9 +176,56 @@ class Comment(Base):
     )
 
 
+class Judge(Base):
+    """Who scores the entries of a competition judged by ``judges``."""
+
+    __tablename__ = "judges"
+
+    competition_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("competitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
+class Score(Base):
+    """A judge's score of an entry, 1 to 10, changed as often as they like until the end."""
+
+    __tablename__ = "scores"
+
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    judge_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    competition_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("competitions.id", ondelete="CASCADE"), index=True
+    )
+    score: Mapped[int]
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("score BETWEEN 1 AND 10", name="score_range"),)
+
+
+class BallotEntry(Base):
+    """One place on a reader's ranked ballot (``position`` 0 is their best). A ballot is
+    its rows; saving it again replaces them."""
+
+    __tablename__ = "ballot_entries"
+
+    competition_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("competitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # Withdrawn or disqualified, an entry leaves every ballot it was on.
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    cast_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Placement(Base):
     """A final place, written once when the competition is finalized; entries with
-    equal likes share one."""
+    equal scores share one."""
 
     __tablename__ = "placements"
 
@@ -187,6 +237,9 @@ class Placement(Base):
     )
     place: Mapped[int]
     likes: Mapped[int]
+    # What placed it: the likes, the judges' mean or the Bradley-Terry score.
+    score: Mapped[float] = mapped_column(sa.Double, server_default="0")
+    ballots: Mapped[int | None]  # in ranked judging: how many ballots it was on
 
     __table_args__ = (sa.Index("ix_placements_competition_id_place", "competition_id", "place"),)
 

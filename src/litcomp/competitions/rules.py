@@ -2,7 +2,7 @@
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +18,14 @@ class Status(StrEnum):
     OPEN = "open"  # open for entries
     VOTING = "voting"
     FINISHED = "finished"
+
+
+class Judging(StrEnum):
+    """What places the entries. Likes always work; only in ``likes`` do they decide."""
+
+    LIKES = "likes"  # the brief's: one like per reader, the most liked first
+    JUDGES = "judges"  # named judges score each entry 1-10; the best mean first
+    RANKED = "ranked"  # readers rank what they read; a Bradley-Terry fit (competitions.ranking)
 
 
 class Action(StrEnum):
@@ -91,14 +99,16 @@ def refusal(
 
 @dataclass(frozen=True)
 class Veil:
-    """What an anonymous competition hides until its results (as AO3's anonymous
-    collections and WriteOff do): who wrote each entry, from everyone but the author
-    and admins, and how many likes entries have, from everyone, authors and admins
-    included. ``active`` is False for other competitions and once results are out."""
+    """What a competition hides until its results. An anonymous one (as AO3's anonymous
+    collections and WriteOff do) hides who wrote each entry, from everyone but the
+    author and admins; it, and one judged otherwise than by likes (where likes are not
+    the vote, and counts would sway the judges and voters), hide how many likes entries
+    have, from everyone, authors and admins included. Nothing is hidden once results are out."""
 
-    active: bool
+    active: bool  # authors hidden
     viewer_id: uuid.UUID | None = None
     viewer_is_admin: bool = False
+    hides_likes: bool = False
 
     @classmethod
     def over(
@@ -108,15 +118,18 @@ class Veil:
         status: Status,
         viewer_id: uuid.UUID | None,
         viewer_is_admin: bool = False,
+        judging: Judging = Judging.LIKES,
     ) -> "Veil":
-        return cls(anonymous and status is not Status.FINISHED, viewer_id, viewer_is_admin)
+        running = status is not Status.FINISHED
+        return cls(
+            anonymous and running,
+            viewer_id,
+            viewer_is_admin,
+            hides_likes=running and (anonymous or judging is not Judging.LIKES),
+        )
 
     def hides_author(self, author_id: uuid.UUID) -> bool:
         return self.active and not self.viewer_is_admin and author_id != self.viewer_id
-
-    @property
-    def hides_likes(self) -> bool:
-        return self.active
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,16 @@ def word_limit_broken(
     return None
 
 
+def judging_fixed(schedule: Schedule, now: datetime) -> str | None:
+    """Why a competition's judging can no longer change (None while it can): once the
+    votes or scores it counts may be cast, changing what counts would void them."""
+    status = schedule.status(now)
+    votes_open = refusal(Action.LIKE, schedule, comments_after_results=True, now=now) is None
+    if votes_open or status is Status.FINISHED:
+        return f"judging cannot change once voting has started; the competition is {status.value}"
+    return None
+
+
 def check_reschedule(old: Schedule, new: Schedule, *, now: datetime) -> None:
     """May an admin move a competition's dates? Raises ValueError saying why not.
 
@@ -160,6 +183,26 @@ def check_reschedule(old: Schedule, new: Schedule, *, now: datetime) -> None:
             raise ValueError("end_date cannot change once voting has started")
         if new.voting_end is None or new.voting_end <= now:
             raise ValueError("voting_end_date of a competition in voting must be in the future")
+
+
+BALLOT_MIN = 3
+
+
+def ballot_problem(
+    ballot: Sequence[uuid.UUID], entries: Collection[uuid.UUID], own: Collection[uuid.UUID]
+) -> tuple[str, str] | None:
+    """What is wrong with a ranked ballot, as (type, message), or None: it ranks at
+    least ``BALLOT_MIN`` of the competition's ``entries``, each once, none the voter's."""
+    if len(ballot) < BALLOT_MIN:
+        return "too_short", f"rank at least {BALLOT_MIN} entries"
+    if len(set(ballot)) != len(ballot):
+        return "duplicate", "each entry may be ranked only once"
+    if any(entry in own for entry in ballot):
+        return "own_entry", "you cannot rank your own entry"
+    unknown = [str(entry) for entry in ballot if entry not in entries]
+    if unknown:
+        return "unknown_entry", f"not entries of this competition: {', '.join(unknown)}"
+    return None
 
 
 class Entry(Protocol):
@@ -183,19 +226,24 @@ class Place(Generic[E]):
     entry: E
 
 
-def placed(entries: Sequence[E]) -> list[Place[E]]:
-    """Entries with their places, most likes first, by standard competition ranking
-    ("1, 2, 2, 4"): equal likes share a place, and the places after skip as many as
-    shared it. With no likes at all, every entry is tied for 1st.
+def _likes(entry: Entry) -> float:
+    return entry.like_count
+
+
+def placed(entries: Sequence[E], score: Callable[[E], float] = _likes) -> list[Place[E]]:
+    """Entries with their places, the highest ``score`` (by default, the most likes)
+    first, by standard competition ranking ("1, 2, 2, 4"): equal scores share a place,
+    and the places after skip as many as shared it. With no likes at all, every entry
+    is tied for 1st.
 
     Within a shared place entries are listed oldest first (then by id), an order for
     reading, not a rank.
     """
-    ordered = sorted(entries, key=lambda e: (-e.like_count, e.created_at, e.id))
-    sharing = Counter(e.like_count for e in entries)
+    ordered = sorted(entries, key=lambda e: (-score(e), e.created_at, e.id))
+    sharing = Counter(score(e) for e in entries)
     places: list[Place[E]] = []
     for index, entry in enumerate(ordered):
-        shared = index > 0 and ordered[index - 1].like_count == entry.like_count
+        shared = index > 0 and score(ordered[index - 1]) == score(entry)
         place = places[-1].place if shared else index + 1
-        places.append(Place(place, sharing[entry.like_count] > 1, entry))
+        places.append(Place(place, sharing[score(entry)] > 1, entry))
     return places

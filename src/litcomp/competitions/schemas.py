@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from litcomp.competitions.rules import EXCERPT_CHARS, Schedule, Status
+from litcomp.competitions.rules import BALLOT_MIN, EXCERPT_CHARS, Judging, Schedule, Status
 from litcomp.kit.schemas import Input, Patch, Storable, Unset
 from litcomp.kit.times import Instant
 
@@ -49,6 +49,13 @@ Tag = Annotated[
 ]
 Tags = Annotated[list[Tag], Field(max_length=10), AfterValidator(_distinct)]
 WordLimit = Annotated[int, Field(ge=1, le=100_000, description="null: no limit")]
+JudgingMode = Annotated[
+    Judging,
+    Field(
+        description="What places the entries: likes; judges' mean scores (1-10); or readers'"
+        " ranked ballots (Bradley-Terry). Fixed once voting starts"
+    ),
+]
 Anonymous = Annotated[
     bool,
     Field(
@@ -100,6 +107,7 @@ class CompetitionCreate(Input):
     word_max: WordLimit | None = None
     comments_after_results: bool = True
     anonymous: Anonymous = False
+    judging: JudgingMode = Judging.LIKES
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -124,6 +132,7 @@ class CompetitionUpdate(Patch):
     word_max: WordLimit | None = None
     comments_after_results: bool | Unset = None
     anonymous: Anonymous | Unset = None
+    judging: JudgingMode | Unset = None
 
 
 class CompetitionSummary(BaseModel):
@@ -138,6 +147,7 @@ class CompetitionSummary(BaseModel):
     word_min: int | None
     word_max: int | None
     anonymous: Anonymous
+    judging: JudgingMode
 
 
 class CompetitionDetails(CompetitionSummary):
@@ -201,7 +211,9 @@ HiddenAuthor = Field(
     description="null while an anonymous competition has no results, except to the author"
     " and admins"
 )
-HiddenLikes = Field(description="null while an anonymous competition has no results")
+HiddenLikes = Field(
+    description="null until the results in an anonymous competition, or one not judged by likes"
+)
 IsMine = Field(description="The entry is the caller's (false without a token)")
 
 
@@ -279,12 +291,57 @@ class SubmissionDetails(BaseModel):
     comments: list[CommentThread]
 
 
+def _distinct_ids(ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("each user may be named only once")
+    return ids
+
+
+class JudgesSet(Input):
+    user_ids: Annotated[list[uuid.UUID], Field(max_length=50), AfterValidator(_distinct_ids)]
+
+
+class Judges(BaseModel):
+    user_ids: list[uuid.UUID]
+
+
+class ScoreSet(Input):
+    score: Annotated[int, Field(ge=1, le=10)]
+
+
+class ScoreGiven(BaseModel):
+    submission_id: uuid.UUID
+    score: int
+    scored_at: datetime
+
+
+class BallotCast(Input):
+    submission_ids: Annotated[
+        list[uuid.UUID],
+        Field(
+            min_length=BALLOT_MIN,
+            max_length=10_000,
+            description="The entries you read, best first: no duplicates, not your own",
+        ),
+    ]
+
+
+class Ballot(BaseModel):
+    submission_ids: list[uuid.UUID]
+    cast_at: datetime | None = Field(description="null when none is cast")
+
+
 class ResultEntry(BaseModel):
     place: int = Field(
-        description="Standard competition ranking: equal likes share a place (1, 2, 2, 4)"
+        description="Standard competition ranking: equal scores share a place (1, 2, 2, 4)"
     )
     tied: bool = Field(description="Another entry has the same place")
     submission_id: uuid.UUID
     title: str
     author_id: uuid.UUID
     likes: int
+    score: float = Field(
+        description="What placed it: its likes, the judges' mean, or its Bradley-Terry score"
+        " (its odds of beating a middling entry)"
+    )
+    ballots: int | None = Field(description="Ranked judging: the ballots it was on; else null")

@@ -19,6 +19,7 @@ from litcomp.competitions.models import (
     Competition,
     Draft,
     FanoutJob,
+    Judge,
     Like,
     LikeNotice,
     Placement,
@@ -39,10 +40,12 @@ from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.rules import (
     EXCERPT_CHARS,
     Action,
+    Judging,
     Schedule,
     Status,
     Veil,
     check_reschedule,
+    judging_fixed,
     refusal,
     word_limit_broken,
 )
@@ -77,6 +80,7 @@ def veil_of(competition: Competition, viewer: Principal | None) -> Veil:
     """What ``viewer`` (None: someone without a token) may not see of its entries now."""
     return Veil.over(
         anonymous=competition.anonymous,
+        judging=Judging(competition.judging),
         status=status_of(competition),
         viewer_id=viewer.user_id if viewer else None,
         viewer_is_admin=viewer is not None and viewer.is_admin,
@@ -133,6 +137,10 @@ async def update_competition(
         check_word_limits(merged["word_min"], merged["word_max"])
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    if changes.get("judging", competition.judging) != competition.judging:
+        why = judging_fixed(competition.schedule, utcnow())
+        if why is not None:
+            raise Conflict(why, code="judging_fixed")
     for field, value in changes.items():
         setattr(competition, field, value)
     await session.commit()
@@ -179,7 +187,7 @@ async def get_competitions(
     return list(await session.scalars(query))
 
 
-async def _competition_allowing(
+async def competition_allowing(
     session: AsyncSession, competition_id: uuid.UUID, action: Action, *, lock: bool = False
 ) -> Competition:
     """The competition, if its phase allows ``action`` now. ``lock`` takes its row for
@@ -227,12 +235,15 @@ async def submit(
         # Locking the competition row makes concurrent entries to it take turns, so the
         # entry limit holds even when one author's entries race (SQLite: every write
         # transaction takes the database lock at BEGIN, see kit.db).
-        competition = await _competition_allowing(session, competition_id, Action.ENTER, lock=True)
+        competition = await competition_allowing(session, competition_id, Action.ENTER, lock=True)
         entries = await session.scalar(
             sa.select(sa.func.count()).where(
                 Submission.competition_id == competition_id, Submission.author_id == author_id
             )
         )
+        judge = await session.get(Judge, (competition_id, author_id))
+        if judge is not None:
+            raise Forbidden("a judge cannot enter the competition they judge", code="judge")
         if (entries or 0) >= competition.max_entries_per_user:
             raise Conflict(
                 f"at most {competition.max_entries_per_user} entries per person here",
@@ -276,7 +287,7 @@ async def _own_entry_while_open(
     )
     if submission.author_id != actor.user_id:
         raise Forbidden("only its author can change or withdraw an entry")
-    competition = await _competition_allowing(session, competition_id, Action.ENTER, lock=True)
+    competition = await competition_allowing(session, competition_id, Action.ENTER, lock=True)
     return competition, submission
 
 
@@ -334,7 +345,7 @@ async def save_draft(
     """Replace the actor's draft for the competition, while it can still be entered
     (upcoming or open): after that there is nothing left to draft for."""
     content_html = await rendered(content)  # before the competition's row is locked
-    await _competition_allowing(session, competition_id, Action.DRAFT)
+    await competition_allowing(session, competition_id, Action.DRAFT)
     values = {
         "title": title,
         "content": content,
@@ -398,7 +409,7 @@ async def readable_submission(
     return submission
 
 
-async def _submission_to_react_to(
+async def submission_to_react_to(
     session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID, action: Action
 ) -> tuple[Competition, Submission]:
     submission = await get_submission(
@@ -406,7 +417,7 @@ async def _submission_to_react_to(
     )
     if submission.disqualified_at is not None:
         raise Conflict("this entry was disqualified by a moderator", code="disqualified")
-    return await _competition_allowing(session, competition_id, action), submission
+    return await competition_allowing(session, competition_id, action), submission
 
 
 def _about(
@@ -439,7 +450,7 @@ async def like(
     submission_id: uuid.UUID,
 ) -> Outcome:
     """Like an entry; ``changed`` is False if it was liked already (nothing is sent then)."""
-    competition, submission = await _submission_to_react_to(
+    competition, submission = await submission_to_react_to(
         session, competition_id, submission_id, Action.LIKE
     )
     if submission.author_id == actor.user_id:
@@ -452,10 +463,10 @@ async def like(
     notified: list[Recorded] = []
     if added:
         await _count_like(session, submission_id, +1)
-    # A like notice is a count: an anonymous competition's authors hear of none.
+    # A like notice is a count: while counts are hidden, authors hear of none.
     first_time = (
         added
-        and not competition.anonymous
+        and not veil_of(competition, None).hides_likes
         and await insert_ignore(
             session, LikeNotice, {"submission_id": submission_id, "user_id": actor.user_id}
         )
@@ -477,7 +488,7 @@ async def unlike(
     submission_id: uuid.UUID,
 ) -> bool:
     """Take a like back; True if there was one."""
-    await _submission_to_react_to(session, competition_id, submission_id, Action.LIKE)
+    await submission_to_react_to(session, competition_id, submission_id, Action.LIKE)
     result = await session.execute(
         sa.delete(Like).where(Like.submission_id == submission_id, Like.user_id == actor.user_id)
     )
@@ -521,7 +532,7 @@ async def comment(
 
     async def create(comment_id: uuid.UUID) -> None:
         nonlocal notified
-        competition, submission = await _submission_to_react_to(
+        competition, submission = await submission_to_react_to(
             session, competition_id, submission_id, Action.COMMENT
         )
         parent = await session.get(Comment, parent_id) if parent_id else None
@@ -591,7 +602,7 @@ async def edit_comment(
     comment = await _own_comment(session, actor, competition_id, comment_id)
     if comment.removed_by is not None:
         raise Conflict(f"this comment was removed by its {comment.removed_by}", code="removed")
-    await _competition_allowing(session, competition_id, Action.COMMENT)
+    await competition_allowing(session, competition_id, Action.COMMENT)
     comment.content, comment.content_html, comment.edited_at = content, content_html, utcnow()
     await session.commit()
     return comment
@@ -683,6 +694,8 @@ class Placing:
     title: str
     author_id: uuid.UUID
     likes: int
+    score: float
+    ballots: int | None
 
 
 async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[Placing]:
@@ -706,6 +719,8 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[P
             Submission.title,
             Submission.author_id,
             Placement.likes,
+            Placement.score,
+            Placement.ballots,
         )
         .join(Submission, Submission.id == Placement.submission_id)
         .where(Placement.competition_id == competition_id)

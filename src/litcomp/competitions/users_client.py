@@ -27,13 +27,18 @@ class UsersClient:
     async def usernames(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         """Usernames by id, or an empty map while users is unavailable: names are
         only decoration, and entries stay readable without them."""
+        try:
+            return await self.known(user_ids)
+        except Unavailable:
+            return {}
+
+    async def known(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The usernames of those of ``user_ids`` who exist; raises ``Unavailable``
+        while users is down (when who exists matters, as when naming judges)."""
         ids = sorted({str(i) for i in user_ids})
         if not ids:
             return {}
-        try:
-            response = await self._client.call("GetUsers", pb.GetUsersRequest(user_ids=ids))
-        except Unavailable:
-            return {}
+        response = await self._client.call("GetUsers", pb.GetUsersRequest(user_ids=ids))
         return {uuid.UUID(user.user_id): user.username for user in response.users}
 
     async def subscribers(self, competition_id: uuid.UUID) -> list[uuid.UUID]:

@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.competitions import lifecycle
 from litcomp.competitions.models import (
+    BallotEntry,
     Comment,
     Competition,
     Like,
     ModerationAction,
     Report,
+    Score,
     Submission,
 )
 from litcomp.competitions.notifications import store
@@ -262,8 +264,9 @@ async def disqualify(
     submission_id: uuid.UUID,
     reason: str,
 ) -> tuple[ModerationAction, list[Recorded]]:
-    """The entry leaves the lists and the results, its likes go, and its author is
-    told why. After the results, the places are written again without it."""
+    """The entry leaves the lists and the results, its likes, scores and places on
+    ballots go, and its author is told why. After the results, the places are written
+    again without it."""
     _admin_only(actor)
     # Locked like a finalize locks it: the two take turns.
     competition = await session.scalar(
@@ -276,7 +279,8 @@ async def disqualify(
         raise Conflict("this entry is disqualified already", code="already_disqualified")
     entry.disqualified_at, entry.disqualified_reason = utcnow(), reason
     entry.like_count = 0
-    await session.execute(sa.delete(Like).where(Like.submission_id == submission_id))
+    for dropped in (Like, Score, BallotEntry):
+        await session.execute(sa.delete(dropped).where(dropped.submission_id == submission_id))
     item = ("submission", submission_id)
     row = await _record(session, actor, "disqualify_submission", item, competition_id, reason, item)
     await session.flush()
