@@ -1,9 +1,11 @@
 """HTTP routes of the competitions service: translate requests to service calls and back."""
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +40,7 @@ from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
 from litcomp.competitions.threads import Thread, threads
 from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.auth import Principal
+from litcomp.kit.db import OUTAGE_ERRORS
 from litcomp.kit.http import (
     CurrentUser,
     IdempotencyHeader,
@@ -58,6 +61,8 @@ CacheDep = Annotated[CompetitionCache, Depends(from_state("cache"))]
 WriterDep = Annotated[async_sessionmaker[AsyncSession], Depends(from_state("sessionmaker"))]
 
 router = APIRouter(prefix="/competitions", tags=["competitions"])
+log = logging.getLogger(__name__)
+WRITE_FAILURES: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, *OUTAGE_ERRORS)
 
 # How the cached answers are read back from Redis.
 SUMMARIES = TypeAdapter(list[CompetitionSummary])
@@ -210,7 +215,11 @@ async def list_submissions(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> SubmissionPage:
     """Entries newest first (``sort=new``) or most liked first (``sort=top``; 409
-    ``likes_hidden`` in an anonymous competition until its results)."""
+    ``likes_hidden`` in an anonymous competition until its results), or the caller's
+    reading queue (``sort=queue``, with a token): their own entries left out, those they
+    have neither opened nor liked first, then fewest likes first (in an anonymous
+    competition before its results, by likes in buckets 0, 1, 2-3, 4-7, ...), ties in
+    an order of the caller's own, the same on every page."""
     page = await service.list_submissions(
         session=session,
         reader=me,
@@ -232,6 +241,7 @@ async def list_submissions(
             author=_author(s.author_id, names, page.veil),
             is_mine=me is not None and me.user_id == s.author_id,
             likes=None if page.veil.hides_likes else s.like_count,
+            read_by_me=s.id in page.read,
             created_at=s.created_at,
             edited_at=s.edited_at,
         )
@@ -253,13 +263,30 @@ async def get_submission(
     session: SessionDep,
     users: UsersDep,
     me: MaybeUser,
+    writer: WriterDep,
 ) -> SubmissionDetails:
     """One entry with its like count and its comments as threads of replies (404
-    ``disqualified`` to all but its author and admins once a moderator disqualified it)."""
+    ``disqualified`` to all but its author and admins once a moderator disqualified it).
+    With a token, notes that the caller has read it (see ``sort=queue``)."""
     submission = await service.readable_submission(
         session=session, competition_id=competition_id, submission_id=submission_id, reader=me
     )
-    return await _details_of(submission, session, users, me)
+    details = await _details_of(submission, session, users, me)
+    if me is not None:
+        await _note_read(writer, me, submission)
+    return details
+
+
+async def _note_read(
+    writer: async_sessionmaker[AsyncSession], reader: Principal, submission: Submission
+) -> None:
+    """Record the read in a session that may write (a GET's own only reads). The
+    reader has the entry anyway: if the write fails, it is logged, not answered."""
+    try:
+        async with writer() as session:
+            await service.record_read(session=session, reader=reader, submission=submission)
+    except WRITE_FAILURES:
+        log.warning("could not record a read of %s", submission.id, exc_info=True)
 
 
 @router.patch("/{competition_id}/submissions/{submission_id}", responses=error_responses(403, 409))

@@ -148,6 +148,22 @@ class LikeNotice(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
 
 
+class Read(Base):
+    """A reader opened an entry (its page, with a token; not its author): the reading
+    queue puts what they have read behind what they have not, and lists mark it."""
+
+    __tablename__ = "reads"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # For the cascade when an entry is withdrawn.
+    __table_args__ = (sa.Index("ix_reads_submission_id", "submission_id"),)
+
+
 class Comment(Base):
     """A comment on an entry, or a reply to another comment on the same entry."""
 

@@ -1,5 +1,6 @@
 """The competition rules that need no database: phases, dates, placing."""
 
+import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
@@ -247,3 +248,60 @@ def placed(entries: Sequence[E], score: Callable[[E], float] = _likes) -> list[P
         place = places[-1].place if shared else index + 1
         places.append(Place(place, sharing[score(entry)] > 1, entry))
     return places
+
+
+@dataclass(frozen=True)
+class Unread:
+    """What the reading queue knows of an entry: its likes, and whether this reader has
+    opened it or liked it."""
+
+    id: uuid.UUID
+    like_count: int
+    read: bool = False
+    liked: bool = False
+
+
+def queue_tiebreak(reader_id: uuid.UUID, competition_id: uuid.UUID, entry_id: uuid.UUID) -> bytes:
+    """A pseudo-random sort key for an entry, the same for one reader in one competition
+    on every request and every replica (Python's ``hash`` is salted per process), and
+    unrelated between readers: so readers do not all start on the same entries."""
+    seed = reader_id.bytes + competition_id.bytes + entry_id.bytes
+    return hashlib.blake2b(seed, digest_size=8).digest()
+
+
+def like_bucket(likes: int) -> int:
+    """Likes in buckets doubling in width: 0 | 1 | 2-3 | 4-7 | 8-15 | ..."""
+    return likes.bit_length()
+
+
+def reading_queue(
+    entries: Sequence[Unread],
+    *,
+    reader_id: uuid.UUID,
+    competition_id: uuid.UUID,
+    likes_hidden: bool,
+) -> list[uuid.UUID]:
+    """The order in which ``reader_id`` is offered ``entries`` (their own left out by the
+    caller): those they have neither opened nor liked first; then fewest likes first;
+    ties in an order of their own (``queue_tiebreak``). Entries read by few get read,
+    rather than the first of a list everyone sees alike (as WriteOff hands each voter
+    the least-voted entries first, in random order).
+
+    ``likes_hidden`` (an anonymous competition before its results): the order must not
+    tell what the counts hide. By exact count, a reader who sees the tail of a fresh
+    queue knows which entries lead, and two accounts (whose tie orders differ) can tell
+    apart which entries share a count, and a sock puppet's like moves an entry past
+    exactly the entries one below it. In buckets doubling in width (``like_bucket``),
+    the tie order mixes the entries of a bucket, so the queue says only "no likes",
+    "one", "two or three", ... and the leaders, whose counts are what the veil guards
+    most (they would draw the bandwagon), sit shuffled in one wide bucket. Fairness is
+    kept where it matters: entries nobody liked still come first. WriteOff orders by
+    exact (hidden) vote count; we take the coarser order for the small price above.
+    """
+
+    def key(entry: Unread) -> tuple[bool, int, bytes, bytes]:
+        likes = like_bucket(entry.like_count) if likes_hidden else entry.like_count
+        seen = entry.read or entry.liked
+        return seen, likes, queue_tiebreak(reader_id, competition_id, entry.id), entry.id.bytes
+
+    return [entry.id for entry in sorted(entries, key=key)]

@@ -215,6 +215,7 @@ HiddenLikes = Field(
     description="null until the results in an anonymous competition, or one not judged by likes"
 )
 IsMine = Field(description="The entry is the caller's (false without a token)")
+ReadByMe = Field(description="The caller has opened the entry's page (false without a token)")
 
 
 class SubmissionSummary(BaseModel):
@@ -226,6 +227,7 @@ class SubmissionSummary(BaseModel):
     author: Author | None = HiddenAuthor
     is_mine: bool = IsMine
     likes: int | None = HiddenLikes
+    read_by_me: bool = ReadByMe
     created_at: datetime
     edited_at: datetime | None = Field(description="When its author last changed it")
 

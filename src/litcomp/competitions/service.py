@@ -14,6 +14,7 @@ from sqlalchemy.orm import defer
 from litcomp.competitions.markdown import rendered
 from litcomp.competitions.models import (
     RESULTS_AT,
+    BallotEntry,
     Base,
     Comment,
     Competition,
@@ -23,6 +24,7 @@ from litcomp.competitions.models import (
     Like,
     LikeNotice,
     Placement,
+    Read,
     Submission,
     idempotency_keys,
 )
@@ -43,22 +45,24 @@ from litcomp.competitions.rules import (
     Judging,
     Schedule,
     Status,
+    Unread,
     Veil,
     check_reschedule,
     judging_fixed,
+    reading_queue,
     refusal,
     word_limit_broken,
 )
 from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import insert_ignore, upsert
-from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
 
 M = TypeVar("M", bound=Base)
 StatusFilter = Literal["active", "open", "upcoming", "voting", "finished", "all"]
-SubmissionSort = Literal["new", "top"]
+SubmissionSort = Literal["new", "top", "queue"]
 
 
 async def next_change(*, session: AsyncSession) -> datetime | None:
@@ -639,6 +643,7 @@ class EntryPage:
     entries: list[tuple[Submission, str]]  # with their excerpts
     total: int
     veil: Veil  # what the reader may not see of them
+    read: frozenset[uuid.UUID] = frozenset()  # those of them the reader has opened
 
 
 async def list_submissions(
@@ -663,6 +668,8 @@ async def list_submissions(
             code="likes_hidden",
             details={"results_at": iso(competition.schedule.results_at)},
         )
+    if sort == "queue":
+        return await _queue_page(session, reader, competition, veil, limit=limit, offset=offset)
     where = sa.and_(
         Submission.competition_id == competition_id, Submission.disqualified_at.is_(None)
     )
@@ -672,16 +679,98 @@ async def list_submissions(
         else (Submission.like_count.desc(), Submission.created_at, Submission.id)
     )
     excerpt = sa.func.substr(Submission.content, 1, EXCERPT_CHARS)
-    page = await session.execute(
-        sa.select(Submission, excerpt)
-        .options(defer(Submission.content))
-        .where(where)
-        .order_by(*order)
-        .limit(limit)
-        .offset(offset)
-    )
+    page = (
+        await session.execute(
+            sa.select(Submission, excerpt, _read_by(reader))
+            .options(defer(Submission.content))
+            .where(where)
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
     total = await session.scalar(sa.select(sa.func.count()).where(where))
-    return EntryPage([(row[0], row[1]) for row in page], total or 0, veil)
+    read = frozenset(row[0].id for row in page if row[2])
+    return EntryPage([(row[0], row[1]) for row in page], total or 0, veil, read)
+
+
+def _read_by(reader: Principal | None) -> sa.ColumnElement[bool]:
+    """Whether ``reader`` has opened the entry (a column of an entry query)."""
+    if reader is None:
+        return sa.false()
+    return sa.exists().where(Read.submission_id == Submission.id, Read.user_id == reader.user_id)
+
+
+async def _queue_page(
+    session: AsyncSession,
+    reader: Principal | None,
+    competition: Competition,
+    veil: Veil,
+    *,
+    limit: int,
+    offset: int,
+) -> EntryPage:
+    """A page of ``reader``'s reading queue (``rules.reading_queue``): their own
+    entries left out, then ordered in Python, as neither a seeded shuffle nor a hash
+    is SQL both databases speak. Two statements whatever the page: the id, like count
+    and the reader's read and like of every entry of the competition (a few thousand
+    at most: small rows, one index range), then the page's entries with excerpts."""
+    if reader is None:
+        raise Unauthorized("the reading queue is each reader's own: send a bearer token")
+    liked = sa.exists().where(Like.submission_id == Submission.id, Like.user_id == reader.user_id)
+    candidates = [
+        Unread(entry_id, like_count, read=bool(read), liked=bool(like))
+        for entry_id, like_count, read, like in await session.execute(
+            sa.select(Submission.id, _votes(competition), _read_by(reader), liked).where(
+                Submission.competition_id == competition.id,
+                Submission.author_id != reader.user_id,
+                Submission.disqualified_at.is_(None),
+            )
+        )
+    ]
+    order = reading_queue(
+        candidates,
+        reader_id=reader.user_id,
+        competition_id=competition.id,
+        likes_hidden=veil.hides_likes,
+    )
+    ids = order[offset : offset + limit]
+    loaded: dict[uuid.UUID, tuple[Submission, str]] = {}
+    if ids:
+        excerpt = sa.func.substr(Submission.content, 1, EXCERPT_CHARS)
+        rows = await session.execute(
+            sa.select(Submission, excerpt)
+            .options(defer(Submission.content))
+            .where(Submission.id.in_(ids))
+        )
+        loaded = {row[0].id: (row[0], row[1]) for row in rows}
+    read = frozenset(entry.id for entry in candidates if entry.read and entry.id in loaded)
+    # An entry withdrawn between the two statements is left out of the page.
+    entries = [loaded[entry_id] for entry_id in ids if entry_id in loaded]
+    return EntryPage(entries, len(order), veil, read)
+
+
+def _votes(competition: Competition) -> sa.SQLColumnExpression[int]:
+    """What "fewest votes first" counts of an entry: the ballots it is on when those
+    decide, else its likes."""
+    if competition.judging != Judging.RANKED:
+        return Submission.like_count
+    on_ballots = sa.select(sa.func.count()).where(BallotEntry.submission_id == Submission.id)
+    return on_ballots.scalar_subquery()
+
+
+async def record_read(*, session: AsyncSession, reader: Principal, submission: Submission) -> bool:
+    """Note that ``reader`` opened ``submission`` (their own is not noted); True if it
+    is the first time."""
+    if submission.author_id == reader.user_id:
+        return False
+    added = await insert_ignore(
+        session,
+        Read,
+        {"user_id": reader.user_id, "submission_id": submission.id, "read_at": utcnow()},
+    )
+    await session.commit()
+    return added
 
 
 @dataclass(frozen=True)

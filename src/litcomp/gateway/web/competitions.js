@@ -112,7 +112,7 @@ export async function competitionPage(ctx) {
   const id = ctx.params.id;
   const page = Math.max(1, Number.parseInt(ctx.query.get("page"), 10) || 1);
   const [competition, subscribed] = await Promise.all([api(`/competitions/${id}`), isSubscribed(id)]);
-  const sort = ctx.query.get("sort") === "top" && !veiled(competition) ? "top" : "new";
+  const sort = entryOrder(ctx.query.get("sort"), competition);
   const entries = h("section", { class: "entries", "aria-labelledby": "entries-heading" });
   fill(ctx.view,
     h("p", { class: "crumbs" }, h("a", { href: "#/competitions" }, "← All competitions")),
@@ -185,6 +185,20 @@ export function subscribeButton(id, subscribed, onChange = () => {}) {
   return h("span", { class: "subscribe" }, button, status);
 }
 
+/**
+ * The order the entries are listed in: the one asked for, if this reader can have it;
+ * otherwise, for a signed-in reader while the competition is voting, their reading
+ * queue (the entries read least first, theirs left out: every reader starting on the
+ * same ones would read and like those most), else newest first.
+ */
+function entryOrder(asked, competition) {
+  const signedIn = session() !== null;
+  if (asked === "top" && !veiled(competition)) return "top";
+  if (asked === "queue" && signedIn) return "queue";
+  if (asked === "new") return "new";
+  return signedIn && competition.status === "voting" ? "queue" : "new";
+}
+
 async function renderEntries(section, competition, sort, page) {
   const id = competition.competition_id;
   const offset = (page - 1) * PAGE_SIZE;
@@ -198,21 +212,32 @@ async function renderEntries(section, competition, sort, page) {
         { class: "tabs small", "aria-label": "Order of entries" },
         h("a", { href: link({ sort: "new" }), "aria-current": sort === "new" ? "page" : null }, "Newest"),
         veiled(competition) ? null : h("a", { href: link({ sort: "top" }), "aria-current": sort === "top" ? "page" : null }, "Most liked"),
+        session() ? h("a", { href: link({ sort: "queue" }), "aria-current": sort === "queue" ? "page" : null, title: "Entries read least first, yours left out" }, "Reading queue") : null,
       ),
     ),
+    sort === "queue" ? h("p", { class: "meta queue-note" }, "Your reading queue: entries read least first, in an order of your own; yours are left out and those you have read come last.") : null,
     result.items.length
       ? h("ol", { class: "entry-list" }, result.items.map((entry) => entryCard(entry)))
-      : h("p", { class: "muted" }, competition.status === "upcoming" ? "Entries open when the competition starts." : "No entries yet."),
+      : h("p", { class: "muted" }, emptyEntries(competition, sort, result.total)),
     pager(result, page, (n) => link({ sort, page: n })),
   );
+}
+
+function emptyEntries(competition, sort, total) {
+  if (competition.status === "upcoming") return "Entries open when the competition starts.";
+  if (sort === "queue" && total === 0) return "Nothing to read here but your own.";
+  return "No entries yet.";
 }
 
 function entryCard(entry) {
   const more = entry.excerpt.length >= 300 ? "…" : "";
   return h(
     "li",
-    { class: "card entry-card" },
-    h("h3", {}, h("a", { href: competitionHref(entry.competition_id, `/entries/${encodeURIComponent(entry.submission_id)}`) }, entry.title)),
+    { class: entry.read_by_me ? "card entry-card read" : "card entry-card" },
+    h("h3", {},
+      h("a", { href: competitionHref(entry.competition_id, `/entries/${encodeURIComponent(entry.submission_id)}`) }, entry.title),
+      entry.read_by_me ? [" ", h("span", { class: "read-mark", title: "You have opened this entry" }, "Read")] : null,
+    ),
     h("p", { class: "meta" }, "by ", authorLink(entry.author, entry.is_mine), " · ", dateTime(entry.created_at), " · ", plural(entry.word_count, "word"), entry.likes === null ? null : [" · ", plural(entry.likes, "like")]),
     h("p", { class: "excerpt" }, entry.excerpt + more),
   );
