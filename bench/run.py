@@ -26,6 +26,8 @@ a module of bench/ that is a library of this command:
 - ``fanout``, ``likes`` (bench/fanout.py): ``--sockets`` (1k, 5k, 10k) subscribers on
   sockets held by ONE competitions instance, latency from an entry to its notice at
   the last socket and memory per idle socket; ``--likers`` users like one entry at once.
+- ``judging`` (bench/judging.py): finalizing ``--judging-entries`` entries placed by
+  ``--judging-ballots`` ranked ballots (Bradley-Terry) against the same placed by likes.
 
 The results go to ``--output`` (bench/results): ``bench-<UTC time>.json`` (every
 figure), ``bench-<UTC time>.txt`` (the report printed) and one PNG per part that
@@ -49,13 +51,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, http_load, plots, proxies
+from bench import fanout, http_load, judging, plots, proxies
 from bench.measure import log
 from bench.stack import PostgresCluster, RedisServer, install_hint, missing_tools
 from litcomp.gateway.process import hot_path_compiled
 
 RESULTS = Path(__file__).with_name("results")
-PARTS = ("proxies", "balancing", "concurrency", "replicas", "cache", "entries", "fanout", "likes")
+PARTS = (
+    "proxies",
+    "balancing",
+    "concurrency",
+    "replicas",
+    "cache",
+    "entries",
+    "fanout",
+    "likes",
+    "judging",
+)
 
 
 @dataclass
@@ -142,6 +154,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--writers", type=int, default=8, help="commenters, each on an entry of their own"
     )
     parser.add_argument("--delay-ms", type=int, default=100, help="the slowed replica's delay")
+    parser.add_argument("--judging-entries", type=int, default=2000, help="ranked entries")
+    parser.add_argument("--judging-ballots", type=int, default=50_000, help="ranked ballots")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--time-limit", type=int, default=1500, help="seconds, then stop")
     args = parser.parse_args(argv)
@@ -168,7 +182,9 @@ def stop_on(signum: int, _frame: object) -> None:
 
 
 def needed_tools(parts: set[str]) -> list[str]:
-    tools = ["postgres", "redis-server", "wrk"]
+    tools = ["postgres", "redis-server"]
+    if parts - {"judging"}:  # every other part loads the platform with wrk
+        tools.append("wrk")
     if "proxies" in parts:
         tools.append("nginx")
     return missing_tools(*tools)
@@ -221,6 +237,9 @@ def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> Path:
                     if "likes" in parts:
                         log("part: likes")
                         results.add("likes", *fanout.likes(args, seeded))
+            if "judging" in parts:
+                log("part: judging")
+                results.add("judging", *judging.part(args, cluster))
     finally:
         if on_main_thread:
             signal.alarm(0)

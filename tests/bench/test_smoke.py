@@ -70,6 +70,8 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
             "--likers=20",
             "--competitions=4",
             "--delay-ms=50",
+            "--judging-entries=50",
+            "--judging-ballots=200",
             f"--output={tmp_path}",
         ],
         handle_signals=False,
@@ -87,6 +89,7 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
     assert [f["open"] for f in parts["fanout"]] == [30]
     assert all(f["incomplete_rounds"] == 0 and f["gaps"] == 0 for f in parts["fanout"])
     assert parts["likes"]["like_count"] == parts["likes"]["liked_notices"] == 20
+    assert parts["judging"]["ballots"] == 200 and parts["judging"]["ranked_seconds"] > 0
     assert set(parts["balancing"]["policies"]) == {"round_robin", "least_load"}
     assert all(
         parts["entries"][kind]["requests"] > 0 and parts["entries"][kind]["errors"] == 0

@@ -1,10 +1,10 @@
 """The rules of judging: no HTTP here, only sessions and domain errors."""
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -205,17 +205,48 @@ async def standings(
     or the Bradley-Terry fit of the ballots."""
     if competition.judging == Judging.JUDGES:
         return await _judges_means(session, competition.id, entries)
-    ballots: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    rows = await session.execute(
-        sa.select(BallotEntry.voter_id, BallotEntry.submission_id)
-        .where(BallotEntry.competition_id == competition.id)
+    return await _bradley_terry(session, competition.id, entries)
+
+
+async def _bradley_terry(
+    session: AsyncSession, competition_id: uuid.UUID, entries: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Standing]:
+    """The fit of every ballot. Entries and voters travel as small numbers (their rank
+    by id), not UUIDs: 50,000 ballots are some 600,000 rows, and turning that many
+    UUIDs into Python objects and hashing them took longer than the fit."""
+    numbered = (
+        sa.select(
+            Submission.id,
+            (sa.func.row_number().over(order_by=Submission.id) - 1).label("number"),
+        )
+        .where(Submission.id.in_(entries))
+        .cte("numbered")
+    )
+    voter = sa.func.dense_rank().over(order_by=BallotEntry.voter_id)
+    connection = await session.connection()  # Core rows: no ORM loading per row
+    rows = await connection.execute(
+        sa.select(voter, numbered.c.number)
+        .join(numbered, numbered.c.id == BallotEntry.submission_id)
+        .where(BallotEntry.competition_id == competition_id)
         .order_by(BallotEntry.voter_id, BallotEntry.position)
     )
-    for voter, entry in rows:
-        ballots[voter].append(entry)
-    fitted = bradley_terry(entries, ballots.values())
-    counts = ballot_counts(entries, ballots.values())
-    return {entry: Standing(fitted[entry], counts[entry]) for entry in entries}
+    ballots = _ballots(rows.all())
+    by_number = dict(
+        (number, entry) for entry, number in await session.execute(sa.select(numbered))
+    )
+    numbers = list(by_number)
+    fitted = bradley_terry(numbers, ballots)
+    counts = ballot_counts(numbers, ballots)
+    return {by_number[n]: Standing(fitted[n], counts[n]) for n in numbers}
+
+
+def _ballots(rows: Sequence[sa.Row[tuple[int, int]]]) -> list[list[int]]:
+    """Rows of (voter, entry), each voter's in ballot order, as one list per ballot."""
+    if not rows:
+        return []
+    voters, entries = zip(*rows, strict=True)
+    starts = np.flatnonzero(np.diff(np.array(voters))) + 1
+    return [ballot.tolist() for ballot in np.split(np.array(entries), starts)]
 
 
 async def _judges_means(
