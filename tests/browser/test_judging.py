@@ -80,6 +80,13 @@ def test_a_named_judge_scores_an_entry_and_the_results_show_the_mean(
     log_in(other, reader.email)
     _wait_until(voting_starts)
 
+    admin.get_by_role("link", name="Edit competition").click()
+    admin.get_by_label("Judging").select_option("likes")
+    admin.get_by_role("button", name="Save changes").click()
+    expect(admin.get_by_role("alert")).to_contain_text(
+        "Judging cannot change once voting has started"
+    )
+
     _open_entry(page, competition, entry, "Lighthouse")
     form = page.get_by_role("form", name="Your score")
     expect(form).to_contain_text("You have not scored it yet.")

@@ -24,7 +24,9 @@ export function judgingSection(competition) {
     h("p", { class: "meta" }, `Judged by: ${JUDGED_BY[competition.judging]}.`),
     ballotLink(competition),
   );
-  if (competition.judging === "judges") showJudges(section, competition).catch(() => {});
+  if (competition.judging === "judges") {
+    showJudges(section, competition).catch((error) => section.append(h("p", { class: "muted" }, `The judges cannot be shown: ${describe(error)}`)));
+  }
   return section;
 }
 
