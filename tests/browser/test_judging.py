@@ -74,6 +74,7 @@ def test_a_named_judge_scores_an_entry_and_the_results_show_the_mean(
     expect(editor.get_by_role("status")).to_have_text("Saved.")
     judges = admin.get_by_role("list", name="Judges")
     expect(judges.get_by_role("link", name=judge.username)).to_be_visible()
+    expect(admin.get_by_text("No judges named yet.")).to_have_count(0)
 
     page, other = people.open("judge"), people.open("reader")
     log_in(page, judge.email)

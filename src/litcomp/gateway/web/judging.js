@@ -2,7 +2,7 @@
 // admin, the editor that names them), and a judge's score on an entry page.
 
 import { api, describe } from "./api.js";
-import { alertBox, busy, field, h, uniqueId } from "./dom.js";
+import { alertBox, busy, field, fill, h, uniqueId } from "./dom.js";
 import { allows, competitionHref } from "./competitions.js";
 import { session } from "./session.js";
 
@@ -37,10 +37,13 @@ function ballotLink(competition) {
 
 async function showJudges(section, competition) {
   const ids = await judgesOf(competition.competition_id);
-  const list = h("ul", { class: "judges", "aria-label": "Judges" });
-  const render = async (userIds) => list.replaceChildren(...(await names(userIds)).map((name) => h("li", {}, name)));
+  const list = h("div");
+  const render = async (userIds) => {
+    const named = (await names(userIds)).map((name) => h("li", {}, name));
+    fill(list, named.length ? h("ul", { class: "judges", "aria-label": "Judges" }, named) : h("p", { class: "muted" }, "No judges named yet."));
+  };
   await render(ids);
-  section.append(h("h2", {}, "Judges"), ids.length ? null : h("p", { class: "muted" }, "No judges named yet."), list);
+  section.append(h("h2", {}, "Judges"), list);
   const mine = session()?.user_id === competition.admin_id;
   if (mine && competition.status !== "finished") section.append(judgesEditor(competition.competition_id, ids, render));
 }
