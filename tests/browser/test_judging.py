@@ -2,6 +2,7 @@
 while voting is open and the results place them by the judges' mean; a reader casts
 a ranked ballot of the entries they read."""
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -156,4 +157,37 @@ def test_a_reader_ranks_what_they_read_on_their_ballot(
     expect(titles).to_have_text(["Story 2", "Story 0", "Story 1"])
     expect(page.get_by_text("Ballot saved")).to_be_visible()
     expect(pool.get_by_role("listitem")).to_have_count(1)
+    assert people.uncaught_errors() == {}
+
+
+def test_ranked_results_show_each_entrys_score_and_ballots(
+    people: People, api: httpx.Client, admin_account: Account
+) -> None:
+    writers = [sign_up(api, "placed") for _ in range(3)]
+    voters = [sign_up(api, "balloter") for _ in range(2)]
+    competition, voting_starts = _competition_voting_soon(
+        api, admin_account, unique("Placed "), timedelta(seconds=4), judging="ranked"
+    )
+    entries = [_enter(api, competition, writer, f"Tale {n}") for n, writer in enumerate(writers)]
+    page = people.open("reader")
+    page.goto(f"/#/competitions/{competition}/results")
+    _wait_until(voting_starts)
+    for voter in voters:
+        cast = api.put(
+            f"/competitions/{competition}/ballot",
+            json={"submission_ids": entries},
+            headers=voter.auth,
+        )
+        assert cast.status_code == 200, cast.text
+
+    table = page.get_by_role("table")
+    expect(table).to_contain_text("ranked ballots", timeout=30_000)
+    headers = table.get_by_role("columnheader")
+    expect(headers).to_have_text(["Place", "Entry", "Writer", "Score", "Ballots"])
+    first = table.get_by_role("row").nth(1)
+    expect(first).to_contain_text("1st")
+    expect(first).to_contain_text("Tale 0")
+    expect(first.get_by_role("cell").nth(4)).to_have_text("2")
+    expect(first.get_by_role("cell").nth(3)).to_have_text(re.compile(r"^\d+\.\d\d$"))
+    expect(page.locator("figcaption")).to_have_text("Score per entry")
     assert people.uncaught_errors() == {}

@@ -265,7 +265,7 @@ function hiddenNote(competition) {
   const text = competition.anonymous
     ? "Anonymous: authors and like counts are hidden until the results."
     : "Like counts are hidden until the results: likes do not decide the places here.";
-  return h("p", { class: "meta anonymous-note" }, text);
+  return h("p", { class: "meta veiled-note" }, text);
 }
 
 function pager(result, page, href) {

@@ -65,7 +65,7 @@ function writing(section) {
 // Likes --------------------------------------------------------------------
 
 function renderLikes(container, entry, competition) {
-  // null: an anonymous competition shows no counts until its results.
+  // null: counts are hidden until the results (anonymous, or likes are not the vote).
   const count = h("span", { class: "like-count" }, entry.likes === null ? "Likes are counted but hidden until the results." : plural(entry.likes, "like"));
   const me = session();
   const own = entry.is_mine;
