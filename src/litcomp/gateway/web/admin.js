@@ -4,6 +4,7 @@
 import { api, describe } from "./api.js";
 import { alertBox, busy, field, h } from "./dom.js";
 import { competitionHref } from "./competitions.js";
+import { JUDGING } from "./judging.js";
 import { go } from "./router.js";
 import { isAdmin } from "./session.js";
 import { requireSession } from "./profile.js";
@@ -28,6 +29,7 @@ export async function newCompetitionPage(ctx) {
       word_max: null,
       comments_after_results: true,
       anonymous: true, // fairer: readers judge the story, not the name
+      judging: "likes",
     },
     "Create competition",
     async (fields) => {
@@ -77,6 +79,7 @@ function competitionForm(values, action, save) {
     word_max: h("input", { type: "number", name: "word_max", min: 1, max: 100000 }),
     comments_after_results: h("input", { type: "checkbox", name: "comments_after_results" }),
     anonymous: h("input", { type: "checkbox", name: "anonymous" }),
+    judging: h("select", { name: "judging" }, Object.entries(JUDGING).map(([value, label]) => h("option", { value }, label))),
   };
   inputs.title.value = values.title;
   inputs.description.value = values.description;
@@ -91,6 +94,7 @@ function competitionForm(values, action, save) {
   inputs.word_max.value = values.word_max ?? "";
   inputs.comments_after_results.checked = values.comments_after_results;
   inputs.anonymous.checked = values.anonymous;
+  inputs.judging.value = values.judging;
   const initial = Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, current(input)]));
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const problem = alertBox();
@@ -119,6 +123,7 @@ function competitionForm(values, action, save) {
     ),
     h("div", { class: "field checkbox" }, h("label", {}, inputs.comments_after_results, " Comments stay open after the results")),
     h("div", { class: "field checkbox" }, h("label", {}, inputs.anonymous, " Anonymous: authors and like counts stay hidden until the results")),
+    field("Judging", inputs.judging, "What places the entries. It cannot change once votes may be cast."),
     h("button", { type: "submit" }, action),
   );
   form.addEventListener("submit", async (event) => {
@@ -156,6 +161,7 @@ function readFields(inputs) {
     word_max: count(inputs.word_max.value),
     comments_after_results: inputs.comments_after_results.checked,
     anonymous: inputs.anonymous.checked,
+    judging: inputs.judging.value,
   };
 }
 

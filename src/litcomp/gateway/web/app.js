@@ -4,6 +4,7 @@
 
 import { loginPage, signupPage } from "./auth.js";
 import { editCompetitionPage, newCompetitionPage } from "./admin.js";
+import { ballotPage } from "./ballot.js";
 import { competitionPage, competitionsPage } from "./competitions.js";
 import { h } from "./dom.js";
 import { entryPage } from "./entry.js";
@@ -21,6 +22,7 @@ route("/competitions", competitionsPage);
 route("/competitions/:id", competitionPage);
 route("/competitions/:id/entries/:sid", entryPage);
 route("/competitions/:id/results", resultsPage);
+route("/competitions/:id/ballot", ballotPage);
 route("/competitions/:id/edit", editCompetitionPage);
 route("/admin/new", newCompetitionPage);
 route("/profile", profilePage);

@@ -6,6 +6,7 @@ import { countdown, dateTime, fill, h, plural } from "./dom.js";
 import { wordLimits } from "./words.js";
 import { onNotification } from "./notify.js";
 import { entrySection } from "./entryform.js";
+import { judgingSection } from "./judging.js";
 import { onLeave } from "./router.js";
 import { isAdmin, session } from "./session.js";
 
@@ -119,11 +120,12 @@ export async function competitionPage(ctx) {
     h("h1", {}, competition.title),
     h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition), limitsNote(competition)),
     phases(competition),
-    veiled(competition) ? h("p", { class: "meta anonymous-note" }, "Anonymous: authors and like counts are hidden until the results.") : null,
+    hiddenNote(competition),
     tagList(competition.tags),
     competition.description ? h("p", { class: "description" }, competition.description) : null,
     competition.prompt ? h("section", { class: "prompt", "aria-label": "Prompt" }, h("h2", {}, "Prompt"), h("p", {}, competition.prompt)) : null,
     competition.rules ? h("details", { class: "rules" }, h("summary", {}, "Rules"), h("p", {}, competition.rules)) : null,
+    judgingSection(competition),
     actions(competition, subscribed),
     entrySection(competition),
     entries,
@@ -250,9 +252,20 @@ export function authorLink(author, mine = false) {
   return mine ? [link, " ", h("span", { class: "mine-mark" }, "you")] : link;
 }
 
-/** Are authors and like counts hidden (an anonymous competition before its results)? */
+/**
+ * Are like counts hidden (before the results of an anonymous competition, or of one
+ * where likes are not the vote)? Authors are hidden only in the anonymous ones.
+ */
 export function veiled(competition) {
-  return competition.anonymous && competition.status !== "finished";
+  return (competition.anonymous || competition.judging !== "likes") && competition.status !== "finished";
+}
+
+function hiddenNote(competition) {
+  if (!veiled(competition)) return null;
+  const text = competition.anonymous
+    ? "Anonymous: authors and like counts are hidden until the results."
+    : "Like counts are hidden until the results: likes do not decide the places here.";
+  return h("p", { class: "meta veiled-note" }, text);
 }
 
 function pager(result, page, href) {

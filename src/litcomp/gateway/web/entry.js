@@ -5,6 +5,7 @@
 import { api, describe } from "./api.js";
 import { alertBox, busy, dateTime, field, fill, h, plural, rendered, uniqueId } from "./dom.js";
 import { allows, authorLink, competitionHref, statusBadge } from "./competitions.js";
+import { scoreControl } from "./judging.js";
 import { reportButton } from "./moderation.js";
 import { onNotification } from "./notify.js";
 import { onLeave } from "./router.js";
@@ -16,6 +17,7 @@ export async function entryPage(ctx) {
     api(`/competitions/${id}`),
     api(`/competitions/${id}/submissions/${sid}`),
   ]);
+  const scoring = await scoreControl(competition, entry);
   const likes = h("div", { class: "likes" });
   const comments = h("section", { class: "comments", "aria-labelledby": "comments-heading" });
   ctx.view.append(
@@ -37,6 +39,7 @@ export async function entryPage(ctx) {
         : null,
       h("div", { class: "prose" }, rendered(entry.content_html)),
     ),
+    scoring,
     likes,
     comments,
   );
@@ -62,7 +65,7 @@ function writing(section) {
 // Likes --------------------------------------------------------------------
 
 function renderLikes(container, entry, competition) {
-  // null: an anonymous competition shows no counts until its results.
+  // null: counts are hidden until the results (anonymous, or likes are not the vote).
   const count = h("span", { class: "like-count" }, entry.likes === null ? "Likes are counted but hidden until the results." : plural(entry.likes, "like"));
   const me = session();
   const own = entry.is_mine;

@@ -1,4 +1,5 @@
-// Results: the places, and a bar chart of likes (CSS bars: a list a screen reader
+// Results: the places, and a bar chart of what placed them (likes, the judges' mean
+// score or the ranked ballots' Bradley-Terry score; CSS bars: a list a screen reader
 // reads as text, with the bar lengths set through the CSSOM, which the
 // Content-Security-Policy allows where inline style attributes are refused).
 
@@ -33,7 +34,29 @@ export async function resultsPage(ctx) {
     return;
   }
   const names = await authorNames(id);
-  ctx.view.append(chart(results.slice(0, CHART_ROWS)), places(id, results, names));
+  const mode = MODES[competition.judging];
+  ctx.view.append(chart(results.slice(0, CHART_ROWS), mode), places(id, results, names, mode));
+}
+
+/**
+ * Per judging mode: what the score is called, how it reads in the chart and the table,
+ * what placed the entries, and whether the ballots an entry was on are shown.
+ */
+const MODES = {
+  likes: { name: "Likes", bar: (score) => plural(score, "like"), cell: String, placed: "entries with equal likes share a place" },
+  judges: { name: "Mean score", bar: oneDecimal, cell: oneDecimal, placed: "by the mean of the judges' scores, 1–10; equal means share a place" },
+  ranked: {
+    name: "Score", bar: twoDecimals, cell: twoDecimals, ballots: true,
+    placed: "by readers' ranked ballots (Bradley-Terry score: the odds of beating a middling entry); equal scores share a place",
+  },
+};
+
+function oneDecimal(score) {
+  return score.toFixed(1);
+}
+
+function twoDecimals(score) {
+  return score.toFixed(2);
 }
 
 function notYet(competition, code) {
@@ -61,24 +84,25 @@ async function authorNames(id) {
   }
 }
 
-function chart(rows) {
-  const most = Math.max(1, ...rows.map((row) => row.likes));
+function chart(rows, mode) {
+  const most = Math.max(Number.MIN_VALUE, ...rows.map((row) => row.score));
+  const top = rows.length < CHART_ROWS ? "per entry" : `of the top ${CHART_ROWS} entries`;
   return h(
     "figure",
     { class: "chart" },
-    h("figcaption", {}, rows.length < CHART_ROWS ? "Likes per entry" : `Likes of the top ${CHART_ROWS} entries`),
+    h("figcaption", {}, `${mode.name} ${top}`),
     h(
       "ol",
       { class: "bars" },
       rows.map((row) => {
         const bar = h("span", { class: "bar" });
-        bar.style.width = `${(row.likes / most) * 100}%`;
+        bar.style.width = `${(row.score / most) * 100}%`;
         return h(
           "li",
           { class: row.place <= 3 ? `bar-row podium-${row.place}` : "bar-row" },
           h("span", { class: "bar-label" }, `${placeName(row)} ${row.title}`),
           h("span", { class: "bar-track", "aria-hidden": "true" }, bar),
-          h("span", { class: "bar-value" }, plural(row.likes, "like")),
+          h("span", { class: "bar-value" }, mode.bar(row.score)),
         );
       }),
     ),
@@ -90,12 +114,13 @@ function placeName(row) {
   return `${ordinal(row.place)}${row.tied ? " (tied)" : ""}`;
 }
 
-function places(id, results, names) {
+function places(id, results, names, mode) {
+  const columns = ["Place", "Entry", "Writer", mode.name, mode.ballots ? "Ballots" : null].filter(Boolean);
   return h(
     "table",
     { class: "places" },
-    h("caption", {}, "Final places (entries with equal likes share a place)"),
-    h("thead", {}, h("tr", {}, ["Place", "Entry", "Writer", "Likes"].map((title) => h("th", { scope: "col" }, title)))),
+    h("caption", {}, `Final places (${mode.placed})`),
+    h("thead", {}, h("tr", {}, columns.map((title) => h("th", { scope: "col" }, title)))),
     h(
       "tbody",
       {},
@@ -108,7 +133,8 @@ function places(id, results, names) {
           h("td", {}, placeName(row)),
           h("td", {}, h("a", { href }, row.title)),
           h("td", {}, h("a", { href: `#/users/${encodeURIComponent(row.author_id)}` }, author?.username ?? "a writer")),
-          h("td", {}, String(row.likes)),
+          h("td", {}, mode.cell(row.score)),
+          mode.ballots ? h("td", {}, String(row.ballots)) : null,
         );
       }),
     ),
