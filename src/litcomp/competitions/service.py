@@ -576,8 +576,8 @@ async def comment(
     return await _get(session, Comment, comment_id), notified
 
 
-async def _own_comment(
-    session: AsyncSession, actor: Principal, competition_id: uuid.UUID, comment_id: uuid.UUID
+async def get_comment(
+    *, session: AsyncSession, competition_id: uuid.UUID, comment_id: uuid.UUID
 ) -> Comment:
     found = (
         await session.execute(
@@ -588,6 +588,13 @@ async def _own_comment(
     ).scalar_one_or_none()
     if found is None:
         raise NotFound("no such comment in this competition")
+    return found
+
+
+async def _own_comment(
+    session: AsyncSession, actor: Principal, competition_id: uuid.UUID, comment_id: uuid.UUID
+) -> Comment:
+    found = await get_comment(session=session, competition_id=competition_id, comment_id=comment_id)
     if found.author_id != actor.user_id:
         raise Forbidden("only its author can change or delete a comment")
     return found

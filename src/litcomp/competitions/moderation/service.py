@@ -27,6 +27,7 @@ from litcomp.competitions.notifications import store
 from litcomp.competitions.notifications.schemas import Disqualified, SubmissionDisqualified
 from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.rules import EXCERPT_CHARS
+from litcomp.competitions.service import get_comment, get_submission
 from litcomp.kit.auth import Principal
 from litcomp.kit.errors import Conflict, Forbidden, NotFound
 from litcomp.kit.times import utcnow
@@ -39,30 +40,6 @@ def _admin_only(actor: Principal) -> None:
         raise Forbidden("only admins moderate")
 
 
-async def _entry(
-    session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID
-) -> Submission:
-    entry = await session.get(Submission, submission_id)
-    if entry is None or entry.competition_id != competition_id:
-        raise NotFound("no such submission in this competition")
-    return entry
-
-
-async def _comment(
-    session: AsyncSession, competition_id: uuid.UUID, comment_id: uuid.UUID
-) -> Comment:
-    found = (
-        await session.execute(
-            sa.select(Comment)
-            .join(Submission, Submission.id == Comment.submission_id)
-            .where(Comment.id == comment_id, Submission.competition_id == competition_id)
-        )
-    ).scalar_one_or_none()
-    if found is None:
-        raise NotFound("no such comment in this competition")
-    return found
-
-
 async def report_submission(
     *,
     session: AsyncSession,
@@ -72,7 +49,9 @@ async def report_submission(
     reason: str,
     text: str,
 ) -> Report:
-    await _entry(session, competition_id, submission_id)
+    await get_submission(
+        session=session, competition_id=competition_id, submission_id=submission_id
+    )
     return await _file(
         session, reporter, competition_id, "submission", submission_id, submission_id, reason, text
     )
@@ -87,7 +66,9 @@ async def report_comment(
     reason: str,
     text: str,
 ) -> Report:
-    comment = await _comment(session, competition_id, comment_id)
+    comment = await get_comment(
+        session=session, competition_id=competition_id, comment_id=comment_id
+    )
     return await _file(
         session,
         reporter,
@@ -246,7 +227,9 @@ async def hide_comment(
     """The comment shows as removed by a moderator (its replies stay); its author
     sees the reason."""
     _admin_only(actor)
-    comment = await _comment(session, competition_id, comment_id)
+    comment = await get_comment(
+        session=session, competition_id=competition_id, comment_id=comment_id
+    )
     if comment.removed_by is not None:
         raise Conflict(f"this comment was removed by its {comment.removed_by}", code="removed")
     comment.removed_by, comment.removed_reason = "moderator", reason
@@ -274,7 +257,9 @@ async def disqualify(
     )
     if competition is None:
         raise NotFound("no such competition")
-    entry = await _entry(session, competition_id, submission_id)
+    entry = await get_submission(
+        session=session, competition_id=competition_id, submission_id=submission_id
+    )
     if entry.disqualified_at is not None:
         raise Conflict("this entry is disqualified already", code="already_disqualified")
     entry.disqualified_at, entry.disqualified_reason = utcnow(), reason
