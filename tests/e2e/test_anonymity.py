@@ -2,6 +2,8 @@
 and admins learns who wrote an entry, by any path, and nobody sees like counts; at the
 results everything is revealed and followers are told."""
 
+import asyncio
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -10,9 +12,10 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from litcomp.v1 import competitions_pb2, competitions_pb2_grpc
-from tests.support import Account, create_competition, expect_error, sign_up
+from tests.support import Account, Platform, create_competition, expect_error, sign_up, ws_url
 
 Json = dict[str, Any]
 
@@ -20,6 +23,17 @@ Json = dict[str, Any]
 def notices(competitions: httpx.Client, who: Account, kind: str) -> list[Json]:
     answer = competitions.get("/notifications?limit=100", headers=who.auth)
     return [n for n in answer.json()["items"] if n["type"] == kind]
+
+
+def over_the_socket(platform: Platform, who: Account, count: int) -> list[Json]:
+    """The first ``count`` notices ``who`` gets over the WebSocket, from their first."""
+
+    async def read() -> list[Json]:
+        url = f"{ws_url(platform.url)}/ws?after=0"
+        async with connect(url, additional_headers=who.auth) as socket:
+            return [json.loads(await asyncio.wait_for(socket.recv(), 5)) for _ in range(count)]
+
+    return asyncio.run(read())
 
 
 def eventually(found: Callable[[], list[Json]], timeout: float = 10) -> list[Json]:
@@ -68,6 +82,7 @@ def follower(users: httpx.Client) -> Account:
 
 
 def test_until_the_results_only_the_author_and_admins_know_who_wrote_it(
+    platform: Platform,
     users: httpx.Client,
     competitions: httpx.Client,
     competitions_channel: grpc.Channel,
@@ -139,6 +154,12 @@ def test_until_the_results_only_the_author_and_admins_know_who_wrote_it(
         entry
     ]
     [revealed] = eventually(lambda: notices(competitions, follower, "competition.revealed"))
+    # The WebSocket sends the same notices, as they were when sent: anonymous then.
+    sent = over_the_socket(platform, follower, 2)
+    assert [n["type"] for n in sent] == ["submission.created", "competition.revealed"]
+    assert sent[0]["data"]["actor_id"] is None and writer.username not in str(sent)
+    [reply] = over_the_socket(platform, reader, 1)
+    assert (reply["type"], reply["data"]["actor_id"]) == ("comment.replied", None)
     assert revealed["data"] == {
         "competition_id": contest.id,
         "competition_title": "Masked",
