@@ -83,13 +83,14 @@ class Competitions(CompetitionsServicer):
     ) -> pb.RecordModerationActionsResponse:
         if len(request.actions) > MAX_ACTIONS:
             raise Invalid(f"at most {MAX_ACTIONS} actions at a time")
-        actions = [_user_action(a) for a in request.actions]
+        actions = [user_action(a) for a in request.actions]
         async with self.sessionmaker() as session:
             recorded = await moderation.record_user_actions(session=session, actions=actions)
         return pb.RecordModerationActionsResponse(recorded=recorded)
 
 
-def _user_action(message: pb.ModerationAction) -> moderation.UserAction:
+def user_action(message: pb.ModerationAction) -> moderation.UserAction:
+    """An act on a user, as the users service sends it; refused (Invalid) if malformed."""
     if message.action not in moderation.USER_ACTIONS:
         raise Invalid(f"unknown action {message.action!r}")
     if not message.HasField("created_at"):
