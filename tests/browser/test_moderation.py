@@ -2,6 +2,9 @@
 and the people affected see what happened and why; writers edit and delete their own
 comments."""
 
+import re
+import time
+
 import httpx
 from playwright.sync_api import expect
 
@@ -122,3 +125,35 @@ def test_writers_edit_and_delete_their_own_comments(
     comment.get_by_role("button", name="Delete").click()
     comment.get_by_role("button", name="Delete it").click()
     expect(page.get_by_text("No comments yet.")).to_be_visible()
+
+
+def test_suspensions_are_in_the_audit_log_with_a_link_to_the_user(
+    people: People, api: httpx.Client, admin_account: Account
+) -> None:
+    suspended = sign_up(api, "suspended")
+    url = f"/users/{suspended.user_id}/suspend"
+    api.post(url, json={"reason": "Sock puppet"}, headers=admin_account.auth)
+    api.delete(url, headers=admin_account.auth)
+    deadline = time.monotonic() + 15  # the users service sends them asynchronously
+    while (
+        sum(
+            row["target_id"] == suspended.user_id
+            for row in api.get("/moderation/actions", headers=admin_account.auth).json()["items"]
+        )
+        < 2
+    ):
+        assert time.monotonic() < deadline, "the suspension did not reach the audit log"
+        time.sleep(0.1)
+
+    moderator = people.open("moderator")
+    log_in(moderator, admin_account.email)
+    moderator.get_by_role("link", name="Moderation").click()
+    moderator.get_by_role("link", name="Audit log").click()
+    target = moderator.get_by_role("link", name=f"user {suspended.user_id[:8]}")
+    rows = moderator.get_by_role("row").filter(has=target)
+    expect(rows).to_have_count(2)  # newest first
+    expect(rows.nth(0)).to_contain_text("lift suspension")
+    expect(rows.nth(1)).to_contain_text("suspend user")
+    expect(rows.nth(1)).to_contain_text("Sock puppet")
+    rows.nth(1).get_by_role("link", name=f"user {suspended.user_id[:8]}").click()
+    expect(moderator).to_have_url(re.compile(f"#/users/{suspended.user_id}$"))

@@ -1,19 +1,21 @@
 """The competitions gRPC service (litcomp.v1.Competitions), as called by users."""
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import service
+from litcomp.competitions.moderation import service as moderation
 from litcomp.kit.errors import Invalid
 from litcomp.kit.grpc import parse_uuid
 from litcomp.v1 import competitions_pb2 as pb
 from litcomp.v1.competitions_pb2_grpc import CompetitionsServicer
 
 MAX_IDS = 1000
+MAX_ACTIONS = 500
 
 
 def _timestamp(value: datetime) -> Timestamp:
@@ -73,3 +75,33 @@ class Competitions(CompetitionsServicer):
                 for s in found
             ]
         )
+
+    async def RecordModerationActions(
+        self,
+        request: pb.RecordModerationActionsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> pb.RecordModerationActionsResponse:
+        if len(request.actions) > MAX_ACTIONS:
+            raise Invalid(f"at most {MAX_ACTIONS} actions at a time")
+        actions = [user_action(a) for a in request.actions]
+        async with self.sessionmaker() as session:
+            recorded = await moderation.record_user_actions(session=session, actions=actions)
+        return pb.RecordModerationActionsResponse(recorded=recorded)
+
+
+def user_action(message: pb.ModerationAction) -> moderation.UserAction:
+    """An act on a user, as the users service sends it; refused (Invalid) if malformed."""
+    if message.action not in moderation.USER_ACTIONS:
+        raise Invalid(f"unknown action {message.action!r}")
+    if not message.HasField("created_at"):
+        raise Invalid("created_at is required")
+    if "\x00" in message.reason:
+        raise Invalid("reason holds a NUL, which the database cannot store")
+    return moderation.UserAction(
+        action_id=parse_uuid(message.action_id, "action_id"),
+        action=cast(moderation.UserActionName, message.action),
+        actor_id=parse_uuid(message.actor_id, "actor_id"),
+        user_id=parse_uuid(message.user_id, "user_id"),
+        reason=message.reason,
+        created_at=message.created_at.ToDatetime(tzinfo=UTC),
+    )

@@ -81,7 +81,7 @@ _UNAVAILABLE_STATUSES = {
     grpc.StatusCode.CANCELLED,
 }
 # An error of the instance's own: it counts towards its error rate (kit.outliers), and
-# the call goes elsewhere too (every method called is a read).
+# the call goes elsewhere too (every method called is a read or idempotent).
 _SERVER_ERROR_STATUSES = {
     grpc.StatusCode.UNKNOWN,
     grpc.StatusCode.INTERNAL,
@@ -166,8 +166,9 @@ class Client:
 
     Each call picks an instance through ``instances`` (balancer + breaker), carries a
     deadline and the request id, and reports the outcome to the instance's breaker.
-    Every method we call is a read, so a call that finds its instance unavailable is
-    retried once on another instance. ``update`` is the discovery watch callback.
+    Every method we call is a read or idempotent (RecordModerationActions, by the
+    actions' ids), so a call that finds its instance unavailable is retried once on
+    another instance. ``update`` is the discovery watch callback.
     """
 
     def __init__(

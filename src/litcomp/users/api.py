@@ -21,6 +21,7 @@ from litcomp.kit.suspensions import Suspensions
 from litcomp.users import service
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.models import User
+from litcomp.users.outbox import OutboxWorker
 from litcomp.users.schemas import (
     LoginToken,
     ProfilePrivate,
@@ -40,6 +41,7 @@ CompetitionsDep = Annotated[CompetitionsClient, Depends(from_state("competitions
 SettingsDep = Annotated[UsersSettings, Depends(from_state("settings"))]
 SigningKeyDep = Annotated[SigningKey, Depends(from_state("signing_key"))]
 SuspensionsDep = Annotated[Suspensions, Depends(from_state("suspensions"))]
+OutboxDep = Annotated[OutboxWorker, Depends(from_state("moderation_outbox"))]
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -182,20 +184,35 @@ async def suspend(
     me: CurrentUser,
     session: SessionDep,
     suspensions: SuspensionsDep,
+    outbox: OutboxDep,
 ) -> Suspension:
     """Suspend a user (admins): their tokens stop working at every service within
     LITCOMP_SUSPENSIONS_REFRESH_SECONDS, and logging in answers 403 `suspended` with the
-    reason. Again while suspended: the reason is replaced. Not yourself, nor an admin (409)."""
-    user = await service.suspend(session=session, actor=me, user_id=user_id, reason=body.reason)
+    reason. Again while suspended: the reason is replaced; with the same reason nothing
+    changes. Not yourself, nor an admin (409). Each change is recorded in the moderation
+    audit log (`GET /moderation/actions`, `suspend_user`) shortly after."""
+    user, changed = await service.suspend(
+        session=session, actor=me, user_id=user_id, reason=body.reason
+    )
     suspensions.suspend(user.id, body.reason)  # here at once; elsewhere at the next refresh
+    if changed:
+        outbox.kick()
     return _suspension(user)
 
 
 @router.delete("/{user_id:uuid}/suspend", responses=error_responses(403, 404))
 async def lift_suspension(
-    user_id: uuid.UUID, me: CurrentUser, session: SessionDep, suspensions: SuspensionsDep
+    user_id: uuid.UUID,
+    me: CurrentUser,
+    session: SessionDep,
+    suspensions: SuspensionsDep,
+    outbox: OutboxDep,
 ) -> Suspension:
-    """Lift a user's suspension (admins); the record of it stays (`lifted_at`, `lifted_by`)."""
-    user = await service.lift_suspension(session=session, actor=me, user_id=user_id)
+    """Lift a user's suspension (admins); the record of it stays (`lifted_at`, `lifted_by`).
+    Lifting one not suspended changes nothing. A lift is recorded in the moderation audit
+    log (`lift_suspension`, with no reason) shortly after."""
+    user, lifted = await service.lift_suspension(session=session, actor=me, user_id=user_id)
     suspensions.lift(user.id)
+    if lifted:
+        outbox.kick()
     return _suspension(user)

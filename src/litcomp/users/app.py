@@ -17,6 +17,7 @@ from litcomp.users import service
 from litcomp.users.api import router
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.grpc import Users
+from litcomp.users.outbox import OutboxWorker
 from litcomp.users.settings import UsersSettings, get_settings
 from litcomp.v1.competitions_pb2_grpc import CompetitionsStub
 from litcomp.v1.users_pb2_grpc import add_UsersServicer_to_server
@@ -68,6 +69,15 @@ def create_app(settings: UsersSettings, http_port: int) -> FastAPI:
                     peers=[competitions],
                 )
             )
+            # Once competitions can be found, and stopped before its channels close.
+            outbox = OutboxWorker(
+                sessions,
+                app.state.competitions,
+                poll_seconds=settings.moderation_outbox_poll_seconds,
+            )
+            await outbox.start()
+            stack.push_async_callback(outbox.stop)
+            app.state.moderation_outbox = outbox
             yield
 
     return http.create_app(

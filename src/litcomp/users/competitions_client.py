@@ -5,6 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from litcomp.kit.grpc import Client
 from litcomp.v1 import competitions_pb2 as pb
 
@@ -38,6 +40,18 @@ class Entry:
     content: str
     created_at: datetime
     word_count: int
+
+
+@dataclass(frozen=True)
+class ModerationAction:
+    """An admin's act on a user, for the audit log competitions keeps."""
+
+    action_id: uuid.UUID
+    action: str  # suspend_user | lift_suspension
+    actor_id: uuid.UUID
+    user_id: uuid.UUID
+    reason: str
+    created_at: datetime
 
 
 class CompetitionsClient:
@@ -89,3 +103,29 @@ class CompetitionsClient:
             )
             for s in response.submissions
         ]
+
+    async def record_moderation_actions(self, actions: Sequence[ModerationAction]) -> int:
+        """Record them in the audit log; how many were new (an id recorded already is
+        skipped, so calling again after a lost answer is safe)."""
+        request = pb.RecordModerationActionsRequest(
+            actions=[
+                pb.ModerationAction(
+                    action_id=str(a.action_id),
+                    action=a.action,
+                    actor_id=str(a.actor_id),
+                    user_id=str(a.user_id),
+                    reason=a.reason,
+                    created_at=_timestamp(a.created_at),
+                )
+                for a in actions
+            ]
+        )
+        response = await self._client.call("RecordModerationActions", request)
+        recorded: int = response.recorded
+        return recorded
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp

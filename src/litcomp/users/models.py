@@ -80,4 +80,30 @@ class Subscription(Base):
     )
 
 
+class ModerationOutbox(Base):
+    """Admins' acts on users (a suspension, a changed reason, a lift) still to be
+    recorded in the moderation audit log, which the competitions service keeps.
+
+    Written in the transaction of the act; a worker (``users/outbox.py``) sends the rows
+    over gRPC and deletes each one competitions acknowledged. The id becomes the audit
+    row's id, so sending one twice records it once."""
+
+    __tablename__ = "moderation_outbox"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    action: Mapped[str] = mapped_column(sa.String(32))
+    actor_id: Mapped[uuid.UUID]  # an admin; no foreign key, like the audit log
+    target_id: Mapped[uuid.UUID]  # the user acted on
+    reason: Mapped[str] = mapped_column(sa.Text)  # empty for a lift
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A row competitions refused waits until next_attempt_at, behind the others.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.CheckConstraint("action IN ('suspend_user', 'lift_suspension')", name="action"),
+        sa.Index("ix_moderation_outbox_created_at", "created_at"),
+    )
+
+
 idempotency_keys = idempotency_table(Base.metadata)

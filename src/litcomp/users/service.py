@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,14 @@ from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.suspensions import suspended_error
 from litcomp.kit.times import utcnow
 from litcomp.users.competitions_client import Competition, CompetitionsClient
-from litcomp.users.models import SUSPENDED, Subscription, User, fold, idempotency_keys
+from litcomp.users.models import (
+    SUSPENDED,
+    ModerationOutbox,
+    Subscription,
+    User,
+    fold,
+    idempotency_keys,
+)
 from litcomp.users.passwords import hash_password, verify_password
 
 MAX_SUBSCRIBERS_PAGE = 1000
@@ -190,9 +198,11 @@ async def create_admin(
 
 async def suspend(
     *, session: AsyncSession, actor: Principal, user_id: uuid.UUID, reason: str
-) -> User:
-    """Suspend the user (admins only); again while suspended, only the reason (and who
-    gave it) changes: the suspension still dates from when it began."""
+) -> tuple[User, bool]:
+    """Suspend the user (admins only); again while suspended, with another reason, only
+    the reason (and who gave it) changes: the suspension still dates from when it began.
+    Again with the same reason changes nothing (a replay). Whether anything changed;
+    each change leaves a row in the moderation outbox, in the same transaction."""
     if not actor.is_admin:
         raise Forbidden("only admins can suspend users")
     user = await _locked(session, user_id)
@@ -202,25 +212,46 @@ async def suspend(
         # An admin could lock the others out; and the gateway's operator pages take an
         # admin's token without asking who is suspended.
         raise Conflict("admins cannot be suspended", code="admin_account")
+    if user.is_suspended and user.suspension_reason == reason:
+        return user, False
+    now = utcnow()
     if not user.is_suspended:
-        user.suspended_at = utcnow()
+        user.suspended_at = now
         user.suspension_lifted_at = user.suspension_lifted_by = None
     user.suspension_reason = reason
     user.suspended_by = actor.user_id
+    _audit(session, "suspend_user", actor, user, reason, now)
     await session.commit()
-    return user
+    return user, True
 
 
-async def lift_suspension(*, session: AsyncSession, actor: Principal, user_id: uuid.UUID) -> User:
-    """Lift the user's suspension (admins only); lifting one not suspended changes nothing."""
+async def lift_suspension(
+    *, session: AsyncSession, actor: Principal, user_id: uuid.UUID
+) -> tuple[User, bool]:
+    """Lift the user's suspension (admins only); lifting one not suspended changes
+    nothing. Whether it was lifted (then a row in the moderation outbox says so)."""
     if not actor.is_admin:
         raise Forbidden("only admins can lift suspensions")
     user = await _locked(session, user_id)
-    if user.is_suspended:
-        user.suspension_lifted_at = utcnow()
-        user.suspension_lifted_by = actor.user_id
-        await session.commit()
-    return user
+    if not user.is_suspended:
+        return user, False
+    now = utcnow()
+    user.suspension_lifted_at = now
+    user.suspension_lifted_by = actor.user_id
+    _audit(session, "lift_suspension", actor, user, "", now)
+    await session.commit()
+    return user, True
+
+
+def _audit(
+    session: AsyncSession, action: str, actor: Principal, user: User, reason: str, now: datetime
+) -> None:
+    """The act, for the audit log competitions keeps: ``users/outbox.py`` sends it."""
+    session.add(
+        ModerationOutbox(
+            action=action, actor_id=actor.user_id, target_id=user.id, reason=reason, created_at=now
+        )
+    )
 
 
 async def _locked(session: AsyncSession, user_id: uuid.UUID) -> User:

@@ -70,3 +70,31 @@ class ListUserSubmissionsResponse(_message.Message):
     SUBMISSIONS_FIELD_NUMBER: _ClassVar[int]
     submissions: _containers.RepeatedCompositeFieldContainer[Submission]
     def __init__(self, submissions: _Optional[_Iterable[_Union[Submission, _Mapping]]] = ...) -> None: ...
+
+class ModerationAction(_message.Message):
+    __slots__ = ("action_id", "action", "actor_id", "user_id", "reason", "created_at")
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    action_id: str
+    action: str
+    actor_id: str
+    user_id: str
+    reason: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, action_id: _Optional[str] = ..., action: _Optional[str] = ..., actor_id: _Optional[str] = ..., user_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordModerationActionsRequest(_message.Message):
+    __slots__ = ("actions",)
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    actions: _containers.RepeatedCompositeFieldContainer[ModerationAction]
+    def __init__(self, actions: _Optional[_Iterable[_Union[ModerationAction, _Mapping]]] = ...) -> None: ...
+
+class RecordModerationActionsResponse(_message.Message):
+    __slots__ = ("recorded",)
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    recorded: int
+    def __init__(self, recorded: _Optional[int] = ...) -> None: ...

@@ -45,6 +45,11 @@ class CompetitionsStub:
                 request_serializer=litcomp_dot_v1_dot_competitions__pb2.ListUserSubmissionsRequest.SerializeToString,
                 response_deserializer=litcomp_dot_v1_dot_competitions__pb2.ListUserSubmissionsResponse.FromString,
                 _registered_method=True)
+        self.RecordModerationActions = channel.unary_unary(
+                '/litcomp.v1.Competitions/RecordModerationActions',
+                request_serializer=litcomp_dot_v1_dot_competitions__pb2.RecordModerationActionsRequest.SerializeToString,
+                response_deserializer=litcomp_dot_v1_dot_competitions__pb2.RecordModerationActionsResponse.FromString,
+                _registered_method=True)
 
 
 class CompetitionsServicer:
@@ -65,6 +70,16 @@ class CompetitionsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordModerationActions(self, request, context):
+        """Record moderation actions taken in the users service (suspensions and their
+        lifting) in the moderation audit log (GET /moderation/actions). Idempotent by
+        action_id: an action recorded already is skipped, so a call retried after a lost
+        answer records nothing twice. At most 500 actions a call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CompetitionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +92,11 @@ def add_CompetitionsServicer_to_server(servicer, server):
                     servicer.ListUserSubmissions,
                     request_deserializer=litcomp_dot_v1_dot_competitions__pb2.ListUserSubmissionsRequest.FromString,
                     response_serializer=litcomp_dot_v1_dot_competitions__pb2.ListUserSubmissionsResponse.SerializeToString,
+            ),
+            'RecordModerationActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordModerationActions,
+                    request_deserializer=litcomp_dot_v1_dot_competitions__pb2.RecordModerationActionsRequest.FromString,
+                    response_serializer=litcomp_dot_v1_dot_competitions__pb2.RecordModerationActionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +154,33 @@ class Competitions:
             '/litcomp.v1.Competitions/ListUserSubmissions',
             litcomp_dot_v1_dot_competitions__pb2.ListUserSubmissionsRequest.SerializeToString,
             litcomp_dot_v1_dot_competitions__pb2.ListUserSubmissionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordModerationActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/litcomp.v1.Competitions/RecordModerationActions',
+            litcomp_dot_v1_dot_competitions__pb2.RecordModerationActionsRequest.SerializeToString,
+            litcomp_dot_v1_dot_competitions__pb2.RecordModerationActionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -65,13 +65,19 @@ class ReportPage(BaseModel):
 
 class ActionView(BaseModel):
     action_id: uuid.UUID
-    action: Literal["dismiss_reports", "hide_comment", "disqualify_submission"]
+    action: Literal[
+        "dismiss_reports",
+        "hide_comment",
+        "disqualify_submission",
+        "suspend_user",
+        "lift_suspension",
+    ]
     actor_id: uuid.UUID
-    target_type: Literal["report", "comment", "submission"]
+    target_type: Literal["report", "comment", "submission", "user"]
     target_id: uuid.UUID
-    competition_id: uuid.UUID | None
-    reason: str
-    created_at: datetime
+    competition_id: uuid.UUID | None = Field(description="None for an act on a user")
+    reason: str = Field(description="Empty for a lifted suspension (lifting takes none)")
+    created_at: datetime = Field(description="When the moderator acted")
 
 
 class ActionPage(BaseModel):

@@ -2,11 +2,15 @@
 
 Anyone logged in reports; only admins see reports and act. Each act closes every open
 report on its item and writes one audit row, in the same transaction as the act.
+Admins' acts on users (suspending, lifting) are taken in the users service, which sends
+them here from its outbox (``record_user_actions``), so the log has every act.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -29,10 +33,13 @@ from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.rules import EXCERPT_CHARS
 from litcomp.competitions.service import get_comment, get_submission
 from litcomp.kit.auth import Principal
+from litcomp.kit.db import insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, NotFound
 from litcomp.kit.times import utcnow
 
 ReportStatus = Literal["open", "closed"]
+UserActionName = Literal["suspend_user", "lift_suspension"]
+USER_ACTIONS: frozenset[str] = frozenset(get_args(UserActionName))
 
 
 def _admin_only(actor: Principal) -> None:
@@ -157,6 +164,41 @@ async def list_actions(
     )
     total = await session.scalar(sa.select(sa.func.count()).select_from(ModerationAction))
     return list(page), total or 0
+
+
+@dataclass(frozen=True)
+class UserAction:
+    """An admin's act on a user, taken in the users service; ``action_id`` is its own."""
+
+    action_id: uuid.UUID
+    action: UserActionName
+    actor_id: uuid.UUID
+    user_id: uuid.UUID
+    reason: str
+    created_at: datetime
+
+
+async def record_user_actions(*, session: AsyncSession, actions: Sequence[UserAction]) -> int:
+    """Add the users service's acts to the audit log, each once: an id recorded already
+    is skipped (the sender retries what it does not know arrived). How many were new."""
+    recorded = 0
+    for each in actions:
+        recorded += await insert_ignore(
+            session,
+            ModerationAction,
+            {
+                "id": each.action_id,
+                "action": each.action,
+                "actor_id": each.actor_id,
+                "target_type": "user",
+                "target_id": each.user_id,
+                "competition_id": None,
+                "reason": each.reason,
+                "created_at": each.created_at,
+            },
+        )
+    await session.commit()
+    return recorded
 
 
 async def _record(

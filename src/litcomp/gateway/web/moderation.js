@@ -148,7 +148,9 @@ async function renderActions(section) {
           h("td", {}, dateTime(row.created_at)),
           h("td", {}, row.action.replaceAll("_", " ")),
           h("td", {}, h("a", { href: `#/users/${encodeURIComponent(row.actor_id)}` }, "a moderator")),
-          h("td", {}, `${row.target_type} ${row.target_id.slice(0, 8)}`),
+          h("td", {}, row.target_type === "user"
+            ? h("a", { href: `#/users/${encodeURIComponent(row.target_id)}` }, `user ${row.target_id.slice(0, 8)}`)
+            : `${row.target_type} ${row.target_id.slice(0, 8)}`),
           h("td", {}, row.reason),
         ))),
     ),
