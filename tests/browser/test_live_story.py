@@ -19,10 +19,12 @@ IMAGE = "<img src=x onerror=window.pwned=2>"
 
 
 def create_competition(admin: Page, title: str) -> str:
-    """Through the admin's form (it opens now and closes in a week by default)."""
+    """Through the admin's form (it opens now and closes in a week by default), with
+    authors named: the story follows who did what."""
     admin.get_by_role("link", name="New competition").first.click()
     admin.get_by_label("Title").fill(title)
     admin.get_by_label("Description").fill("Stories of at most a page.\nAny genre.")
+    admin.get_by_label("Anonymous: authors and like counts stay hidden").uncheck()
     admin.get_by_role("button", name="Create competition").click()
     expect(admin.get_by_role("heading", name=title, level=1)).to_be_visible()
     expect(admin.get_by_text("Open", exact=True)).to_be_visible()
