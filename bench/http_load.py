@@ -325,9 +325,9 @@ def replicas(
 
 # A story of about 1,000 words (ASCII: see rotation), the text every entries-part write sends.
 STORY = " ".join(["The keeper counted ships that never came, and kept counting."] * 100)
-ENTRIES_PER_WRITER = 100  # the most a competition allows
-# Writers in turn: room for 3,200 submits, more than a run of a few hundred a second makes.
-ENTRANTS = 32
+# The most a competition allows: with the default 32 writers in turn, room for 3,200
+# submits, more than a run of a few hundred a second makes.
+ENTRIES_PER_WRITER = 100
 
 
 async def entry_scene(stack: Stack, tag: str, writers: int) -> tuple[str, list[Person], list[str]]:
@@ -360,7 +360,9 @@ def entries(
     each sending the same ~1,000 words through the gateway to one competitions replica."""
     with http_stack(cluster, workdir, "entries", competitions=1) as stack:
         stack.start_gateway()
-        competition, people, ids = asyncio.run(entry_scene(stack, secrets.token_hex(3), ENTRANTS))
+        competition, people, ids = asyncio.run(
+            entry_scene(stack, secrets.token_hex(3), args.entrants)
+        )
         base = f"/competitions/{competition}"
         kinds = {
             "submit": ("POST", [(f"{base}/submit", who) for who in people], {"title": "T"}),
@@ -389,7 +391,8 @@ def entries(
         figures[f"{kind}_vs_submit_cpu"] = figures[kind]["replica_cpu_us"] / max(submit, 1)
     lines = [
         "== entries: a submit, an edit and a draft save of ~1,000 words through the gateway, "
-        f"one competitions replica (wrk -c8 -d{args.duration:g}s each, {ENTRANTS} writers in turn)",
+        f"one competitions replica (wrk -c8 -d{args.duration:g}s each, "
+        f"{args.entrants} writers in turn)",
         f"{'':>8}  {'req/s':>7} {'p99 ms':>8} {'replica CPU us/req':>18}  {'errors':>6}",
     ]
     for kind in kinds:

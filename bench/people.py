@@ -3,6 +3,7 @@ instance (setting up is not what the gateway's login limit is for): sign-up, log
 an admin made with ``litcomp create-admin``, the body of an open competition, and open
 competitions made by an admin."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -41,10 +42,21 @@ def open_competition(title: str, description: str, days: float) -> dict[str, str
     }
 
 
+async def _post(http: httpx.AsyncClient, url: str, body: dict[str, str]) -> httpx.Response:
+    """POST, again after a 503: on a loaded machine a burst of sign-ups can outwait the
+    users instance's database pool, which answers "try again shortly", as a client would."""
+    for _ in range(5):
+        response = await http.post(url, json=body)
+        if response.status_code != 503:
+            break
+        await asyncio.sleep(float(response.headers.get("Retry-After", "0.5")))
+    return response
+
+
 async def sign_up(http: httpx.AsyncClient, users_url: str, name: str) -> Person:
     email = f"{name}@{DOMAIN}"
     body = {"username": name, "email": email, "password": PASSWORD}
-    response = await http.post(f"{users_url}/users/register", json=body)
+    response = await _post(http, f"{users_url}/users/register", body)
     if response.status_code != 201:
         raise SystemExit(f"register {name}: {response.status_code} {response.text}")
     return await log_in(http, users_url, email)
@@ -52,7 +64,7 @@ async def sign_up(http: httpx.AsyncClient, users_url: str, name: str) -> Person:
 
 async def log_in(http: httpx.AsyncClient, users_url: str, email: str) -> Person:
     body = {"email": email, "password": PASSWORD}
-    response = await http.post(f"{users_url}/users/login", json=body)
+    response = await _post(http, f"{users_url}/users/login", body)
     if response.status_code != 200:
         raise SystemExit(f"login {email}: {response.status_code} {response.text}")
     answer = response.json()

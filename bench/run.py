@@ -153,6 +153,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--writers", type=int, default=8, help="commenters, each on an entry of their own"
     )
+    parser.add_argument(
+        "--entrants", type=int, default=32, help="entries-part writers, each a turn in wrk"
+    )
     parser.add_argument("--delay-ms", type=int, default=100, help="the slowed replica's delay")
     parser.add_argument("--judging-entries", type=int, default=2000, help="ranked entries")
     parser.add_argument("--judging-ballots", type=int, default=50_000, help="ranked ballots")

@@ -67,6 +67,7 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
             "--fanout-rounds=1",
             "--idle-seconds=1",
             "--writers=2",
+            "--entrants=4",
             "--likers=20",
             "--competitions=4",
             "--delay-ms=50",
