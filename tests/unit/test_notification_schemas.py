@@ -71,6 +71,7 @@ def test_types_names_every_message_model_by_its_type() -> None:
         "competition.placed",
         "competition.revealed",
         "submission.disqualified",
+        "writer.published",
     }
 
 

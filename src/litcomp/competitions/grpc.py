@@ -61,18 +61,23 @@ class Competitions(CompetitionsServicer):
                 session=session,
                 user_id=user_id,
                 include_unrevealed=request.include_unrevealed,
+                exclude_disqualified=request.exclude_disqualified,
             )
         return pb.ListUserSubmissionsResponse(
             submissions=[
                 pb.Submission(
-                    submission_id=str(s.id),
-                    competition_id=str(s.competition_id),
-                    title=s.title,
-                    content=s.content,
-                    created_at=_timestamp(s.created_at),
-                    word_count=s.word_count,
+                    submission_id=str(e.submission.id),
+                    competition_id=str(e.submission.competition_id),
+                    title=e.submission.title,
+                    content=e.submission.content,
+                    created_at=_timestamp(e.submission.created_at),
+                    word_count=e.submission.word_count,
+                    competition_title=e.competition.title,
+                    place=e.place or 0,
+                    likes=e.likes,
+                    disqualified=e.submission.disqualified_at is not None,
                 )
-                for s in found
+                for e in found
             ]
         )
 

@@ -35,6 +35,7 @@ from litcomp.competitions.notifications.schemas import (
 from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.rules import Judging, Place, placed
+from litcomp.competitions.service import writer_published
 from litcomp.kit.background import Background
 from litcomp.kit.db import is_outage
 from litcomp.kit.times import utcnow
@@ -80,6 +81,17 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
     notified = await store.record(session, _placement_notices(competition, places))
     if competition.anonymous:
         session.add(_reveal(competition, len(places)))
+        # Now that its authors are shown, each one's followers hear of their entries
+        # (those of a competition that names its authors heard when they were entered).
+        session.add_all(
+            writer_published(
+                competition,
+                submission_id=p.entry.id,
+                title=p.entry.title,
+                author_id=p.entry.author_id,
+            )
+            for p in places
+        )
     await session.commit()
     log.info("competition finalized", extra={"competition_id": str(competition_id)})
     return notified

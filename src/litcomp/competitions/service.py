@@ -36,6 +36,7 @@ from litcomp.competitions.notifications.schemas import (
     CommentReplied,
     SubmissionCreated,
     SubmissionLiked,
+    WriterPublished,
     type_name,
 )
 from litcomp.competitions.notifications.store import Notice, Recorded
@@ -276,6 +277,15 @@ async def submit(
                 ).model_dump(mode="json"),
             )
         )
+        if not competition.anonymous:  # an anonymous one's are told at its results
+            session.add(
+                writer_published(
+                    competition,
+                    submission_id=submission.id,
+                    title=submission.title,
+                    author_id=author_id,
+                )
+            )
 
     submission_id = await create_once(session, idempotency_keys, idempotency, create)
     return await _get(session, Submission, submission_id)
@@ -422,6 +432,28 @@ async def submission_to_react_to(
     if submission.disqualified_at is not None:
         raise Conflict("this entry was disqualified by a moderator", code="disqualified")
     return await competition_allowing(session, competition_id, action), submission
+
+
+def writer_published(
+    competition: Competition, *, submission_id: uuid.UUID, title: str, author_id: uuid.UUID
+) -> FanoutJob:
+    """The job telling the author's followers of an entry they can now read. The fan-out
+    worker fills in the author's name, and drops the job if the entry is disqualified."""
+    data = AboutEntry(
+        competition_id=competition.id,
+        competition_title=competition.title,
+        submission_id=submission_id,
+        submission_title=title,
+        actor_id=author_id,
+        actor_username=None,
+    )
+    return FanoutJob(
+        type=type_name(WriterPublished),
+        competition_id=competition.id,
+        submission_id=submission_id,
+        author_id=author_id,
+        data=data.model_dump(mode="json"),
+    )
 
 
 def _about(
@@ -827,14 +859,39 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[P
     return [Placing(row.place, sharing[row.place] > 1, *row[1:]) for row in rows]
 
 
+@dataclass(frozen=True)
+class UserEntry:
+    """A writer's entry with what a portfolio shows of it."""
+
+    submission: Submission
+    competition: Competition
+    place: int | None  # None until the results (a disqualified entry has none)
+
+    @property
+    def likes(self) -> int | None:
+        """None while the competition hides how many likes its entries have."""
+        return None if veil_of(self.competition, None).hides_likes else self.submission.like_count
+
+
 async def list_user_submissions(
-    *, session: AsyncSession, user_id: uuid.UUID, include_unrevealed: bool
-) -> list[Submission]:
+    *,
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    include_unrevealed: bool,
+    exclude_disqualified: bool = False,
+) -> list[UserEntry]:
     """A writer's entries, newest first; those of anonymous competitions without
-    results only with ``include_unrevealed`` (for the writer themselves, or an admin)."""
-    query = sa.select(Submission).where(Submission.author_id == user_id)
+    results only with ``include_unrevealed`` (for the writer themselves, or an admin);
+    disqualified ones left out with ``exclude_disqualified`` (a public portfolio)."""
+    query = (
+        sa.select(Submission, Competition, Placement.place)
+        .join(Competition, Competition.id == Submission.competition_id)
+        .outerjoin(Placement, Placement.submission_id == Submission.id)
+        .where(Submission.author_id == user_id)
+    )
     if not include_unrevealed:
-        unrevealed = sa.select(Competition.id).where(Competition.anonymous, utcnow() < RESULTS_AT)
-        query = query.where(Submission.competition_id.not_in(unrevealed))
+        query = query.where(sa.not_(sa.and_(Competition.anonymous, utcnow() < RESULTS_AT)))
+    if exclude_disqualified:
+        query = query.where(Submission.disqualified_at.is_(None))
     query = query.order_by(Submission.created_at.desc(), Submission.id)
-    return list(await session.scalars(query))
+    return [UserEntry(*row) for row in (await session.execute(query)).all()]

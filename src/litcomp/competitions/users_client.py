@@ -3,7 +3,7 @@ who is suspended over gRPC, and the public keys that verify tokens over HTTP."""
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -43,13 +43,28 @@ class UsersClient:
 
     async def subscribers(self, competition_id: uuid.UUID) -> list[uuid.UUID]:
         """Everyone subscribed to the competition (page by page)."""
+        return await self._paged(
+            "ListSubscribers",
+            lambda token: pb.ListSubscribersRequest(
+                competition_id=str(competition_id), page_size=SUBSCRIBERS_PAGE, page_token=token
+            ),
+        )
+
+    async def followers(self, writer_id: uuid.UUID) -> list[uuid.UUID]:
+        """Everyone following the writer (page by page)."""
+        return await self._paged(
+            "ListFollowers",
+            lambda token: pb.ListFollowersRequest(
+                user_id=str(writer_id), page_size=SUBSCRIBERS_PAGE, page_token=token
+            ),
+        )
+
+    async def _paged(self, method: str, request: Callable[[str], Any]) -> list[uuid.UUID]:
+        """The user ids of every page ``method`` answers, asked by ``request(page_token)``."""
         found: list[uuid.UUID] = []
         token = ""
         while True:
-            request = pb.ListSubscribersRequest(
-                competition_id=str(competition_id), page_size=SUBSCRIBERS_PAGE, page_token=token
-            )
-            page = await self._client.call("ListSubscribers", request)
+            page = await self._client.call(method, request(token))
             found.extend(uuid.UUID(user_id) for user_id in page.user_ids)
             token = page.next_page_token
             if not token:

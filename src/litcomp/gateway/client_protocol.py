@@ -16,7 +16,8 @@ for up to the body timeout, so that the client gets the answer rather than a res
   ``MAX_FIELD_BYTES`` (32 KiB of names and values) or ``MAX_FIELDS`` (100): 431. The
   bytes of a head are counted as they are fed to the parser, so a line that never ends
   is cut at the limit, whatever the parser buffers of it;
-- a body over ``max_body``: 413 as soon as that is known (from Content-Length, at the
+- a body over ``max_body`` (or, on a route of ``larger_bodies``, that route's own
+  limit): 413 as soon as that is known (from Content-Length, at the
   headers; while a chunked body arrives, at the byte past it);
 - HTTP/1.1 without Host, or any request with two: 400. Trailer fields are dropped: the
   request was judged on its headers, so they are never merged into them;
@@ -50,7 +51,7 @@ client resumes elsewhere), else right after the answer it is working on, which s
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, cast
 
 import httptools
@@ -111,10 +112,13 @@ class Connections:
         body_timeout: float,
         idle_timeout: float,
         proxies: Networks | None = None,
+        larger_bodies: Mapping[tuple[str, str], int] | None = None,
     ) -> None:
         """``proxies``: peers that carry many clients' connections (trusted proxies),
-        which count toward ``max_open`` only."""
+        which count toward ``max_open`` only. ``larger_bodies``: the limit of the
+        routes, by method and exact path, that take more than ``max_body``."""
         self.max_body = max_body
+        self._larger_bodies = dict(larger_bodies or {})
         self.max_open = max_open
         self.max_per_client = max_per_client
         self._proxies = proxies or Networks([])
@@ -127,6 +131,14 @@ class Connections:
         self._per_client: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
+
+    def body_limit(self, method: bytes, url: bytes) -> int:
+        """The largest body of a request to ``url`` (its path exactly, before any
+        query: an odd spelling of a larger route's path gets ``max_body``)."""
+        if not self._larger_bodies:
+            return self.max_body
+        path = url.split(b"?", 1)[0].decode("latin-1")
+        return self._larger_bodies.get((method.decode("latin-1"), path), self.max_body)
 
     def admit(self, connection: "ClientConnection", client: str) -> Response | None:
         """Count ``connection`` in, or the refusal if either cap is reached (the sweep
@@ -360,6 +372,7 @@ class ClientConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._phase = _BODY
+        self._max_body = self._connections.body_limit(self._parser.get_method(), self._url)
         # A body, its chunks' framing and trailers: twice the largest body is ample for
         # any sane chunking, and bounds the trailer lines the parser buffers.
         self._room = 2 * self._max_body

@@ -29,7 +29,7 @@ from litcomp.kit.background import Background
 from litcomp.kit.balancer import BALANCERS, Instance
 from litcomp.kit.breaker import BreakerPolicy
 from litcomp.kit.discovery import DiscoveryClient, Watch
-from litcomp.kit.errors import MAX_BODY_BYTES
+from litcomp.kit.errors import LARGER_BODIES, MAX_BODY_BYTES
 from litcomp.kit.instance_table import InstanceTable
 from litcomp.kit.logging import configure_logging
 from litcomp.kit.outliers import OutlierPolicy
@@ -110,6 +110,7 @@ def connections_for(settings: GatewaySettings) -> Connections:
         body_timeout=settings.gateway_body_timeout_seconds,
         idle_timeout=settings.gateway_idle_timeout_seconds,
         proxies=Networks(list(settings.gateway_trusted_proxies)),
+        larger_bodies=LARGER_BODIES,
     )
 
 

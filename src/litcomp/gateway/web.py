@@ -33,15 +33,15 @@ CONTENT_TYPES = {
     ".png": "image/png",
 }
 
-# Profile pictures are any http(s) URL their owner chose, so images may come from
-# anywhere; everything else only from here. connect-src 'self' covers the same-origin
-# WebSocket (CSP Level 3).
+# Everything only from here, images too: profile pictures are uploaded and served by
+# the platform (GET /users/{id}/picture/...), so no viewer's address reaches another
+# host. connect-src 'self' covers the same-origin WebSocket (CSP Level 3).
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' https: http:",
+        "img-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",

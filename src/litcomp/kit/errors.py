@@ -10,6 +10,17 @@ from typing import Any
 # The largest request body any litcomp endpoint accepts, at the gateway and in every
 # service: a larger one is answered 413 (``PayloadTooLarge``).
 MAX_BODY_BYTES = 1024 * 1024
+# A profile picture as uploaded (users service: PUT /users/profile/picture).
+MAX_PICTURE_BYTES = 2 * 1024 * 1024
+# The routes (method, exact path) that take a larger body than MAX_BODY_BYTES: an image
+# is not JSON, and is re-encoded small before it is stored. Only these: raising the
+# limit for every route would let any of them be sent megabytes of JSON to parse.
+LARGER_BODIES = {("PUT", "/users/profile/picture"): MAX_PICTURE_BYTES}
+
+
+def max_body_bytes(method: str, path: str) -> int:
+    """The largest body ``method`` on ``path`` (no query) accepts."""
+    return LARGER_BODIES.get((method, path), MAX_BODY_BYTES)
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -58,6 +69,11 @@ class Conflict(AppError):
 class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class Invalid(AppError):

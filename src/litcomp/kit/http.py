@@ -32,12 +32,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from litcomp.kit import db, metrics, openapi, redis
 from litcomp.kit.auth import Principal, TokenVerifier
 from litcomp.kit.errors import (
-    MAX_BODY_BYTES,
     AppError,
     BadRequest,
     PayloadTooLarge,
     Unauthorized,
     error_body,
+    max_body_bytes,
 )
 from litcomp.kit.idempotency import HEADER as IDEMPOTENCY_HEADER
 from litcomp.kit.idempotency import MAX_KEY_LENGTH
@@ -91,7 +91,7 @@ def create_app(
         app.include_router(router)
     app.include_router(_operations_router())
     _install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.state.in_flight = InFlight()
     app.add_middleware(RequestContext, service=service, in_flight=app.state.in_flight)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -307,13 +307,13 @@ class RequestContext:
 
 
 class BodySizeLimit:
-    """Refuses bodies over ``max_bytes`` with 413 before the app reads them.
+    """Refuses bodies over ``max_bytes(method, path)`` with 413 before the app reads them.
 
     A declared Content-Length is checked up front; a chunked body is read here,
     up to the limit, and handed on only if it fits.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: Callable[[str, str], int]) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
@@ -321,13 +321,14 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes(scope["method"], scope["path"])
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 await _error(BadRequest("invalid Content-Length"))(scope, receive, send)
                 return
-            if int(declared) > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if int(declared) > limit:
+                await _refuse(limit, scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
@@ -339,14 +340,15 @@ class BodySizeLimit:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if len(body) > limit:
+                await _refuse(limit, scope, receive, send)
                 return
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = _error(PayloadTooLarge(f"the request body is over {self.max_bytes} bytes"))
-        await response(scope, receive, send)
+
+async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+    response = _error(PayloadTooLarge(f"the request body is over {limit} bytes"))
+    await response(scope, receive, send)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -84,6 +84,7 @@ DESCRIPTIONS = {
     404: "Not found",
     409: "Conflicts with the current state or breaks a rule",
     413: "The body is over 1 MiB",
+    415: "The body's Content-Type is not one this route takes",
     422: "Invalid input",
     429: "Too many requests from this address; retry after Retry-After seconds",
     502: "The service dropped the request",

@@ -18,14 +18,15 @@ from litcomp.kit.http import (
 )
 from litcomp.kit.idempotency import IdempotencyKey
 from litcomp.kit.suspensions import Suspensions
-from litcomp.users import service
+from litcomp.users import people, service
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.models import User
 from litcomp.users.outbox import OutboxWorker
 from litcomp.users.schemas import (
     LoginToken,
+    Medals,
+    PortfolioEntry,
     ProfilePrivate,
-    ProfileSeen,
     ProfileUpdate,
     SubscribedCompetition,
     Suspension,
@@ -34,6 +35,7 @@ from litcomp.users.schemas import (
     UserRegister,
     UserRegistered,
     UserSubmission,
+    WriterProfile,
 )
 from litcomp.users.settings import UsersSettings
 
@@ -46,7 +48,7 @@ OutboxDep = Annotated[OutboxWorker, Depends(from_state("moderation_outbox"))]
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-def _private(user: User) -> ProfilePrivate:
+def private_profile(user: User) -> ProfilePrivate:
     return ProfilePrivate(
         user_id=user.id,
         username=user.username,
@@ -102,7 +104,7 @@ async def jwks(key: SigningKeyDep) -> dict[str, list[dict[str, str]]]:
 
 @router.get("/profile", responses=error_responses(404))
 async def get_profile(me: CurrentUser, session: SessionDep) -> ProfilePrivate:
-    return _private(await service.get_user(session=session, user_id=me.user_id))
+    return private_profile(await service.get_user(session=session, user_id=me.user_id))
 
 
 @router.patch("/profile", responses=error_responses(404))
@@ -110,9 +112,14 @@ async def update_profile(
     body: ProfileUpdate, me: CurrentUser, session: SessionDep
 ) -> ProfilePrivate:
     fields = body.model_dump(exclude_unset=True, exclude_none=True)
+    picture = fields.pop("profile_picture", None)
+    if picture is not None:
+        user = await service.get_user(session=session, user_id=me.user_id)
+        if people.check_picture_change(user, picture):
+            await people.forget_picture(session, user)  # committed with the other changes
     changes = {field: str(value) for field, value in fields.items()}
     user = await service.update_profile(session=session, user_id=me.user_id, changes=changes)
-    return _private(user)
+    return private_profile(user)
 
 
 @router.get("/profile/submissions")
@@ -152,16 +159,28 @@ async def unsubscribe(competition_id: uuid.UUID, me: CurrentUser, session: Sessi
 
 # ":uuid" keeps /users/login, /users/register from being taken for a user id: a GET
 # there is 405 (they answer POST), as the OpenAPI document says, not "no such user".
-@router.get("/{user_id:uuid}")
-async def public_profile(user_id: uuid.UUID, me: MaybeUser, session: SessionDep) -> ProfileSeen:
+@router.get("/{user_id:uuid}", responses=error_responses(503))
+async def public_profile(
+    user_id: uuid.UUID, me: MaybeUser, session: SessionDep, competitions: CompetitionsDep
+) -> WriterProfile:
+    """A writer's public profile and portfolio: their entries anyone may read, with
+    each one's place and likes once shown, and their medals (1st, 2nd, 3rd places)."""
     user = await service.get_user(session=session, user_id=user_id)
-    return ProfileSeen(
+    following = me is not None and await people.is_following(
+        session=session, follower_id=me.user_id, writer_id=user_id
+    )
+    await session.close()  # the connection goes back to the pool during the remote call
+    entries, medals = await people.portfolio(competitions=competitions, writer_id=user_id)
+    return WriterProfile(
         user_id=user.id,
         username=user.username,
         profile_picture=user.profile_picture,
         bio=user.bio,
         created_at=user.created_at,
         suspension=_suspension(user) if me is not None and me.is_admin else None,
+        following=following,
+        entries=[PortfolioEntry.model_validate(e, from_attributes=True) for e in entries],
+        medals=Medals(first=medals[1], second=medals[2], third=medals[3]),
     )
 
 

@@ -13,7 +13,7 @@ from litcomp.kit.auth import PublicKeys, SigningKey, TokenVerifier
 from litcomp.kit.instance import database, discovered, grpc_server, peer
 from litcomp.kit.runner import ServiceSpec, serve_asgi
 from litcomp.kit.suspensions import Suspensions
-from litcomp.users import service
+from litcomp.users import people_api, service
 from litcomp.users.api import router
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.grpc import Users
@@ -81,7 +81,10 @@ def create_app(settings: UsersSettings, http_port: int) -> FastAPI:
             yield
 
     return http.create_app(
-        service="users", title="litcomp users", lifespan=lifespan, routers=[router]
+        service="users",
+        title="litcomp users",
+        lifespan=lifespan,
+        routers=[router, people_api.router],
     )
 
 

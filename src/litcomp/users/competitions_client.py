@@ -40,6 +40,10 @@ class Entry:
     content: str
     created_at: datetime
     word_count: int
+    competition_title: str
+    place: int | None  # None until the results
+    likes: int | None  # None while the competition hides them
+    disqualified: bool
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,14 @@ class CompetitionsClient:
         ]
 
     async def list_user_submissions(
-        self, user_id: uuid.UUID, *, include_unrevealed: bool
+        self, user_id: uuid.UUID, *, include_unrevealed: bool, exclude_disqualified: bool = False
     ) -> list[Entry]:
         """``include_unrevealed`` only for the writer themselves or an admin: it lists
         entries whose anonymous competition has not revealed its authors."""
         request = pb.ListUserSubmissionsRequest(
-            user_id=str(user_id), include_unrevealed=include_unrevealed
+            user_id=str(user_id),
+            include_unrevealed=include_unrevealed,
+            exclude_disqualified=exclude_disqualified,
         )
         response = await self._client.call("ListUserSubmissions", request)
         return [
@@ -100,6 +106,10 @@ class CompetitionsClient:
                 content=s.content,
                 created_at=s.created_at.ToDatetime(tzinfo=UTC),
                 word_count=s.word_count,
+                competition_title=s.competition_title,
+                place=s.place or None,
+                likes=s.likes if s.HasField("likes") else None,
+                disqualified=s.disqualified,
             )
             for s in response.submissions
         ]

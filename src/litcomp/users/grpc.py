@@ -6,7 +6,7 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.kit.grpc import parse_uuid
-from litcomp.users import service
+from litcomp.users import people, service
 from litcomp.v1 import users_pb2 as pb
 from litcomp.v1.users_pb2_grpc import UsersServicer
 
@@ -52,4 +52,17 @@ class Users(UsersServicer):
         return pb.ListSuspendedUsersResponse(
             users=[pb.SuspendedUser(user_id=str(i), reason=reason) for i, reason in page],
             next_page_token=str(last) if last else "",
+        )
+
+    async def ListFollowers(
+        self, request: pb.ListFollowersRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListFollowersResponse:
+        writer_id = parse_uuid(request.user_id, "user_id")
+        after = parse_uuid(request.page_token, "page_token") if request.page_token else None
+        async with self.sessionmaker() as session:
+            ids, last = await people.list_followers(
+                session=session, writer_id=writer_id, page_size=request.page_size, after=after
+            )
+        return pb.ListFollowersResponse(
+            user_ids=[str(i) for i in ids], next_page_token=str(last) if last else ""
         )

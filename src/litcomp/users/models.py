@@ -106,4 +106,46 @@ class ModerationOutbox(Base):
     )
 
 
+# People: profile pictures and writers followed (issue 17).
+
+
+class ProfilePicture(Base):
+    """A user's uploaded picture, re-encoded (``users/pictures.py``) in the two sizes the
+    app shows. Kept here rather than on a disk, so every replica serves it. ``version``
+    is in its URL (``users.profile_picture``) and changes with the picture, so browsers
+    may cache it for good."""
+
+    __tablename__ = "profile_pictures"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[str] = mapped_column(sa.String(32))
+    large: Mapped[bytes] = mapped_column(sa.LargeBinary)  # 256 x 256 WebP
+    small: Mapped[bytes] = mapped_column(sa.LargeBinary)  # 64 x 64 WebP
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Follow(Base):
+    """A reader following a writer: they hear of the writer's entries (writer.published)."""
+
+    __tablename__ = "follows"
+
+    follower_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    writer_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("follower_id <> writer_id", name="not_self"),
+        # The fan-out of writer.published pages through a writer's followers.
+        sa.Index("ix_follows_writer_id_follower_id", "writer_id", "follower_id"),
+        # A reader's list, most recently followed first.
+        sa.Index("ix_follows_follower_id_created_at", "follower_id", "created_at"),
+    )
+
+
 idempotency_keys = idempotency_table(Base.metadata)

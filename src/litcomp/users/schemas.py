@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from pydantic import AnyHttpUrl, BaseModel, EmailStr, Field, StringConstraints, UrlConstraints
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
 
 from litcomp.kit.schemas import Input, Storable
 
@@ -30,12 +30,23 @@ Email = Annotated[
         description="An email address; not in a special-use domain such as .test or .local",
     ),
 ]
-PictureUrl = Annotated[
-    AnyHttpUrl,
-    UrlConstraints(max_length=2048),
-    Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}),
-]
 Password = Annotated[str, Field(min_length=8, max_length=1024), Storable()]
+# The path of a picture this platform serves (people.picture_path), or "" for none.
+_PICTURE_PATH = "^(/users/[0-9a-f-]{36}/picture/[0-9a-f]{16}/256)?$"
+
+
+def _uploaded_only(value: str) -> str:
+    # Checked here rather than by Field(pattern=...), to say what to do instead.
+    if not re.fullmatch(_PICTURE_PATH, value):
+        raise ValueError(
+            "profile pictures are uploaded, not linked: PUT the image to /users/profile/picture"
+        )
+    return value
+
+
+UploadedPicture = Annotated[
+    str, AfterValidator(_uploaded_only), Field(json_schema_extra={"pattern": _PICTURE_PATH})
+]
 
 
 class UserRegister(Input):
@@ -51,8 +62,11 @@ class UserLogin(Input):
 
 class ProfileUpdate(Input):
     bio: Annotated[str, Field(max_length=2000), Storable()] | None = None
-    profile_picture: PictureUrl | Literal[""] | None = Field(
-        default=None, description="An http(s) URL of the picture, or an empty string to remove it"
+    profile_picture: UploadedPicture | None = Field(
+        default=None,
+        description="An empty string removes the picture; the current value leaves it as it"
+        " is. A picture is uploaded (PUT /users/profile/picture), never linked: a link is"
+        " refused (422), and so is another picture's path",
     )
 
 
@@ -128,3 +142,50 @@ class SubscribedCompetition(BaseModel):
     start_date: datetime
     end_date: datetime
     voting_end_date: datetime | None = Field(description="null: no voting phase")
+
+
+# People: pictures, following and portfolios (issue 17).
+
+
+class FollowedWriter(ProfilePublic):
+    followed_at: datetime
+
+
+class FollowingPage(BaseModel):
+    """The writers a reader follows, most recently followed first."""
+
+    items: list[FollowedWriter]
+    total: int
+    limit: int
+    offset: int
+
+
+class PortfolioEntry(BaseModel):
+    submission_id: uuid.UUID
+    competition_id: uuid.UUID
+    competition_title: str
+    title: str
+    place: int | None = Field(description="null until the competition's results")
+    likes: int | None = Field(
+        description="null while the competition hides likes (until the results of one"
+        " not judged by likes)"
+    )
+    created_at: datetime
+
+
+class Medals(BaseModel):
+    """How many times the writer placed 1st, 2nd and 3rd (a shared place counts)."""
+
+    first: int = Field(ge=0)
+    second: int = Field(ge=0)
+    third: int = Field(ge=0)
+
+
+class WriterProfile(ProfileSeen):
+    """A public profile with the writer's portfolio: their entries anyone may read
+    (none of an anonymous competition before its results, none disqualified), newest
+    first, and their medals."""
+
+    following: bool = Field(description="whether you follow them (false without a token)")
+    entries: list[PortfolioEntry]
+    medals: Medals

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dlitcomp/v1/competitions.proto\x12\nlitcomp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x02\n\x0b\x43ompetition\x12\x16\n\x0e\x63ompetition_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x10\n\x08\x61\x64min_id\x18\x04 \x01(\t\x12.\n\nstart_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fvoting_end_date\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9f\x01\n\nSubmission\x12\x15\n\rsubmission_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63ompetition_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nword_count\x18\x06 \x01(\r\"1\n\x16GetCompetitionsRequest\x12\x17\n\x0f\x63ompetition_ids\x18\x01 \x03(\t\"H\n\x17GetCompetitionsResponse\x12-\n\x0c\x63ompetitions\x18\x01 \x03(\x0b\x32\x17.litcomp.v1.Competition\"I\n\x1aListUserSubmissionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1a\n\x12include_unrevealed\x18\x02 \x01(\x08\"J\n\x1bListUserSubmissionsResponse\x12+\n\x0bsubmissions\x18\x01 \x03(\x0b\x32\x16.litcomp.v1.Submission\"\x98\x01\n\x10ModerationAction\x12\x11\n\taction_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x1eRecordModerationActionsRequest\x12-\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\x1c.litcomp.v1.ModerationAction\"3\n\x1fRecordModerationActionsResponse\x12\x10\n\x08recorded\x18\x01 \x01(\r2\xc6\x02\n\x0c\x43ompetitions\x12Z\n\x0fGetCompetitions\x12\".litcomp.v1.GetCompetitionsRequest\x1a#.litcomp.v1.GetCompetitionsResponse\x12\x66\n\x13ListUserSubmissions\x12&.litcomp.v1.ListUserSubmissionsRequest\x1a\'.litcomp.v1.ListUserSubmissionsResponse\x12r\n\x17RecordModerationActions\x12*.litcomp.v1.RecordModerationActionsRequest\x1a+.litcomp.v1.RecordModerationActionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dlitcomp/v1/competitions.proto\x12\nlitcomp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x02\n\x0b\x43ompetition\x12\x16\n\x0e\x63ompetition_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x10\n\x08\x61\x64min_id\x18\x04 \x01(\t\x12.\n\nstart_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fvoting_end_date\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfd\x01\n\nSubmission\x12\x15\n\rsubmission_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63ompetition_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nword_count\x18\x06 \x01(\r\x12\x19\n\x11\x63ompetition_title\x18\x07 \x01(\t\x12\r\n\x05place\x18\x08 \x01(\r\x12\x12\n\x05likes\x18\t \x01(\rH\x00\x88\x01\x01\x12\x14\n\x0c\x64isqualified\x18\n \x01(\x08\x42\x08\n\x06_likes\"1\n\x16GetCompetitionsRequest\x12\x17\n\x0f\x63ompetition_ids\x18\x01 \x03(\t\"H\n\x17GetCompetitionsResponse\x12-\n\x0c\x63ompetitions\x18\x01 \x03(\x0b\x32\x17.litcomp.v1.Competition\"g\n\x1aListUserSubmissionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1a\n\x12include_unrevealed\x18\x02 \x01(\x08\x12\x1c\n\x14\x65xclude_disqualified\x18\x03 \x01(\x08\"J\n\x1bListUserSubmissionsResponse\x12+\n\x0bsubmissions\x18\x01 \x03(\x0b\x32\x16.litcomp.v1.Submission\"\x98\x01\n\x10ModerationAction\x12\x11\n\taction_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x1eRecordModerationActionsRequest\x12-\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\x1c.litcomp.v1.ModerationAction\"3\n\x1fRecordModerationActionsResponse\x12\x10\n\x08recorded\x18\x01 \x01(\r2\xc6\x02\n\x0c\x43ompetitions\x12Z\n\x0fGetCompetitions\x12\".litcomp.v1.GetCompetitionsRequest\x1a#.litcomp.v1.GetCompetitionsResponse\x12\x66\n\x13ListUserSubmissions\x12&.litcomp.v1.ListUserSubmissionsRequest\x1a\'.litcomp.v1.ListUserSubmissionsResponse\x12r\n\x17RecordModerationActions\x12*.litcomp.v1.RecordModerationActionsRequest\x1a+.litcomp.v1.RecordModerationActionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,21 +35,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMPETITION']._serialized_start=79
   _globals['_COMPETITION']._serialized_end=365
   _globals['_SUBMISSION']._serialized_start=368
-  _globals['_SUBMISSION']._serialized_end=527
-  _globals['_GETCOMPETITIONSREQUEST']._serialized_start=529
-  _globals['_GETCOMPETITIONSREQUEST']._serialized_end=578
-  _globals['_GETCOMPETITIONSRESPONSE']._serialized_start=580
-  _globals['_GETCOMPETITIONSRESPONSE']._serialized_end=652
-  _globals['_LISTUSERSUBMISSIONSREQUEST']._serialized_start=654
-  _globals['_LISTUSERSUBMISSIONSREQUEST']._serialized_end=727
-  _globals['_LISTUSERSUBMISSIONSRESPONSE']._serialized_start=729
-  _globals['_LISTUSERSUBMISSIONSRESPONSE']._serialized_end=803
-  _globals['_MODERATIONACTION']._serialized_start=806
-  _globals['_MODERATIONACTION']._serialized_end=958
-  _globals['_RECORDMODERATIONACTIONSREQUEST']._serialized_start=960
-  _globals['_RECORDMODERATIONACTIONSREQUEST']._serialized_end=1039
-  _globals['_RECORDMODERATIONACTIONSRESPONSE']._serialized_start=1041
-  _globals['_RECORDMODERATIONACTIONSRESPONSE']._serialized_end=1092
-  _globals['_COMPETITIONS']._serialized_start=1095
-  _globals['_COMPETITIONS']._serialized_end=1421
+  _globals['_SUBMISSION']._serialized_end=621
+  _globals['_GETCOMPETITIONSREQUEST']._serialized_start=623
+  _globals['_GETCOMPETITIONSREQUEST']._serialized_end=672
+  _globals['_GETCOMPETITIONSRESPONSE']._serialized_start=674
+  _globals['_GETCOMPETITIONSRESPONSE']._serialized_end=746
+  _globals['_LISTUSERSUBMISSIONSREQUEST']._serialized_start=748
+  _globals['_LISTUSERSUBMISSIONSREQUEST']._serialized_end=851
+  _globals['_LISTUSERSUBMISSIONSRESPONSE']._serialized_start=853
+  _globals['_LISTUSERSUBMISSIONSRESPONSE']._serialized_end=927
+  _globals['_MODERATIONACTION']._serialized_start=930
+  _globals['_MODERATIONACTION']._serialized_end=1082
+  _globals['_RECORDMODERATIONACTIONSREQUEST']._serialized_start=1084
+  _globals['_RECORDMODERATIONACTIONSREQUEST']._serialized_end=1163
+  _globals['_RECORDMODERATIONACTIONSRESPONSE']._serialized_start=1165
+  _globals['_RECORDMODERATIONACTIONSRESPONSE']._serialized_end=1216
+  _globals['_COMPETITIONS']._serialized_start=1219
+  _globals['_COMPETITIONS']._serialized_end=1545
 # @@protoc_insertion_point(module_scope)

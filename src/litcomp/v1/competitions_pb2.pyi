@@ -30,20 +30,28 @@ class Competition(_message.Message):
     def __init__(self, competition_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., admin_id: _Optional[str] = ..., start_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., voting_end_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Submission(_message.Message):
-    __slots__ = ("submission_id", "competition_id", "title", "content", "created_at", "word_count")
+    __slots__ = ("submission_id", "competition_id", "title", "content", "created_at", "word_count", "competition_title", "place", "likes", "disqualified")
     SUBMISSION_ID_FIELD_NUMBER: _ClassVar[int]
     COMPETITION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     WORD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    COMPETITION_TITLE_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
+    LIKES_FIELD_NUMBER: _ClassVar[int]
+    DISQUALIFIED_FIELD_NUMBER: _ClassVar[int]
     submission_id: str
     competition_id: str
     title: str
     content: str
     created_at: _timestamp_pb2.Timestamp
     word_count: int
-    def __init__(self, submission_id: _Optional[str] = ..., competition_id: _Optional[str] = ..., title: _Optional[str] = ..., content: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., word_count: _Optional[int] = ...) -> None: ...
+    competition_title: str
+    place: int
+    likes: int
+    disqualified: bool
+    def __init__(self, submission_id: _Optional[str] = ..., competition_id: _Optional[str] = ..., title: _Optional[str] = ..., content: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., word_count: _Optional[int] = ..., competition_title: _Optional[str] = ..., place: _Optional[int] = ..., likes: _Optional[int] = ..., disqualified: _Optional[bool] = ...) -> None: ...
 
 class GetCompetitionsRequest(_message.Message):
     __slots__ = ("competition_ids",)
@@ -58,12 +66,14 @@ class GetCompetitionsResponse(_message.Message):
     def __init__(self, competitions: _Optional[_Iterable[_Union[Competition, _Mapping]]] = ...) -> None: ...
 
 class ListUserSubmissionsRequest(_message.Message):
-    __slots__ = ("user_id", "include_unrevealed")
+    __slots__ = ("user_id", "include_unrevealed", "exclude_disqualified")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_UNREVEALED_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_DISQUALIFIED_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     include_unrevealed: bool
-    def __init__(self, user_id: _Optional[str] = ..., include_unrevealed: _Optional[bool] = ...) -> None: ...
+    exclude_disqualified: bool
+    def __init__(self, user_id: _Optional[str] = ..., include_unrevealed: _Optional[bool] = ..., exclude_disqualified: _Optional[bool] = ...) -> None: ...
 
 class ListUserSubmissionsResponse(_message.Message):
     __slots__ = ("submissions",)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16litcomp/v1/users.proto\x12\nlitcomp.v1\"7\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\"#\n\x0fGetUsersRequest\x12\x10\n\x08user_ids\x18\x01 \x03(\t\"3\n\x10GetUsersResponse\x12\x1f\n\x05users\x18\x01 \x03(\x0b\x32\x10.litcomp.v1.User\"W\n\x16ListSubscribersRequest\x12\x16\n\x0e\x63ompetition_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"D\n\x17ListSubscribersResponse\x12\x10\n\x08user_ids\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"B\n\x19ListSuspendedUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"0\n\rSuspendedUser\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"_\n\x1aListSuspendedUsersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.litcomp.v1.SuspendedUser\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x8f\x02\n\x05Users\x12\x45\n\x08GetUsers\x12\x1b.litcomp.v1.GetUsersRequest\x1a\x1c.litcomp.v1.GetUsersResponse\x12Z\n\x0fListSubscribers\x12\".litcomp.v1.ListSubscribersRequest\x1a#.litcomp.v1.ListSubscribersResponse\x12\x63\n\x12ListSuspendedUsers\x12%.litcomp.v1.ListSuspendedUsersRequest\x1a&.litcomp.v1.ListSuspendedUsersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16litcomp/v1/users.proto\x12\nlitcomp.v1\"7\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\"#\n\x0fGetUsersRequest\x12\x10\n\x08user_ids\x18\x01 \x03(\t\"3\n\x10GetUsersResponse\x12\x1f\n\x05users\x18\x01 \x03(\x0b\x32\x10.litcomp.v1.User\"W\n\x16ListSubscribersRequest\x12\x16\n\x0e\x63ompetition_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"D\n\x17ListSubscribersResponse\x12\x10\n\x08user_ids\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"B\n\x19ListSuspendedUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"0\n\rSuspendedUser\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"_\n\x1aListSuspendedUsersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.litcomp.v1.SuspendedUser\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"N\n\x14ListFollowersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"B\n\x15ListFollowersResponse\x12\x10\n\x08user_ids\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xe5\x02\n\x05Users\x12\x45\n\x08GetUsers\x12\x1b.litcomp.v1.GetUsersRequest\x1a\x1c.litcomp.v1.GetUsersResponse\x12Z\n\x0fListSubscribers\x12\".litcomp.v1.ListSubscribersRequest\x1a#.litcomp.v1.ListSubscribersResponse\x12\x63\n\x12ListSuspendedUsers\x12%.litcomp.v1.ListSuspendedUsersRequest\x1a&.litcomp.v1.ListSuspendedUsersResponse\x12T\n\rListFollowers\x12 .litcomp.v1.ListFollowersRequest\x1a!.litcomp.v1.ListFollowersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,6 +47,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUSPENDEDUSER']._serialized_end=460
   _globals['_LISTSUSPENDEDUSERSRESPONSE']._serialized_start=462
   _globals['_LISTSUSPENDEDUSERSRESPONSE']._serialized_end=557
-  _globals['_USERS']._serialized_start=560
-  _globals['_USERS']._serialized_end=831
+  _globals['_LISTFOLLOWERSREQUEST']._serialized_start=559
+  _globals['_LISTFOLLOWERSREQUEST']._serialized_end=637
+  _globals['_LISTFOLLOWERSRESPONSE']._serialized_start=639
+  _globals['_LISTFOLLOWERSRESPONSE']._serialized_end=705
+  _globals['_USERS']._serialized_start=708
+  _globals['_USERS']._serialized_end=1065
 # @@protoc_insertion_point(module_scope)

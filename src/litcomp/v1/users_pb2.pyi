@@ -69,3 +69,21 @@ class ListSuspendedUsersResponse(_message.Message):
     users: _containers.RepeatedCompositeFieldContainer[SuspendedUser]
     next_page_token: str
     def __init__(self, users: _Optional[_Iterable[_Union[SuspendedUser, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListFollowersRequest(_message.Message):
+    __slots__ = ("user_id", "page_size", "page_token")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, user_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListFollowersResponse(_message.Message):
+    __slots__ = ("user_ids", "next_page_token")
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    next_page_token: str
+    def __init__(self, user_ids: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -50,6 +50,11 @@ class UsersStub:
                 request_serializer=litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersRequest.SerializeToString,
                 response_deserializer=litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersResponse.FromString,
                 _registered_method=True)
+        self.ListFollowers = channel.unary_unary(
+                '/litcomp.v1.Users/ListFollowers',
+                request_serializer=litcomp_dot_v1_dot_users__pb2.ListFollowersRequest.SerializeToString,
+                response_deserializer=litcomp_dot_v1_dot_users__pb2.ListFollowersResponse.FromString,
+                _registered_method=True)
 
 
 class UsersServicer:
@@ -79,6 +84,14 @@ class UsersServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFollowers(self, request, context):
+        """The users following a writer, a page at a time, ordered by user id (the
+        writer.published fan-out).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UsersServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +109,11 @@ def add_UsersServicer_to_server(servicer, server):
                     servicer.ListSuspendedUsers,
                     request_deserializer=litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersRequest.FromString,
                     response_serializer=litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersResponse.SerializeToString,
+            ),
+            'ListFollowers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFollowers,
+                    request_deserializer=litcomp_dot_v1_dot_users__pb2.ListFollowersRequest.FromString,
+                    response_serializer=litcomp_dot_v1_dot_users__pb2.ListFollowersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +198,33 @@ class Users:
             '/litcomp.v1.Users/ListSuspendedUsers',
             litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersRequest.SerializeToString,
             litcomp_dot_v1_dot_users__pb2.ListSuspendedUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFollowers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/litcomp.v1.Users/ListFollowers',
+            litcomp_dot_v1_dot_users__pb2.ListFollowersRequest.SerializeToString,
+            litcomp_dot_v1_dot_users__pb2.ListFollowersResponse.FromString,
             options,
             channel_credentials,
             insecure,

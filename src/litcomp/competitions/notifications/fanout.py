@@ -1,5 +1,6 @@
 """The fan-out worker: tells a competition's subscribers of a new entry, or that an
-anonymous competition has revealed its authors.
+anonymous competition has revealed its authors; and a writer's followers of an entry
+of theirs anyone can now read (``writer.published``).
 
 The entry's (or the finalizing) transaction leaves a job. A worker on any replica reads it, asks the
 users service for the subscribers (outside any transaction: no lock or connection
@@ -10,11 +11,19 @@ cannot be reached the job stays and is tried again; if a replica dies mid-way it
 transaction rolls back and another replica does the job. Each subscriber hears once.
 A job that fails for any other reason is tried again later (after 2, 4, 8, ... up to
 300 s), and the jobs behind it go first.
+
+One notice per person per entry: a follower of the writer who also subscribes to the
+competition gets no ``writer.published``, since ``submission.created`` told them of the
+entry (naming the writer), or, in an anonymous competition, ``competition.revealed``
+tells them its authors are shown. Which of the two a job sends is decided by who is
+subscribed when the job is done, so whoever is both hears once. An entry disqualified
+before its job is done is announced to nobody.
 """
 
 import asyncio
 import contextlib
 import logging
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +31,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litcomp.competitions.models import FanoutJob
+from litcomp.competitions.models import FanoutJob, Submission
 from litcomp.competitions.notifications import store
 from litcomp.competitions.notifications.schemas import (
     AboutEntry,
@@ -30,6 +39,7 @@ from litcomp.competitions.notifications.schemas import (
     Message,
     Revealed,
     SubmissionCreated,
+    WriterPublished,
     type_name,
 )
 from litcomp.competitions.notifications.store import Notice
@@ -48,7 +58,9 @@ MAX_RETRY_SECONDS = 300
 ANNOUNCEMENTS: dict[str, tuple[type[Message[Any]], type[BaseModel]]] = {
     type_name(SubmissionCreated): (SubmissionCreated, AboutEntry),
     type_name(CompetitionRevealed): (CompetitionRevealed, Revealed),
+    type_name(WriterPublished): (WriterPublished, AboutEntry),
 }
+WRITER_PUBLISHED = type_name(WriterPublished)
 
 
 class FanoutWorker(Background):
@@ -124,7 +136,11 @@ class FanoutWorker(Background):
         kind, model = ANNOUNCEMENTS[job.type]
         data = model.model_validate(job.data)  # one for all: record() serialises it once
         subscribers = await self._users.subscribers(job.competition_id)
-        notices = [Notice(user, kind, data) for user in subscribers if user != job.author_id]
+        if job.type == WRITER_PUBLISHED:
+            data, users = await self._followers_told(job, data, set(subscribers))
+        else:
+            users = subscribers
+        notices = [Notice(user, kind, data) for user in users if user != job.author_id]
         async with self._sessionmaker() as session:
             taken = await session.execute(
                 sa.delete(FanoutJob).where(FanoutJob.id == job.id).returning(FanoutJob.id)
@@ -132,6 +148,28 @@ class FanoutWorker(Background):
             if taken.first() is None:
                 await session.rollback()  # another replica did this one
                 return
+            if job.type == WRITER_PUBLISHED and await _disqualified(session, job):
+                notices = []
             recipients = await store.record(session, notices)
             await session.commit()
         await self._wakeups.notify(recipients)
+
+    async def _followers_told(
+        self, job: FanoutJob, data: BaseModel, subscribers: set[uuid.UUID]
+    ) -> tuple[BaseModel, list[uuid.UUID]]:
+        """The notice with the writer's name, and the writer's followers who are not
+        the competition's subscribers (those hear of the entry there)."""
+        assert job.author_id is not None
+        followers = await self._users.followers(job.author_id)
+        users = [user for user in followers if user not in subscribers]
+        if users:
+            names = await self._users.known([job.author_id])
+            data = data.model_copy(update={"actor_username": names.get(job.author_id)})
+        return data, users
+
+
+async def _disqualified(session: AsyncSession, job: FanoutJob) -> bool:
+    found = await session.scalar(
+        sa.select(Submission.disqualified_at).where(Submission.id == job.submission_id)
+    )
+    return found is not None

@@ -123,6 +123,15 @@ class CompetitionRevealed(Message[Revealed]):
     type: Literal["competition.revealed"]
 
 
+class WriterPublished(Message[AboutEntry]):
+    """A writer you follow has an entry anyone can read: at once in a competition that
+    names its authors, at the results of an anonymous one (never before). ``actor_id``
+    and ``actor_username`` are the writer. Not sent to a subscriber of the competition,
+    who hears of the entry there already."""
+
+    type: Literal["writer.published"]
+
+
 @cache
 def type_name(message: type[Message[Any]]) -> str:
     """The ``type`` a message model stands for."""
@@ -148,6 +157,7 @@ TYPES = {
         CompetitionPlaced,
         CompetitionRevealed,
         SubmissionDisqualified,
+        WriterPublished,
     )
 }
 
@@ -158,7 +168,8 @@ AnyMessage = Annotated[
     | CommentReplied
     | CompetitionPlaced
     | CompetitionRevealed
-    | SubmissionDisqualified,
+    | SubmissionDisqualified
+    | WriterPublished,
     Field(discriminator="type"),
 ]
 
@@ -195,6 +206,9 @@ class ListedCompetitionRevealed(CompetitionRevealed, Read): ...
 class ListedSubmissionDisqualified(SubmissionDisqualified, Read): ...
 
 
+class ListedWriterPublished(WriterPublished, Read): ...
+
+
 Listed = Annotated[
     ListedSubmissionCreated
     | ListedSubmissionLiked
@@ -202,6 +216,7 @@ Listed = Annotated[
     | ListedCommentReplied
     | ListedCompetitionPlaced
     | ListedCompetitionRevealed
-    | ListedSubmissionDisqualified,
+    | ListedSubmissionDisqualified
+    | ListedWriterPublished,
     Field(discriminator="type"),
 ]
