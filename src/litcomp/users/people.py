@@ -67,8 +67,7 @@ def check_picture_change(user: User, value: str) -> bool:
         return False
     message = "profile pictures are uploaded, not linked: PUT the image to /users/profile/picture"
     raise Invalid(
-        message,
-        code="picture_not_uploaded",
+        "the request is not valid",
         details=[{"location": "body.profile_picture", "message": message, "type": "not_uploaded"}],
     )
 

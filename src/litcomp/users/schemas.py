@@ -66,7 +66,7 @@ class ProfileUpdate(Input):
         default=None,
         description="An empty string removes the picture; the current value leaves it as it"
         " is. A picture is uploaded (PUT /users/profile/picture), never linked: a link is"
-        " refused (422), and so is another picture's path",
+        " refused (422), and so is the path of a picture not yours",
     )
 
 

@@ -23,14 +23,16 @@ export async function api(path, { method = "GET", body, idempotent = false, toke
   const bearer = token ?? current?.token;
   const headers = { Accept: "application/json" };
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A file (a picture) goes as it is, with its own type; anything else as JSON.
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = raw ? body.type : "application/json";
   if (idempotent) headers["Idempotency-Key"] = newKey();
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
       keepalive,
     });
   } catch {

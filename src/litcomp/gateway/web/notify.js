@@ -192,6 +192,8 @@ export function describeNotice({ type, data = {} }) {
       };
     case "submission.disqualified":
       return { text: `Your entry ${title} in ${data.competition_title} was disqualified by a moderator: ${data.reason}`, href: entry };
+    case "writer.published":
+      return { text: `${who}, whom you follow, published ${title} in ${data.competition_title}`, href: entry };
     case "competition.revealed":
       return { text: `${data.competition_title} has its results, and its authors are revealed`, href: `${competition}/results` };
     default:

@@ -1,8 +1,10 @@
-// Profiles: mine (entries, subscriptions, bio and picture) and anyone's public one.
+// Profiles: mine (entries, subscriptions, writers followed, bio and picture) and
+// anyone's public one (people.js draws its portfolio).
 
 import { api, describe } from "./api.js";
 import { alertBox, busy, countdown, dateTime, field, h, plural } from "./dom.js";
 import { competitionHref, subscribeButton } from "./competitions.js";
+import { followingList, picture, pictureForm, writerPage } from "./people.js";
 import { go } from "./router.js";
 import { session } from "./session.js";
 
@@ -14,52 +16,44 @@ export function requireSession(path) {
 
 export async function profilePage(ctx) {
   if (!requireSession("/profile")) return;
-  const [profile, entries, subscriptions] = await Promise.allSettled([
+  const [profile, entries, subscriptions, following] = await Promise.allSettled([
     api("/users/profile"),
     api("/users/profile/submissions"),
     api("/users/profile/subscriptions"),
+    api("/users/profile/following?limit=100"),
   ]);
   if (profile.status === "rejected") throw profile.reason;
   const card = h("div", { class: "card profile" });
-  const showCard = (value) => card.replaceChildren(...profileCard(value, true));
+  const showCard = (value) => card.replaceChildren(...profileCard(value));
   showCard(profile.value);
   ctx.view.append(
     h("h1", {}, "Your profile"),
     card,
+    pictureForm(profile.value, showCard),
     editForm(profile.value, showCard),
     section("Your entries", entries, entryList),
     section("Your subscriptions", subscriptions, subscriptionList),
+    section("Writers you follow", following, followingList),
   );
 }
 
-function profileCard(profile, withPrivate) {
+function profileCard(profile) {
   return [
     picture(profile),
     h(
       "div",
       {},
       h("p", { class: "profile-name" }, profile.username),
-      withPrivate ? h("p", { class: "meta" }, profile.email, profile.role === "admin" ? " · admin" : "") : null,
+      h("p", { class: "meta" }, profile.email, profile.role === "admin" ? " · admin" : ""),
       h("p", { class: "meta" }, "Joined ", dateTime(profile.created_at)),
       profile.bio ? h("p", { class: "bio" }, profile.bio) : h("p", { class: "muted" }, "No bio yet."),
     ),
   ];
 }
 
-function picture(profile) {
-  if (!profile.profile_picture) {
-    return h("span", { class: "avatar placeholder", "aria-hidden": "true" }, profile.username.slice(0, 1).toUpperCase());
-  }
-  const image = h("img", { class: "avatar", alt: `Picture of ${profile.username}`, referrerpolicy: "no-referrer" });
-  image.src = profile.profile_picture; // a property, never markup; the API allows http(s) only
-  return image;
-}
-
 function editForm(profile, showCard) {
   const bio = h("textarea", { name: "bio", rows: 4, maxlength: 2000 });
   bio.value = profile.bio;
-  const url = h("input", { type: "url", name: "profile_picture", placeholder: "https://…", maxlength: 2048 });
-  url.value = profile.profile_picture;
   const problem = alertBox();
   const status = h("p", { class: "status", role: "status" });
   const form = h(
@@ -68,7 +62,6 @@ function editForm(profile, showCard) {
     h("h2", { id: "edit-heading" }, "Edit your profile"),
     problem,
     field("Bio", bio),
-    field("Picture URL", url, "An http(s) address of an image; leave empty for none."),
     h("button", { type: "submit" }, "Save profile"),
     status,
   );
@@ -77,7 +70,7 @@ function editForm(profile, showCard) {
     problem.show("");
     status.textContent = "";
     try {
-      const body = { bio: bio.value, profile_picture: url.value.trim() };
+      const body = { bio: bio.value };
       showCard(await busy(form, () => api("/users/profile", { method: "PATCH", body })));
       status.textContent = "Your profile is saved.";
     } catch (error) {
@@ -140,7 +133,7 @@ function subscriptionList(subscriptions) {
 
 export async function userPage(ctx) {
   const profile = await api(`/users/${encodeURIComponent(ctx.params.id)}`);
-  ctx.view.append(h("h1", {}, profile.username), h("div", { class: "card profile" }, ...profileCard(profile, false)));
+  ctx.view.append(h("h1", {}, profile.username), ...writerPage(profile));
   // The API shows the suspension to admins only; everyone else gets null.
   if (profile.suspension) ctx.view.append(moderation(profile));
 }
