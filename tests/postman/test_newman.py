@@ -41,6 +41,8 @@ def test_the_postman_collection_passes_through_the_gateway(deployed: Platform) -
         str(POSTMAN / "litcomp.postman_collection.json"),
         "--environment",
         str(POSTMAN / "litcomp.postman_environment.json"),
+        "--working-dir",  # where the requests' files (fixtures/) are
+        str(POSTMAN),
         "--env-var",
         f"base_url={deployed.url}",
         "--env-var",
