@@ -58,6 +58,30 @@ def test_list_subscribers_pages_through_all_of_them(
     assert everyone == sorted({f.user_id for f in followers}, key=uuid.UUID)
 
 
+def test_list_followers_pages_through_all_of_them(
+    users_channel: grpc.Channel, users: httpx.Client, writer: Account
+):
+    followers = [sign_up(users, "fan") for _ in range(5)]
+    for follower in followers:
+        assert users.post(f"/users/follow/{writer.user_id}", headers=follower.auth).is_success
+    stub = users_pb2_grpc.UsersStub(users_channel)
+    pages, token = [], ""
+    while True:
+        page = stub.ListFollowers(
+            users_pb2.ListFollowersRequest(user_id=writer.user_id, page_size=2, page_token=token),
+            timeout=5,
+        )
+        pages.append(list(page.user_ids))
+        token = page.next_page_token
+        if not token:
+            break
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [i for p in pages for i in p] == sorted({f.user_id for f in followers}, key=uuid.UUID)
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ListFollowers(users_pb2.ListFollowersRequest(user_id="not-a-uuid"), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_get_competitions(
     competitions_channel: grpc.Channel, competitions: httpx.Client, admin: Account
 ):
@@ -95,6 +119,15 @@ def test_list_user_submissions(
     assert [(s.submission_id, s.title, s.content, s.word_count) for s in answer.submissions] == [
         (submitted["submission_id"], "Mine", "Text of *four* words", 4)
     ]
+    [entry] = answer.submissions
+    # Open and judged by likes: no place yet, likes shown (0), not disqualified.
+    assert (entry.competition_title, entry.place, entry.HasField("likes"), entry.likes) == (
+        "Entries",
+        0,
+        True,
+        0,
+    )
+    assert entry.disqualified is False
 
 
 def test_request_id_follows_the_request_across_services(

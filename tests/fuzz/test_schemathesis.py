@@ -40,6 +40,7 @@ HOOKS = Path(__file__).with_name("hooks.py")
 ARTIFACTS = ROOT / "test-artifacts" / "schemathesis"
 REPORT = ARTIFACTS / "junit.xml"
 DEFAULT_SEED = "20261125"
+POSTMAN_FIXTURES = ROOT / "postman" / "fixtures"  # the writer's picture
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,12 @@ def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> N
             headers=writer.auth,
         )
         assert report.status_code == 201, report.text
+        picture = client.put(
+            "/users/profile/picture",
+            content=(POSTMAN_FIXTURES / "picture.png").read_bytes(),
+            headers={**writer.auth, "Content-Type": "image/png"},
+        )
+        assert picture.status_code == 200, picture.text
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -97,6 +104,7 @@ def test_schemathesis_finds_nothing_through_the_gateway(deployed: Platform) -> N
         "LITCOMP_FUZZ_COMPETITION_ID": competition,
         "LITCOMP_FUZZ_SUBMISSION_ID": entry.json()["submission_id"],
         "LITCOMP_FUZZ_USER_ID": writer.user_id,
+        "LITCOMP_FUZZ_PICTURE_VERSION": picture.json()["profile_picture"].split("/")[-2],
         "LITCOMP_FUZZ_COMMENT_ID": comment.json()["comment_id"],
         "LITCOMP_FUZZ_REPORT_ID": report.json()["report_id"],
         "LITCOMP_FUZZ_SUSPECT_ID": suspect.user_id,

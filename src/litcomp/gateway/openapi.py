@@ -52,7 +52,8 @@ through this gateway.
 
 **Errors.** Every error is JSON: `{"error": {"code", "message", "details"}}`, with a
 stable `code`. A 422 lists each invalid field in `details` (`location`, `message`,
-`type`). A malformed id in a path is a 404, like an unknown one. Bodies over 1 MiB: 413.
+`type`). A malformed id in a path is a 404, like an unknown one. Bodies over 1 MiB: 413 (a
+profile picture's, over 2 MiB).
 
 **Limits.** Requests are limited per client address (logins and registrations more
 tightly), the gateway's own pages and WebSocket upgrades too (not `/health`): 429 with
