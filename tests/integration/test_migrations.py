@@ -151,3 +151,50 @@ async def test_competitions_made_before_phases_keep_their_behaviour_and_their_en
         )
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+async def test_linked_pictures_are_dropped_when_pictures_become_uploads(
+    database: str, make_database: Callable[[str], str], tmp_path: Path
+):
+    """0009: a picture linked from another host would leak its viewers' addresses and is
+    blocked by the CSP; it is forgotten (the writer uploads one), nothing else changes."""
+    url = (
+        asyncpg_url(make_database("pictures"))
+        if database == "postgresql"
+        else f"sqlite+aiosqlite:///{tmp_path / 'pictures.db'}"
+    )
+    engine = create_engine(url)
+    linked, plain = _row_id(database), _row_id(database)
+    try:
+        await migrate(engine, USERS_MIGRATIONS, "0008")
+        async with engine.begin() as connection:
+            for user, name, picture in (
+                (linked, "linked", "https://example.com/me.png"),
+                (plain, "plain", ""),
+            ):
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO users (id, username, email, username_key, email_key,"
+                        " password_hash, role, bio, profile_picture, created_at) VALUES"
+                        " (:id, :name, :email, :name, :email, 'x', 'user', 'Bio', :picture,"
+                        " :now)"
+                    ),
+                    {
+                        "id": user,
+                        "name": name,
+                        "email": f"{name}@example.com",
+                        "picture": picture,
+                        "now": datetime(2025, 1, 1, tzinfo=UTC),
+                    },
+                )
+        await migrate(engine, USERS_MIGRATIONS)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.text("SELECT username, profile_picture, bio FROM users")
+                )
+            ).all()
+        assert sorted(tuple(row) for row in rows) == [("linked", "", "Bio"), ("plain", "", "Bio")]
+    finally:
+        await engine.dispose()

@@ -50,7 +50,7 @@ def opened(data: bytes) -> Image.Image:
 @pytest.mark.parametrize("kind", ["JPEG", "PNG", "WEBP"])
 def test_each_kind_becomes_webp_squares_of_each_size(kind: str) -> None:
     prepared = pictures.prepare(encoded(halves(), kind))
-    assert set(prepared.images) == {256, 64}
+    assert set(prepared.images) == {256, 64}  # Size.LARGE, Size.SMALL
     for size, data in prepared.images.items():
         image = opened(data)
         assert (image.format, image.size) == ("WEBP", (size, size))

@@ -20,6 +20,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 
 from litcomp.gateway.messages import Request, Response
+from litcomp.kit.etags import matches
 
 PREFIX = "/app/"
 INDEX = "index.html"
@@ -110,7 +111,7 @@ class WebApp:
             ("cache-control", "no-cache"),
             *self._headers,
         ]
-        if _matches(request.header("if-none-match"), asset.etag):
+        if matches(request.header("if-none-match"), asset.etag):
             return Response(304, headers)
         headers.insert(0, ("content-type", asset.content_type))
         return Response(200, headers, asset.body)  # for HEAD, the server sends no body
@@ -119,14 +120,6 @@ class WebApp:
 def _suffix(name: str) -> str:
     dot = name.rfind(".")
     return name[dot:] if dot > 0 else ""
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 weak comparison: ``*``, or any listed tag equal to ours, W/ or not."""
-    if not if_none_match:
-        return False
-    tags = [tag.strip() for tag in if_none_match.split(",")]
-    return any(tag == "*" or tag.removeprefix("W/") == etag for tag in tags)
 
 
 @cache

@@ -14,13 +14,13 @@ from litcomp.kit.errors import Conflict, Invalid, NotFound
 from litcomp.kit.times import utcnow
 from litcomp.users.competitions_client import CompetitionsClient, Entry
 from litcomp.users.models import Follow, ProfilePicture, User
-from litcomp.users.pictures import SIZES, Prepared
+from litcomp.users.pictures import Prepared, Size
 from litcomp.users.service import get_user
 
 MAX_FOLLOWERS_PAGE = 1000
 
 
-def picture_path(user_id: uuid.UUID, version: str, size: int = SIZES[0]) -> str:
+def picture_path(user_id: uuid.UUID, version: str, size: Size = Size.LARGE) -> str:
     """Where the platform serves a user's picture (``GET`` from its own origin)."""
     return f"/users/{user_id}/picture/{version}/{size}"
 
@@ -33,7 +33,7 @@ async def set_picture(*, session: AsyncSession, user_id: uuid.UUID, picture: Pre
         stored = ProfilePicture(user_id=user_id)
         session.add(stored)
     stored.version = picture.version
-    stored.large, stored.small = picture.images[SIZES[0]], picture.images[SIZES[1]]
+    stored.large, stored.small = picture.images[Size.LARGE], picture.images[Size.SMALL]
     stored.created_at = utcnow()
     user.profile_picture = picture_path(user_id, picture.version)
     await session.commit()
@@ -72,11 +72,9 @@ def check_picture_change(user: User, value: str) -> bool:
     )
 
 
-async def picture(*, session: AsyncSession, user_id: uuid.UUID, version: str, size: int) -> bytes:
+async def picture(*, session: AsyncSession, user_id: uuid.UUID, version: str, size: Size) -> bytes:
     """The picture's image at ``size``; NotFound unless ``version`` is the current one."""
-    if size not in SIZES:
-        raise NotFound("no such picture")
-    column = ProfilePicture.large if size == SIZES[0] else ProfilePicture.small
+    column = ProfilePicture.large if size is Size.LARGE else ProfilePicture.small
     image = await session.scalar(
         sa.select(column).where(
             ProfilePicture.user_id == user_id, ProfilePicture.version == version

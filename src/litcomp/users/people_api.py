@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from litcomp.kit import openapi
 from litcomp.kit.errors import MAX_PICTURE_BYTES, UnsupportedMediaType
+from litcomp.kit.etags import matches
 from litcomp.kit.http import CurrentUser, Message, SessionDep, error_responses
 from litcomp.users import people, pictures
 from litcomp.users.api import private_profile
@@ -80,7 +81,7 @@ async def remove_picture(me: CurrentUser, session: SessionDep) -> ProfilePrivate
 async def get_picture(
     user_id: uuid.UUID,
     version: Annotated[str, Path(pattern="^[0-9a-f]{16}$")],
-    size: Annotated[int, Path(description="256 or 64")],
+    size: Annotated[pictures.Size, Path(description="the square's side in pixels")],
     request: Request,
     session: SessionDep,
 ) -> Response:
@@ -89,7 +90,7 @@ async def get_picture(
     image = await people.picture(session=session, user_id=user_id, version=version, size=size)
     etag = f'"{version}-{size}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_FOREVER, "X-Content-Type-Options": "nosniff"}
-    if etag in request.headers.get("if-none-match", "").replace("W/", "").split(", "):
+    if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(image, media_type=pictures.SERVED_TYPE, headers=headers)
 

@@ -19,13 +19,22 @@ import hashlib
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import IntEnum
 
 from PIL import Image, ImageOps
 
 from litcomp.kit.errors import Invalid
 
 CONTENT_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-SIZES = (256, 64)
+
+
+class Size(IntEnum):
+    """The squares a picture is kept in, by side in pixels."""
+
+    LARGE = 256
+    SMALL = 64
+
+
 SERVED_TYPE = "image/webp"
 # 16 megapixels: a 12 MP phone photo fits; decoded as RGBA it takes 64 MB at most.
 MAX_PIXELS = 16_000_000
@@ -37,9 +46,9 @@ _pool = ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="picture")
 
 @dataclass(frozen=True)
 class Prepared:
-    """The picture as stored: ``images`` by size (``SIZES``), and a version naming it."""
+    """The picture as stored: ``images`` by ``Size``, and a version naming it."""
 
-    images: dict[int, bytes]
+    images: dict[Size, bytes]
     version: str
 
 
@@ -51,8 +60,8 @@ def prepare(data: bytes) -> Prepared:
     """The uploaded ``data`` re-encoded in every size; ``Invalid`` if it is not a JPEG,
     PNG or WebP image that decodes whole, or is over ``MAX_PIXELS``."""
     image = _decoded(data)
-    images = {size: _encoded(image, size) for size in SIZES}
-    version = hashlib.sha256(images[SIZES[0]]).hexdigest()[:16]
+    images = {size: _encoded(image, size) for size in Size}
+    version = hashlib.sha256(images[Size.LARGE]).hexdigest()[:16]
     return Prepared(images, version)
 
 
@@ -68,7 +77,7 @@ def _decoded(data: bytes) -> Image.Image:
         raise _too_many_pixels(f"the image is {width} x {height} pixels; ")
     if image.format == "JPEG":
         # A JPEG can be decoded at a fraction of its size at once, far cheaper.
-        image.draft("RGB", (2 * SIZES[0], 2 * SIZES[0]))
+        image.draft("RGB", (2 * Size.LARGE, 2 * Size.LARGE))
     try:
         image.load()  # every pixel, so a truncated file is refused here
         upright = ImageOps.exif_transpose(image)
