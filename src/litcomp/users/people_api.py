@@ -75,12 +75,14 @@ async def remove_picture(me: CurrentUser, session: SessionDep) -> ProfilePrivate
     responses={
         200: {"description": "The picture (WebP)", "content": {pictures.SERVED_TYPE: {}}},
         304: {"description": "Not modified (If-None-Match)"},
+        # The gateway's, for a path that cannot be normalised (a control character).
+        **_error(400, "The path holds a malformed or control-character escape"),
         **error_responses(404),
     },
 )
 async def get_picture(
     user_id: uuid.UUID,
-    version: Annotated[str, Path(pattern="^[0-9a-f]{16}$")],
+    version: Annotated[str, Path(description="changes with the picture")],
     size: Annotated[pictures.Size, Path(description="the square's side in pixels")],
     request: Request,
     session: SessionDep,
