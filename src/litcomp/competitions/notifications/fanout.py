@@ -13,11 +13,10 @@ A job that fails for any other reason is tried again later (after 2, 4, 8, ... u
 300 s), and the jobs behind it go first.
 
 One notice per person per entry: a follower of the writer who also subscribes to the
-competition gets no ``writer.published``, since ``submission.created`` told them of the
-entry (naming the writer), or, in an anonymous competition, ``competition.revealed``
-tells them its authors are shown. Which of the two a job sends is decided by who is
-subscribed when the job is done, so whoever is both hears once. An entry disqualified
-before its job is done is announced to nobody.
+competition gets no ``writer.published`` (the subscribers are read when the job is
+done), since ``submission.created`` tells them of the entry, naming the writer, or, in
+an anonymous competition, ``competition.revealed`` tells them its authors are shown.
+A ``writer.published`` job for an entry disqualified before it is done tells nobody.
 """
 
 import asyncio
