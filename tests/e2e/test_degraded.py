@@ -54,6 +54,14 @@ def test_users_without_competitions(lone: Platform):
         assert refused.headers["Retry-After"] == "1"  # documented with every 503
         expect_error(client.get("/users/profile/submissions", headers=reader.auth), 503)
         assert client.get("/users/profile", headers=reader.auth).status_code == 200
+        # A public profile still answers, without the portfolio competitions would give.
+        seen = client.get(f"/users/{reader.user_id}")
+        assert seen.status_code == 200, seen.text
+        assert (seen.json()["user_id"], seen.json()["entries"], seen.json()["medals"]) == (
+            reader.user_id,
+            None,
+            None,
+        )
         # No competitions instance at all: the gateway itself answers.
         nobody = client.get("/competitions")
         assert expect_error(nobody, 503)["code"] == "unavailable"

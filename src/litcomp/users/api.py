@@ -1,5 +1,6 @@
 """HTTP routes of the users service: translate requests to service calls and back."""
 
+import logging
 import uuid
 from datetime import timedelta
 from typing import Annotated
@@ -7,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from litcomp.kit.auth import SigningKey
+from litcomp.kit.errors import Unavailable
 from litcomp.kit.http import (
     CurrentUser,
     IdempotencyHeader,
@@ -46,6 +48,7 @@ SuspensionsDep = Annotated[Suspensions, Depends(from_state("suspensions"))]
 OutboxDep = Annotated[OutboxWorker, Depends(from_state("moderation_outbox"))]
 
 router = APIRouter(prefix="/users", tags=["users"])
+log = logging.getLogger(__name__)
 
 
 def private_profile(user: User) -> ProfilePrivate:
@@ -159,18 +162,24 @@ async def unsubscribe(competition_id: uuid.UUID, me: CurrentUser, session: Sessi
 
 # ":uuid" keeps /users/login, /users/register from being taken for a user id: a GET
 # there is 405 (they answer POST), as the OpenAPI document says, not "no such user".
-@router.get("/{user_id:uuid}", responses=error_responses(503))
+@router.get("/{user_id:uuid}")
 async def public_profile(
     user_id: uuid.UUID, me: MaybeUser, session: SessionDep, competitions: CompetitionsDep
 ) -> WriterProfile:
     """A writer's public profile and portfolio: their entries anyone may read, with
-    each one's place and likes once shown, and their medals (1st, 2nd, 3rd places)."""
+    each one's place and likes once shown, and their medals (1st, 2nd, 3rd places).
+    While the competitions service cannot answer, the profile still does, with
+    ``entries`` and ``medals`` null."""
     user = await service.get_user(session=session, user_id=user_id)
     following = me is not None and await people.is_following(
         session=session, follower_id=me.user_id, writer_id=user_id
     )
     await session.close()  # the connection goes back to the pool during the remote call
-    entries, medals = await people.portfolio(competitions=competitions, writer_id=user_id)
+    try:
+        entries, medals = await people.portfolio(competitions=competitions, writer_id=user_id)
+    except Unavailable:
+        log.warning("portfolio of %s left out: competitions unavailable", user_id)
+        entries, medals = None, None
     return WriterProfile(
         user_id=user.id,
         username=user.username,
@@ -179,8 +188,12 @@ async def public_profile(
         created_at=user.created_at,
         suspension=_suspension(user) if me is not None and me.is_admin else None,
         following=following,
-        entries=[PortfolioEntry.model_validate(e, from_attributes=True) for e in entries],
-        medals=Medals(first=medals[1], second=medals[2], third=medals[3]),
+        entries=None
+        if entries is None
+        else [PortfolioEntry.model_validate(e, from_attributes=True) for e in entries],
+        medals=None
+        if medals is None
+        else Medals(first=medals[1], second=medals[2], third=medals[3]),
     )
 
 

@@ -187,5 +187,9 @@ class WriterProfile(ProfileSeen):
     first, and their medals."""
 
     following: bool = Field(description="whether you follow them (false without a token)")
-    entries: list[PortfolioEntry]
-    medals: Medals
+    entries: list[PortfolioEntry] | None = Field(
+        description="null while the competitions service cannot be reached"
+    )
+    medals: Medals | None = Field(
+        description="null while the competitions service cannot be reached"
+    )

@@ -163,7 +163,7 @@ export function writerPage(profile) {
         {},
         h("p", { class: "meta" }, "Joined ", dateTime(profile.created_at)),
         profile.bio ? h("p", { class: "bio" }, profile.bio) : h("p", { class: "muted" }, "No bio yet."),
-        medals(profile.medals),
+        profile.medals ? medals(profile.medals) : null,
         canFollow ? followButton(profile, profile.following) : null,
       ),
     ),
@@ -186,6 +186,8 @@ function medals({ first, second, third }) {
 }
 
 function portfolio(entries) {
+  // null while the competitions service cannot answer: the rest of the page still shows.
+  if (entries === null) return h("p", { class: "muted" }, "Their entries cannot be shown right now. Try again in a moment.");
   if (!entries.length) return h("p", { class: "muted" }, "No entries to show yet.");
   return h(
     "ul",
