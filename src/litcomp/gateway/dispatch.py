@@ -36,7 +36,17 @@ from litcomp.kit.logging import accept_request_id, request_id_var
 
 log = logging.getLogger(__name__)
 
-_AUTH_PATHS = frozenset({"/users/login", "/users/register"})
+_AUTH_PATHS = frozenset(
+    {
+        "/users/login",
+        "/users/register",
+        # Each guesses at a password or sends a mail: limited like a login.
+        "/users/password",
+        "/users/password/reset",
+        "/users/password/reset/confirm",
+        "/users/email",
+    }
+)
 _OWN_PATHS = (
     frozenset({"/health", "/metrics", "/status", "/gateway/status", openapi.PATH}) | docs.PATHS
 )
