@@ -1,5 +1,6 @@
 // Profiles: mine (entries, subscriptions, bio and picture) and anyone's public one.
 
+import { accountSection } from "./account.js";
 import { api, describe } from "./api.js";
 import { alertBox, busy, countdown, dateTime, field, h, plural } from "./dom.js";
 import { competitionHref, subscribeButton } from "./competitions.js";
@@ -27,6 +28,7 @@ export async function profilePage(ctx) {
     h("h1", {}, "Your profile"),
     card,
     editForm(profile.value, showCard),
+    accountSection(profile.value),
     section("Your entries", entries, entryList),
     section("Your subscriptions", subscriptions, subscriptionList),
   );
