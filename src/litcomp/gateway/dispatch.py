@@ -40,11 +40,9 @@ _AUTH_PATHS = frozenset(
     {
         "/users/login",
         "/users/register",
-        # Each guesses at a password or sends a mail: limited like a login.
-        "/users/password",
+        # Each mails someone, or sets a password (an argon2 hash): limited like a login.
         "/users/password/reset",
         "/users/password/reset/confirm",
-        "/users/email",
     }
 )
 _OWN_PATHS = (
