@@ -512,3 +512,39 @@ def test_the_embedded_default_writes_eml_files(platform: Platform, users: httpx.
     assert "email/confirm?token=" in found[0].read_text()
     assert str(found[0]) in (platform.var_dir / "users-1.log").read_text()
     log_in(users, email, username)  # the brief's flow: no verification needed by default
+
+
+def test_an_expired_session_cannot_be_renewed(client: httpx.Client, database: str) -> None:
+    _, email = register(client)
+    tokens = login(client, email)
+    sql(
+        database,
+        "UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(hex=tokens["refresh_token"].partition(".")[0]),
+    )
+    error = expect_error(refresh(client, tokens["refresh_token"]), 401)
+    assert error["code"] == "refresh_token_expired"
+
+
+def test_a_link_acts_for_its_owner_whoever_follows_it(
+    client: httpx.Client, mailbox: Mailbox
+) -> None:
+    _, owner_email = register(client)
+    _, other_email = register(client)
+    owner, other = login(client, owner_email), login(client, other_email)
+    new = f"{unique('owned')}@example.com"
+    asked = send(
+        client, "/users/email", {"new_email": new, "password": PASSWORD}, headers=bearer(owner)
+    )
+    assert asked.status_code == 202
+    link = token_in(mailbox.wait_for(new, "new email"))
+    # Someone else signed in follows it: the owner's address changes, never theirs.
+    followed = send(client, "/users/email/confirm", {"token": link}, headers=bearer(other))
+    assert followed.status_code == 200 and followed.json()["email"] == new
+    assert client.get("/users/profile", headers=bearer(other)).json()["email"] == other_email
+    assert client.get("/users/profile", headers=bearer(owner)).json()["email"] == new
+    # The access token does not make a session of someone else's refresh token.
+    renewed = send(
+        client, "/users/token/refresh", {"refresh_token": other["refresh_token"]}, bearer(owner)
+    )
+    assert renewed.json()["user_id"] == other["user_id"]

@@ -86,7 +86,7 @@ async def register(
         )
         session.add(user)
         await session.flush()
-        _mail_token(session, user, tokens.VERIFY_EMAIL, email)
+        await _mail_token(session, user, tokens.VERIFY_EMAIL, email)
 
     try:
         user_id = await create_once(session, idempotency_keys, idempotency, create)
@@ -309,8 +309,15 @@ async def all_suspended(*, session: AsyncSession) -> dict[uuid.UUID, str]:
 async def start_session(
     *, session: AsyncSession, user_id: uuid.UUID, ttl: timedelta
 ) -> RefreshToken:
-    """A new session's first refresh token (after a login)."""
-    refresh = RefreshToken(family_id=uuid.uuid4(), user_id=user_id, expires_at=utcnow() + ttl)
+    """A new session's first refresh token (after a login). The user's expired ones go:
+    nothing can use them, and a used one only had to be known while it could be replayed."""
+    now = utcnow()
+    await session.execute(
+        sa.delete(RefreshToken).where(
+            RefreshToken.user_id == user_id, RefreshToken.expires_at <= now
+        )
+    )
+    refresh = RefreshToken(family_id=uuid.uuid4(), user_id=user_id, expires_at=now + ttl)
     session.add(refresh)
     await session.commit()
     return refresh
@@ -419,7 +426,7 @@ async def request_password_reset(*, session: AsyncSession, email: str) -> bool:
     user = await session.scalar(sa.select(User).where(User.email_key == fold(email)))
     if user is None or await _mailed_too_often(session, tokens.RESET_PASSWORD, user.email_key):
         return False
-    _mail_token(session, user, tokens.RESET_PASSWORD, user.email)
+    await _mail_token(session, user, tokens.RESET_PASSWORD, user.email)
     await session.commit()
     return True
 
@@ -453,7 +460,7 @@ async def request_email_change(
     await _check_email_free(session, new_email)
     if await _mailed_too_often(session, tokens.CHANGE_EMAIL, fold(new_email)):
         return False
-    _mail_token(session, user, tokens.CHANGE_EMAIL, new_email)
+    await _mail_token(session, user, tokens.CHANGE_EMAIL, new_email)
     session.add(
         MailOutbox(
             kind="email_changed", recipient=user.email, username=user.username, detail=new_email
@@ -470,7 +477,7 @@ async def resend_verification(*, session: AsyncSession, user_id: uuid.UUID) -> b
         raise Conflict("your email address is already verified", code="already_verified")
     if await _mailed_too_often(session, tokens.VERIFY_EMAIL, user.email_key):
         return False
-    _mail_token(session, user, tokens.VERIFY_EMAIL, user.email)
+    await _mail_token(session, user, tokens.VERIFY_EMAIL, user.email)
     await session.commit()
     return True
 
@@ -502,10 +509,16 @@ async def _check_email_free(session: AsyncSession, email: str) -> None:
         )
 
 
-def _mail_token(session: AsyncSession, user: User, purpose: str, address: str) -> None:
+async def _mail_token(session: AsyncSession, user: User, purpose: str, address: str) -> None:
     """A mailed token for ``purpose`` and the message carrying it, in the caller's
-    transaction (the mail sender sends it once committed)."""
+    transaction (the mail sender sends it once committed). The user's tokens that
+    expired over an hour ago go (the throttle looks an hour back)."""
     now = utcnow()
+    await session.execute(
+        sa.delete(AccountToken).where(
+            AccountToken.user_id == user.id, AccountToken.expires_at < now - timedelta(hours=1)
+        )
+    )
     token = AccountToken(
         id=uuid.uuid4(),
         user_id=user.id,
