@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import People
 from tests.browser.steps import log_in, sign_up
 from tests.support import Platform, platform_on_redis
-from tests.support.mailbox import Mailbox, link_in
+from tests.support.mailbox import Mailbox, link_in, text_of
 
 ACCESS_SECONDS = 6
 NEW_PASSWORD = "a brand new passphrase"
@@ -155,3 +155,27 @@ def test_confirming_the_address_and_changing_the_password(here: People, mailbox:
     expect(page.get_by_role("status").filter(has_text="Your password is changed")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
     log_in(page, email, NEW_PASSWORD)
+
+
+def test_changing_the_address_by_the_mailed_link(here: People, mailbox: Mailbox) -> None:
+    page = here.open("writer")
+    username = sign_up(page, "moving")
+    new = f"{username}-new@example.com"
+    page.goto("/#/profile")
+    form = page.locator("form").filter(has_text="Change your email address")
+    form.get_by_label("New email").fill(new)
+    form.get_by_label("Your password").fill("not my password")
+    form.get_by_role("button", name="Change email").click()
+    expect(form.get_by_role("alert")).to_have_text("The password is wrong.")
+    form.get_by_label("Your password").fill("correct horse battery")
+    form.get_by_role("button", name="Change email").click()
+    expect(page.get_by_role("status").filter(has_text=f"Check your mail at {new}")).to_be_visible()
+    expect(page.locator("#email-status")).to_contain_text(f"{username}@example.com")
+
+    notice = mailbox.wait_for(f"{username}@example.com", "about to change")
+    assert new in text_of(notice)
+    page.goto(link_in(mailbox.wait_for(new, "new email")))
+    expect(page.get_by_role("status").filter(has_text=f"{new} is confirmed")).to_be_visible()
+    page.get_by_role("link", name="Back to your profile").click()
+    expect(page.locator("#email-status")).to_contain_text(new)
+    expect(page.locator("#email-status")).to_contain_text("Verified")
