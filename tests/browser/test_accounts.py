@@ -1,18 +1,21 @@
 """Accounts in the browser, on a platform that mails over SMTP to a server in this
-test process and whose access tokens live six seconds: a writer stays signed in across
-expiries (renewed silently), resets a forgotten password by following the mailed link,
-confirms their address, and changes their password."""
+test process, whose access tokens live six seconds and where entering needs a verified
+address: a writer stays signed in across expiries (renewed silently), resets a
+forgotten password by following the mailed link, confirms their address (and can then
+enter), changes it and their password."""
 
 import json
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import People
 from tests.browser.steps import log_in, sign_up
-from tests.support import Platform, platform_on_redis
-from tests.support.mailbox import Mailbox, link_in, text_of
+from tests.support import PASSWORD, Platform, create_competition, platform_on_redis, unique
+from tests.support import log_in as api_log_in
+from tests.support.mailbox import Mailbox, link_in, text_of, token_in
 
 ACCESS_SECONDS = 6
 NEW_PASSWORD = "a brand new passphrase"
@@ -37,6 +40,7 @@ def mailing(
         LITCOMP_SMTP_URL=mailbox.url,
         LITCOMP_JWT_TTL_SECONDS=str(ACCESS_SECONDS),
         LITCOMP_MAIL_POLL_SECONDS="0.5",
+        LITCOMP_REQUIRE_VERIFIED_EMAIL="true",
     ) as up:
         yield up
 
@@ -179,3 +183,30 @@ def test_changing_the_address_by_the_mailed_link(here: People, mailbox: Mailbox)
     page.get_by_role("link", name="Back to your profile").click()
     expect(page.locator("#email-status")).to_contain_text(new)
     expect(page.locator("#email-status")).to_contain_text("Verified")
+
+
+def test_entering_waits_for_a_confirmed_address(
+    here: People, mailbox: Mailbox, mailing: Platform
+) -> None:
+    with httpx.Client(base_url=mailing.url, timeout=10) as client:
+        admin_name = unique("admin")
+        mailing.create_admin(f"{admin_name}@example.com", admin_name, PASSWORD)
+        admin = api_log_in(client, f"{admin_name}@example.com", admin_name)
+        competition = create_competition(client, admin, unique("Verified "))
+        page = here.open("writer")
+        username = sign_up(page, "entrant")
+        page.goto(f"/#/competitions/{competition}")
+        page.get_by_role("button", name="Enter this competition").click()
+        page.get_by_label("Title").fill("A confirmed story")
+        page.get_by_label("Your text").fill("Once upon a time, a writer confirmed.")
+        page.get_by_role("button", name="Submit entry").click()
+        expect(page.get_by_role("alert").filter(has_text="confirm your email")).to_have_text(
+            "Please confirm your email address first: follow the link we mailed you, "
+            "or send it again from your profile."
+        )
+        # Confirmed elsewhere (a phone): this page's token still says unverified.
+        mail = mailbox.wait_for(f"{username}@example.com", "Confirm your email")
+        confirmed = client.post("/users/email/confirm", json={"token": token_in(mail)})
+        assert confirmed.status_code == 200
+    page.get_by_role("button", name="Submit entry").click()
+    expect(page.get_by_role("heading", name="A confirmed story")).to_be_visible()

@@ -12,12 +12,16 @@ export class ApiError extends Error {
   }
 }
 
+// Errors that an up-to-date token may not get: renewing it is worth a second try.
+const STALE_TOKEN = new Set(["token_expired", "email_unverified"]);
+
 /**
  * Call the API. `idempotent: true` sends an Idempotency-Key, so the gateway may
  * retry the POST on another instance and a repeat creates nothing twice. `token`
  * overrides the session's (to read the profile of a login not yet stored).
  * `keepalive: true` lets the request finish after the page is left. With the
- * session's token, an access token that expired anyway (a sleeping laptop) is
+ * session's token, an access token that expired anyway (a sleeping laptop), or
+ * that says the address is unverified (confirmed since, maybe on a phone), is
  * renewed once and the request sent again.
  */
 export async function api(path, { method = "GET", body, idempotent = false, token, keepalive = false } = {}) {
@@ -42,7 +46,9 @@ export async function api(path, { method = "GET", body, idempotent = false, toke
   const bearer = own ? await renewed(() => freshToken()) : token;
   let response = await send(bearer);
   let data = await readJson(response);
-  if (own && response.status === 401 && data?.error?.code === "token_expired") {
+  // The token is renewed and the request sent again, once, when the token is out of
+  // date: expired, or saying the address is unverified when it was verified since.
+  if (own && STALE_TOKEN.has(data?.error?.code)) {
     const again = await renewed(() => renew(bearer));
     if (again) {
       response = await send(again);
@@ -98,6 +104,9 @@ export function describe(error) {
   if (!(error instanceof ApiError)) return "Something went wrong in the page. Reload and try again.";
   if (error.code === "validation_failed" && Array.isArray(error.details)) {
     return `Please check the form. ${problems(error.details).join(" ")}`;
+  }
+  if (error.code === "email_unverified") {
+    return "Please confirm your email address first: follow the link we mailed you, or send it again from your profile.";
   }
   if (error.code === "rate_limited") return "Too many requests. Please wait a moment and try again.";
   if (error.status === 0) return error.message;
