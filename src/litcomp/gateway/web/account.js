@@ -48,8 +48,14 @@ export function forgotPasswordPage(ctx) {
   ctx.view.append(h("h1", {}, "Forgot your password?"), sent);
 }
 
+const INCOMPLETE = "This link is incomplete. Open it again from the mail, or copy the whole address.";
+
 export function resetPasswordPage(ctx) {
   const token = ctx.query.get("token") || "";
+  if (!token) {
+    ctx.view.append(h("h1", {}, "Choose a new password"), h("p", { class: "alert", role: "alert" }, INCOMPLETE));
+    return;
+  }
   const password = newPassword();
   const done = form(
     null,
@@ -66,8 +72,13 @@ export function resetPasswordPage(ctx) {
 
 export async function confirmEmailPage(ctx) {
   ctx.view.append(h("h1", {}, "Confirm your email address"));
+  const token = ctx.query.get("token") || "";
+  if (!token) {
+    ctx.view.append(h("p", { class: "alert", role: "alert" }, INCOMPLETE));
+    return;
+  }
   try {
-    const confirmed = await api("/users/email/confirm", { method: "POST", body: { token: ctx.query.get("token") || "" } });
+    const confirmed = await api("/users/email/confirm", { method: "POST", body: { token } });
     const me = session();
     if (me) await renew(me.token).catch(() => null); // the token then says "verified"
     ctx.view.append(
