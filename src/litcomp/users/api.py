@@ -77,8 +77,13 @@ def _private(user: User) -> ProfilePrivate:
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 async def register(
-    body: UserRegister, session: SessionDep, idempotency_key: IdempotencyHeader = None
+    body: UserRegister,
+    session: SessionDep,
+    mail: MailDep,
+    idempotency_key: IdempotencyHeader = None,
 ) -> UserRegistered:
+    """Create an account; a link to verify the address is mailed to it
+    (`POST /users/email/confirm`; `email_verified` on the profile)."""
     user = await service.register(
         session=session,
         username=body.username,
@@ -91,6 +96,7 @@ async def register(
             request=body.model_dump(exclude={"password"}),
         ),
     )
+    mail.kick()
     return UserRegistered(
         user_id=user.id, username=user.username, email=user.email, created_at=user.created_at
     )

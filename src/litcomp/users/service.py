@@ -39,7 +39,7 @@ MAILED_TOKEN_TTL = {
     tokens.VERIFY_EMAIL: timedelta(days=2),
     tokens.CHANGE_EMAIL: timedelta(hours=1),
 }
-# At most this many mails of one kind to one address (or from one account) an hour:
+# At most this many mails of one kind to one address an hour:
 # more requests are answered alike but send nothing, so nobody can flood a mailbox.
 MAILS_PER_HOUR = 3
 
