@@ -77,11 +77,12 @@ def up(replicas: dict[str, int]) -> None:
     SIGTERM (the databases migrated first); a child that exits once the platform is up
     is restarted (``litcomp.launcher``), one that exits while it starts stops it all."""
     gateway = gateway_settings()
+    url = f"http://{gateway.public_host}:{gateway.gateway_port}"
     platform = Launcher(
-        os.environ,
+        {"LITCOMP_PUBLIC_URL": url, **os.environ},  # where mails' links lead, unless set
         replicas,
         discovery_url=discovery_settings().discovery_url,
-        url=f"http://{gateway.public_host}:{gateway.gateway_port}",
+        url=url,
     )
     stopping = _stop_requested_on(signal.SIGINT, signal.SIGTERM)  # a process manager's too
     try:

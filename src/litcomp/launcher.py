@@ -298,6 +298,8 @@ class Launcher:
             "LITCOMP_DISCOVERY_PORT": str(discovery_port),
             "LITCOMP_DISCOVERY_URL": discovery_url,
             "LITCOMP_GATEWAY_PORT": str(gateway_port),
+            # The links in mails lead to this gateway, unless the platform has an address.
+            "LITCOMP_PUBLIC_URL": env.get("LITCOMP_PUBLIC_URL", f"http://{HOST}:{gateway_port}"),
         }
         return cls(
             {**env, **ports},

@@ -238,3 +238,13 @@ def test_production_sees_real_clients_behind_its_balancer_or_ingress() -> None:
     trusted = _gateway_settings(objects).gateway_trusted_proxies
     assert any(ip_address("10.42.0.12") in network for network in trusted)  # an ingress pod
     assert not any(ip_address("203.0.113.9") in network for network in trusted)
+
+
+def test_production_needs_verified_addresses_and_mails_over_smtp() -> None:
+    objects = _rendered("production")
+    config = _by_kind(objects, "ConfigMap")["litcomp-config"]["data"]
+    assert config["LITCOMP_REQUIRE_VERIFIED_EMAIL"] == "true"
+    assert config["LITCOMP_PUBLIC_URL"].startswith("https://")
+    [users] = _pod_specs(objects)["users"]["containers"]
+    env = {variable["name"]: variable for variable in users["env"]}
+    assert env["LITCOMP_SMTP_URL"]["valueFrom"]["secretKeyRef"]["key"] == "smtp-url"

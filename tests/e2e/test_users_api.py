@@ -87,10 +87,13 @@ def test_login_issues_a_token_for_an_hour(users: httpx.Client, writer: Account):
     response = users.post("/users/login", json={"email": writer.email, "password": PASSWORD})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"token", "user_id", "expires_at"}
+    # The brief's fields, and the refresh token that renews the session (a month).
+    assert set(body) == {"token", "user_id", "expires_at", "refresh_token", "refresh_expires_at"}
     assert body["user_id"] == writer.user_id
     expires = datetime.fromisoformat(body["expires_at"])
     assert timedelta(minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=1)
+    refresh_expires = datetime.fromisoformat(body["refresh_expires_at"])
+    assert timedelta(days=29) < refresh_expires - datetime.now(UTC) <= timedelta(days=30)
 
 
 def test_login_with_the_email_in_another_case(users: httpx.Client, writer: Account):

@@ -8,8 +8,8 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from litcomp.competitions.grpc import user_action
+from litcomp.kit.background import MAX_RETRY_SECONDS, retry_delay
 from litcomp.kit.errors import Invalid
-from litcomp.users.outbox import MAX_RETRY_SECONDS, retry_delay
 from litcomp.v1 import competitions_pb2 as pb
 
 

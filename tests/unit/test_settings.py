@@ -200,7 +200,7 @@ class TestLoadSettingsErrors:
     def test_too_short_token_lifetime_names_the_variable(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setenv("LITCOMP_JWT_TTL_SECONDS", "10")
+        monkeypatch.setenv("LITCOMP_JWT_TTL_SECONDS", "4")
         assert "LITCOMP_JWT_TTL_SECONDS" in settings_error(UsersSettings)
 
     def test_every_bad_variable_is_reported_at_once(self, monkeypatch: pytest.MonkeyPatch) -> None:

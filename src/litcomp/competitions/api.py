@@ -37,6 +37,7 @@ from litcomp.competitions.schemas import (
     SubmissionSummary,
 )
 from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
+from litcomp.competitions.settings import CompetitionsSettings
 from litcomp.competitions.threads import Thread, threads
 from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.auth import Principal
@@ -57,6 +58,7 @@ UsersDep = Annotated[UsersClient, Depends(from_state("users"))]
 WakeupsDep = Annotated[Wakeups, Depends(from_state("wakeups"))]
 FanoutDep = Annotated[FanoutWorker, Depends(from_state("fanout"))]
 CacheDep = Annotated[CompetitionCache, Depends(from_state("cache"))]
+SettingsDep = Annotated[CompetitionsSettings, Depends(from_state("settings"))]
 # Sessions that may write, for the GET that may finalize a competition on the spot.
 WriterDep = Annotated[async_sessionmaker[AsyncSession], Depends(from_state("sessionmaker"))]
 
@@ -177,7 +179,9 @@ async def update_competition(
 
 
 @router.post(
-    "/{competition_id}/submit", status_code=status.HTTP_201_CREATED, responses=error_responses(409)
+    "/{competition_id}/submit",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(403, 409),
 )
 async def submit(
     competition_id: uuid.UUID,
@@ -185,8 +189,12 @@ async def submit(
     me: CurrentUser,
     session: SessionDep,
     fanout: FanoutDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyHeader = None,
 ) -> SubmissionCreated:
+    """Enter the competition. With LITCOMP_REQUIRE_VERIFIED_EMAIL=true, only with a
+    verified address (403 `email_unverified`; a token issued before the address was
+    verified says unverified until it is renewed: `POST /users/token/refresh`)."""
     submission = await service.submit(
         session=session,
         actor=me,
@@ -199,6 +207,7 @@ async def submit(
             action=f"submit {competition_id}",
             request=body.model_dump(),
         ),
+        require_verified_email=settings.require_verified_email,
     )
     fanout.kick()
     return SubmissionCreated(submission_id=submission.id)

@@ -230,9 +230,15 @@ async def submit(
     title: str,
     content: str,
     idempotency: IdempotencyKey | None = None,
+    require_verified_email: bool = False,
 ) -> Submission:
     """Enter a story. Its subscribers are told by the fan-out worker (fanout.py), from
-    a job written in this same transaction."""
+    a job written in this same transaction. When ``require_verified_email``, only an
+    author whose token says their address is verified may."""
+    if require_verified_email and not actor.email_verified:
+        raise Forbidden(
+            "verify your email address before entering a competition", code="email_unverified"
+        )
     author_id = actor.user_id
     content_html = await rendered(content)  # before the competition's row is locked
 

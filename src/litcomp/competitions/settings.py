@@ -18,6 +18,10 @@ class CompetitionsSettings(BaseServiceSettings):
     finalize_poll_seconds: float = Field(
         default=2.0, gt=0, le=300, description="how often ended competitions are looked for"
     )
+    require_verified_email: bool = Field(
+        default=False,
+        description="entering a competition needs a verified address (the token's claim)",
+    )
 
 
 def get_settings() -> CompetitionsSettings:

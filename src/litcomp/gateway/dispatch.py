@@ -36,7 +36,15 @@ from litcomp.kit.logging import accept_request_id, request_id_var
 
 log = logging.getLogger(__name__)
 
-_AUTH_PATHS = frozenset({"/users/login", "/users/register"})
+_AUTH_PATHS = frozenset(
+    {
+        "/users/login",
+        "/users/register",
+        # Each mails someone, or sets a password (an argon2 hash): limited like a login.
+        "/users/password/reset",
+        "/users/password/reset/confirm",
+    }
+)
 _OWN_PATHS = (
     frozenset({"/health", "/metrics", "/status", "/gateway/status", openapi.PATH}) | docs.PATHS
 )

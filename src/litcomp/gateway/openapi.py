@@ -47,16 +47,18 @@ like and comment, and places are given when a competition ends. Everything goes
 through this gateway.
 
 **Authentication.** `POST /users/login` gives a token; send it as
-`Authorization: Bearer <token>`. A token lasts an hour. An admin is made with
-`litcomp create-admin` and gets the admin role in tokens issued after that.
+`Authorization: Bearer <token>`. A token lasts an hour; the `refresh_token` that comes
+with it gets a new one (`POST /users/token/refresh`, which gives a new refresh token too:
+each works once) until `POST /users/logout`. An admin is made with `litcomp create-admin`
+and gets the admin role in tokens issued after that.
 
 **Errors.** Every error is JSON: `{"error": {"code", "message", "details"}}`, with a
 stable `code`. A 422 lists each invalid field in `details` (`location`, `message`,
 `type`). A malformed id in a path is a 404, like an unknown one. Bodies over 1 MiB: 413 (a
 profile picture's, over 2 MiB).
 
-**Limits.** Requests are limited per client address (logins and registrations more
-tightly), the gateway's own pages and WebSocket upgrades too (not `/health`): 429 with
+**Limits.** Requests are limited per client address (logins, registrations and password
+resets more tightly), the gateway's own pages and WebSocket upgrades too (not `/health`): 429 with
 `Retry-After`. A request target that cannot be normalised (a path above the root, a
 malformed or control-character escape, another host): 400. With no instance of a
 service able to answer: 503 with `Retry-After`; an instance that breaks the connection

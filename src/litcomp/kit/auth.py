@@ -10,6 +10,7 @@ A good token of a suspended user is refused too (``kit.suspensions``).
 import asyncio
 import base64
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -46,6 +47,11 @@ class Principal:
     user_id: uuid.UUID
     role: str
     username: str = ""  # from the "name" claim; usernames never change
+    # The "ev" claim: whether the address was verified when the token was issued (a
+    # verification reaches the token at its next renewal).
+    email_verified: bool = False
+    # The "sid" claim: the session (refresh-token family) the token was issued in.
+    session_id: uuid.UUID | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -99,6 +105,17 @@ class SigningKey:
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [self.public_jwk()]}
 
+    def derive_secret(self, purpose: str) -> bytes:
+        """A 32-byte secret for ``purpose`` (say, MACs of account tokens), derived from
+        the private key: every replica that can sign tokens has it, and no other
+        setting has to be kept secret and in step."""
+        raw = self.private_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return hmac.new(raw, f"litcomp derived secret: {purpose}".encode(), "sha256").digest()
+
     def issue(
         self,
         *,
@@ -107,17 +124,22 @@ class SigningKey:
         issuer: str,
         ttl: timedelta,
         username: str = "",
+        email_verified: bool = False,
+        session_id: uuid.UUID | None = None,
     ) -> tuple[str, datetime]:
         issued_at = utcnow()
         expires_at = issued_at + ttl
-        claims = {
+        claims: dict[str, Any] = {
             "sub": str(user_id),
             "name": username,
             "role": role,
+            "ev": email_verified,
             "iss": issuer,
             "iat": issued_at,
             "exp": expires_at,
         }
+        if session_id is not None:
+            claims["sid"] = str(session_id)
         token = jwt.encode(claims, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
         return token, expires_at
 
@@ -241,4 +263,13 @@ class TokenVerifier:
             user_id=user_id,
             role=claims["role"],
             username=username if isinstance(username, str) else "",
+            email_verified=claims.get("ev") is True,
+            session_id=_session_id(claims.get("sid")),
         )
+
+
+def _session_id(claim: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(claim) if isinstance(claim, str) else None
+    except ValueError:
+        return None

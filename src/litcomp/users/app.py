@@ -17,6 +17,7 @@ from litcomp.users import people_api, service
 from litcomp.users.api import router
 from litcomp.users.competitions_client import CompetitionsClient
 from litcomp.users.grpc import Users
+from litcomp.users.mail import MailSender, transport_for
 from litcomp.users.outbox import OutboxWorker
 from litcomp.users.settings import UsersSettings, get_settings
 from litcomp.v1.competitions_pb2_grpc import CompetitionsStub
@@ -31,6 +32,7 @@ def create_app(settings: UsersSettings, http_port: int) -> FastAPI:
         key = SigningKey.load_or_create(settings.jwt_private_key_file)
         app.state.settings = settings
         app.state.signing_key = key
+        app.state.token_secret = key.derive_secret("account tokens")
         competitions = peer(
             caller="users", service="competitions", stub=CompetitionsStub, settings=settings
         )
@@ -78,6 +80,17 @@ def create_app(settings: UsersSettings, http_port: int) -> FastAPI:
             await outbox.start()
             stack.push_async_callback(outbox.stop)
             app.state.moderation_outbox = outbox
+            mail = MailSender(
+                sessions,
+                transport_for(settings.smtp_url, settings.mail_dir),
+                secret=app.state.token_secret,
+                public_url=settings.public_url,
+                sender=settings.mail_from,
+                poll_seconds=settings.mail_poll_seconds,
+            )
+            await mail.start()
+            stack.push_async_callback(mail.stop)
+            app.state.mail_sender = mail
             yield
 
     return http.create_app(

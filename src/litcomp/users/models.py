@@ -28,6 +28,9 @@ class User(Base):
     username_key: Mapped[str] = mapped_column(sa.String(32), unique=True)
     email_key: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # Whether the owner proved the address is theirs (a mailed link): sign-up and every
+    # change of address set it false until then.
+    email_verified: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     role: Mapped[str] = mapped_column(sa.String(16), default="user")
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     profile_picture: Mapped[str] = mapped_column(sa.String(2048), default="")
@@ -145,6 +148,82 @@ class Follow(Base):
         sa.Index("ix_follows_writer_id_follower_id", "writer_id", "follower_id"),
         # A reader's list, most recently followed first.
         sa.Index("ix_follows_follower_id_created_at", "follower_id", "created_at"),
+    )
+
+
+class RefreshToken(Base):
+    """A refresh token (``users/tokens.py``: the row keeps its id, never the token).
+
+    A login starts a family (a session); each refresh rotates the token: the used one
+    is marked, a new one of the family is issued. Using a rotated one again means it
+    was stolen (or copied): the whole family is revoked."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class AccountToken(Base):
+    """A mailed token (reset a password, verify an address, confirm a new one): its id,
+    what it is for, and the address it went to; single use."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(sa.String(16))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    email_key: Mapped[str] = mapped_column(sa.String(254))  # folded: the throttle counts by it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "purpose IN ('reset_password', 'verify_email', 'change_email')", name="purpose"
+        ),
+        sa.Index(
+            "ix_account_tokens_purpose_email_key_created_at", "purpose", "email_key", "created_at"
+        ),
+    )
+
+
+class MailOutbox(Base):
+    """A message to send, written in the transaction of the act that calls for it; the
+    mail sender (``users/mail.py``) builds it (recomputing a token from ``token_id``),
+    sends it and deletes the row. It holds no secret."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    username: Mapped[str] = mapped_column(sa.String(32))
+    token_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    detail: Mapped[str] = mapped_column(
+        sa.String(254), default=""
+    )  # email_changed: the new address
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Not before then: a failed message waits (backoff), a message being sent is leased.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind IN ('reset_password', 'verify_email', 'change_email', 'email_changed')",
+            name="kind",
+        ),
+        sa.Index("ix_mail_outbox_created_at", "created_at"),
     )
 
 

@@ -18,15 +18,12 @@ waits on competitions; nothing is lost: a row goes only once it is recorded.
   behind the others, and is tried again: never dropped.
 """
 
-import asyncio
-import contextlib
 import logging
-from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litcomp.kit.background import Background
+from litcomp.kit.background import Worker, retry_delay
 from litcomp.kit.db import is_outage
 from litcomp.kit.errors import AppError, Unavailable
 from litcomp.kit.times import utcnow
@@ -36,15 +33,9 @@ from litcomp.users.models import ModerationOutbox
 log = logging.getLogger(__name__)
 
 BATCH = 100  # rows a call (RecordModerationActions takes up to 500)
-MAX_RETRY_SECONDS = 300
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """How long a row refused ``attempts`` times before waits after one more refusal."""
-    return timedelta(seconds=min(2 ** min(attempts + 1, 16), MAX_RETRY_SECONDS))
-
-
-class OutboxWorker(Background):
+class OutboxWorker(Worker):
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -52,26 +43,10 @@ class OutboxWorker(Background):
         *,
         poll_seconds: float,
     ) -> None:
-        super().__init__()
+        super().__init__(poll_seconds=poll_seconds)
         self._sessionmaker = sessionmaker
         self._competitions = competitions
-        self._poll = poll_seconds
-        self._kicked = asyncio.Event()
         self._waiting = False  # for competitions: logged as the outage starts and ends
-
-    def kick(self) -> None:
-        """An act was just committed: send it now rather than at the next poll."""
-        self._kicked.set()
-
-    async def start(self) -> None:
-        self.start_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kicked.wait(), self._poll)
-            self._kicked.clear()
-            await self.work()
 
     async def work(self) -> int:
         """Send what is due until nothing is, or competitions cannot be reached; how

@@ -55,9 +55,51 @@ class UserRegister(Input):
     password: Password
 
 
+CurrentPassword = Annotated[str, Field(max_length=1024), Storable()]
+# A token we hand out (users/tokens.py) is 32 hex digits, a dot and 43 base64url
+# characters; a little room, and nothing far longer is worth reading.
+Token = Annotated[
+    str,
+    Field(min_length=1, max_length=200, description="as it was given: id.MAC"),
+    Storable(),
+]
+
+
 class UserLogin(Input):
     email: Email
-    password: Annotated[str, Field(max_length=1024), Storable()]
+    password: CurrentPassword
+
+
+class RefreshTokenBody(Input):
+    refresh_token: Token
+
+
+class PasswordChange(Input):
+    current_password: CurrentPassword
+    new_password: Password
+
+
+class PasswordResetRequest(Input):
+    email: Email
+
+
+class PasswordResetConfirm(Input):
+    token: Token
+    new_password: Password
+
+
+class EmailChange(Input):
+    new_email: Email
+    password: CurrentPassword
+
+
+class EmailConfirm(Input):
+    token: Token
+
+
+class EmailConfirmed(BaseModel):
+    message: str
+    email: str = Field(description="the account's address, now verified")
 
 
 class ProfileUpdate(Input):
@@ -98,9 +140,14 @@ class UserRegistered(BaseModel):
 
 
 class LoginToken(BaseModel):
-    token: str
+    token: str = Field(description="the access token (a JWT): send it as Bearer")
     user_id: uuid.UUID
-    expires_at: datetime
+    expires_at: datetime = Field(description="when the access token stops working")
+    refresh_token: str = Field(
+        description="gets a new access token (POST /users/token/refresh) once this one "
+        "expires; each use gives a new one and the used one stops working"
+    )
+    refresh_expires_at: datetime
 
 
 class ProfilePublic(BaseModel):
@@ -121,6 +168,7 @@ class ProfileSeen(ProfilePublic):
 
 class ProfilePrivate(ProfilePublic):
     email: str
+    email_verified: bool = Field(description="whether a mailed link proved the address")
     role: Literal["user", "admin"]
 
 

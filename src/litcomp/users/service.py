@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,14 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import insert_ignore
-from litcomp.kit.errors import Conflict, Forbidden, NotFound, Unauthorized
+from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.suspensions import suspended_error
 from litcomp.kit.times import utcnow
+from litcomp.users import tokens
 from litcomp.users.competitions_client import Competition, CompetitionsClient
 from litcomp.users.models import (
     SUSPENDED,
+    AccountToken,
+    MailOutbox,
     ModerationOutbox,
+    RefreshToken,
     Subscription,
     User,
     fold,
@@ -28,6 +32,16 @@ from litcomp.users.passwords import hash_password, verify_password
 
 MAX_SUBSCRIBERS_PAGE = 1000
 MAX_SUSPENDED_PAGE = 1000
+
+# How long a mailed token works, by what it is for.
+MAILED_TOKEN_TTL = {
+    tokens.RESET_PASSWORD: timedelta(minutes=30),
+    tokens.VERIFY_EMAIL: timedelta(days=2),
+    tokens.CHANGE_EMAIL: timedelta(hours=1),
+}
+# At most this many mails of one kind to one address an hour:
+# more requests are answered alike but send nothing, so nobody can flood a mailbox.
+MAILS_PER_HOUR = 3
 
 
 async def _taken(session: AsyncSession, *, username: str, email: str) -> list[str]:
@@ -72,6 +86,7 @@ async def register(
         )
         session.add(user)
         await session.flush()
+        await _mail_token(session, user, tokens.VERIFY_EMAIL, email)
 
     try:
         user_id = await create_once(session, idempotency_keys, idempotency, create)
@@ -286,3 +301,300 @@ async def all_suspended(*, session: AsyncSession) -> dict[uuid.UUID, str]:
         found.update(page)
         if after is None:
             return found
+
+
+# Sessions: a login starts a family of refresh tokens (users/tokens.py, models.RefreshToken).
+
+
+async def start_session(
+    *, session: AsyncSession, user_id: uuid.UUID, ttl: timedelta
+) -> RefreshToken:
+    """A new session's first refresh token (after a login). The user's expired ones go:
+    nothing can use them, and a used one only had to be known while it could be replayed."""
+    now = utcnow()
+    await session.execute(
+        sa.delete(RefreshToken).where(
+            RefreshToken.user_id == user_id, RefreshToken.expires_at <= now
+        )
+    )
+    refresh = RefreshToken(family_id=uuid.uuid4(), user_id=user_id, expires_at=now + ttl)
+    session.add(refresh)
+    await session.commit()
+    return refresh
+
+
+async def refresh_session(
+    *, session: AsyncSession, secret: bytes, token: str, ttl: timedelta
+) -> tuple[User, RefreshToken]:
+    """Rotate a refresh token: the user and the next token of the session.
+
+    A token used before (rotated) was copied: its whole session ends, for the thief
+    and for the owner alike (who logs in again), and the answer is 401."""
+    now = utcnow()
+    token_id = tokens.token_id(secret, tokens.REFRESH, token)
+    row = None if token_id is None else await session.get(RefreshToken, token_id)
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("the session has ended; log in again", code="invalid_refresh_token")
+    if row.expires_at <= now:
+        raise Unauthorized("the session has expired; log in again", code="refresh_token_expired")
+    rotated = await session.execute(
+        sa.update(RefreshToken)
+        .where(
+            RefreshToken.id == row.id,
+            RefreshToken.rotated_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(rotated_at=now)
+    )
+    if rotated.rowcount != 1:  # type: ignore[attr-defined]
+        user_id, family_id = row.user_id, row.family_id
+        await session.rollback()
+        await _revoke_sessions(session, user_id, now, family_id=family_id)
+        await session.commit()
+        raise Unauthorized(
+            "this session was used from elsewhere and has been ended; log in again",
+            code="refresh_token_reused",
+        )
+    user = await get_user(session=session, user_id=row.user_id)
+    if user.is_suspended:
+        raise suspended_error(user.suspension_reason or "")
+    following = RefreshToken(family_id=row.family_id, user_id=user.id, expires_at=now + ttl)
+    session.add(following)
+    await session.commit()
+    return user, following
+
+
+async def end_session(*, session: AsyncSession, secret: bytes, token: str) -> None:
+    """Log out: the token's session ends. A token that is not one, or of a session
+    already ended, changes nothing (a repeat is harmless)."""
+    token_id = tokens.token_id(secret, tokens.REFRESH, token)
+    row = None if token_id is None else await session.get(RefreshToken, token_id)
+    if row is not None:
+        await _revoke_sessions(session, row.user_id, utcnow(), family_id=row.family_id)
+        await session.commit()
+
+
+async def _revoke_sessions(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    now: datetime,
+    *,
+    family_id: uuid.UUID | None = None,
+    keep: uuid.UUID | None = None,
+) -> None:
+    """End one session of the user (``family_id``), or all but ``keep``."""
+    query = sa.update(RefreshToken).where(
+        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+    )
+    if family_id is not None:
+        query = query.where(RefreshToken.family_id == family_id)
+    if keep is not None:
+        query = query.where(RefreshToken.family_id != keep)
+    await session.execute(query.values(revoked_at=now))
+
+
+# Passwords and addresses.
+
+
+async def change_password(
+    *,
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    current_session: uuid.UUID | None,
+    current_password: str,
+    new_password: str,
+) -> None:
+    """Set a new password; every other session ends, and reset links die."""
+    user = await get_user(session=session, user_id=user_id)
+    await _check_password(user, current_password)
+    user.password_hash = await hash_password(new_password)
+    now = utcnow()
+    await _revoke_sessions(session, user.id, now, keep=current_session)
+    await _use_up(session, user.id, tokens.RESET_PASSWORD, now)
+    await session.commit()
+
+
+async def _check_password(user: User, password: str) -> None:
+    # 403, not 401: the caller's token is good (a 401 would have clients log them out).
+    if not await verify_password(user.password_hash, password):
+        raise Forbidden("the password is wrong", code="wrong_password")
+
+
+async def request_password_reset(*, session: AsyncSession, email: str) -> bool:
+    """Mail a reset link if an account has this address (and it was not mailed too
+    often lately); whether a mail was queued. The caller answers alike either way."""
+    user = await session.scalar(sa.select(User).where(User.email_key == fold(email)))
+    if user is None or await _mailed_too_often(session, tokens.RESET_PASSWORD, user.email_key):
+        return False
+    await _mail_token(session, user, tokens.RESET_PASSWORD, user.email)
+    await session.commit()
+    return True
+
+
+async def reset_password(
+    *, session: AsyncSession, secret: bytes, token: str, new_password: str
+) -> None:
+    """Set the password a reset link was mailed for; every session of the account
+    ends (whoever knew the old password is out), and the other links die."""
+    password_hash = await hash_password(new_password)
+    used = await _redeem(session, secret, token, (tokens.RESET_PASSWORD,))
+    user = await get_user(session=session, user_id=used.user_id)
+    user.password_hash = password_hash
+    if used.email_key == user.email_key:
+        user.email_verified = True  # the link reached them there
+    now = utcnow()
+    await _revoke_sessions(session, user.id, now)
+    await _use_up(session, user.id, tokens.RESET_PASSWORD, now)
+    await session.commit()
+
+
+async def request_email_change(
+    *, session: AsyncSession, user_id: uuid.UUID, new_email: str, password: str
+) -> bool:
+    """Mail a link to confirm ``new_email`` there, and a notice to the current
+    address; whether mails were queued (not when sent too often lately)."""
+    user = await get_user(session=session, user_id=user_id)
+    await _check_password(user, password)
+    if fold(new_email) == user.email_key:
+        raise Conflict("this is already your email address", code="same_email")
+    await _check_email_free(session, new_email)
+    if await _mailed_too_often(session, tokens.CHANGE_EMAIL, fold(new_email)):
+        return False
+    await _mail_token(session, user, tokens.CHANGE_EMAIL, new_email)
+    session.add(
+        MailOutbox(
+            kind="email_changed", recipient=user.email, username=user.username, detail=new_email
+        )
+    )
+    await session.commit()
+    return True
+
+
+async def resend_verification(*, session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Mail the account's address a verification link again; whether one was queued."""
+    user = await get_user(session=session, user_id=user_id)
+    if user.email_verified:
+        raise Conflict("your email address is already verified", code="already_verified")
+    if await _mailed_too_often(session, tokens.VERIFY_EMAIL, user.email_key):
+        return False
+    await _mail_token(session, user, tokens.VERIFY_EMAIL, user.email)
+    await session.commit()
+    return True
+
+
+async def confirm_email(*, session: AsyncSession, secret: bytes, token: str) -> User:
+    """Follow a mailed link that proves an address: the sign-up's (verified now) or a
+    new one's (the account's address from now on, if still free)."""
+    used = await _redeem(session, secret, token, (tokens.VERIFY_EMAIL, tokens.CHANGE_EMAIL))
+    user = await _locked(session, used.user_id)
+    if used.purpose == tokens.CHANGE_EMAIL:
+        await _check_email_free(session, used.email)
+        user.email, user.email_key = used.email, used.email_key
+        await _use_up(session, user.id, tokens.VERIFY_EMAIL, utcnow())  # for the old address
+    elif used.email_key != user.email_key:
+        raise Invalid("this link is for an address the account no longer has", code="token_invalid")
+    user.email_verified = True
+    try:
+        await session.commit()
+    except IntegrityError:  # taken between our check and our update
+        await session.rollback()
+        raise Conflict("this email address is already taken", code="email_taken") from None
+    return user
+
+
+async def _check_email_free(session: AsyncSession, email: str) -> None:
+    if await session.scalar(sa.select(User.id).where(User.email_key == fold(email))):
+        raise Conflict(
+            "this email address is already taken", code="email_taken", details={"fields": ["email"]}
+        )
+
+
+async def _mail_token(session: AsyncSession, user: User, purpose: str, address: str) -> None:
+    """A mailed token for ``purpose`` and the message carrying it, in the caller's
+    transaction (the mail sender sends it once committed). The user's tokens that
+    expired over an hour ago go (the throttle looks an hour back)."""
+    now = utcnow()
+    await session.execute(
+        sa.delete(AccountToken).where(
+            AccountToken.user_id == user.id, AccountToken.expires_at < now - timedelta(hours=1)
+        )
+    )
+    token = AccountToken(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        purpose=purpose,
+        email=address,
+        email_key=fold(address),
+        created_at=now,
+        expires_at=now + MAILED_TOKEN_TTL[purpose],
+    )
+    session.add(token)
+    session.add(
+        MailOutbox(
+            kind=purpose,
+            recipient=address,
+            username=user.username,
+            token_id=token.id,
+            created_at=now,
+        )
+    )
+
+
+async def _mailed_too_often(session: AsyncSession, purpose: str, email_key: str) -> bool:
+    sent = await session.scalar(
+        sa.select(sa.func.count()).where(
+            AccountToken.purpose == purpose,
+            AccountToken.email_key == email_key,
+            AccountToken.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    return (sent or 0) >= MAILS_PER_HOUR
+
+
+async def _redeem(
+    session: AsyncSession, secret: bytes, token: str, purposes: Sequence[str]
+) -> AccountToken:
+    """The mailed token's row, marked used (in the caller's transaction), if it is one
+    of ``purposes``, unused and unexpired."""
+    row = await _mailed_token(session, secret, token, purposes)
+    if row is None:
+        raise Invalid("this link is not valid", code="token_invalid")
+    now = utcnow()
+    if row.used_at is not None:
+        raise Invalid("this link has already been used", code="token_used")
+    if row.expires_at <= now:
+        raise Invalid("this link has expired; ask for a new one", code="token_expired")
+    taken = await session.execute(
+        sa.update(AccountToken)
+        .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise Invalid("this link has already been used", code="token_used")
+    return row
+
+
+async def _mailed_token(
+    session: AsyncSession, secret: bytes, token: str, purposes: Sequence[str]
+) -> AccountToken | None:
+    for purpose in purposes:
+        token_id = tokens.token_id(secret, purpose, token)
+        row = None if token_id is None else await session.get(AccountToken, token_id)
+        if row is not None and row.purpose == purpose:
+            return row
+    return None
+
+
+async def _use_up(session: AsyncSession, user_id: uuid.UUID, purpose: str, now: datetime) -> None:
+    """The user's unused tokens for ``purpose`` stop working."""
+    await session.execute(
+        sa.update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -16,7 +16,38 @@ class UsersSettings(BaseServiceSettings):
     users_http_port: int = Field(0, ge=0, le=65535, description="0: any free port")
     users_grpc_port: int = Field(0, ge=0, le=65535, description="0: any free port")
     jwt_private_key_file: Path = Field(default_factory=in_var_dir("jwt-signing-key.pem"))
-    jwt_ttl_seconds: int = Field(3600, ge=60, le=30 * 24 * 3600)
+    jwt_ttl_seconds: int = Field(
+        3600,
+        ge=5,
+        le=30 * 24 * 3600,
+        description="how long an access token lives (the web app renews it before then)",
+    )
+    refresh_ttl_seconds: int = Field(
+        30 * 24 * 3600,
+        ge=60,
+        le=365 * 24 * 3600,
+        description="how long a refresh token lives; each refresh issues a new one",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        pattern=r"^https?://[^/?#]+(/[^?#]*)?$",
+        description="the web app's address, for the links in mails",
+    )
+    smtp_url: str | None = Field(
+        None,
+        pattern=r"^smtps?://",
+        description="smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps:// "
+        "(TLS); unset: each mail is written as an .eml file in LITCOMP_MAIL_DIR",
+    )
+    mail_dir: Path = Field(default_factory=in_var_dir("mail"))
+    mail_from: str = Field("litcomp <no-reply@litcomp.localhost>", min_length=3)
+    mail_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="how often the mail outbox is looked at (a mail is sent at once; "
+        "this is for what waits for a retry)",
+    )
     moderation_outbox_poll_seconds: float = Field(
         default=2.0,
         gt=0,

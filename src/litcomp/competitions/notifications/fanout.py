@@ -19,11 +19,8 @@ an anonymous competition, ``competition.revealed`` tells them its authors are sh
 A ``writer.published`` job for an entry disqualified before it is done tells nobody.
 """
 
-import asyncio
-import contextlib
 import logging
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,14 +41,12 @@ from litcomp.competitions.notifications.schemas import (
 from litcomp.competitions.notifications.store import Notice
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.users_client import UsersClient
-from litcomp.kit.background import Background
+from litcomp.kit.background import Worker, retry_delay
 from litcomp.kit.db import is_outage
 from litcomp.kit.errors import Unavailable
 from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
-
-MAX_RETRY_SECONDS = 300
 
 # What a job announces, by its type: the message and the model of its data.
 ANNOUNCEMENTS: dict[str, tuple[type[Message[Any]], type[BaseModel]]] = {
@@ -62,7 +57,7 @@ ANNOUNCEMENTS: dict[str, tuple[type[Message[Any]], type[BaseModel]]] = {
 WRITER_PUBLISHED = type_name(WriterPublished)
 
 
-class FanoutWorker(Background):
+class FanoutWorker(Worker):
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -72,34 +67,22 @@ class FanoutWorker(Background):
         *,
         poll_seconds: float,
     ) -> None:
-        super().__init__()
+        super().__init__(poll_seconds=poll_seconds)
         self._sessionmaker = sessionmaker
         self._read_sessionmaker = read_sessionmaker
         self._users = users
         self._wakeups = wakeups
-        self._poll = poll_seconds
-        self._kicked = asyncio.Event()
 
-    def kick(self) -> None:
-        """A job was just committed: look now rather than at the next poll."""
-        self._kicked.set()
-
-    async def start(self) -> None:
-        self.start_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kicked.wait(), self._poll)
-            self._kicked.clear()
-            try:
-                while await self.work_one():
-                    pass
-            except Unavailable as error:
-                log.info("fan-out waits for the users service: %s", error.message)
-            except Exception as error:
-                if not is_outage(error):
-                    log.exception("fan-out failed; the job stays and is retried")
+    async def work(self) -> None:
+        """Do the jobs that are due until none is, or users cannot be reached."""
+        try:
+            while await self.work_one():
+                pass
+        except Unavailable as error:
+            log.info("fan-out waits for the users service: %s", error.message)
+        except Exception as error:
+            if not is_outage(error):
+                log.exception("fan-out failed; the job stays and is retried")
 
     async def work_one(self) -> bool:
         """Do one job that is due; False when there is none left."""
@@ -122,7 +105,7 @@ class FanoutWorker(Background):
         return True
 
     async def _postpone(self, job: FanoutJob) -> None:
-        delay = timedelta(seconds=min(2 ** (job.attempts + 1), MAX_RETRY_SECONDS))
+        delay = retry_delay(job.attempts)
         async with self._sessionmaker() as session:
             await session.execute(
                 sa.update(FanoutJob)

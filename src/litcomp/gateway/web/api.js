@@ -1,7 +1,7 @@
 // The one way the app talks to litcomp: fetch with the token, JSON both ways, and
 // every failure turned into an ApiError that `describe` puts into words.
 
-import { session, signOut } from "./session.js";
+import { freshToken, renew, session, signOut } from "./session.js";
 
 export class ApiError extends Error {
   constructor(status, code, message, details = null) {
@@ -12,38 +12,65 @@ export class ApiError extends Error {
   }
 }
 
+// Errors that an up-to-date token may not get: renewing it is worth a second try.
+const STALE_TOKEN = new Set(["token_expired", "email_unverified"]);
+
 /**
  * Call the API. `idempotent: true` sends an Idempotency-Key, so the gateway may
  * retry the POST on another instance and a repeat creates nothing twice. `token`
  * overrides the session's (to read the profile of a login not yet stored).
- * `keepalive: true` lets the request finish after the page is left.
+ * `keepalive: true` lets the request finish after the page is left. With the
+ * session's token, an access token that expired anyway (a sleeping laptop), or
+ * that says the address is unverified (confirmed since, maybe on a phone), is
+ * renewed once and the request sent again.
  */
 export async function api(path, { method = "GET", body, idempotent = false, token, keepalive = false } = {}) {
-  const current = session();
-  const bearer = token ?? current?.token;
-  const headers = { Accept: "application/json" };
-  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  const own = token === undefined && session() !== null;
+  const key = idempotent ? newKey() : null; // the same for the retry: it is one request
   // A file (a picture) goes as it is, with its own type; anything else as JSON.
   const raw = body instanceof Blob;
-  if (body !== undefined) headers["Content-Type"] = raw ? body.type : "application/json";
-  if (idempotent) headers["Idempotency-Key"] = newKey();
-  let response;
+  const send = async (bearer) => {
+    const headers = { Accept: "application/json" };
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    if (body !== undefined) headers["Content-Type"] = raw ? body.type : "application/json";
+    if (key) headers["Idempotency-Key"] = key;
+    try {
+      return await fetch(path, {
+        method,
+        headers,
+        body: body === undefined || raw ? body : JSON.stringify(body),
+        keepalive,
+      });
+    } catch {
+      throw new ApiError(0, "network", "litcomp cannot be reached. Check your connection and try again.");
+    }
+  };
+  const bearer = own ? await renewed(() => freshToken()) : token;
+  let response = await send(bearer);
+  let data = await readJson(response);
+  // The token is renewed and the request sent again, once, when the token is out of
+  // date: expired, or saying the address is unverified when it was verified since.
+  if (own && STALE_TOKEN.has(data?.error?.code)) {
+    const again = await renewed(() => renew(bearer));
+    if (again) {
+      response = await send(again);
+      data = await readJson(response);
+    }
+  }
+  if (response.ok) return data;
+  const error = toError(response.status, data);
+  if (error.status === 401 && own && session()) signOut("Your session has ended. Please log in again.");
+  if (error.code === "suspended" && own) signOutSuspended(error.message);
+  throw error;
+}
+
+/** A token from `get` (a renewal); a renewal that cannot reach litcomp is a network error. */
+async function renewed(get) {
   try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined || raw ? body : JSON.stringify(body),
-      keepalive,
-    });
+    return await get();
   } catch {
     throw new ApiError(0, "network", "litcomp cannot be reached. Check your connection and try again.");
   }
-  const data = await readJson(response);
-  if (response.ok) return data;
-  const error = toError(response.status, data);
-  if (error.status === 401 && current && !token) signOut("Your session has ended. Please log in again.");
-  if (error.code === "suspended" && current && !token) signOutSuspended(error.message);
-  throw error;
 }
 
 /**
@@ -79,6 +106,9 @@ export function describe(error) {
   if (!(error instanceof ApiError)) return "Something went wrong in the page. Reload and try again.";
   if (error.code === "validation_failed" && Array.isArray(error.details)) {
     return `Please check the form. ${problems(error.details).join(" ")}`;
+  }
+  if (error.code === "email_unverified") {
+    return "Please confirm your email address first: follow the link we mailed you, or send it again from your profile.";
   }
   if (error.code === "rate_limited") return "Too many requests. Please wait a moment and try again.";
   if (error.status === 0) return error.message;

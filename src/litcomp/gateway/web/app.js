@@ -2,6 +2,7 @@
 // pages to their addresses, draws the header, and keeps live notifications
 // running for whoever is signed in.
 
+import { confirmEmailPage, forgotPasswordPage, resetPasswordPage } from "./account.js";
 import { loginPage, signupPage } from "./auth.js";
 import { editCompetitionPage, newCompetitionPage } from "./admin.js";
 import { ballotPage } from "./ballot.js";
@@ -13,11 +14,14 @@ import { bellLink, notificationsPage, startNotifications } from "./notify.js";
 import { profilePage, requireSession, userPage } from "./profile.js";
 import { resultsPage } from "./results.js";
 import { go, refresh, route, start } from "./router.js";
-import { isAdmin, onSessionChange, session, signOut } from "./session.js";
+import { isAdmin, logOut as endSession, onSessionChange, session } from "./session.js";
 
 route("/", () => go("/competitions"));
 route("/login", loginPage);
 route("/signup", signupPage);
+route("/password/forgot", forgotPasswordPage);
+route("/password/reset", resetPasswordPage);
+route("/email/confirm", confirmEmailPage);
 route("/competitions", competitionsPage);
 route("/competitions/:id", competitionPage);
 route("/competitions/:id/entries/:sid", entryPage);
@@ -59,7 +63,7 @@ function markCurrent() {
 }
 
 function logOut() {
-  signOut();
+  endSession();
   go("/competitions");
 }
 

@@ -13,6 +13,8 @@ export async function logIn(email, password) {
     token: login.token,
     user_id: login.user_id,
     expires_at: login.expires_at,
+    refresh_token: login.refresh_token,
+    refresh_expires_at: login.refresh_expires_at,
     username: profile.username,
     role: profile.role,
   });
@@ -50,6 +52,7 @@ export function loginPage(ctx) {
   ctx.view.append(
     h("h1", {}, "Log in"),
     form,
+    h("p", { class: "narrow" }, h("a", { href: "#/password/forgot" }, "Forgot password?")),
     h("p", { class: "narrow" }, "New here? ", h("a", { href: "#/signup" }, "Create an account"), "."),
   );
 }

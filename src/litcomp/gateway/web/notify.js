@@ -7,13 +7,13 @@
 import { api, describe, signOutSuspended } from "./api.js";
 import { h, ordinal } from "./dom.js";
 import { onLeave } from "./router.js";
-import { session, signOut } from "./session.js";
+import { freshToken, renew, session, signOut } from "./session.js";
 
 const TOAST_MS = 10_000;
 const UNAUTHORIZED = 4401;
 const SUSPENDED = 4403;
 
-const state = { unread: 0, lastId: null, socket: null, retries: 0, timer: null, run: 0 };
+const state = { unread: 0, lastId: null, socket: null, retries: 0, timer: null, run: 0, renewed: false };
 const listeners = new Set();
 const bell = h("a", { href: "#/notifications", class: "bell" });
 
@@ -42,7 +42,7 @@ export async function startNotifications() {
   } catch {
     state.lastId = null; // unknown: the socket then sends only new notices
   }
-  if (run === state.run && session() === me) connect();
+  if (run === state.run && session()?.user_id === me.user_id) connect();
 }
 
 export function stopNotifications() {
@@ -62,16 +62,24 @@ export function setUnread(count) {
   renderBell();
 }
 
-function connect() {
-  const me = session();
-  if (!me) return;
-  const params = new URLSearchParams({ token: me.token });
+async function connect() {
+  const run = state.run;
+  let token = null;
+  try {
+    token = await freshToken();
+  } catch {
+    token = session()?.token ?? null; // renewal unreachable: the socket says whether it still works
+  }
+  if (!token || run !== state.run) return;
+  const params = new URLSearchParams({ token });
   if (state.lastId !== null) params.set("after", String(state.lastId));
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws?${params}`);
+  socket.token = token;
   state.socket = socket;
   socket.addEventListener("open", () => {
     state.retries = 0;
+    state.renewed = false;
     setLive(true);
   });
   socket.addEventListener("message", (event) => receive(event.data));
@@ -83,7 +91,16 @@ function closed(socket, code, reason) {
   state.socket = null;
   setLive(false);
   if (code === UNAUTHORIZED) {
-    signOut("Your session has ended. Please log in again.");
+    // Most often the access token expired while the socket was away: renew once, retry.
+    if (state.renewed) {
+      signOut("Your session has ended. Please log in again.");
+      return;
+    }
+    state.renewed = true;
+    renew(socket.token).then(
+      (token) => token && connect(),
+      () => (state.timer = setTimeout(connect, 5000)),
+    );
     return;
   }
   if (code === SUSPENDED) {

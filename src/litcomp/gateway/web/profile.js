@@ -1,6 +1,7 @@
 // Profiles: mine (entries, subscriptions, writers followed, bio and picture) and
 // anyone's public one (people.js draws its portfolio).
 
+import { accountSection } from "./account.js";
 import { api, describe } from "./api.js";
 import { alertBox, busy, countdown, dateTime, field, h, plural } from "./dom.js";
 import { competitionHref, subscribeButton } from "./competitions.js";
@@ -31,6 +32,7 @@ export async function profilePage(ctx) {
     card,
     pictureForm(profile.value, showCard),
     editForm(profile.value, showCard),
+    accountSection(profile.value),
     section("Your entries", entries, entryList),
     section("Your subscriptions", subscriptions, subscriptionList),
     section("Writers you follow", following, followingList),

@@ -11,7 +11,7 @@ from alembic import op
 from litcomp.kit.db import UTCDateTime
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 
 
 def upgrade() -> None:
