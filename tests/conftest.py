@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.support import Account, Platform, log_in, notices, sign_up, unique
+from tests.support.mailbox import Mailbox
 
 ADMIN_URL = os.environ.get(
     "LITCOMP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -100,3 +101,12 @@ def writer(users: httpx.Client) -> Account:
 @pytest.fixture
 def reader(users: httpx.Client) -> Account:
     return sign_up(users, "reader")
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server in the test process, for a platform whose mail goes to it."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()

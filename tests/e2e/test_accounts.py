@@ -31,14 +31,6 @@ ODD = ["", " ", "\u202e\u0000", "x" * 5000, "\ud800", "é" * 300]
 
 
 @pytest.fixture(scope="module")
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture(scope="module")
 def database(make_database: Callable[[str], str]) -> str:
     return make_database("accounts_users")
 

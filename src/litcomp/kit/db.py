@@ -7,6 +7,7 @@ above this module stays portable between the two.
 
 import hashlib
 import socket
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 from litcomp.kit.times import as_utc
 
@@ -144,6 +145,26 @@ async def insert_ignore(
     statement = upsert(session, model).values(**values).on_conflict_do_nothing()
     result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def id_page(
+    session: AsyncSession,
+    column: InstrumentedAttribute[uuid.UUID],
+    where: sa.ColumnElement[bool],
+    *,
+    page_size: int,
+    after: uuid.UUID | None,
+    most: int,
+) -> tuple[list[uuid.UUID], uuid.UUID | None]:
+    """One page of the ids in ``column`` of the rows ``where`` selects, in id order
+    (``page_size`` of them, at most ``most``), and the id to continue after (None at
+    the end): keyset paging, as fast on the last page as on the first."""
+    size = page_size if 0 < page_size <= most else most
+    query = sa.select(column).where(where)
+    if after is not None:
+        query = query.where(column > after)
+    ids = list(await session.scalars(query.order_by(column).limit(size + 1)))
+    return ids[:size], ids[size - 1] if len(ids) > size else None
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from litcomp.kit.db import insert_ignore
+from litcomp.kit.db import id_page, insert_ignore
 from litcomp.kit.errors import Conflict, Invalid, NotFound
 from litcomp.kit.times import utcnow
 from litcomp.users.competitions_client import CompetitionsClient, Entry
@@ -147,12 +147,14 @@ async def list_followers(
     *, session: AsyncSession, writer_id: uuid.UUID, page_size: int, after: uuid.UUID | None
 ) -> tuple[list[uuid.UUID], uuid.UUID | None]:
     """One page of follower ids in id order, and the id to continue after (None at the end)."""
-    size = page_size if 0 < page_size <= MAX_FOLLOWERS_PAGE else MAX_FOLLOWERS_PAGE
-    query = sa.select(Follow.follower_id).where(Follow.writer_id == writer_id)
-    if after is not None:
-        query = query.where(Follow.follower_id > after)
-    ids = list(await session.scalars(query.order_by(Follow.follower_id).limit(size + 1)))
-    return ids[:size], ids[size - 1] if len(ids) > size else None
+    return await id_page(
+        session,
+        Follow.follower_id,
+        Follow.writer_id == writer_id,
+        page_size=page_size,
+        after=after,
+        most=MAX_FOLLOWERS_PAGE,
+    )
 
 
 async def portfolio(

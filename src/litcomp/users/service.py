@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import insert_ignore
+from litcomp.kit.db import id_page, insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.suspensions import suspended_error
@@ -185,12 +185,14 @@ async def list_subscribers(
     *, session: AsyncSession, competition_id: uuid.UUID, page_size: int, after: uuid.UUID | None
 ) -> tuple[list[uuid.UUID], uuid.UUID | None]:
     """One page of subscriber ids in id order, and the id to continue after (None at the end)."""
-    size = page_size if 0 < page_size <= MAX_SUBSCRIBERS_PAGE else MAX_SUBSCRIBERS_PAGE
-    query = sa.select(Subscription.user_id).where(Subscription.competition_id == competition_id)
-    if after is not None:
-        query = query.where(Subscription.user_id > after)
-    ids = list(await session.scalars(query.order_by(Subscription.user_id).limit(size + 1)))
-    return ids[:size], ids[size - 1] if len(ids) > size else None
+    return await id_page(
+        session,
+        Subscription.user_id,
+        Subscription.competition_id == competition_id,
+        page_size=page_size,
+        after=after,
+        most=MAX_SUBSCRIBERS_PAGE,
+    )
 
 
 async def create_admin(
