@@ -10,7 +10,7 @@ from tests.support import PASSWORD, unique
 def sign_up(page: Page, prefix: str) -> str:
     """Create an account through the sign-up form; returns the username."""
     username = unique(prefix)
-    page.goto("/#/signup")
+    page.goto("/signup")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Email").fill(f"{username}@example.com")
     page.get_by_label("Password").fill(PASSWORD)
@@ -21,7 +21,7 @@ def sign_up(page: Page, prefix: str) -> str:
 
 
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    page.goto("/#/login")
+    page.goto("/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
@@ -38,6 +38,6 @@ def bell(page: Page, unread: int) -> Locator:
     return page.get_by_role("link", name=name, exact=True)
 
 
-def hash_of(page: Page) -> str:
-    """The app's address of the page shown (``/#/...``), to open it elsewhere."""
+def address_of(page: Page) -> str:
+    """The app's address of the page shown (``/...``), to open it elsewhere."""
     return "/" + page.url.split("/", 3)[3]

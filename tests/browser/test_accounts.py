@@ -66,7 +66,7 @@ def test_an_active_writer_stays_signed_in_across_expiries(here: People) -> None:
     renewed = stored_session(page)
     assert renewed["refresh_token"] != first["refresh_token"]
     assert renewed["expires_at"] > first["expires_at"]
-    page.goto("/#/profile")
+    page.goto("/profile")
     page.get_by_label("Bio").fill("Still here after the first token expired.")
     page.get_by_role("button", name="Save profile").click()
     expect(page.get_by_text("Your profile is saved.")).to_be_visible()
@@ -78,7 +78,7 @@ def test_two_tabs_share_one_session_without_ending_it(here: People) -> None:
     page = here.open("writer")
     sign_up(page, "tabs")
     other = page.context.new_page()
-    other.goto("/#/profile")
+    other.goto("/profile")
     expect(other.get_by_role("button", name="Log out")).to_be_visible()
     start = stored_session(page)["token"]
     for tab in (page, other):  # both tabs see every renewal, and neither is signed out
@@ -104,7 +104,7 @@ def test_a_forgotten_password_is_reset_by_mail(here: People, mailbox: Mailbox) -
     username = sign_up(page, "forgetful")
     email = f"{username}@example.com"
     page.get_by_role("button", name="Log out").click()
-    page.goto("/#/login")
+    page.goto("/login")
     page.get_by_role("link", name="Forgot password?").click()
     page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Send the link").click()
@@ -126,7 +126,7 @@ def test_a_forgotten_password_is_reset_by_mail(here: People, mailbox: Mailbox) -
     page.get_by_role("button", name="Set the new password").click()
     expect(page.get_by_role("alert")).to_have_text("This link has already been used.")
 
-    page.goto("/#/password/reset")  # the address cut short by a mail program
+    page.goto("/password/reset")  # the address cut short by a mail program
     expect(page.get_by_role("alert")).to_contain_text("This link is incomplete.")
 
 
@@ -134,7 +134,7 @@ def test_confirming_the_address_and_changing_the_password(here: People, mailbox:
     page = here.open("writer")
     username = sign_up(page, "careful")
     email = f"{username}@example.com"
-    page.goto("/#/profile")
+    page.goto("/profile")
     status = page.locator("#email-status")
     expect(status).to_contain_text("Not verified")
     status.get_by_role("button", name="Send the confirmation link again").click()
@@ -160,7 +160,7 @@ def test_changing_the_address_by_the_mailed_link(here: People, mailbox: Mailbox)
     page = here.open("writer")
     username = sign_up(page, "moving")
     new = f"{username}-new@example.com"
-    page.goto("/#/profile")
+    page.goto("/profile")
     form = page.locator("form").filter(has_text="Change your email address")
     form.get_by_label("New email").fill(new)
     form.get_by_label("Your password").fill("not my password")
@@ -190,7 +190,7 @@ def test_entering_waits_for_a_confirmed_address(
         competition = create_competition(client, admin, unique("Verified "))
         page = here.open("writer")
         username = sign_up(page, "entrant")
-        page.goto(f"/#/competitions/{competition}")
+        page.goto(f"/competitions/{competition}")
         page.get_by_role("button", name="Enter this competition").click()
         page.get_by_label("Title").fill("A confirmed story")
         page.get_by_label("Your text").fill("Once upon a time, a writer confirmed.")

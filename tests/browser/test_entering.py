@@ -39,7 +39,7 @@ def test_a_story_survives_an_ended_session_and_a_reload_then_is_sent(
     )
     page = people.open("writer")
     log_in(page, writer.email)
-    page.goto(f"/#/competitions/{competition}")
+    page.goto(f"/competitions/{competition}")
     page.get_by_role("button", name="Enter this competition").click()
     page.get_by_label("Title").fill("Ships that never came")
     page.get_by_label("Your text").fill("The lighthouse keeper")
@@ -86,7 +86,7 @@ def test_a_draft_is_restored_after_a_new_login_elsewhere(
     competition = create_competition(api, admin_account, unique("Letters "))
     first = people.open("laptop")
     log_in(first, writer.email)
-    first.goto(f"/#/competitions/{competition}")
+    first.goto(f"/competitions/{competition}")
     first.get_by_role("button", name="Enter this competition").click()
     first.get_by_label("Title").fill("Dear nobody")
     first.get_by_label("Your text").fill("I am writing to say")
@@ -94,7 +94,7 @@ def test_a_draft_is_restored_after_a_new_login_elsewhere(
 
     second = people.open("phone", phone=True)  # another browser: only the server has it
     log_in(second, writer.email)
-    second.goto(f"/#/competitions/{competition}")
+    second.goto(f"/competitions/{competition}")
     expect(second.get_by_text("Your draft is restored.")).to_be_visible()
     expect(second.get_by_label("Title")).to_have_value("Dear nobody")
     expect(second.get_by_label("Your text")).to_have_value("I am writing to say")
@@ -113,7 +113,7 @@ def test_an_entry_is_edited_and_withdrawn_while_entries_are_open(
     assert entered.status_code == 201, entered.text
     page = people.open("writer")
     log_in(page, writer.email)
-    page.goto(f"/#/competitions/{competition}")
+    page.goto(f"/competitions/{competition}")
     expect(page.locator(".your-entry")).to_contain_text("You entered First try")
     expect(page.get_by_role("button", name="Enter this competition")).to_have_count(0)
 
@@ -148,7 +148,7 @@ def test_equal_likes_share_a_place_on_the_results_page(
         assert entered.status_code == 201, entered.text
     time.sleep(lasts.total_seconds())
     page = people.open("reader")
-    page.goto(f"/#/competitions/{competition}/results")
+    page.goto(f"/competitions/{competition}/results")
     rows = page.get_by_role("table").get_by_role("row")
     expect(rows.nth(1)).to_contain_text("1st (tied)")
     expect(rows.nth(2)).to_contain_text("1st (tied)")

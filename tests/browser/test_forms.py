@@ -10,7 +10,7 @@ from tests.support import Account, sign_up
 def test_logging_in_by_keyboard_alone(people: People, api: httpx.Client) -> None:
     account: Account = sign_up(api, "keys")
     page = people.open("keyboard")
-    page.goto("/#/login")
+    page.goto("/login")
     heading = page.get_by_role("heading", name="Log in", level=1)
     expect(heading).to_be_focused()  # the router starts keyboard users at the content
 
@@ -33,7 +33,7 @@ def test_logging_in_by_keyboard_alone(people: People, api: httpx.Client) -> None
 def test_a_wrong_password_is_explained(people: People, api: httpx.Client) -> None:
     account = sign_up(api, "oops")
     page = people.open("oops")
-    page.goto("/#/login")
+    page.goto("/login")
     page.get_by_label("Email").fill(account.email)
     page.get_by_label("Password").fill("not my password")
     page.get_by_role("button", name="Log in").click()
@@ -45,7 +45,7 @@ def test_a_wrong_password_is_explained(people: People, api: httpx.Client) -> Non
 
 def test_invalid_sign_up_fields_are_named(people: People) -> None:
     page = people.open("signup")
-    page.goto("/#/signup")
+    page.goto("/signup")
     page.get_by_label("Username").fill("ok_name")
     page.get_by_label("Email").fill("not-an-email")
     page.get_by_label("Password").fill("short")

@@ -47,7 +47,7 @@ def _wait_until(moment: datetime) -> None:
 
 
 def _open_entry(page: Page, competition: str, submission: str, title: str) -> None:
-    page.goto(f"/#/competitions/{competition}/entries/{submission}")
+    page.goto(f"/competitions/{competition}/entries/{submission}")
     expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
 
 
@@ -63,7 +63,7 @@ def test_a_named_judge_scores_an_entry_and_the_results_show_the_mean(
 
     admin = people.open("admin")
     log_in(admin, admin_account.email)
-    admin.goto(f"/#/competitions/{competition}")
+    admin.goto(f"/competitions/{competition}")
     expect(admin.get_by_text("Judged by: the mean of the judges' scores")).to_be_visible()
     expect(admin.get_by_text("No judges named yet.")).to_be_visible()
     editor = admin.get_by_role("form", name="Name the judges")
@@ -103,7 +103,7 @@ def test_a_named_judge_scores_an_entry_and_the_results_show_the_mean(
     expect(other.get_by_role("form", name="Your score")).to_have_count(0)
     expect(other.get_by_text("Likes are counted but hidden until the results.")).to_be_visible()
 
-    page.goto(f"/#/competitions/{competition}/results")
+    page.goto(f"/competitions/{competition}/results")
     table = page.get_by_role("table")
     expect(table).to_contain_text("judges' scores", timeout=30_000)
     expect(table.get_by_role("columnheader", name="Mean score")).to_be_visible()
@@ -125,7 +125,7 @@ def test_a_reader_ranks_what_they_read_on_their_ballot(
 
     page = people.open("voter")
     log_in(page, voter.email)
-    page.goto(f"/#/competitions/{competition}")
+    page.goto(f"/competitions/{competition}")
     expect(page.get_by_text("Judged by: ranked ballots of readers.")).to_be_visible()
     expect(page.get_by_role("link", name="Most liked")).to_have_count(0)
     _wait_until(voting_starts)
@@ -170,7 +170,7 @@ def test_ranked_results_show_each_entrys_score_and_ballots(
     )
     entries = [_enter(api, competition, writer, f"Tale {n}") for n, writer in enumerate(writers)]
     page = people.open("reader")
-    page.goto(f"/#/competitions/{competition}/results")
+    page.goto(f"/competitions/{competition}/results")
     _wait_until(voting_starts)
     for voter in voters:
         cast = api.put(

@@ -11,7 +11,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import People
-from tests.browser.steps import bell, hash_of, log_in, sign_up, toast
+from tests.browser.steps import address_of, bell, log_in, sign_up, toast
 from tests.support import Account, unique
 
 SCRIPT = "<script>window.pwned=1</script>"
@@ -28,7 +28,7 @@ def create_competition(admin: Page, title: str) -> str:
     admin.get_by_role("button", name="Create competition").click()
     expect(admin.get_by_role("heading", name=title, level=1)).to_be_visible()
     expect(admin.get_by_text("Open", exact=True)).to_be_visible()
-    return hash_of(admin)
+    return address_of(admin)
 
 
 def assert_not_run(page: Page) -> None:

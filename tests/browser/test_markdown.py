@@ -46,7 +46,7 @@ def test_markdown_is_formatted_and_nothing_typed_runs(
     failed: list[str] = []
     page.on("response", lambda answer: failed.append(answer.url) if answer.status >= 400 else None)
     log_in(page, reader.email)
-    page.goto(f"/#/competitions/{competition}")
+    page.goto(f"/competitions/{competition}")
     card = page.locator(".entry-list li").filter(has_text="Night trains")
     expect(card).to_contain_text(words)
 

@@ -46,11 +46,11 @@ def test_results_show_the_places_and_a_chart(
     like(api, first, competition, other)
 
     page = people.open("results", phone=True)
-    page.goto(f"/#/competitions/{competition}?sort=top")
+    page.goto(f"/competitions/{competition}?sort=top")
     entries = page.locator(".entry-list h3")
     expect(entries).to_have_text(["Frog pond", "Autumn moon"])  # most liked first
 
-    page.goto(f"/#/competitions/{competition}/results")
+    page.goto(f"/competitions/{competition}/results")
     # Until the end the page says when; then it shows the places without a reload.
     bars = page.locator(".bars li")
     expect(bars).to_have_count(2)
@@ -72,7 +72,7 @@ def test_profile_edits_and_subscriptions(
     competition = create_competition(api, admin_account, title)
     page = people.open("profile")
     log_in(page, me.email)
-    page.goto(f"/#/competitions/{competition}")
+    page.goto(f"/competitions/{competition}")
     page.get_by_role("button", name="Subscribe to new entries").click()
     expect(page.get_by_role("status").filter(has_text="Subscribed")).to_be_visible()
 

@@ -72,7 +72,7 @@ def test_likes_wait_for_the_voting_phase(
         headers=writer.auth,
     )
     assert entered.status_code == 201, entered.text
-    entry = f"/#/competitions/{competition}/entries/{entered.json()['submission_id']}"
+    entry = f"/competitions/{competition}/entries/{entered.json()['submission_id']}"
 
     page = people.open("voter")
     log_in(page, reader.email)
@@ -81,7 +81,7 @@ def test_likes_wait_for_the_voting_phase(
     expect(page.get_by_role("button", name="Like this entry")).to_have_count(0)
 
     time.sleep(max(0.0, (entries_close - datetime.now(UTC)).total_seconds()) + 1.5)
-    page.goto("/#/competitions?status=voting")
+    page.goto("/competitions?status=voting")
     page.get_by_role("link", name="Voting", exact=True).click()
     page.get_by_role("link", name=entry and "Ballot", exact=False).first.click()
     expect(page.get_by_text("Voting ends in")).to_be_visible()

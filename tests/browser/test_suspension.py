@@ -13,7 +13,7 @@ REASON = "Plagiarised <b>story</b> — «copié» 🙂"
 
 
 def try_to_log_in(page: Page, account: Account) -> None:
-    page.goto("/#/login")
+    page.goto("/login")
     page.get_by_label("Email").fill(account.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -28,7 +28,7 @@ def test_an_admin_suspends_and_the_writer_is_told_why(
 
     admin_page = people.open("admin")
     log_in(admin_page, admin_account.email)
-    admin_page.goto(f"/#/users/{writer.user_id}")
+    admin_page.goto(f"/writers/{writer.user_id}")
     moderation = admin_page.get_by_role("region", name="Moderation")
     expect(moderation).to_contain_text("Not suspended")
     moderation.get_by_label("Reason for suspending").fill(REASON)
@@ -59,7 +59,7 @@ def test_others_see_no_moderation_on_a_profile(people: People, api: httpx.Client
     writer, reader = sign_up(api, "writer"), sign_up(api, "reader")
     page = people.open("reader")
     log_in(page, reader.email)
-    page.goto(f"/#/users/{writer.user_id}")
+    page.goto(f"/writers/{writer.user_id}")
     expect(page.get_by_role("heading", name=writer.username)).to_be_visible()
     expect(page.get_by_role("region", name="Moderation")).to_have_count(0)
     expect(page.get_by_role("button", name="Suspend")).to_have_count(0)

@@ -50,3 +50,42 @@ def test_unknown_files_and_other_methods_are_404(client: httpx.Client):
 def test_the_services_keep_their_paths(client: httpx.Client):
     assert client.get("/competitions").json()["path"] == "/competitions"  # the echo upstream
     assert client.get("/status").headers["content-type"] == "text/html; charset=utf-8"
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/competitions", "/competitions/abc", "/competitions/abc/entries/def", "/writers/abc"],
+)
+def test_a_browser_opening_a_page_gets_the_app(client: httpx.Client, path: str):
+    response = client.get(path, headers={"Accept": BROWSER})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["vary"] == "Accept"
+    assert '<script type="module" src="/app/app.js">' in response.text
+
+
+@pytest.mark.parametrize(
+    "accept", [None, "*/*", "application/json", "text/html, application/json", "text/*;q=0.5, */*"]
+)
+def test_any_other_request_to_an_api_path_is_forwarded(client: httpx.Client, accept: str | None):
+    headers = {"Accept": accept} if accept else {}
+    if accept is None:
+        client.headers.pop("accept", None)
+    response = client.get("/competitions/abc", headers=headers)
+    assert response.json()["path"] == "/competitions/abc"  # the echo upstream
+
+
+def test_a_browser_opening_an_api_path_that_is_no_page_gets_the_json(client: httpx.Client):
+    response = client.get("/competitions/abc/submissions", headers={"Accept": BROWSER})
+    assert response.json()["path"] == "/competitions/abc/submissions"
+
+
+def test_a_browser_opening_an_unknown_address_gets_the_app_saying_not_found(client: httpx.Client):
+    response = client.get("/no/such/page", headers={"Accept": BROWSER})
+    assert response.status_code == 404
+    assert '<script type="module" src="/app/app.js">' in response.text
+    expect_error(client.get("/no/such/page"), 404)  # JSON for anyone else
+    assert client.get("/app/app.js", headers={"Accept": BROWSER}).status_code == 200

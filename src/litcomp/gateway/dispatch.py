@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable
 
-from litcomp.gateway import docs, openapi, operators, web
+from litcomp.gateway import docs, openapi, operators, pages, web
 from litcomp.gateway.client_protocol import Pipe
 from litcomp.gateway.clients import Networks, TrustedProxies
 from litcomp.gateway.forwarding import Forwarder, Reply, no_instance
@@ -140,6 +140,8 @@ class Dispatcher:
             self._later(self._own(request), reply)
         elif route.websocket:
             reply(error(400, "bad_request", "this route takes a WebSocket upgrade"))
+        elif (request.method == "GET" or request.method == "HEAD") and pages.is_navigation(request):
+            self._later(self._page(request), reply)  # a browser opening the app's page
         else:
             self.forwarder.forward(request, route, request_id, reply)
 
@@ -162,7 +164,9 @@ class Dispatcher:
 
     async def _own(self, request: Request) -> Response:
         if request.path not in _OWN_PATHS:
-            page = web.answer(request)  # the browser app: "/" and "/app/..."
+            if not request.path.startswith(web.PREFIX) and pages.is_navigation(request, own=True):
+                return await self._page(request)  # the browser app's pages
+            page = web.answer(request)  # the browser app's files: "/" and "/app/..."
             return page or error(404, "not_found", f"no route for {request.path}")
         if request.method not in ("GET", "HEAD"):
             message = f"{request.path} answers GET and HEAD"
@@ -183,6 +187,12 @@ class Dispatcher:
         if request.path == "/gateway/status":
             return json_response(snapshot(self.instances, self.settings.gateway_balancer))
         return Response(200, [("content-type", "text/html; charset=utf-8")], STATUS_PAGE.encode())
+
+    async def _page(self, request: Request) -> Response:
+        """The app's page for a browser navigation; 404 (the app says "not found") for
+        an address that is none of its pages."""
+        status = 200 if pages.is_page(request.path) else 404
+        return web.default().page("<title>litcomp</title>", status)
 
     def _rate_limit(self, request: Request) -> Decision | Awaitable[Decision]:
         if request.method == "POST" and request.path in _AUTH_PATHS:

@@ -10,6 +10,8 @@ into the page as markup still could not execute.
 
 Only exact, known paths are answered (a dict lookup), so no request can name a file
 outside the app. ``answer`` returns None for anything else, and the caller says 404.
+``page`` is the index page for one of the app's addresses (pages.py), with the head
+made for that address in place of the index's ``<title>``.
 """
 
 import hashlib
@@ -24,6 +26,7 @@ from litcomp.kit.etags import matches
 
 PREFIX = "/app/"
 INDEX = "index.html"
+TITLE = b"<title>litcomp</title>"  # in index.html: where a page's own head goes
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -115,6 +118,19 @@ class WebApp:
             return Response(304, headers)
         headers.insert(0, ("content-type", asset.content_type))
         return Response(200, headers, asset.body)  # for HEAD, the server sends no body
+
+    def page(self, head: str, status: int = 200) -> Response:
+        """The index page with ``head`` (escaped markup: title, meta, links) for its
+        ``<title>``. Made per address, so no ETag; ``Vary: Accept``, as the same
+        address answers JSON to an API request."""
+        body = self._assets[PREFIX + INDEX].body.replace(TITLE, head.encode(), 1)
+        headers = [
+            ("content-type", CONTENT_TYPES[".html"]),
+            ("cache-control", "no-cache"),
+            ("vary", "Accept"),
+            *self._headers,
+        ]
+        return Response(status, headers, body)
 
 
 def _suffix(name: str) -> str:

@@ -98,7 +98,7 @@ def letter(row: MailOutbox, *, secret: bytes, public_url: str) -> Letter:
     link = None
     if page is not None and row.token_id is not None:
         token = tokens.mint(secret, row.kind, row.token_id)
-        link = f"{public_url.rstrip('/')}/#{page}?{urlencode({'token': token})}"
+        link = f"{public_url.rstrip('/')}{page}?{urlencode({'token': token})}"
     filled = tuple(p.format(username=row.username, detail=row.detail) for p in paragraphs)
     return Letter(row.recipient, subject, (f"Hello {row.username},", *filled), link)
 

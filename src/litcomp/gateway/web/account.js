@@ -41,7 +41,7 @@ export function forgotPasswordPage(ctx) {
       sent.replaceWith(
         notice(
           `Check your mail. If ${email.value.trim()} belongs to an account, a link to choose a new password is on its way. It works for 30 minutes, once.`,
-          h("p", {}, h("a", { href: "#/login" }, "Back to log in")),
+          h("p", {}, h("a", { href: "/login" }, "Back to log in")),
         ),
       ),
   );
@@ -64,7 +64,7 @@ export function resetPasswordPage(ctx) {
     () => api("/users/password/reset/confirm", { method: "POST", body: { token, new_password: password.value } }),
     () =>
       done.replaceWith(
-        notice("Your password is changed, and every device signed in with the old one is signed out.", h("p", {}, h("a", { href: "#/login" }, "Log in with it"))),
+        notice("Your password is changed, and every device signed in with the old one is signed out.", h("p", {}, h("a", { href: "/login" }, "Log in with it"))),
       ),
   );
   ctx.view.append(h("h1", {}, "Choose a new password"), done);
@@ -82,7 +82,7 @@ export async function confirmEmailPage(ctx) {
     const me = session();
     if (me) await renew(me.token).catch(() => null); // the token then says "verified"
     ctx.view.append(
-      notice(`Thank you: ${confirmed.email} is confirmed.`, h("p", {}, h("a", { href: me ? "#/profile" : "#/login" }, me ? "Back to your profile" : "Log in"))),
+      notice(`Thank you: ${confirmed.email} is confirmed.`, h("p", {}, h("a", { href: me ? "/profile" : "/login" }, me ? "Back to your profile" : "Log in"))),
     );
   } catch (error) {
     ctx.view.append(h("p", { class: "alert", role: "alert" }, describe(error)));

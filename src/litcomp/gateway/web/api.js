@@ -1,6 +1,7 @@
 // The one way the app talks to litcomp: fetch with the token, JSON both ways, and
 // every failure turned into an ApiError that `describe` puts into words.
 
+import { go } from "./router.js";
 import { freshToken, renew, session, signOut } from "./session.js";
 
 export class ApiError extends Error {
@@ -80,7 +81,7 @@ async function renewed(get) {
  */
 export function signOutSuspended(message) {
   signOut(sentence(message || "your account is suspended"));
-  location.hash = "#/login";
+  go("/login");
 }
 
 async function readJson(response) {

@@ -16,7 +16,7 @@ import { resultsPage } from "./results.js";
 import { go, refresh, route, start } from "./router.js";
 import { isAdmin, logOut as endSession, onSessionChange, session } from "./session.js";
 
-route("/", () => go("/competitions"));
+route("/", () => go("/competitions", { replace: true }));
 route("/login", loginPage);
 route("/signup", signupPage);
 route("/password/forgot", forgotPasswordPage);
@@ -30,33 +30,33 @@ route("/competitions/:id/ballot", ballotPage);
 route("/competitions/:id/edit", editCompetitionPage);
 route("/admin/new", newCompetitionPage);
 route("/profile", profilePage);
-route("/users/:id", userPage);
+route("/writers/:id", userPage);
 route("/moderation", moderationPage);
 route("/notifications", (ctx) => requireSession("/notifications") && notificationsPage(ctx));
 
 function renderNav() {
   const me = session();
   const links = [
-    h("a", { href: "#/competitions" }, "Competitions"),
-    isAdmin() ? h("a", { href: "#/admin/new" }, "New competition") : null,
-    isAdmin() ? h("a", { href: "#/moderation" }, "Moderation") : null,
+    h("a", { href: "/competitions" }, "Competitions"),
+    isAdmin() ? h("a", { href: "/admin/new" }, "New competition") : null,
+    isAdmin() ? h("a", { href: "/moderation" }, "Moderation") : null,
   ];
   const account = me
     ? [
-        h("a", { href: "#/profile" }, "My profile"),
+        h("a", { href: "/profile" }, "My profile"),
         bellLink(),
         h("span", { class: "who" }, `Signed in as ${me.username}`),
         h("button", { type: "button", class: "link-button", onclick: () => logOut() }, "Log out"),
       ]
-    : [h("a", { href: "#/login" }, "Log in"), h("a", { href: "#/signup", class: "button small" }, "Sign up")];
+    : [h("a", { href: "/login" }, "Log in"), h("a", { href: "/signup", class: "button small" }, "Sign up")];
   document.getElementById("nav").replaceChildren(...links.filter(Boolean), h("span", { class: "spacer" }), ...account);
   markCurrent();
 }
 
 function markCurrent() {
-  const path = location.hash.slice(1).split("?")[0];
+  const path = location.pathname;
   for (const link of document.querySelectorAll("#nav a")) {
-    const target = link.getAttribute("href").slice(1);
+    const target = link.getAttribute("href");
     link.toggleAttribute("aria-current", target === path || (target === "/competitions" && path.startsWith("/competitions")));
     if (link.hasAttribute("aria-current")) link.setAttribute("aria-current", "page");
   }
@@ -72,7 +72,7 @@ onSessionChange(() => {
   startNotifications();
   if (!session()) refresh({ focus: false }); // pages drop what only members see
 });
-window.addEventListener("hashchange", markCurrent);
+window.addEventListener("routechange", markCurrent);
 
 // The skip link jumps to the content without touching the address (the router's).
 document.getElementById("skip-link").addEventListener("click", (event) => {

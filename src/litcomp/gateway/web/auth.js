@@ -52,8 +52,8 @@ export function loginPage(ctx) {
   ctx.view.append(
     h("h1", {}, "Log in"),
     form,
-    h("p", { class: "narrow" }, h("a", { href: "#/password/forgot" }, "Forgot password?")),
-    h("p", { class: "narrow" }, "New here? ", h("a", { href: "#/signup" }, "Create an account"), "."),
+    h("p", { class: "narrow" }, h("a", { href: "/password/forgot" }, "Forgot password?")),
+    h("p", { class: "narrow" }, "New here? ", h("a", { href: "/signup" }, "Create an account"), "."),
   );
 }
 
@@ -88,6 +88,6 @@ export function signupPage(ctx) {
   ctx.view.append(
     h("h1", {}, "Create an account"),
     form,
-    h("p", { class: "narrow" }, "Already have one? ", h("a", { href: "#/login" }, "Log in"), "."),
+    h("p", { class: "narrow" }, "Already have one? ", h("a", { href: "/login" }, "Log in"), "."),
   );
 }

@@ -19,7 +19,7 @@ const TABS = [
 ];
 
 export function competitionHref(id, rest = "") {
-  return `#/competitions/${encodeURIComponent(id)}${rest}`;
+  return `/competitions/${encodeURIComponent(id)}${rest}`;
 }
 
 export function statusBadge(status) {
@@ -71,13 +71,13 @@ export async function competitionsPage(ctx) {
       "div",
       { class: "page-head" },
       h("h1", {}, "Competitions"),
-      isAdmin() ? h("a", { class: "button", href: "#/admin/new" }, "New competition") : null,
+      isAdmin() ? h("a", { class: "button", href: "/admin/new" }, "New competition") : null,
     ),
     h(
       "nav",
       { class: "tabs", "aria-label": "Competitions by status" },
       TABS.map(([name, label]) =>
-        h("a", { href: `#/competitions?status=${name}`, "aria-current": name === status ? "page" : null }, label),
+        h("a", { href: `/competitions?status=${name}`, "aria-current": name === status ? "page" : null }, label),
       ),
     ),
     list,
@@ -116,7 +116,7 @@ export async function competitionPage(ctx) {
   const sort = entryOrder(ctx.query.get("sort"), competition);
   const entries = h("section", { class: "entries", "aria-labelledby": "entries-heading" });
   fill(ctx.view,
-    h("p", { class: "crumbs" }, h("a", { href: "#/competitions" }, "← All competitions")),
+    h("p", { class: "crumbs" }, h("a", { href: "/competitions" }, "← All competitions")),
     h("h1", {}, competition.title),
     h("p", { class: "meta" }, statusBadge(competition.status), " ", timing(competition), limitsNote(competition)),
     phases(competition),
@@ -248,7 +248,7 @@ function entryCard(entry) {
 /** The author's name, linked to their profile ("you" marked); "an anonymous writer" while hidden. */
 export function authorLink(author, mine = false) {
   if (!author) return h("span", { class: "anonymous" }, "an anonymous writer");
-  const link = h("a", { href: `#/users/${encodeURIComponent(author.user_id)}` }, author.username ?? "unknown writer");
+  const link = h("a", { href: `/writers/${encodeURIComponent(author.user_id)}` }, author.username ?? "unknown writer");
   return mine ? [link, " ", h("span", { class: "mine-mark" }, "you")] : link;
 }
 

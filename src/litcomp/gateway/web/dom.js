@@ -3,7 +3,7 @@
 // exception is `rendered` below, for the HTML the API makes from Markdown.
 
 /**
- * h("a", {href: "#/x", class: "link"}, "text", otherNode) -> an element.
+ * h("a", {href: "/x", class: "link"}, "text", otherNode) -> an element.
  * Props: "class", "text", "on<event>" (a listener), booleans (present or not),
  * everything else an attribute. Children: nodes, strings (as text), arrays, null.
  */

@@ -8,7 +8,7 @@ import { allows, authorLink, competitionHref, statusBadge } from "./competitions
 import { scoreControl } from "./judging.js";
 import { reportButton } from "./moderation.js";
 import { onNotification } from "./notify.js";
-import { onLeave } from "./router.js";
+import { here, onLeave } from "./router.js";
 import { session } from "./session.js";
 
 export async function entryPage(ctx) {
@@ -70,7 +70,7 @@ function renderLikes(container, entry, competition) {
   const me = session();
   const own = entry.is_mine;
   let control = null;
-  if (!me) control = h("a", { href: `#/login?next=${encodeURIComponent(location.hash.slice(1))}` }, "Log in to like it");
+  if (!me) control = h("a", { href: `/login?next=${encodeURIComponent(here())}` }, "Log in to like it");
   else if (allows(competition, "like") && !own) control = likeButton(entry, count);
   else if (competition.status === "open" && competition.voting_end_date) control = h("span", { class: "muted" }, "Likes open when voting starts.");
   container.replaceChildren(count, " ", control ?? "");
@@ -122,8 +122,8 @@ function renderComments(section, entry, open) {
 
 function closedNote(open) {
   if (!open) return h("p", { class: "muted" }, "Comments are closed.");
-  const next = encodeURIComponent(location.hash.slice(1));
-  return h("p", {}, h("a", { href: `#/login?next=${next}` }, "Log in"), " to comment.");
+  const next = encodeURIComponent(here());
+  return h("p", {}, h("a", { href: `/login?next=${next}` }, "Log in"), " to comment.");
 }
 
 function countComments(comments) {

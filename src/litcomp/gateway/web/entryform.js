@@ -47,7 +47,7 @@ async function render(section, competition) {
   if (!me) {
     if (unsent?.content) return section.replaceChildren(entryForm(competition, { text: unsent }));
     const next = encodeURIComponent(`/competitions/${id}`);
-    return section.replaceChildren(h("p", { class: "card" }, h("a", { href: `#/login?next=${next}` }, "Log in"), " to enter this competition."));
+    return section.replaceChildren(h("p", { class: "card" }, h("a", { href: `/login?next=${next}` }, "Log in"), " to enter this competition."));
   }
   const mine = (await api("/users/profile/submissions")).filter((entry) => entry.competition_id === id);
   const room = mine.length < competition.max_entries_per_user;
@@ -71,7 +71,7 @@ function closedCopy(competition, unsent) {
 /** "You entered <Title> — edit or withdraw until <deadline>", with both actions. */
 function yourEntry(section, competition, entry) {
   const id = competition.competition_id;
-  const href = `#/competitions/${encodeURIComponent(id)}/entries/${encodeURIComponent(entry.submission_id)}`;
+  const href = `/competitions/${encodeURIComponent(id)}/entries/${encodeURIComponent(entry.submission_id)}`;
   const slot = h("div", {});
   const card = h(
     "div",

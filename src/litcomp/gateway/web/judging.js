@@ -56,7 +56,7 @@ export async function judgesOf(id) {
 /** Names for user ids, from their public profiles, each linked to it. */
 async function names(userIds) {
   const profiles = await Promise.all(userIds.map((id) => api(`/users/${encodeURIComponent(id)}`).catch(() => null)));
-  return userIds.map((id, i) => h("a", { href: `#/users/${encodeURIComponent(id)}` }, profiles[i]?.username ?? id));
+  return userIds.map((id, i) => h("a", { href: `/writers/${encodeURIComponent(id)}` }, profiles[i]?.username ?? id));
 }
 
 /** For the competition's admin: the judges' user ids, one a line; Save names them. */
@@ -67,7 +67,7 @@ function judgesEditor(id, ids, render) {
   const status = h("span", { class: "status", role: "status" });
   const form = h("form", { class: "card judges-editor", novalidate: true, "aria-label": "Name the judges" },
     problem,
-    field("Judges' user ids, one a line", text, "A user's id is in their profile address: #/users/<id>. A writer with an entry here cannot judge it."),
+    field("Judges' user ids, one a line", text, "A user's id is in their profile address: /writers/<id>. A writer with an entry here cannot judge it."),
     h("button", { type: "submit" }, "Save judges"), status,
   );
   form.addEventListener("submit", async (event) => {

@@ -75,7 +75,7 @@ export async function moderationPage(ctx) {
     h(
       "nav",
       { class: "tabs", "aria-label": "Moderation" },
-      TABS.map(([name, label]) => h("a", { href: `#/moderation?tab=${name}`, "aria-current": name === tab ? "page" : null }, label)),
+      TABS.map(([name, label]) => h("a", { href: `/moderation?tab=${name}`, "aria-current": name === tab ? "page" : null }, label)),
     ),
     body,
   );
@@ -94,7 +94,7 @@ async function renderReports(section, status, reload) {
 }
 
 function reportItem(report, reload) {
-  const entry = `#/competitions/${encodeURIComponent(report.competition_id)}/entries/${encodeURIComponent(report.submission_id)}`;
+  const entry = `/competitions/${encodeURIComponent(report.competition_id)}/entries/${encodeURIComponent(report.submission_id)}`;
   const kind = report.target_type === "comment" ? "A comment" : "An entry";
   return h(
     "li",
@@ -147,9 +147,9 @@ async function renderActions(section) {
         h("tr", {},
           h("td", {}, dateTime(row.created_at)),
           h("td", {}, row.action.replaceAll("_", " ")),
-          h("td", {}, h("a", { href: `#/users/${encodeURIComponent(row.actor_id)}` }, "a moderator")),
+          h("td", {}, h("a", { href: `/writers/${encodeURIComponent(row.actor_id)}` }, "a moderator")),
           h("td", {}, row.target_type === "user"
-            ? h("a", { href: `#/users/${encodeURIComponent(row.target_id)}` }, `user ${row.target_id.slice(0, 8)}`)
+            ? h("a", { href: `/writers/${encodeURIComponent(row.target_id)}` }, `user ${row.target_id.slice(0, 8)}`)
             : `${row.target_type} ${row.target_id.slice(0, 8)}`),
           h("td", {}, row.reason),
         ))),

@@ -15,7 +15,7 @@ const SUSPENDED = 4403;
 
 const state = { unread: 0, lastId: null, socket: null, retries: 0, timer: null, run: 0, renewed: false };
 const listeners = new Set();
-const bell = h("a", { href: "#/notifications", class: "bell" });
+const bell = h("a", { href: "/notifications", class: "bell" });
 
 /** Call `listener(message)` for each live notice; returns the way to stop. */
 export function onNotification(listener) {
@@ -191,7 +191,7 @@ export function describeNotice({ type, data = {} }) {
   // No actor: the author of an entry in an anonymous competition.
   const who = data.actor_username || (data.actor_id === null ? "The author" : "Someone");
   const title = `“${data.submission_title || "an entry"}”`;
-  const competition = `#/competitions/${encodeURIComponent(data.competition_id || "")}`;
+  const competition = `/competitions/${encodeURIComponent(data.competition_id || "")}`;
   const entry = `${competition}/entries/${encodeURIComponent(data.submission_id || "")}`;
   switch (type) {
     case "submission.created":
@@ -214,7 +214,7 @@ export function describeNotice({ type, data = {} }) {
     case "competition.revealed":
       return { text: `${data.competition_title} has its results, and its authors are revealed`, href: `${competition}/results` };
     default:
-      return { text: "Something happened on litcomp", href: "#/notifications" };
+      return { text: "Something happened on litcomp", href: "/notifications" };
   }
 }
 

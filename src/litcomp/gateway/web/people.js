@@ -10,7 +10,7 @@ const PICTURE_TYPES = ["image/jpeg", "image/png", "image/webp"];
 const MAX_PICTURE_BYTES = 2 * 1024 * 1024;
 
 export function userHref(id) {
-  return `#/users/${encodeURIComponent(id)}`;
+  return `/writers/${encodeURIComponent(id)}`;
 }
 
 /** The profile's picture (served by litcomp itself), or its initial when it has none. */

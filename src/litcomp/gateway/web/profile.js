@@ -11,7 +11,7 @@ import { session } from "./session.js";
 
 export function requireSession(path) {
   if (session()) return true;
-  go(`/login?next=${encodeURIComponent(path)}`);
+  go(`/login?next=${encodeURIComponent(path)}`, { replace: true });
   return false;
 }
 

@@ -132,7 +132,7 @@ function places(id, results, names, mode) {
           {},
           h("td", {}, placeName(row)),
           h("td", {}, h("a", { href }, row.title)),
-          h("td", {}, h("a", { href: `#/users/${encodeURIComponent(row.author_id)}` }, author?.username ?? "a writer")),
+          h("td", {}, h("a", { href: `/writers/${encodeURIComponent(row.author_id)}` }, author?.username ?? "a writer")),
           h("td", {}, mode.cell(row.score)),
           mode.ballots ? h("td", {}, String(row.ballots)) : null,
         );

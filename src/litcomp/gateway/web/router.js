@@ -1,5 +1,8 @@
-// Hash routing: "#/competitions/<id>?sort=top" picks a page; the page renders
-// into a fresh view inside <main>. After rendering, focus moves to the page's
+// Real addresses through the History API: "/competitions/<id>?sort=top" picks a
+// page; the page renders into a fresh view inside <main>. Clicks on links to the
+// app's own pages are caught and pushed onto the history, so back and forward work
+// without reloading; the gateway answers the same page for the same address when it
+// is opened directly, shared or reloaded. After rendering, focus moves to the page's
 // heading, so keyboard and screen-reader users start at the new content.
 
 import { describe } from "./api.js";
@@ -20,9 +23,15 @@ export function route(pattern, render) {
   routes.push({ regex: new RegExp(`^${source}$`), names, render });
 }
 
-export function go(path) {
-  if (location.hash === `#${path}`) refresh();
-  else location.hash = `#${path}`;
+/** Show the page at `path` ("/competitions/<id>?sort=top"), as a new history entry. */
+export function go(path, { replace = false } = {}) {
+  if (path !== here()) history[replace ? "replaceState" : "pushState"](null, "", path);
+  refresh();
+}
+
+/** The address shown now: path and query. */
+export function here() {
+  return location.pathname + location.search;
 }
 
 /** Run `cleanup` when the current page is left (timers, listeners). */
@@ -32,22 +41,40 @@ export function onLeave(cleanup) {
 
 export function start(element) {
   outlet = element;
-  window.addEventListener("hashchange", () => refresh());
+  // Addresses shared before real URLs ("/#/competitions/<id>") still lead there.
+  if (location.hash.startsWith("#/")) history.replaceState(null, "", location.hash.slice(1));
+  window.addEventListener("popstate", () => refresh());
+  document.addEventListener("click", follow);
   refresh();
+}
+
+/** A click on a link to one of the app's pages: shown here, not loaded again. */
+function follow(event) {
+  if (event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // a new tab or window
+  const link = event.target.closest?.("a[href]");
+  if (!link || link.target || link.hasAttribute("download")) return;
+  const url = new URL(link.href, location.href);
+  if (url.origin !== location.origin || !isPage(url.pathname)) return;
+  if (url.pathname === location.pathname && url.search === location.search && url.hash) return; // an anchor
+  event.preventDefault();
+  go(url.pathname + url.search);
+}
+
+function isPage(path) {
+  return routes.some(({ regex }) => regex.test(path));
 }
 
 /** Render the page the address names (again). */
 export async function refresh({ focus = true } = {}) {
-  const hash = location.hash || "#/";
-  if (!hash.startsWith("#/")) return; // an in-page anchor, not a route
-  const [path, query] = splitOnce(hash.slice(1), "?");
+  const path = location.pathname;
   leaving.forEach((cleanup) => cleanup());
   leaving = [];
   generation += 1;
   const mine = generation;
   const view = h("div", { class: "view" });
   outlet.replaceChildren(view);
-  const ctx = { view, query: new URLSearchParams(query), isCurrent: () => mine === generation };
+  const ctx = { view, query: new URLSearchParams(location.search), isCurrent: () => mine === generation };
   try {
     await match(path, ctx);
   } catch (error) {
@@ -57,6 +84,7 @@ export async function refresh({ focus = true } = {}) {
     );
   }
   if (mine === generation) settle(view, focus);
+  window.dispatchEvent(new Event("routechange"));
 }
 
 async function match(path, ctx) {
@@ -68,7 +96,7 @@ async function match(path, ctx) {
   }
   ctx.view.append(
     h("h1", { tabindex: "-1" }, "Page not found"),
-    h("p", {}, "Nothing lives at this address. ", h("a", { href: "#/competitions" }, "See the competitions"), "."),
+    h("p", {}, "Nothing lives at this address. ", h("a", { href: "/competitions" }, "See the competitions"), "."),
   );
 }
 
@@ -79,9 +107,4 @@ function settle(view, focus) {
     heading.setAttribute("tabindex", "-1");
     heading.focus();
   }
-}
-
-function splitOnce(text, separator) {
-  const at = text.indexOf(separator);
-  return at < 0 ? [text, ""] : [text.slice(0, at), text.slice(at + 1)];
 }
