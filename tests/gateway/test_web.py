@@ -1,6 +1,8 @@
 """The browser app as the gateway serves it, on the wire."""
 
+import time
 from collections.abc import Iterator
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -89,3 +91,31 @@ def test_a_browser_opening_an_unknown_address_gets_the_app_saying_not_found(clie
     assert '<script type="module" src="/app/app.js">' in response.text
     expect_error(client.get("/no/such/page"), 404)  # JSON for anyone else
     assert client.get("/app/app.js", headers={"Accept": BROWSER}).status_code == 200
+
+
+def test_a_slow_service_gives_the_plain_head_at_once(client: httpx.Client):
+    # The echo upstream answers /competitions/slow after a second.
+    started = time.monotonic()
+    response = client.get("/competitions/slow", headers={"Accept": BROWSER})
+    assert time.monotonic() - started < 0.9
+    assert response.status_code == 200
+    assert "<title>litcomp</title>" in response.text
+    assert '<meta property="og:site_name" content="litcomp">' in response.text
+
+
+def test_the_head_names_what_the_service_answered(client: httpx.Client):
+    # The echo upstream's answer has no title: the page is named for the site.
+    response = client.get("/writers/abc", headers={"Accept": BROWSER, "Host": "litcomp.test"})
+    assert '<link rel="canonical" href="http://litcomp.test/writers/abc">' in response.text
+    assert '<meta property="og:type" content="profile">' in response.text
+
+
+def test_robots_and_sitemap(client: httpx.Client, edge: Edge):
+    robots = client.get("/robots.txt")
+    assert robots.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "Disallow: /profile" in robots.text
+    assert f"Sitemap: {edge.url}/sitemap.xml" in robots.text
+    sitemap = client.get("/sitemap.xml")
+    assert sitemap.headers["content-type"] == "application/xml; charset=utf-8"
+    urls = ElementTree.fromstring(sitemap.content)
+    assert urls.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}urlset"

@@ -17,11 +17,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
+from urllib.parse import quote
 
-from litcomp.gateway import docs, openapi, operators, pages, web
+from litcomp.gateway import docs, openapi, operators, pages, sitemap, web
 from litcomp.gateway.client_protocol import Pipe
 from litcomp.gateway.clients import Networks, TrustedProxies
 from litcomp.gateway.forwarding import Forwarder, Reply, no_instance
+from litcomp.gateway.heads import Head, Heads
 from litcomp.gateway.messages import Request, Response, error, json_response
 from litcomp.gateway.operators import Operators, users_public_keys
 from litcomp.gateway.pool import CONNECT_SECONDS
@@ -46,7 +48,9 @@ _AUTH_PATHS = frozenset(
     }
 )
 _OWN_PATHS = (
-    frozenset({"/health", "/metrics", "/status", "/gateway/status", openapi.PATH}) | docs.PATHS
+    frozenset({"/health", "/metrics", "/status", "/gateway/status", openapi.PATH})
+    | docs.PATHS
+    | sitemap.PATHS
 )
 
 
@@ -78,6 +82,8 @@ class Dispatcher:
             settings.gateway_auth_rate_per_minute / 60, settings.gateway_auth_burst
         )
         self._limit = Limit(settings.gateway_rate_per_second, settings.gateway_rate_burst)
+        self.heads = Heads(forwarder.pool, instances, public_url=settings.gateway_public_url)
+        self.sitemap = sitemap.Sitemap(forwarder.pool, instances["competitions"], self.heads)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def handle(self, request: Request, reply: Reply) -> None:
@@ -175,6 +181,8 @@ class Dispatcher:
             refused = await self.operators.refusal(request)
             if refused is not None:
                 return refused
+        if request.path in sitemap.PATHS:
+            return await self.sitemap.answer(request.path, request.scheme, request.header("host"))
         if request.path == openapi.PATH:
             return await self.documents.answer(request)
         if request.path in docs.PATHS:
@@ -191,8 +199,11 @@ class Dispatcher:
     async def _page(self, request: Request) -> Response:
         """The app's page for a browser navigation; 404 (the app says "not found") for
         an address that is none of its pages."""
-        status = 200 if pages.is_page(request.path) else 404
-        return web.default().page("<title>litcomp</title>", status)
+        url = self.heads.base_url(request.scheme, request.header("host")) + quote(request.path)
+        if not pages.is_page(request.path):
+            return web.default().page(Head("Page not found").render(url), 404)
+        head = await self.heads.head(request.path)
+        return web.default().page(head.render(url), 200 if head.found else 404)
 
     def _rate_limit(self, request: Request) -> Decision | Awaitable[Decision]:
         if request.method == "POST" and request.path in _AUTH_PATHS:

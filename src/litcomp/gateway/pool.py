@@ -290,27 +290,39 @@ def encode_request(method: str, target: str, host: str, header_lines: str, body:
     return head.encode("latin-1") + body
 
 
-async def fetch_json(
+async def fetch_answer(
     pool: ConnectionPool, instances: InstanceTable, path: str, *, within: float
-) -> dict[str, Any] | None:
-    """The JSON object a GET of ``path`` answers on one of ``instances`` (a
-    second one if the first fails), or None; each failure is logged. For the gateway's
-    own needs (the services' OpenAPI documents, the users service's public keys)."""
+) -> tuple[int, Any] | None:
+    """The status and JSON body a GET of ``path`` answers on one of ``instances`` (a
+    second one if the first gives no answer, a 5xx, or no JSON), or None; each failure
+    is logged. For the gateway's own needs (the services' OpenAPI documents, the users
+    service's public keys, what the app's pages say of what they show)."""
     for endpoint in instances.attempts():
         instance = endpoint.instance
         address = f"{instance.host}:{instance.http_port}"
         request = encode_request("GET", path, address, "accept: application/json\r\n", b"")
         try:
             answer = await pool.fetch(instance.host, instance.http_port, request, within)
-            if answer.status != 200:
+            if answer.status >= 500:
                 raise ExchangeError(f"HTTP {answer.status}")
-            document = json.loads(answer.body)
-            if not isinstance(document, dict):
-                raise ExchangeError("not a JSON object")
-            return document
+            return answer.status, json.loads(answer.body)
         except (ExchangeError, ValueError) as exc:
             log.warning(
                 "cannot fetch a document from an instance",
                 extra={"path": path, "upstream": instance.instance_id, "error": str(exc)},
             )
     return None
+
+
+async def fetch_json(
+    pool: ConnectionPool, instances: InstanceTable, path: str, *, within: float
+) -> dict[str, Any] | None:
+    """The JSON object a 200 to a GET of ``path`` carries (``fetch_answer``), or None."""
+    answered = await fetch_answer(pool, instances, path, within=within)
+    if answered is None:
+        return None
+    status, document = answered
+    if status != 200 or not isinstance(document, dict):
+        log.warning("an instance answered no document", extra={"path": path, "status": status})
+        return None
+    return document

@@ -32,6 +32,12 @@ class GatewaySettings(BaseServiceSettings):
     # least_load: a hung instance holds requests, so it stops getting new ones at once
     # (bench/README.md, make faults); round robin sends it its share until the breaker opens.
     gateway_balancer: Literal["round_robin", "least_load"] = "least_load"
+    gateway_public_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/\s]+)?$",
+        description="the site's address (https://litcomp.example) for canonical links,"
+        " link previews and the sitemap; empty: the Host a request names",
+    )
     gateway_timeout_seconds: float = Field(
         default=5.0, gt=0, le=300, description="deadline of an upstream call"
     )
