@@ -28,6 +28,7 @@ ABOUT = (
 )
 LOOKUP_SECONDS = 0.5
 DESCRIPTION_CHARS = 200
+_BLOCK = re.compile(r"</?(?:p|br|hr|h[1-6]|li|ul|ol|blockquote|pre)\b[^>]*>", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -155,7 +156,7 @@ def writer_head(profile: dict[str, Any] | bool) -> Head:
 
 def plain_text(rendered: str) -> str:
     """The words of the API's sanitized ``content_html``, without markup."""
-    return html.unescape(_TAG.sub(" ", rendered))
+    return html.unescape(_TAG.sub("", _BLOCK.sub(" ", rendered)))
 
 
 def first_words(text: str, limit: int = DESCRIPTION_CHARS) -> str:

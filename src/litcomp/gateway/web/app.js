@@ -8,6 +8,7 @@ import { editCompetitionPage, newCompetitionPage } from "./admin.js";
 import { ballotPage } from "./ballot.js";
 import { competitionPage, competitionsPage } from "./competitions.js";
 import { h } from "./dom.js";
+import { homePage } from "./home.js";
 import { entryPage } from "./entry.js";
 import { moderationPage } from "./moderation.js";
 import { bellLink, notificationsPage, startNotifications } from "./notify.js";
@@ -16,7 +17,7 @@ import { resultsPage } from "./results.js";
 import { go, refresh, route, start } from "./router.js";
 import { isAdmin, logOut as endSession, onSessionChange, session } from "./session.js";
 
-route("/", () => go("/competitions", { replace: true }));
+route("/", homePage);
 route("/login", loginPage);
 route("/signup", signupPage);
 route("/password/forgot", forgotPasswordPage);

@@ -91,7 +91,13 @@ function emptyText(status) {
   if (status === "upcoming") return "No competition is scheduled yet.";
   if (status === "voting") return "No competition is being voted on right now.";
   if (status === "finished") return "No competition has finished yet.";
-  return "No competition is open right now. Look at the upcoming ones.";
+  return [
+    "No competition is open right now. ",
+    h("a", { href: "/competitions?status=upcoming" }, "See what is coming"),
+    " or ",
+    h("a", { href: "/competitions?status=finished" }, "read the stories of past ones"),
+    ".",
+  ];
 }
 
 function competitionCard(competition) {

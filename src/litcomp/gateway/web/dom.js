@@ -2,6 +2,8 @@
 // textContent), never parsed as markup: no module assigns HTML strings. The one
 // exception is `rendered` below, for the HTML the API makes from Markdown.
 
+import { describe } from "./api.js";
+
 /**
  * h("a", {href: "/x", class: "link"}, "text", otherNode) -> an element.
  * Props: "class", "text", "on<event>" (a listener), booleans (present or not),
@@ -104,6 +106,23 @@ export function alertBox() {
   return box;
 }
 
+/**
+ * Run `load` to fill `section`; if it fails, `section` says why and offers "Try again",
+ * which runs `load` again. Never rejects: one part of a page failing leaves the rest.
+ */
+export async function retryable(section, load) {
+  try {
+    await load();
+  } catch (error) {
+    const again = h("button", { type: "button", class: "secondary" }, "Try again");
+    again.addEventListener("click", () => {
+      section.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+      retryable(section, load);
+    });
+    section.replaceChildren(h("div", { class: "alert", role: "alert" }, describe(error), " ", again));
+  }
+}
+
 /** Disable a form's controls while `work` runs, so nothing is sent twice. */
 export async function busy(form, work) {
   const controls = [...form.querySelectorAll("button, input, textarea, select")];
@@ -120,10 +139,23 @@ export async function busy(form, work) {
 
 // Dates and countdowns -------------------------------------------------------
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+// One format for every date the app shows, with the time zone it is in (the reader's).
+const dateFormat = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "numeric",
+  minute: "2-digit",
+  timeZoneName: "short",
+});
+
+/** "7 Dec 2026, 14:05 UTC" as text. */
+export function dateText(iso) {
+  return dateFormat.format(new Date(iso));
+}
 
 export function dateTime(iso) {
-  return h("time", { datetime: iso }, dateFormat.format(new Date(iso)));
+  return h("time", { datetime: iso }, dateText(iso));
 }
 
 /** "2 days 3 h", "4 min 5 s": the two largest units of a duration. */

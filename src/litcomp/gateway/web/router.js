@@ -78,10 +78,7 @@ export async function refresh({ focus = true } = {}) {
   try {
     await match(path, ctx);
   } catch (error) {
-    view.replaceChildren(
-      h("h1", { tabindex: "-1" }, "Something went wrong"),
-      h("p", { class: "alert", role: "alert" }, describe(error)),
-    );
+    if (mine === generation) view.replaceChildren(...failure(error));
   }
   if (mine === generation) settle(view, focus);
   window.dispatchEvent(new Event("routechange"));
@@ -94,10 +91,26 @@ async function match(path, ctx) {
     ctx.params = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(found[i + 1])]));
     return render(ctx);
   }
-  ctx.view.append(
-    h("h1", { tabindex: "-1" }, "Page not found"),
-    h("p", {}, "Nothing lives at this address. ", h("a", { href: "/competitions" }, "See the competitions"), "."),
-  );
+  ctx.view.append(...notFound());
+}
+
+function notFound() {
+  return [
+    h("h1", { tabindex: "-1" }, "Not found"),
+    h("p", {}, "Nothing lives at this address: it may have been mistyped, or what it named was removed. ",
+      h("a", { href: "/" }, "Go to the home page"), " or ", h("a", { href: "/competitions" }, "see the competitions"), "."),
+  ];
+}
+
+/** A page that could not load: "not found" for a 404, else why, with "Try again". */
+function failure(error) {
+  if (error?.status === 404) return notFound();
+  const again = h("button", { type: "button", onclick: () => refresh() }, "Try again");
+  return [
+    h("h1", { tabindex: "-1" }, "This page could not load"),
+    h("p", { class: "alert", role: "alert" }, describe(error)),
+    h("p", {}, again, " ", h("a", { href: "/" }, "Go to the home page")),
+  ];
 }
 
 function settle(view, focus) {
