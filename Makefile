@@ -32,9 +32,10 @@ $(COMPILED)/.built: $(STAMP) $(SOURCES) scripts/build_wheel.sh
 	touch $@
 COMPILED_ENV := PYTHONPATH=$(CURDIR)/$(COMPILED)/site
 
-## Start the whole platform with embedded defaults (Ctrl-C stops it).
+## Start the whole platform with embedded defaults (Ctrl-C stops it); DEMO=1 fills an empty one
+## with sample competitions, writers and stories (litcomp demo).
 up: compile
-	$(COMPILED_ENV) $(BIN)/litcomp up --users $(USERS) --competitions $(COMPETITIONS)
+	$(COMPILED_ENV) $(BIN)/litcomp up --users $(USERS) --competitions $(COMPETITIONS) $(if $(filter 1 yes true,$(DEMO)),--demo)
 
 ## What make test, bench, faults and faults-compose need from the machine, installed
 ## (as root) or named with the command that installs it. Each of them runs its own part first.

@@ -1,4 +1,4 @@
-"""The ``litcomp`` commands that work on the databases: migrations and admins.
+"""The ``litcomp`` commands that work on the databases: migrations, admins, the demo's admin.
 
 Apart from cli.py so that ``litcomp serve`` loads none of this (SQLAlchemy, Alembic,
 every service's code): see ``cli.SERVICE_MODULES``.
@@ -6,6 +6,7 @@ every service's code): see ``cli.SERVICE_MODULES``.
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 
 from litcomp.competitions import app as competitions_app
@@ -14,6 +15,7 @@ from litcomp.kit.errors import AppError
 from litcomp.kit.runner import ServiceSpec
 from litcomp.users import app as users_app
 from litcomp.users import service as users_service
+from litcomp.users.models import User
 from litcomp.users.schemas import UserRegister
 
 APPS = {"users": users_app, "competitions": competitions_app}  # those with a database
@@ -60,3 +62,25 @@ async def create_admin(email: str, username: str, password: str) -> None:
         await engine.dispose()
     verb = "created admin" if created else "promoted to admin"
     print(f"{verb}: {user.username} <{user.email}> ({user.id})")
+
+
+async def demo_admin(email: str, username: str, password: str) -> None:
+    """Create the demo's admin, unless the platform has writers already (SystemExit:
+    ``litcomp demo`` fills an empty platform only; admins alone do not count)."""
+    spec = users_app.spec()
+    await migrate_database(spec)
+    assert spec.database_url is not None
+    engine = create_engine(spec.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            writers = await session.scalar(
+                sa.select(sa.func.count()).select_from(User).where(User.role != "admin")
+            )
+    finally:
+        await engine.dispose()
+    if writers:
+        raise SystemExit(
+            f"litcomp demo fills an empty platform only, and this one has {writers} writer(s)"
+            " already: sample data would mix with real data"
+        )
+    await create_admin(email, username, password)
