@@ -65,7 +65,7 @@ def test_writer_and_reader_meet_live(people: People, admin_account: Account) -> 
     expect(reader.locator(".prose")).to_contain_text(SCRIPT)
     assert_not_run(reader)
 
-    reader.get_by_role("button", name="Like this entry").click()
+    reader.get_by_role("button", name="Like", exact=True).click()
     expect(reader.get_by_text("1 like", exact=True)).to_be_visible()
     reader.get_by_label("Add a comment").fill("The last line made me shiver.")
     reader.get_by_role("button", name="Post comment").click()

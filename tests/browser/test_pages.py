@@ -144,5 +144,5 @@ def test_notices_survive_a_dropped_socket(
     assert len(sockets) == 2
     assert "after=1" in sockets[1].url  # resumed after the last notice it saw
     page.get_by_role("link", name="Notifications, 2 unread").click()
-    page.get_by_role("button", name="Mark all as read").click()
-    expect(bell(page, 0)).to_be_visible()
+    expect(page.locator(".notice.unread")).to_have_count(2)  # marked new on the page
+    expect(bell(page, 0)).to_be_visible()  # seeing them read them

@@ -78,7 +78,7 @@ def test_likes_wait_for_the_voting_phase(
     log_in(page, reader.email)
     page.goto(entry)
     expect(page.get_by_text("Likes open when voting starts.")).to_be_visible()
-    expect(page.get_by_role("button", name="Like this entry")).to_have_count(0)
+    expect(page.get_by_role("button", name="Like", exact=True)).to_have_count(0)
 
     time.sleep(max(0.0, (entries_close - datetime.now(UTC)).total_seconds()) + 1.5)
     page.goto("/competitions?status=voting")
@@ -86,6 +86,6 @@ def test_likes_wait_for_the_voting_phase(
     page.get_by_role("link", name=entry and "Ballot", exact=False).first.click()
     expect(page.get_by_text("Voting ends in")).to_be_visible()
     page.goto(entry)
-    page.get_by_role("button", name="Like this entry").click()
+    page.get_by_role("button", name="Like", exact=True).click()
     expect(page.locator(".like-count")).to_have_text("1 like")
     assert people.uncaught_errors() == {}

@@ -1,15 +1,18 @@
 """First impressions and reach: real addresses, link previews, the home page."""
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from html.parser import HTMLParser
 from xml.etree import ElementTree
 
 import httpx
-from playwright.sync_api import expect
+import pytest
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import People
-from tests.support import Account, create_competition, sign_up, unique
+from tests.browser.steps import log_in
+from tests.support import Account, Platform, create_competition, sign_up, unique
 
 SITEMAPS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -181,3 +184,93 @@ def test_the_home_page_says_what_litcomp_is_and_what_is_on(
     expect(page.get_by_role("heading", name="Recent winners")).to_be_visible()
     card.get_by_role("link", name=title).click()
     expect(page).to_have_url(re.compile(f"/competitions/{competition}$"))
+
+
+def test_form_problems_are_shown_next_to_their_fields_in_plain_words(people: People) -> None:
+    page = people.open("newcomer")
+    page.goto("/signup")
+    page.get_by_label("Username").fill("not allowed!")
+    page.get_by_label("Email").fill(f"{unique('plain')}@example.com")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Sign up").click()
+
+    username = page.get_by_label("Username")
+    expect(username).to_have_attribute("aria-invalid", "true")
+    expect(username).to_have_accessible_description(
+        re.compile("Use only letters, digits, dots, dashes and underscores")
+    )
+    expect(username).to_be_focused()
+    password = page.get_by_label("Password")
+    expect(password).to_have_accessible_description(re.compile("at least 8 characters"))
+    expect(page.get_by_role("alert")).to_have_text("Please correct the fields marked below.")
+    expect(page.get_by_text("String should match pattern")).to_have_count(0)
+
+    username.fill(unique("fixed"))
+    password.fill("a long enough password")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """A platform whose gateway allows 2 logins at once and then one a minute, as a
+    deployed one limits guessing (the shared browser platform allows any number)."""
+    running = Platform.create(
+        tmp_path_factory.mktemp("strict"),
+        {"LITCOMP_GATEWAY_AUTH_BURST": "2", "LITCOMP_GATEWAY_AUTH_RATE_PER_MINUTE": "1"},
+    )
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_too_many_tries_say_how_long_to_wait(chromium: Browser, strict: Platform) -> None:
+    context = chromium.new_context(base_url=strict.url)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Email").fill("nobody@example.com")
+        page.get_by_label("Password").fill("not the password")
+        for _ in range(3):
+            page.get_by_role("button", name="Log in").click()
+            expect(page.get_by_role("button", name="Log in")).to_be_enabled()
+        expect(page.get_by_role("alert")).to_have_text(
+            re.compile(r"Too many tries in a short time\. Please wait \d+ seconds and try again\.")
+        )
+    finally:
+        context.close()
+
+
+def test_liking_and_commenting_keep_keyboard_users_in_place(
+    people: People, api: httpx.Client, admin_account: Account
+) -> None:
+    writer, reader_account = sign_up(api, "kept"), sign_up(api, "keen")
+    competition = create_competition(api, admin_account, unique("Keys "))
+    entry = enter(api, writer, competition, "Small print", "Read the small print.")
+    page = people.open("reader")
+    log_in(page, reader_account.email)
+    page.goto(f"/competitions/{competition}/entries/{entry}")
+
+    like = page.get_by_role("button", name="Like", exact=True)
+    expect(like).to_have_attribute("aria-pressed", "false")
+    like.click()
+    liked = page.get_by_role("button", name="Liked", exact=True)
+    expect(liked).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_text("1 like", exact=True)).to_be_visible()
+
+    page.get_by_label("Add a comment").fill("Smaller than it looks.")
+    page.get_by_role("button", name="Post comment").click()
+    posted = page.get_by_role("article", name=f"Comment by {reader_account.username}")
+    expect(posted).to_be_focused()
+    expect(posted.locator("time")).to_have_text(re.compile(r"\d{4}.*(UTC|GMT)"))
+
+    reply = page.get_by_role("button", name=f"Reply to {reader_account.username}")
+    reply.click()
+    box = page.get_by_label(f"Your reply to {reader_account.username}")
+    expect(box).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(box).to_have_count(0)
+    expect(reply).to_be_focused()
+    expect(reply).to_have_attribute("aria-expanded", "false")

@@ -1,8 +1,9 @@
 // For admins: create a competition, and edit one of their own before it ends.
 // Times are entered in the browser's time zone and sent as UTC.
 
-import { api, describe } from "./api.js";
+import { api } from "./api.js";
 import { alertBox, busy, field, h } from "./dom.js";
+import { showProblems } from "./problems.js";
 import { competitionHref } from "./competitions.js";
 import { JUDGING } from "./judging.js";
 import { go } from "./router.js";
@@ -135,7 +136,7 @@ function competitionForm(values, action, save) {
     try {
       await busy(form, () => save(fields, changed));
     } catch (error) {
-      problem.show(describe(error));
+      showProblems(form, problem, error);
     }
   });
   return form;

@@ -1,15 +1,17 @@
 // The one way the app talks to litcomp: fetch with the token, JSON both ways, and
 // every failure turned into an ApiError that `describe` puts into words.
 
+import { plainWords } from "./problems.js";
 import { go } from "./router.js";
 import { freshToken, renew, session, signOut } from "./session.js";
 
 export class ApiError extends Error {
-  constructor(status, code, message, details = null) {
+  constructor(status, code, message, details = null, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
     this.details = details;
+    this.retryAfter = retryAfter; // seconds to wait, from a 429's or 503's Retry-After
   }
 }
 
@@ -59,7 +61,7 @@ export async function api(path, { method = "GET", body, idempotent = false, toke
     }
   }
   if (response.ok) return data;
-  const error = toError(response.status, data);
+  const error = toError(response.status, data, response.headers.get("Retry-After"));
   if (error.status === 401 && own && session()) signOut("Your session has ended. Please log in again.");
   if (error.code === "suspended" && own) signOutSuspended(error.message);
   throw error;
@@ -94,10 +96,11 @@ async function readJson(response) {
   }
 }
 
-function toError(status, data) {
+function toError(status, data, retryAfter) {
   const error = data?.error;
-  if (error?.code) return new ApiError(status, error.code, error.message || "", error.details);
-  if (status === 429) return new ApiError(status, "rate_limited", "too many requests");
+  const wait = seconds(retryAfter);
+  if (error?.code) return new ApiError(status, error.code, error.message || "", error.details, wait);
+  if (status === 429) return new ApiError(status, "rate_limited", "too many requests", null, wait);
   if (status >= 500) return new ApiError(status, "unavailable", "the service is unavailable");
   return new ApiError(status, "http_error", `the request failed (HTTP ${status})`);
 }
@@ -111,21 +114,41 @@ export function describe(error) {
   if (error.code === "email_unverified") {
     return "Please confirm your email address first: follow the link we mailed you, or send it again from your profile.";
   }
-  if (error.code === "rate_limited") return "Too many requests. Please wait a moment and try again.";
+  if (error.code === "rate_limited") return `Too many tries in a short time. Please wait ${waitWords(error.retryAfter)} and try again.`;
   if (error.status === 0) return error.message;
   if (error.status >= 500) return `litcomp is having trouble right now (${error.message}). Please try again shortly.`;
   return sentence(error.message);
 }
 
-/** One sentence per field ("Password: String should have at least 8 characters."). */
+/** One sentence per field ("Password: Too short: use at least 8 characters."). */
 function problems(details) {
   const byField = new Map();
-  for (const { location = "", message = "" } of details) {
-    const [where, name] = String(location).split(".");
+  for (const detail of details) {
+    const [where, name] = String(detail.location ?? "").split(".");
     const field = ["body", "query", "path"].includes(where) ? name : where;
-    if (!byField.has(field)) byField.set(field, message.replace(/^Value error, /, ""));
+    if (!byField.has(field)) byField.set(field, plainWords(field, detail));
   }
-  return [...byField].map(([field, message]) => sentence(field ? `${field}: ${message}` : message));
+  return [...byField].map(([field, words]) => {
+    if (!field) return words;
+    const name = field.replace(/_/g, " ");
+    return `${name.charAt(0).toUpperCase()}${name.slice(1)}: ${words}`;
+  });
+}
+
+/** Retry-After as seconds (a number, or an HTTP date), or null. */
+function seconds(retryAfter) {
+  if (!retryAfter) return null;
+  const number = Number(retryAfter);
+  const wait = Number.isFinite(number) ? number : (Date.parse(retryAfter) - Date.now()) / 1000;
+  return Number.isFinite(wait) ? Math.max(1, Math.ceil(wait)) : null;
+}
+
+/** "12 seconds", "2 minutes", "a moment". */
+function waitWords(wait) {
+  if (!wait) return "a moment";
+  if (wait < 90) return wait === 1 ? "1 second" : `${wait} seconds`;
+  const minutes = Math.ceil(wait / 60);
+  return `${minutes} minutes`;
 }
 
 /** Capitalized, with a full stop, and "end_date" read as "end date". */

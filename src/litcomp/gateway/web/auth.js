@@ -1,8 +1,9 @@
 // Sign up and log in. A token from /users/login plus the profile (for the name
 // and the role) make the session.
 
-import { api, describe } from "./api.js";
+import { api } from "./api.js";
 import { alertBox, busy, field, h } from "./dom.js";
+import { showProblems } from "./problems.js";
 import { go } from "./router.js";
 import { signIn, takeSignOutReason } from "./session.js";
 
@@ -44,8 +45,8 @@ export function loginPage(ctx) {
       await busy(form, () => logIn(email.value.trim(), password.value));
       go(nextPage(ctx));
     } catch (error) {
-      problem.show(describe(error));
-      password.focus();
+      showProblems(form, problem, error);
+      if (!form.querySelector('[aria-invalid="true"]')) password.focus(); // a wrong password
     }
   });
   problem.show(takeSignOutReason());
@@ -82,7 +83,7 @@ export function signupPage(ctx) {
       });
       go(nextPage(ctx));
     } catch (error) {
-      problem.show(describe(error));
+      showProblems(form, problem, error);
     }
   });
   ctx.view.append(

@@ -4,6 +4,7 @@
 
 import { api, describe } from "./api.js";
 import { alertBox, busy, dateTime, field, fill, h, plural, rendered, uniqueId } from "./dom.js";
+import { showProblems } from "./problems.js";
 import { allows, authorLink, competitionHref, statusBadge } from "./competitions.js";
 import { scoreControl } from "./judging.js";
 import { reportButton } from "./moderation.js";
@@ -81,10 +82,12 @@ function likeButton(entry, count) {
   let likes = entry.likes;
   const problem = h("span", { class: "status", role: "status" });
   const button = h("button", { type: "button", class: "like" });
+  // A toggle: its name says what it is ("Like"), aria-pressed whether it is on, and the
+  // words seen follow the state ("Liked" once pressed).
   const render = () => {
-    button.textContent = liked ? "♥ Liked" : "♡ Like";
+    button.replaceChildren(h("span", { "aria-hidden": "true" }, liked ? "♥ " : "♡ "), liked ? "Liked" : "Like");
     button.setAttribute("aria-pressed", String(liked));
-    button.setAttribute("aria-label", "Like this entry");
+    button.title = liked ? "You like this entry: press to take your like back" : "Like this entry";
     if (likes !== null) count.textContent = plural(likes, "like");
   };
   button.addEventListener("click", async () => {
@@ -152,7 +155,7 @@ function commentItem(comment, entry, open, section) {
     {},
     h(
       "article",
-      { class: "comment", "aria-label": `Comment by ${name}` },
+      { class: "comment", "aria-label": `Comment by ${name}`, id: `comment-${comment.comment_id}`, tabindex: "-1" },
       h("p", { class: "meta" }, commenter(comment), " · ", dateTime(comment.created_at), comment.edited_at && !comment.removed ? " · edited" : null),
       comment.removed ? removedNote(comment) : h("div", { class: "comment-text" }, rendered(comment.content_html)),
       h("div", { class: "comment-actions" }, reply, ...ownActions(comment, entry, section, open, slot),
@@ -189,7 +192,7 @@ function ownActions(comment, entry, section, open, slot) {
         await busy(form, () => api(path, { method: "PATCH", body: { content: text.value } }));
         await section.reload();
       } catch (error) {
-        problem.show(describe(error));
+        showProblems(form, problem, error);
       }
     });
     slot.replaceChildren(form);
@@ -225,6 +228,9 @@ function toggleReply(button, slot, comment, entry, section, name) {
     return;
   }
   const form = commentForm(entry, comment.comment_id, section, `Your reply to ${name}`, "Post reply");
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") toggleReply(button, slot, comment, entry, section, name); // close it
+  });
   slot.replaceChildren(form);
   form.querySelector("textarea").focus();
 }
@@ -239,12 +245,13 @@ function commentForm(entry, parentId, section, label, action) {
     try {
       const body = parentId ? { content: text.value, parent_id: parentId } : { content: text.value };
       const path = `/competitions/${entry.competition_id}/comment/${entry.submission_id}`;
-      await busy(form, () => api(path, { method: "POST", body, idempotent: true }));
+      const posted = await busy(form, () => api(path, { method: "POST", body, idempotent: true }));
       text.value = "";
       await section.reload();
       section.querySelector(".status").textContent = parentId ? "Your reply is posted." : "Your comment is posted.";
+      document.getElementById(`comment-${posted.comment_id}`)?.focus(); // the reader is where their words are
     } catch (error) {
-      problem.show(describe(error));
+      showProblems(form, problem, error);
     }
   });
   return form;

@@ -7,6 +7,7 @@
 import { api, describe } from "./api.js";
 import { logIn } from "./auth.js";
 import { alertBox, busy, dateTime, field, fill, h, rendered, uniqueId } from "./dom.js";
+import { showProblems } from "./problems.js";
 import { go, onLeave } from "./router.js";
 import { session } from "./session.js";
 import { wordCount, wordLimits } from "./words.js";
@@ -229,7 +230,7 @@ function entryForm(competition, { entry = null, text = null }) {
       // the signed-out writer offers "Log in and send".
       localStorage.setItem(key, JSON.stringify({ ...typed(), sending: error.status === 401 }));
       if (error.status === 401) return askToLogIn(login, send);
-      problem.show(describe(error));
+      showProblems(form, problem, error);
     }
   };
   form.addEventListener("submit", (event) => {

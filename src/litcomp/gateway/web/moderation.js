@@ -4,6 +4,7 @@
 
 import { api, describe } from "./api.js";
 import { alertBox, busy, dateTime, field, fill, h, uniqueId } from "./dom.js";
+import { showProblems } from "./problems.js";
 import { isAdmin } from "./session.js";
 import { requireSession } from "./profile.js";
 
@@ -48,7 +49,7 @@ function reportForm(path, what, slot, button) {
       slot.replaceChildren(h("p", { class: "status", role: "status" }, "Thank you: the moderators will look at it."));
       button.remove();
     } catch (error) {
-      problem.show(describe(error));
+      showProblems(form, problem, error);
     }
   });
   return form;

@@ -5,7 +5,7 @@
 // died) loses nothing. Reconnects back off (0.5 s doubling to 30 s, with jitter).
 
 import { api, describe, signOutSuspended } from "./api.js";
-import { h, ordinal } from "./dom.js";
+import { dateTime, h, ordinal } from "./dom.js";
 import { onLeave } from "./router.js";
 import { freshToken, renew, session, signOut } from "./session.js";
 
@@ -223,28 +223,23 @@ export function describeNotice({ type, data = {} }) {
 export async function notificationsPage(ctx) {
   const list = h("ol", { class: "notices" });
   const status = h("p", { class: "status", role: "status" });
-  const markAll = h("button", { type: "button", class: "secondary", disabled: true }, "Mark all as read");
-  ctx.view.append(h("div", { class: "page-head" }, h("h1", {}, "Notifications"), markAll), status, list);
+  ctx.view.append(h("h1", {}, "Notifications"), status, list);
 
-  let newest = 0;
+  // Seeing the list is reading it: the bell clears, and what was new stays marked
+  // "new" on this page until it is left.
   const load = async () => {
     const page = await api("/notifications?limit=100");
-    setUnread(page.unread);
-    newest = page.items.length ? page.items[page.items.length - 1].id : 0;
-    markAll.disabled = page.unread === 0;
+    const newest = page.items.length ? page.items[page.items.length - 1].id : 0;
     list.replaceChildren(...page.items.reverse().map(noticeItem));
     if (!page.items.length) list.replaceChildren(h("li", { class: "muted" }, "Nothing yet. Subscribe to a competition or enter one."));
+    setUnread(page.unread);
+    if (page.unread) await markRead([], newest);
   };
-  markAll.addEventListener("click", async () => {
-    try {
-      await markRead([], newest);
-      status.textContent = "All notifications are marked as read.";
-      await load();
-    } catch (error) {
+  const loadQuietly = () =>
+    load().catch((error) => {
       status.textContent = describe(error);
-    }
-  });
-  onLeave(onNotification(() => load().catch(() => {})));
+    });
+  onLeave(onNotification(loadQuietly));
   await load();
 }
 
@@ -253,9 +248,10 @@ function noticeItem(notice) {
   return h(
     "li",
     { class: notice.read ? "notice" : "notice unread" },
-    notice.read ? null : h("span", { class: "visually-hidden" }, "Unread: "),
-    h("a", { href, onclick: () => notice.read || markRead([notice.id]).catch(() => {}) }, text),
+    notice.read ? null : h("span", { class: "new-mark" }, "New"),
+    notice.read ? null : " ",
+    h("a", { href }, text),
     " ",
-    h("small", { class: "muted" }, new Date(notice.created_at).toLocaleString()),
+    h("small", { class: "muted" }, dateTime(notice.created_at)),
   );
 }

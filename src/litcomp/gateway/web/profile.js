@@ -4,6 +4,7 @@
 import { accountSection } from "./account.js";
 import { api, describe } from "./api.js";
 import { alertBox, busy, countdown, dateTime, field, h, plural } from "./dom.js";
+import { showProblems } from "./problems.js";
 import { competitionHref, subscribeButton } from "./competitions.js";
 import { followingList, picture, pictureForm, writerPage } from "./people.js";
 import { go } from "./router.js";
@@ -76,7 +77,7 @@ function editForm(profile, showCard) {
       showCard(await busy(form, () => api("/users/profile", { method: "PATCH", body })));
       status.textContent = "Your profile is saved.";
     } catch (error) {
-      problem.show(describe(error));
+      showProblems(form, problem, error);
     }
   });
   return form;
