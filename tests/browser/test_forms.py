@@ -1,5 +1,7 @@
 """The login form by keyboard alone, and API errors shown in words."""
 
+import re
+
 import httpx
 from playwright.sync_api import expect
 
@@ -51,7 +53,11 @@ def test_invalid_sign_up_fields_are_named(people: People) -> None:
     page.get_by_label("Password").fill("short")
     page.get_by_role("button", name="Sign up").click()
 
-    alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("Please check the form.")
-    expect(alert).to_contain_text("Email: value is not a valid email address")
-    expect(alert).to_contain_text("Password: String should have at least 8 characters.")
+    expect(page.get_by_role("alert")).to_have_text("Please correct the fields marked below.")
+    expect(page.get_by_label("Email")).to_have_accessible_description(
+        "Enter an email address like name@example.com."
+    )
+    expect(page.get_by_label("Password")).to_have_accessible_description(
+        re.compile("^Too short: use at least 8 characters.")
+    )
+    expect(page.get_by_label("Username")).not_to_have_attribute("aria-invalid", "true")

@@ -146,7 +146,7 @@ class Dispatcher:
             self._later(self._own(request), reply)
         elif route.websocket:
             reply(error(400, "bad_request", "this route takes a WebSocket upgrade"))
-        elif (request.method == "GET" or request.method == "HEAD") and pages.is_navigation(request):
+        elif _names_html(request) and pages.is_navigation(request):
             self._later(self._page(request), reply)  # a browser opening the app's page
         else:
             self.forwarder.forward(request, route, request_id, reply)
@@ -281,6 +281,16 @@ class Dispatcher:
             extra={"path": request.path, "upstream": instance.instance_id},
         )
         return transport
+
+
+def _names_html(request: Request) -> bool:
+    """Whether ``request`` may be a browser's navigation (pages.is_navigation says): a GET
+    or HEAD whose Accept names text/html. Compiled, so an API request pays a compare,
+    one scan of its headers and a substring test, and no call into pages.py."""
+    if request.method != "GET" and request.method != "HEAD":
+        return False
+    accept = request.header("accept")
+    return accept is not None and "text/html" in accept
 
 
 def too_many(decision: Decision) -> Response:

@@ -69,6 +69,12 @@ a header section over 32 KiB or 100 fields 431, headers not in within 10 s (or a
 10 s without a byte) 408, too many open connections (in all, or from one address)
 503; each closes the connection.
 
+**The web app at the same addresses.** A GET or HEAD whose `Accept` ranks `text/html`
+above `application/json` (a browser opening a page) to one of the web app's addresses
+(`/competitions/{id}`, `/competitions/{id}/entries/{sid}`, `/writers/{id}`, ...) is
+answered with the app's HTML page, its title and link-preview tags filled in. Any other
+request, `Accept: */*` and `application/json` included, gets the API's JSON.
+
 **Idempotency.** Register, creating a competition, submit and comment take an
 `Idempotency-Key` header: a repeat gets the first answer again and creates nothing; the
 same key with another request is 422 `idempotency_key_reused`. The gateway retries such
@@ -177,6 +183,20 @@ GATEWAY_PATHS: dict[str, Any] = {
         "This document. Interactive documentation is at `/docs`.",
         "application/json",
         {"type": "object"},
+    ),
+    "/sitemap.xml": _own(
+        "Sitemap",
+        "The web app's public pages (sitemaps.org 0.9): competitions, the entries whose"
+        " writer is shown, their writers. Remade at most every 10 minutes.",
+        "application/xml",
+        {"type": "string"},
+    ),
+    "/robots.txt": _own(
+        "Robots",
+        "What crawlers may read (not the pages that are one person's own) and where the"
+        " sitemap is.",
+        "text/plain",
+        {"type": "string"},
     ),
     ASYNCAPI: _own(
         "AsyncAPI document",

@@ -40,8 +40,8 @@ def is_navigation(request: Request, *, own: bool = False) -> bool:
 def prefers_html(accept: str | None) -> bool:
     """Whether ``accept`` ranks ``text/html`` above ``application/json`` (RFC 9110
     12.5.1: each type takes the quality of the most specific range that matches it).
-    A browser's navigation does (``text/html,...,*/*;q=0.8``); ``*/*``, no header, or
-    both ranked alike keep the API's JSON."""
+    A browser's navigation does (``text/html,...,*/*;q=0.8``); ``*/*``, no header, both
+    ranked alike, or an ``Accept`` that does not name ``text/html`` keep the API's JSON."""
     if not accept or "text/html" not in accept:
         return False  # the common API request stops here
     html = _quality(accept, "text", "html")
