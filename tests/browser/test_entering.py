@@ -136,11 +136,11 @@ def test_equal_likes_share_a_place_on_the_results_page(
     people: People, api: httpx.Client, admin_account: Account
 ) -> None:
     lasts = timedelta(seconds=4)
+    authors = {name: sign_up(api, name) for name in ("north", "south")}  # before: it is short
     competition = create_competition(
         api, admin_account, unique("Ties "), starts_in=timedelta(seconds=-1), lasts=lasts
     )
-    for name in ("north", "south"):
-        author = sign_up(api, name)
+    for name, author in authors.items():
         entered = api.post(
             f"/competitions/{competition}/submit",
             json={"title": f"{name.title()} wind", "content": "It blew."},
