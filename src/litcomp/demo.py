@@ -23,7 +23,7 @@ import httpx
 
 from litcomp.demo_content import ADMIN, CONTESTS, PASSWORD, WRITERS, Contest
 
-RETRIES = 10
+WAIT_SECONDS = 60.0  # at most, for the platform to be ready or its limits to allow more
 RESULTS_WAIT_SECONDS = 30.0
 
 
@@ -36,7 +36,8 @@ def email_of(username: str) -> str:
 
 
 class Client:
-    """The public API, with tokens by username; waits out a 429 as its Retry-After says."""
+    """The public API, with tokens by username; waits out a 429 or 503 as its
+    Retry-After says."""
 
     def __init__(self, http: httpx.Client) -> None:
         self._http = http
@@ -49,13 +50,16 @@ class Client:
             headers["Authorization"] = f"Bearer {self.tokens[who]}"
         if method == "POST":
             headers["Idempotency-Key"] = str(uuid.uuid4())  # a retried POST creates once
-        for _ in range(RETRIES):
+        give_up = time.monotonic() + WAIT_SECONDS
+        while True:
             response = self._http.request(
                 method, path, headers=headers, json=body if body else None
             )
-            if response.status_code != 429:
+            # 429: too fast for the gateway's limits; 503: no instance ready yet (a
+            # platform just started). Both say when to come back.
+            if response.status_code not in (429, 503) or time.monotonic() > give_up:
                 break
-            time.sleep(float(response.headers.get("retry-after", "1")))
+            time.sleep(_seconds(response.headers.get("retry-after")))
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None
@@ -198,6 +202,14 @@ def results(client: Client, competition: str) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def _seconds(retry_after: str | None) -> float:
+    """Retry-After in seconds (the gateway sends a number), 1 if it says nothing usable."""
+    try:
+        return min(max(float(retry_after or 1), 0.1), 30.0)
+    except ValueError:
+        return 1.0
 
 
 def _sleep_until(moment: datetime) -> None:

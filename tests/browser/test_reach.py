@@ -253,6 +253,7 @@ def test_liking_and_commenting_keep_keyboard_users_in_place(
     log_in(page, reader_account.email)
     page.goto(f"/competitions/{competition}/entries/{entry}")
 
+    expect(page.get_by_text("null", exact=True)).to_have_count(0)  # no judging: nothing shown
     like = page.get_by_role("button", name="Like", exact=True)
     expect(like).to_have_attribute("aria-pressed", "false")
     like.click()

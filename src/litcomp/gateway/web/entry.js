@@ -40,7 +40,7 @@ export async function entryPage(ctx) {
         : null,
       h("div", { class: "prose" }, rendered(entry.content_html)),
     ),
-    scoring,
+    scoring ?? "", // none outside judged competitions (append would write "null")
     likes,
     comments,
   );
