@@ -13,7 +13,9 @@ into the next: no task per request, see client_protocol.py and pool.py for why):
    id, resolves the client through trusted proxies (``clients.py``), then
 5. rate limit: ``ratelimit.py``'s token buckets (shared through Redis when configured);
 6. route: ``routes.py`` names the service; a path of none is one of the gateway's own
-   endpoints (``operators.py``, ``openapi.py``, ``docs.py``, ``status.py``, ``web.py``);
+   endpoints (``operators.py``, ``openapi.py``, ``docs.py``, ``status.py``, ``web.py``,
+   ``sitemap.py``); a browser opening one of the web app's pages gets the page
+   (``pages.py``, its head from ``heads.py``) even at a service's path;
 7. pick an instance: ``forwarding.py`` asks the service's ``InstanceTable``
    (``kit/instance_table.py``) for one, which weighs the balancer (``kit/balancer.py``), each
    instance's breaker (``kit/breaker.py``) and outlier ejection (``kit/outliers.py``);

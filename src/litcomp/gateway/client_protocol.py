@@ -348,6 +348,7 @@ class ClientConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._size = 0
         self._field_bytes = 0
+        self._accept = ""
 
     def on_message_begin(self) -> None:
         self._reset()
@@ -382,6 +383,8 @@ class ClientConnection(asyncio.Protocol):
                 hosts += 1
             elif name == "content-length" and value.isdigit() and int(value) > self._max_body:
                 raise self._stop(self._too_large())
+            elif name == "accept" and not self._accept:
+                self._accept = value  # kept here, in a loop every request runs anyway
         if hosts != 1 and (hosts > 1 or self._parser.get_http_version() != "1.0"):
             message = "a request takes one Host header (HTTP/1.0: at most one)"
             raise self._stop(error(400, "bad_request", message))
@@ -427,6 +430,7 @@ class ClientConnection(asyncio.Protocol):
             keep_alive=self._parser.should_keep_alive(),
             upgrade=upgrade,
             invalid=invalid,
+            accept=self._accept,
         )
 
     def _answer_pending(self) -> None:

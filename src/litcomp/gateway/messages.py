@@ -15,6 +15,7 @@ class Request:
     # Plain classes rather than dataclasses: compiled by mypyc (setup.py), a
     # dataclass's generated __init__ stays interpreted, ~4k instructions per request each.
     __slots__ = (
+        "accept",
         "body",
         "client_ip",
         "headers",
@@ -39,6 +40,7 @@ class Request:
         keep_alive: bool,
         upgrade: bool = False,
         invalid: str = "",
+        accept: str = "",
     ) -> None:
         self.method = method
         # The normalised path and the query as received: what is forwarded (target.py).
@@ -52,6 +54,9 @@ class Request:
         self.keep_alive = keep_alive
         self.upgrade = upgrade
         self.invalid = invalid  # why the target cannot be normalised (400), or empty
+        # The first Accept header's value, or empty: whether a browser is opening a page
+        # (pages.py) is asked of every request, so it is kept as the head is parsed.
+        self.accept = accept
 
     def header(self, name: str) -> str | None:
         """The first value of a header (``name`` in lower case)."""

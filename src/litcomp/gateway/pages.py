@@ -5,7 +5,8 @@ the gateway for that address with an ``Accept`` that prefers HTML; it gets the a
 page (web.py), which then draws that page. Some of these addresses are also API paths
 (``GET /competitions/{id}`` is a competition's JSON): any request that does not prefer
 HTML (the app's own fetches, API clients, ``*/*``) is forwarded as it always was, so
-the choice costs an API request one header scan, and only for GET and HEAD.
+the choice costs an API request a few compares (the Accept value is kept as the request
+is parsed: ``Request.accept``).
 
 ``PAGES`` mirrors the routes of the app's router.js: a page added there is added here,
 else a navigation to it gets the app with status 404 (the page still works).
@@ -32,7 +33,7 @@ def is_navigation(request: Request, *, own: bool = False) -> bool:
     path. ``own``: any path the gateway has no route for (the app says "not found")."""
     return (
         request.method in METHODS
-        and prefers_html(request.header("accept"))
+        and prefers_html(request.accept)
         and (own or is_page(request.path))
     )
 
