@@ -145,6 +145,14 @@ def test_a_shared_link_previews_the_story_and_its_writer_once_revealed(
     missing = api.get(f"/competitions/{named}/entries/{named}", headers={"Accept": BROWSER})
     assert missing.status_code == 404
     assert "<title>Story not found · litcomp</title>" in missing.text
+    for odd, title in [
+        ("/writers/not-an-id", "Writer not found"),
+        ("/competitions/%F0%9F%93%9A", "Competition not found"),
+        (f"/competitions/{named}/entries/{'9' * 2000}", "Story not found"),
+    ]:
+        answer = api.get(odd, headers={"Accept": BROWSER})
+        assert answer.status_code == 404, odd
+        assert f"<title>{title} · litcomp</title>" in answer.text
 
 
 def test_the_sitemap_lists_what_anyone_may_read(api: httpx.Client, admin_account: Account) -> None:

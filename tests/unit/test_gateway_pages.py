@@ -1,9 +1,16 @@
 """pages.py (which requests are a browser opening an app page) and heads.py (what a
 link preview reads), without a network."""
 
+import re
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, cast
+
 import pytest
 
 from litcomp.gateway import heads, pages, sitemap
+
+WEB = Path(str(files("litcomp.gateway") / "web"))
 
 CHROME = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -101,3 +108,26 @@ def test_descriptions_are_cut_at_a_word() -> None:
 def test_sitemap_addresses_are_xml_escaped() -> None:
     document = sitemap.urlset("https://x.example", ["/a?b=1&c=<2>"]).decode()
     assert "<loc>https://x.example/a?b=1&amp;c=&lt;2&gt;</loc>" in document
+
+
+@pytest.mark.parametrize(
+    ("public_url", "host", "base"),
+    [
+        ("https://litcomp.example/", "other.example", "https://litcomp.example"),
+        ("", "litcomp.test:8000", "http://litcomp.test:8000"),
+        ("", "[::1]:8000", "http://[::1]:8000"),
+        ("", 'evil.example"><script>', "http://localhost"),
+        ("", None, "http://localhost"),
+    ],
+)
+def test_the_site_address(public_url: str, host: str | None, base: str) -> None:
+    site = heads.Heads(cast(Any, None), {}, public_url=public_url)
+    assert site.base_url("http", host) == base
+
+
+def test_every_route_of_the_app_is_a_page_the_gateway_answers() -> None:
+    """pages.PAGES is kept in step with app.js's route table."""
+    routes = re.findall(r'^route\("([^"]+)"', (WEB / "app.js").read_text(), re.M)
+    assert len(routes) > 10
+    for pattern in routes:
+        assert pages.is_page(re.sub(r":\w+", "some-id", pattern)), pattern

@@ -82,7 +82,7 @@ class Dispatcher:
             settings.gateway_auth_rate_per_minute / 60, settings.gateway_auth_burst
         )
         self._limit = Limit(settings.gateway_rate_per_second, settings.gateway_rate_burst)
-        self.heads = Heads(forwarder.pool, instances, public_url=settings.gateway_public_url)
+        self.heads = Heads(forwarder.pool, instances, public_url=settings.public_url)
         self.sitemap = sitemap.Sitemap(forwarder.pool, instances["competitions"], self.heads)
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -85,7 +85,7 @@ class Heads:
         self._within = within
 
     def base_url(self, scheme: str, host: str | None) -> str:
-        """``LITCOMP_GATEWAY_PUBLIC_URL``, else the address the client asked for."""
+        """``LITCOMP_PUBLIC_URL``, else the address the client asked for (if a plain host)."""
         if self._public_url:
             return self._public_url
         return f"{scheme}://{host if host and _HOST.fullmatch(host) else 'localhost'}"

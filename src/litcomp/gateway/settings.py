@@ -32,9 +32,10 @@ class GatewaySettings(BaseServiceSettings):
     # least_load: a hung instance holds requests, so it stops getting new ones at once
     # (bench/README.md, make faults); round robin sends it its share until the breaker opens.
     gateway_balancer: Literal["round_robin", "least_load"] = "least_load"
-    gateway_public_url: str = Field(
+    # The same variable as the users service's (the links in mails): one site, one address.
+    public_url: str = Field(
         default="",
-        pattern=r"^(https?://[^/\s]+)?$",
+        pattern=r"^(https?://[^/?#]+(/[^?#]*)?)?$",
         description="the site's address (https://litcomp.example) for canonical links,"
         " link previews and the sitemap; empty: the Host a request names",
     )

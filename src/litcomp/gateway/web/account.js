@@ -4,6 +4,7 @@
 
 import { api, describe } from "./api.js";
 import { alertBox, busy, field, h } from "./dom.js";
+import { showProblems } from "./problems.js";
 import { renew, session } from "./session.js";
 
 /** A form that sends `submit()` and shows what went wrong, or `done(result)`. */
@@ -16,7 +17,7 @@ function form(title, controls, label, submit, done) {
     try {
       done(await busy(element, submit));
     } catch (error) {
-      problem.show(describe(error));
+      showProblems(element, problem, error);
     }
   });
   return element;

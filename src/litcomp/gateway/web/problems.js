@@ -18,6 +18,8 @@ const NAMES = {
   email: "Email",
   password: "Password",
   new_password: "New password",
+  current_password: "Current password",
+  new_email: "New email",
   title: "Title",
   content: "Text",
   bio: "Bio",
@@ -96,7 +98,7 @@ export function plainWords(name, { type = "", message = "" }) {
     case "too_long":
       return `Too many: at most ${number}.`;
     default:
-      if (name === "email") return "Enter an email address like name@example.com.";
+      if (name === "email" || name === "new_email") return "Enter an email address like name@example.com.";
       return sentence(message.replace(/^Value error, /, ""));
   }
 }
