@@ -76,5 +76,4 @@ def link_in(mail: EmailMessage) -> str:
 
 
 def token_in(mail: EmailMessage) -> str:
-    fragment = urlsplit(link_in(mail)).fragment  # "/password/reset?token=..."
-    return parse_qs(fragment.partition("?")[2])["token"][0]
+    return parse_qs(urlsplit(link_in(mail)).query)["token"][0]  # /password/reset?token=...
