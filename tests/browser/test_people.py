@@ -54,7 +54,7 @@ def test_a_writer_uploads_a_picture_that_everyone_sees(people: People, api: http
     assert loaded_from_this_origin(page, ".profile img.avatar")
 
     visitor = people.open("visitor")
-    visitor.goto(f"/users/{writer.user_id}")
+    visitor.goto(f"/writers/{writer.user_id}")
     expect(visitor.get_by_role("heading", name=writer.username, level=1)).to_be_visible()
     expect(visitor.get_by_role("img", name=f"Picture of {writer.username}")).to_have_count(1)
     assert loaded_from_this_origin(visitor, "main img.avatar")
@@ -73,7 +73,7 @@ def test_following_a_writer_brings_their_new_entry_live(
     competition = create_competition(api, admin_account, unique("Harbours "))
     page = people.open("reader")
     log_in(page, reader.email)
-    page.goto(f"/users/{writer.user_id}")
+    page.goto(f"/writers/{writer.user_id}")
     expect(page.get_by_role("heading", name=writer.username, level=1)).to_be_visible()
     expect(page.get_by_text("No entries to show yet.")).to_be_visible()
     page.get_by_role("button", name=f"Follow {writer.username}").click()
@@ -93,7 +93,7 @@ def test_following_a_writer_brings_their_new_entry_live(
     notice.click()
     expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
 
-    page.goto(f"/users/{writer.user_id}")
+    page.goto(f"/writers/{writer.user_id}")
     expect(page.get_by_role("link", name=title)).to_be_visible()
     page.get_by_role("link", name="My profile").click()
     following = page.get_by_role("region", name="Writers you follow")
