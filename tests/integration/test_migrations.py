@@ -23,7 +23,7 @@ from litcomp.competitions.models import (
     Placement,
     Submission,
 )
-from litcomp.kit.db import create_engine, migrate
+from litcomp.kit.db import create_engine, migrate, outside_search
 from litcomp.users.app import MIGRATIONS as USERS_MIGRATIONS
 from litcomp.users.models import Base as UsersBase
 from tests.support import asyncpg_url
@@ -41,7 +41,7 @@ SERVICES = {
 
 
 def _differences(connection: Connection, metadata: sa.MetaData) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": outside_search})
     return list(compare_metadata(context, metadata))
 
 

@@ -19,6 +19,7 @@ from litcomp.competitions.notifications.fanout import FanoutWorker
 from litcomp.competitions.notifications.hub import Hub
 from litcomp.competitions.notifications.sockets import socket_server
 from litcomp.competitions.notifications.wakeups import Wakeups
+from litcomp.competitions.search.api import router as search_router
 from litcomp.competitions.settings import CompetitionsSettings, get_settings
 from litcomp.competitions.users_client import UsersClient
 from litcomp.kit import http
@@ -122,6 +123,7 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
             moderated_items,
             moderation_router,
             notifications_router,
+            search_router,
         ],
     )
 

@@ -16,6 +16,8 @@ ROUTES = (
     Route("/competitions", "competitions"),
     Route("/notifications", "competitions"),
     Route("/moderation", "competitions"),
+    # Competitions answers every type of search: writers it asks of users (gRPC).
+    Route("/search", "competitions"),
     Route("/ws", "competitions", websocket=True),
 )
 _BY_PREFIX = {route.prefix: route for route in ROUTES}

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
+from litcomp.kit.search import is_search_object
 from litcomp.kit.times import as_utc
 
 NAMING_CONVENTION = {
@@ -224,11 +225,21 @@ def _upgrade(connection: Connection, migrations_dir: Path, revision: str) -> Non
     command.upgrade(config, revision)
 
 
+def outside_search(name: str | None, type_: str, _parents: object) -> bool:
+    """Alembic's ``include_name``: what the search keeps beside the models is not theirs."""
+    return not is_search_object(name, type_)
+
+
 def run_alembic_env(metadata: sa.MetaData) -> None:
     """The body of each service's ``migrations/env.py``: migrate on the given connection."""
     from alembic import context
 
     connection = context.config.attributes["connection"]
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=True,
+        include_name=outside_search,
+    )
     with context.begin_transaction():
         context.run_migrations()

@@ -66,3 +66,19 @@ class Users(UsersServicer):
         return pb.ListFollowersResponse(
             user_ids=[str(i) for i in ids], next_page_token=str(last) if last else ""
         )
+
+    async def SearchUsers(
+        self, request: pb.SearchUsersRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.SearchUsersResponse:
+        async with self.sessionmaker() as session:
+            found, total, exact = await service.search_writers(
+                session=session, text=request.query, limit=request.limit, offset=request.offset
+            )
+        return pb.SearchUsersResponse(
+            users=[
+                pb.FoundUser(user_id=str(user.id), username=user.username, snippet=snippet)
+                for user, snippet in found
+            ],
+            total=total,
+            total_exact=exact,
+        )

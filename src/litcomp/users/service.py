@@ -13,6 +13,7 @@ from litcomp.kit.auth import Principal
 from litcomp.kit.db import id_page, insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
+from litcomp.kit.search import Searched, search
 from litcomp.kit.suspensions import suspended_error
 from litcomp.kit.times import utcnow
 from litcomp.users import tokens
@@ -179,6 +180,31 @@ async def get_users(*, session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> 
     if not user_ids:
         return []
     return list(await session.scalars(sa.select(User).where(User.id.in_(user_ids))))
+
+
+WRITERS = Searched(User.__table__, headline_of=User.bio, weights=(10.0, 1.0), snippet_column=2)
+MAX_SEARCH_PAGE = 100
+
+
+async def search_writers(
+    *, session: AsyncSession, text: str, limit: int, offset: int
+) -> tuple[list[tuple[User, str]], int, bool]:
+    """Writers whose username (first) or bio hold the words of ``text``, each with a
+    snippet of their bio; how many match (up to kit.search.CANDIDATES), and whether
+    that count is exact."""
+    if not text.strip():
+        raise Invalid("query must not be blank")
+    page = await search(
+        session,
+        WRITERS,
+        text=text,
+        where=sa.true(),
+        limit=min(max(limit, 1), MAX_SEARCH_PAGE),
+        offset=max(offset, 0),
+    )
+    users = {user.id: user for user in await get_users(session=session, user_ids=page.hits_ids)}
+    found = [(users[i], snippet) for i, snippet in page.hits if i in users]
+    return found, page.total, page.total_exact
 
 
 async def list_subscribers(

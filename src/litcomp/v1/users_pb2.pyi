@@ -87,3 +87,33 @@ class ListFollowersResponse(_message.Message):
     user_ids: _containers.RepeatedScalarFieldContainer[str]
     next_page_token: str
     def __init__(self, user_ids: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SearchUsersRequest(_message.Message):
+    __slots__ = ("query", "limit", "offset")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    limit: int
+    offset: int
+    def __init__(self, query: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class FoundUser(_message.Message):
+    __slots__ = ("user_id", "username", "snippet")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    SNIPPET_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    username: str
+    snippet: str
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., snippet: _Optional[str] = ...) -> None: ...
+
+class SearchUsersResponse(_message.Message):
+    __slots__ = ("users", "total", "total_exact")
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_EXACT_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[FoundUser]
+    total: int
+    total_exact: bool
+    def __init__(self, users: _Optional[_Iterable[_Union[FoundUser, _Mapping]]] = ..., total: _Optional[int] = ..., total_exact: _Optional[bool] = ...) -> None: ...

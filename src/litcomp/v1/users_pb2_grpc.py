@@ -55,6 +55,11 @@ class UsersStub:
                 request_serializer=litcomp_dot_v1_dot_users__pb2.ListFollowersRequest.SerializeToString,
                 response_deserializer=litcomp_dot_v1_dot_users__pb2.ListFollowersResponse.FromString,
                 _registered_method=True)
+        self.SearchUsers = channel.unary_unary(
+                '/litcomp.v1.Users/SearchUsers',
+                request_serializer=litcomp_dot_v1_dot_users__pb2.SearchUsersRequest.SerializeToString,
+                response_deserializer=litcomp_dot_v1_dot_users__pb2.SearchUsersResponse.FromString,
+                _registered_method=True)
 
 
 class UsersServicer:
@@ -92,6 +97,14 @@ class UsersServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchUsers(self, request, context):
+        """Writers whose username or bio hold the words of a search (as GET /search?type=writers
+        answers it: competitions serves /search), best match first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UsersServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +127,11 @@ def add_UsersServicer_to_server(servicer, server):
                     servicer.ListFollowers,
                     request_deserializer=litcomp_dot_v1_dot_users__pb2.ListFollowersRequest.FromString,
                     response_serializer=litcomp_dot_v1_dot_users__pb2.ListFollowersResponse.SerializeToString,
+            ),
+            'SearchUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchUsers,
+                    request_deserializer=litcomp_dot_v1_dot_users__pb2.SearchUsersRequest.FromString,
+                    response_serializer=litcomp_dot_v1_dot_users__pb2.SearchUsersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +243,33 @@ class Users:
             '/litcomp.v1.Users/ListFollowers',
             litcomp_dot_v1_dot_users__pb2.ListFollowersRequest.SerializeToString,
             litcomp_dot_v1_dot_users__pb2.ListFollowersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/litcomp.v1.Users/SearchUsers',
+            litcomp_dot_v1_dot_users__pb2.SearchUsersRequest.SerializeToString,
+            litcomp_dot_v1_dot_users__pb2.SearchUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,

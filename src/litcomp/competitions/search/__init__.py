@@ -1,0 +1,1 @@
+"""Search: ``GET /search`` over competitions and entries here, writers in users."""
