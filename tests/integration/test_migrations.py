@@ -41,7 +41,9 @@ SERVICES = {
 
 
 def _differences(connection: Connection, metadata: sa.MetaData) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": outside_search})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": outside_search}
+    )
     return list(compare_metadata(context, metadata))
 
 

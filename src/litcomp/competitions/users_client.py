@@ -41,9 +41,7 @@ class UsersClient:
         response = await self._client.call("GetUsers", pb.GetUsersRequest(user_ids=ids))
         return {uuid.UUID(user.user_id): user.username for user in response.users}
 
-    async def search_writers(
-        self, text: str, *, limit: int, offset: int
-    ) -> pb.SearchUsersResponse:
+    async def search_writers(self, text: str, *, limit: int, offset: int) -> pb.SearchUsersResponse:
         """Writers matching ``text`` (their snippets already safe HTML); raises
         ``Unavailable`` while users is down."""
         request = pb.SearchUsersRequest(query=text, limit=limit, offset=offset)

@@ -21,7 +21,9 @@ them all. Both count up to ``CANDIDATES``: ``total_exact`` says whether there we
 import html
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +37,7 @@ MARK_END = "\ue001"
 SNIPPET_WORDS = 24
 HEADLINE_OPTIONS = (
     f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12, "
-    "MaxFragments=2, FragmentDelimiter=\" … \""
+    'MaxFragments=2, FragmentDelimiter=" … "'
 )
 SEARCH_VECTOR = "search_vector"  # the PostgreSQL column
 FTS_PREFIX = "search_"  # the SQLite tables (and FTS5's shadow tables)
@@ -48,8 +50,8 @@ _WORD = re.compile(r"\w")
 class Searched:
     """How one table is searched."""
 
-    table: sa.Table
-    headline_of: sa.ColumnElement[str]  # PostgreSQL: the text the snippet is cut from
+    table: sa.FromClause  # with an ``id`` column
+    headline_of: sa.ColumnExpressionArgument[str]  # PostgreSQL: the text the snippet is cut from
     weights: tuple[float, ...]  # SQLite: bm25's weight of each FTS5 column after id
     snippet_column: int  # SQLite: the FTS5 column (id is 0) of the snippet; -1: the best
 
@@ -92,7 +94,7 @@ async def _postgresql(
     offset: int,
 ) -> Page:
     table = searched.table
-    vector = sa.literal_column(f"{table.name}.{SEARCH_VECTOR}")
+    vector: sa.ColumnElement[object] = sa.literal_column(f"{table.description}.{SEARCH_VECTOR}")
     candidates = (
         sa.select(table.c.id, vector.label("vector"))
         .where(vector.op("@@")(tsquery(text)), where)
@@ -107,7 +109,7 @@ async def _postgresql(
     if not rows and offset:
         rows = (await session.execute(ranked.limit(1))).all()
         return _page([], rows)
-    snippets = dict(
+    snippets: dict[uuid.UUID, str] = dict(
         (
             await session.execute(
                 sa.select(table.c.id, headline(searched.headline_of, tsquery(text))).where(
@@ -128,18 +130,27 @@ async def _sqlite(
     offset: int,
 ) -> Page:
     table = searched.table
-    fts_name = FTS_PREFIX + table.name
-    fts = sa.table(fts_name, sa.column("id"))
+    fts_name = FTS_PREFIX + table.description
     weights = ", ".join(str(weight) for weight in (0.0, *searched.weights))
-    snippet = sa.literal_column(
-        f"snippet({fts_name}, {searched.snippet_column}, '{MARK_START}', '{MARK_END}', '…',"
-        f" {SNIPPET_WORDS})"
+    # FTS5's functions work only in a query of its table alone: the join comes after.
+    hits = (
+        sa.select(
+            sa.literal_column("id").label("id"),
+            sa.literal_column(
+                f"snippet({fts_name}, {searched.snippet_column}, '{MARK_START}', '{MARK_END}',"
+                f" '…', {SNIPPET_WORDS})"
+            ).label("snippet"),
+            sa.literal_column(f"bm25({fts_name}, {weights})").label("rank"),
+        )
+        .select_from(sa.table(fts_name))
+        .where(sa.literal_column(fts_name).op("MATCH")(query))
+        .subquery("hits")
     )
     ranked = (
-        sa.select(table.c.id, sa.func.count().over(), snippet)
-        .select_from(table.join(fts, fts.c.id == table.c.id))
-        .where(sa.literal_column(fts_name).op("MATCH")(query), where)
-        .order_by(sa.literal_column(f"bm25({fts_name}, {weights})"), table.c.id)
+        sa.select(table.c.id, sa.func.count().over(), hits.c.snippet)
+        .select_from(hits.join(table, table.c.id == hits.c.id))
+        .where(where)
+        .order_by(hits.c.rank, table.c.id)
     )
     rows = (await session.execute(ranked.limit(limit).offset(offset))).all()
     if not rows and offset:
@@ -148,9 +159,9 @@ async def _sqlite(
     return _page([(row[0], row[2]) for row in rows], rows)
 
 
-def _page(hits: list[tuple[uuid.UUID, str]], rows: list[sa.Row[tuple[object, ...]]]) -> Page:
+def _page(hits: list[tuple[uuid.UUID, str]], rows: Sequence[Any]) -> Page:
     """``hits`` with their snippets made safe, and the count the rows carry."""
-    found = int(rows[0][1]) if rows else 0  # type: ignore[call-overload]
+    found = int(rows[0][1]) if rows else 0
     return Page(
         [(row_id, marked_html(snippet)) for row_id, snippet in hits],
         min(found, CANDIDATES),
@@ -167,7 +178,9 @@ def tsquery(text: str) -> sa.ColumnElement[object]:
     return sa.func.websearch_to_tsquery(regconfig(), text)
 
 
-def headline(document: sa.ColumnElement[str], query: sa.ColumnElement[object]) -> sa.Function[str]:
+def headline(
+    document: sa.ColumnExpressionArgument[str], query: sa.ColumnElement[object]
+) -> sa.Function[str]:
     """``ts_headline`` of ``document`` (marker characters removed first) marked for
     ``marked_html``."""
     clean = sa.func.translate(document, MARK_START + MARK_END, "")

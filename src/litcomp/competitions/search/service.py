@@ -16,7 +16,7 @@ from litcomp.kit.search import Page, Searched, search
 
 # Weights as the tsvector's (migration 0014): title > prompt, tags > description > rules.
 COMPETITIONS = Searched(
-    Competition.__table__,  # type: ignore[arg-type]
+    Competition.__table__,
     headline_of=Competition.prompt + "\n" + Competition.description,
     weights=(10.0, 4.0, 4.0, 2.0, 1.0),
     snippet_column=-1,
@@ -24,7 +24,7 @@ COMPETITIONS = Searched(
 # Title > content. The author's name is not in what is searched: an anonymous
 # entry cannot be found by who wrote it.
 ENTRIES = Searched(
-    Submission.__table__,  # type: ignore[arg-type]
+    Submission.__table__,
     headline_of=Submission.content,
     weights=(10.0, 2.0),
     snippet_column=2,
@@ -44,7 +44,9 @@ async def search_competitions(
     page = await search(
         session, COMPETITIONS, text=text, where=sa.true(), limit=limit, offset=offset
     )
-    by_id = {c.id: c for c in await get_competitions(session=session, competition_ids=page.hits_ids)}
+    by_id = {
+        c.id: c for c in await get_competitions(session=session, competition_ids=page.hits_ids)
+    }
     return page, [(by_id[i], snippet) for i, snippet in page.hits if i in by_id]
 
 

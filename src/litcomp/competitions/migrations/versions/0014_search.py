@@ -41,7 +41,9 @@ def upgrade() -> None:
                 )
             )
             op.execute(
-                sa.text(f"CREATE INDEX ix_{table}_search_vector ON {table} USING gin (search_vector)")
+                sa.text(
+                    f"CREATE INDEX ix_{table}_search_vector ON {table} USING gin (search_vector)"
+                )
             )
     else:
         for table, columns in FTS_COLUMNS.items():

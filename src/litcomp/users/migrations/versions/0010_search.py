@@ -29,7 +29,9 @@ def upgrade() -> None:
                 f" GENERATED ALWAYS AS ({VECTOR}) STORED"
             )
         )
-        op.execute(sa.text("CREATE INDEX ix_users_search_vector ON users USING gin (search_vector)"))
+        op.execute(
+            sa.text("CREATE INDEX ix_users_search_vector ON users USING gin (search_vector)")
+        )
     else:
         for statement in sqlite_fts_ddl("users", ("username", "bio")):
             op.execute(sa.text(statement))
