@@ -28,6 +28,8 @@ a module of bench/ that is a library of this command:
   the last socket and memory per idle socket; ``--likers`` users like one entry at once.
 - ``judging`` (bench/judging.py): finalizing ``--judging-entries`` entries placed by
   ``--judging-ballots`` ranked ballots (Bradley-Terry) against the same placed by likes.
+- ``search`` (bench/search.py): searching ``--search-entries`` entries (full-text
+  search on PostgreSQL), ``--search-runs`` times per kind of query, against ILIKE.
 
 The results go to ``--output`` (bench/results): ``bench-<UTC time>.json`` (every
 figure), ``bench-<UTC time>.txt`` (the report printed) and one PNG per part that
@@ -51,7 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, http_load, judging, plots, proxies
+from bench import fanout, http_load, judging, plots, proxies, search
 from bench.measure import log
 from bench.stack import PostgresCluster, RedisServer, install_hint, missing_tools
 from litcomp.gateway.process import hot_path_compiled
@@ -67,6 +69,7 @@ PARTS = (
     "fanout",
     "likes",
     "judging",
+    "search",
 )
 
 
@@ -159,6 +162,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--delay-ms", type=int, default=100, help="the slowed replica's delay")
     parser.add_argument("--judging-entries", type=int, default=2000, help="ranked entries")
     parser.add_argument("--judging-ballots", type=int, default=50_000, help="ranked ballots")
+    parser.add_argument("--search-entries", type=int, help="entries searched (100,000)")
+    parser.add_argument("--search-runs", type=int, default=200, help="runs per search query")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--time-limit", type=int, default=1500, help="seconds, then stop")
     args = parser.parse_args(argv)
@@ -170,6 +175,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "sockets": [500, 1000, 2000] if quick else [1000, 5000, 10000],
         "fanout_rounds": 3 if quick else 5,
         "likers": 300 if quick else 1000,
+        "search_entries": 20_000 if quick else 100_000,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -186,7 +192,7 @@ def stop_on(signum: int, _frame: object) -> None:
 
 def needed_tools(parts: set[str]) -> list[str]:
     tools = ["postgres", "redis-server"]
-    if parts - {"judging"}:  # every other part loads the platform with wrk
+    if parts - {"judging", "search"}:  # every other part loads the platform with wrk
         tools.append("wrk")
     if "proxies" in parts:
         tools.append("nginx")
@@ -243,6 +249,9 @@ def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> Path:
             if "judging" in parts:
                 log("part: judging")
                 results.add("judging", *judging.part(args, cluster))
+            if "search" in parts:
+                log("part: search")
+                results.add("search", *search.part(args, cluster))
     finally:
         if on_main_thread:
             signal.alarm(0)

@@ -73,6 +73,8 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
             "--delay-ms=50",
             "--judging-entries=50",
             "--judging-ballots=200",
+            "--search-entries=300",
+            "--search-runs=3",
             f"--output={tmp_path}",
         ],
         handle_signals=False,
@@ -91,6 +93,9 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
     assert all(f["incomplete_rounds"] == 0 and f["gaps"] == 0 for f in parts["fanout"])
     assert parts["likes"]["like_count"] == parts["likes"]["liked_notices"] == 20
     assert parts["judging"]["ballots"] == 200 and parts["judging"]["ranked_seconds"] > 0
+    assert parts["search"]["entries"] == 300
+    assert parts["search"]["queries"]["nowhere"]["found"] == "0"
+    assert parts["search"]["queries"]["common word"]["found"] != "0"
     assert set(parts["balancing"]["policies"]) == {"round_robin", "least_load"}
     assert all(
         parts["entries"][kind]["requests"] > 0 and parts["entries"][kind]["errors"] == 0

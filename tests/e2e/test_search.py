@@ -4,6 +4,7 @@
 import random
 import string
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -266,3 +267,23 @@ def test_odd_searches_answer_and_never_fail(client: httpx.Client, q: str):
 def test_bad_searches_are_422_with_the_field(client: httpx.Client, params: Json, field: str):
     error = expect_error(client.get("/search", params=params), 422)
     assert field in str(error["details"])
+
+
+def test_competitions_filter_by_tag_whatever_its_case(client: httpx.Client, boss: Account):
+    tag = word()
+    tagged = create_competition(client, boss, "Tagged", tags=[tag.upper(), "other"])
+    create_competition(client, boss, "Untagged", tags=["other"])
+    upcoming = create_competition(client, boss, "Later", tags=[tag], starts_in=timedelta(days=1))
+    for asked in (tag, tag.upper(), f"  {tag.capitalize()} "):
+        answer = client.get("/competitions", params={"tag": asked})
+        assert answer.status_code == 200, answer.text
+        assert [c["competition_id"] for c in answer.json()] == [tagged]
+    everything = client.get("/competitions", params={"tag": tag, "status": "all"}).json()
+    assert {c["competition_id"] for c in everything} == {tagged, upcoming}
+    assert client.get("/competitions", params={"tag": word()}).json() == []
+
+
+@pytest.mark.parametrize("tag", ["", "   ", "x" * 33, "a\x00"])
+def test_bad_tags_are_422(client: httpx.Client, tag: str):
+    error = expect_error(client.get("/competitions", params={"tag": tag}), 422)
+    assert "tag" in str(error["details"])

@@ -1,5 +1,6 @@
 """HTTP routes of the competitions service: translate requests to service calls and back."""
 
+import json
 import logging
 import uuid
 from datetime import datetime
@@ -35,6 +36,7 @@ from litcomp.competitions.schemas import (
     SubmissionEdit,
     SubmissionPage,
     SubmissionSummary,
+    Tag,
 )
 from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
 from litcomp.competitions.settings import CompetitionsSettings
@@ -106,20 +108,23 @@ async def list_competitions(
     cache: CacheDep,
     status_filter: Annotated[StatusFilter, Query(alias="status")] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    tag: Annotated[Tag | None, Query(description="only those with this tag (any case)")] = None,
 ) -> list[CompetitionSummary]:
     """Competitions open for entries now (``status=active``, the default, or ``open``),
     or those in another phase (``upcoming``, ``voting``, ``finished``), or ``all``."""
 
     async def load() -> list[CompetitionSummary]:
         competitions = await service.list_competitions(
-            session=session, status=status_filter, limit=limit
+            session=session, status=status_filter, limit=limit, tag=tag
         )
         return [_summary(c) for c in competitions]
 
     async def until(_: object) -> datetime | None:
         return await service.next_change(session=session)
 
-    return await cache.get(f"list:{status_filter}:{limit}", SUMMARIES, load, until)
+    # The tag as JSON: whatever it holds, the key stays one unambiguous string.
+    key = f"list:{status_filter}:{limit}:{json.dumps(tag)}"
+    return await cache.get(key, SUMMARIES, load, until)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(403))

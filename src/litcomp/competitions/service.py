@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -159,13 +160,24 @@ async def get_competition(*, session: AsyncSession, competition_id: uuid.UUID) -
     return competition
 
 
+def _tagged(session: AsyncSession, tag: str) -> sa.ColumnElement[bool]:
+    """Competitions whose tags (a JSON array, case-folded) hold ``tag``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(Competition.tags, JSONB).contains([tag])
+    each = sa.func.json_each(Competition.tags).table_valued("value")
+    return sa.exists(sa.select(each.c.value).where(each.c.value == tag))
+
+
 async def list_competitions(
-    *, session: AsyncSession, status: StatusFilter, limit: int
+    *, session: AsyncSession, status: StatusFilter, limit: int, tag: str | None = None
 ) -> list[Competition]:
     """Open (``active``) and voting ones end soonest first; upcoming start soonest first;
-    finished ones newest first; all by start, newest first."""
+    finished ones newest first; all by start, newest first. With ``tag``, only those
+    tagged so."""
     now = utcnow()
     query = sa.select(Competition)
+    if tag is not None:
+        query = query.where(_tagged(session, tag))
     if status in ("active", "open"):
         query = query.where(Competition.start_date <= now, Competition.end_date > now)
         query = query.order_by(Competition.end_date, Competition.id)
