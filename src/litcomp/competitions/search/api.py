@@ -80,6 +80,7 @@ async def search(
                 title=f.entry.title,
                 snippet=f.snippet,
                 competition_id=f.entry.competition_id,
+                competition_title=f.competition.title,
                 author=None
                 if f.veil.hides_author(f.entry.author_id)
                 else Author(user_id=f.entry.author_id, username=names.get(f.entry.author_id)),

@@ -36,6 +36,7 @@ class SearchItem(BaseModel):
     title: str = Field(description="a writer's: their username")
     snippet: str = Field(description=SNIPPET)
     competition_id: uuid.UUID | None = Field(default=None, description="an entry's competition")
+    competition_title: str | None = Field(default=None, description="an entry's competition's")
     author: Author | None = Field(
         default=None, description="an entry's, while its competition does not hide it"
     )

@@ -35,6 +35,7 @@ ENTRIES = Searched(
 class FoundEntry:
     entry: Submission  # its content not loaded
     snippet: str
+    competition: Competition
     veil: Veil  # what the reader may not see of it
 
 
@@ -66,9 +67,14 @@ async def search_entries(
     competitions = await get_competitions(
         session=session, competition_ids=sorted({e.competition_id for e in entries.values()})
     )
-    veils = {c.id: veil_of(c, reader) for c in competitions}
+    by_id = {c.id: c for c in competitions}
     found = [
-        FoundEntry(entries[i], snippet, veils[entries[i].competition_id])
+        FoundEntry(
+            entries[i],
+            snippet,
+            by_id[entries[i].competition_id],
+            veil_of(by_id[entries[i].competition_id], reader),
+        )
         for i, snippet in page.hits
         if i in entries
     ]
