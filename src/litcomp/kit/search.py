@@ -112,8 +112,8 @@ async def _postgresql(
         rank.desc(), candidates.c.found
     )
     rows = (await session.execute(ranked.limit(limit).offset(offset))).all()
-    if not rows and offset:
-        rows = (await session.execute(ranked.limit(1))).all()
+    if not rows:
+        rows = (await session.execute(ranked.limit(1))).all() if offset else rows
         return _page([], rows)
     snippets: dict[uuid.UUID, str] = dict(
         (

@@ -15,6 +15,7 @@ import { bellLink, notificationsPage, startNotifications } from "./notify.js";
 import { profilePage, requireSession, userPage } from "./profile.js";
 import { resultsPage } from "./results.js";
 import { go, refresh, route, start } from "./router.js";
+import { searchBox, searchPage } from "./search.js";
 import { isAdmin, logOut as endSession, onSessionChange, session } from "./session.js";
 
 route("/", homePage);
@@ -33,6 +34,7 @@ route("/admin/new", newCompetitionPage);
 route("/profile", profilePage);
 route("/writers/:id", userPage);
 route("/moderation", moderationPage);
+route("/search", searchPage);
 route("/notifications", (ctx) => requireSession("/notifications") && notificationsPage(ctx));
 
 function renderNav() {
@@ -81,6 +83,7 @@ document.getElementById("skip-link").addEventListener("click", (event) => {
   document.getElementById("main").focus();
 });
 
+document.getElementById("nav").before(searchBox());
 renderNav();
 startNotifications();
 start(document.getElementById("main"));
