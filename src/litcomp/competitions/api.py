@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, status
-from pydantic import TypeAdapter
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
@@ -45,13 +45,17 @@ from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import OUTAGE_ERRORS
 from litcomp.kit.http import (
+    ArrayLimit,
     CurrentUser,
     IdempotencyHeader,
     MaybeUser,
     Message,
+    Offset,
     SessionDep,
+    counted,
     error_responses,
     from_state,
+    total_count,
 )
 from litcomp.kit.idempotency import IdempotencyKey
 from litcomp.kit.times import utcnow
@@ -69,7 +73,6 @@ log = logging.getLogger(__name__)
 WRITE_FAILURES: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, *OUTAGE_ERRORS)
 
 # How the cached answers are read back from Redis.
-SUMMARIES = TypeAdapter(list[CompetitionSummary])
 DETAILS = TypeAdapter(CompetitionDetails)
 
 
@@ -102,29 +105,44 @@ def _details(competition: Competition) -> CompetitionDetails:
     )
 
 
-@router.get("")
+class _Listing(BaseModel):
+    """A page of competitions and how many there are in all, as cached."""
+
+    items: list[CompetitionSummary]
+    total: int
+
+
+LISTING = TypeAdapter(_Listing)
+
+
+@router.get("", responses=counted())
 async def list_competitions(
     session: SessionDep,
     cache: CacheDep,
+    response: Response,
     status_filter: Annotated[StatusFilter, Query(alias="status")] = "active",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: ArrayLimit = 100,
+    offset: Offset = 0,
     tag: Annotated[Tag | None, Query(description="only those with this tag (any case)")] = None,
 ) -> list[CompetitionSummary]:
     """Competitions open for entries now (``status=active``, the default, or ``open``),
-    or those in another phase (``upcoming``, ``voting``, ``finished``), or ``all``."""
+    or those in another phase (``upcoming``, ``voting``, ``finished``), or ``all``;
+    how many in all in ``X-Total-Count``."""
 
-    async def load() -> list[CompetitionSummary]:
-        competitions = await service.list_competitions(
-            session=session, status=status_filter, limit=limit, tag=tag
+    async def load() -> _Listing:
+        competitions, total = await service.list_competitions(
+            session=session, status=status_filter, limit=limit, offset=offset, tag=tag
         )
-        return [_summary(c) for c in competitions]
+        return _Listing(items=[_summary(c) for c in competitions], total=total)
 
     async def until(_: object) -> datetime | None:
         return await service.next_change(session=session)
 
     # The tag as JSON: whatever it holds, the key stays one unambiguous string.
-    key = f"list:{status_filter}:{limit}:{json.dumps(tag)}"
-    return await cache.get(key, SUMMARIES, load, until)
+    key = f"listing:{status_filter}:{limit}:{offset}:{json.dumps(tag)}"
+    listing = await cache.get(key, LISTING, load, until)
+    total_count(response, listing.total)
+    return listing.items
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(403))

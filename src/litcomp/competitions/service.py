@@ -169,30 +169,36 @@ def _tagged(session: AsyncSession, tag: str) -> sa.ColumnElement[bool]:
 
 
 async def list_competitions(
-    *, session: AsyncSession, status: StatusFilter, limit: int, tag: str | None = None
-) -> list[Competition]:
-    """Open (``active``) and voting ones end soonest first; upcoming start soonest first;
-    finished ones newest first; all by start, newest first. With ``tag``, only those
-    tagged so."""
+    *,
+    session: AsyncSession,
+    status: StatusFilter,
+    limit: int,
+    offset: int = 0,
+    tag: str | None = None,
+) -> tuple[list[Competition], int]:
+    """A page of competitions, and how many there are in all. Open (``active``) and
+    voting ones end soonest first; upcoming start soonest first; finished ones newest
+    first; all by start, newest first. With ``tag``, only those tagged so."""
     now = utcnow()
-    query = sa.select(Competition)
-    if tag is not None:
-        query = query.where(_tagged(session, tag))
+    where: list[sa.ColumnElement[bool]] = [] if tag is None else [_tagged(session, tag)]
     if status in ("active", "open"):
-        query = query.where(Competition.start_date <= now, Competition.end_date > now)
-        query = query.order_by(Competition.end_date, Competition.id)
+        where += [Competition.start_date <= now, Competition.end_date > now]
+        order: tuple[sa.ColumnExpressionArgument[Any], ...] = (Competition.end_date, Competition.id)
     elif status == "upcoming":
-        query = query.where(Competition.start_date > now)
-        query = query.order_by(Competition.start_date, Competition.id)
+        where.append(Competition.start_date > now)
+        order = (Competition.start_date, Competition.id)
     elif status == "voting":
-        query = query.where(Competition.end_date <= now, Competition.voting_end_date > now)
-        query = query.order_by(Competition.voting_end_date, Competition.id)
+        where += [Competition.end_date <= now, Competition.voting_end_date > now]
+        order = (Competition.voting_end_date, Competition.id)
     elif status == "finished":
-        query = query.where(now >= RESULTS_AT)
-        query = query.order_by(RESULTS_AT.desc(), Competition.id)
+        where.append(now >= RESULTS_AT)
+        order = (RESULTS_AT.desc(), Competition.id)
     else:
-        query = query.order_by(Competition.start_date.desc(), Competition.id)
-    return list(await session.scalars(query.limit(limit)))
+        order = (Competition.start_date.desc(), Competition.id)
+    query = sa.select(Competition).where(*where).order_by(*order)
+    page = list(await session.scalars(query.limit(limit).offset(offset)))
+    total = await session.scalar(sa.select(sa.func.count()).select_from(Competition).where(*where))
+    return page, total or 0
 
 
 async def get_competitions(

@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -79,6 +79,26 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"description": openapi.DESCRIPTIONS[status], "model": openapi.ErrorBody}
         for status in statuses
     }
+
+
+# Paging of the lists the brief defines as bare arrays: they stay arrays, take
+# ``limit``/``offset`` and tell how many there are in all in this header. (Lists made
+# since answer ``{items, total, limit, offset}``.)
+TOTAL_COUNT = "X-Total-Count"
+ArrayLimit = Annotated[int, Query(ge=1, le=1000, description="at most this many (1-1000)")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="after skipping this many")]
+
+
+def total_count(response: Response, total: int) -> None:
+    """Tell a bare array's total in ``X-Total-Count``."""
+    response.headers[TOTAL_COUNT] = str(total)
+
+
+def counted(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a bare array paged by ``limit``/``offset``: its 200
+    has ``X-Total-Count``; plus ``error_responses(*statuses)``."""
+    header = {"description": "how many there are in all", "schema": {"type": "integer"}}
+    return {200: {"headers": {TOTAL_COUNT: header}}, **error_responses(*statuses)}
 
 
 def create_app(

@@ -10,13 +10,17 @@ from fastapi import APIRouter, Depends, Response, status
 from litcomp.kit.auth import SigningKey
 from litcomp.kit.errors import Unavailable
 from litcomp.kit.http import (
+    ArrayLimit,
     CurrentUser,
     IdempotencyHeader,
     MaybeUser,
     Message,
+    Offset,
     SessionDep,
+    counted,
     error_responses,
     from_state,
+    total_count,
 )
 from litcomp.kit.idempotency import IdempotencyKey
 from litcomp.kit.suspensions import Suspensions
@@ -282,19 +286,36 @@ async def update_profile(
     return private_profile(user)
 
 
-@router.get("/profile/submissions")
-async def my_submissions(me: CurrentUser, competitions: CompetitionsDep) -> list[UserSubmission]:
+@router.get("/profile/submissions", responses=counted())
+async def my_submissions(
+    me: CurrentUser,
+    competitions: CompetitionsDep,
+    response: Response,
+    limit: ArrayLimit = 100,
+    offset: Offset = 0,
+) -> list[UserSubmission]:
+    """The caller's entries, newest first; how many in all in ``X-Total-Count``."""
     entries = await competitions.list_user_submissions(me.user_id, include_unrevealed=True)
-    return [UserSubmission.model_validate(entry, from_attributes=True) for entry in entries]
+    total_count(response, len(entries))
+    page = entries[offset : offset + limit]
+    return [UserSubmission.model_validate(entry, from_attributes=True) for entry in page]
 
 
-@router.get("/profile/subscriptions")
+@router.get("/profile/subscriptions", responses=counted())
 async def my_subscriptions(
-    me: CurrentUser, session: SessionDep, competitions: CompetitionsDep
+    me: CurrentUser,
+    session: SessionDep,
+    competitions: CompetitionsDep,
+    response: Response,
+    limit: ArrayLimit = 100,
+    offset: Offset = 0,
 ) -> list[SubscribedCompetition]:
-    followed = await service.list_subscriptions(
-        session=session, competitions=competitions, user_id=me.user_id
+    """The competitions the caller follows, most recently followed first; how many in
+    all in ``X-Total-Count``."""
+    followed, total = await service.list_subscriptions(
+        session=session, competitions=competitions, user_id=me.user_id, limit=limit, offset=offset
     )
+    total_count(response, total)
     return [SubscribedCompetition.model_validate(c, from_attributes=True) for c in followed]
 
 

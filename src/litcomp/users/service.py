@@ -159,21 +159,31 @@ async def unsubscribe(
 
 
 async def list_subscriptions(
-    *, session: AsyncSession, competitions: CompetitionsClient, user_id: uuid.UUID
-) -> list[Competition]:
-    """The user's competitions, most recently followed first."""
+    *,
+    session: AsyncSession,
+    competitions: CompetitionsClient,
+    user_id: uuid.UUID,
+    limit: int,
+    offset: int,
+) -> tuple[list[Competition], int]:
+    """A page of the user's competitions, most recently followed first, and how many
+    they follow."""
+    mine = Subscription.user_id == user_id
     ids = list(
         await session.scalars(
             sa.select(Subscription.competition_id)
-            .where(Subscription.user_id == user_id)
-            .order_by(Subscription.created_at.desc())
+            .where(mine)
+            .order_by(Subscription.created_at.desc(), Subscription.competition_id)
+            .limit(limit)
+            .offset(offset)
         )
     )
+    total = await session.scalar(sa.select(sa.func.count()).select_from(Subscription).where(mine))
     await session.close()  # the connection goes back to the pool during the remote call
     if not ids:
-        return []
+        return [], total or 0
     by_id = {c.competition_id: c for c in await competitions.get_competitions(ids)}
-    return [by_id[i] for i in ids if i in by_id]
+    return [by_id[i] for i in ids if i in by_id], total or 0
 
 
 async def get_users(*, session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> list[User]:
