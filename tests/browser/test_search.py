@@ -91,3 +91,18 @@ def test_a_search_nothing_matches_says_so(people: People) -> None:
     box.fill('"unheard of" -words')
     box.press("Enter")
     expect(page.locator(".search-results")).to_contain_text("Nothing matches")
+
+
+def test_the_competitions_list_shows_more_on_demand(
+    people: People, api: httpx.Client, admin_account: Account
+) -> None:
+    for n in range(21):
+        create_competition(api, admin_account, f"Crowded {n}")
+    page = people.open("reader")
+    page.goto("/#/competitions")
+    cards = page.locator(".competition-card")
+    expect(cards).to_have_count(20)
+    page.get_by_role("button", name="Show more competitions").click()
+    expect(cards.nth(20)).to_be_visible()
+    links = cards.locator("h2 a").evaluate_all("links => links.map((a) => a.href)")
+    assert len(links) > 20 and len(links) == len(set(links))  # no competition twice

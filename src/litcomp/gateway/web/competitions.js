@@ -82,9 +82,19 @@ export async function competitionsPage(ctx) {
     ),
     list,
   );
-  const competitions = await api(`/competitions?status=${status}`);
-  list.replaceChildren(...competitions.map(competitionCard));
-  if (!competitions.length) list.replaceChildren(h("li", { class: "empty" }, emptyText(status)));
+  const more = h("button", { type: "button", class: "secondary list-more", hidden: true }, "Show more competitions");
+  ctx.view.append(more);
+  let offset = 0;
+  const load = async () => {
+    const competitions = await api(`/competitions?status=${status}&limit=${PAGE_SIZE}&offset=${offset}`);
+    if (!ctx.isCurrent()) return;
+    list.append(...competitions.map(competitionCard));
+    offset += competitions.length;
+    more.hidden = competitions.length < PAGE_SIZE; // a full page: there may be more
+    if (!offset) list.replaceChildren(h("li", { class: "empty" }, emptyText(status)));
+  };
+  more.addEventListener("click", () => load().catch(() => {}));
+  await load();
 }
 
 function emptyText(status) {
@@ -148,7 +158,7 @@ export async function competitionPage(ctx) {
 async function isSubscribed(id) {
   if (!session()) return false;
   try {
-    const subscriptions = await api("/users/profile/subscriptions");
+    const subscriptions = await api("/users/profile/subscriptions?limit=1000");
     return subscriptions.some((s) => s.competition_id === id);
   } catch {
     return false; // the button still works; the API says if it was already done

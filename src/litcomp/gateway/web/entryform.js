@@ -50,7 +50,7 @@ async function render(section, competition) {
     const next = encodeURIComponent(`/competitions/${id}`);
     return section.replaceChildren(h("p", { class: "card" }, h("a", { href: `/login?next=${next}` }, "Log in"), " to enter this competition."));
   }
-  const mine = (await api("/users/profile/submissions")).filter((entry) => entry.competition_id === id);
+  const mine = (await api("/users/profile/submissions?limit=1000")).filter((entry) => entry.competition_id === id);
   const room = mine.length < competition.max_entries_per_user;
   const parts = mine.map((entry) => yourEntry(section, competition, entry));
   if (room) parts.push(await newEntry(competition, unsent?.user_id === me.user_id ? unsent : null));

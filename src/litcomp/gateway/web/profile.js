@@ -20,8 +20,8 @@ export async function profilePage(ctx) {
   if (!requireSession("/profile")) return;
   const [profile, entries, subscriptions, following] = await Promise.allSettled([
     api("/users/profile"),
-    api("/users/profile/submissions"),
-    api("/users/profile/subscriptions"),
+    api("/users/profile/submissions?limit=1000"),
+    api("/users/profile/subscriptions?limit=1000"),
     api("/users/profile/following?limit=100"),
   ]);
   if (profile.status === "rejected") throw profile.reason;
