@@ -144,7 +144,7 @@ def test_until_the_results_only_the_author_and_admins_know_who_wrote_it(
 
     # Results: everything is revealed, and followers are told.
     contest.wait_for(contest.results_at)
-    [placing] = contest.get("/results")
+    [placing] = contest.get("/results")["items"]
     assert (placing["author_id"], placing["likes"]) == (writer.user_id, 1)
     [listed] = contest.get("/submissions")["items"]
     assert (listed["author"]["username"], listed["likes"]) == (writer.username, 1)

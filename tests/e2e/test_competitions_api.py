@@ -337,13 +337,18 @@ def test_results_after_the_end(users: httpx.Client, competitions: httpx.Client, 
     assert expect_error(late_like, 409)["code"] == "wrong_phase"
     results = competitions.get(f"/competitions/{competition_id}/results")
     assert results.status_code == 200
-    assert [(r["place"], r["tied"], r["submission_id"], r["likes"]) for r in results.json()] == [
+    page = results.json()
+    assert (page["total"], page["limit"], page["offset"]) == (3, 100, 0)
+    assert [(r["place"], r["tied"], r["submission_id"], r["likes"]) for r in page["items"]] == [
         (1, False, ids[2], 1),
         (2, True, ids[0], 0),
         (2, True, ids[1], 0),
     ]
-    assert results.json()[0]["author_id"] == authors[2].user_id
-    assert set(results.json()[0]) == {
+    assert page["items"][0]["author_id"] == authors[2].user_id
+    # A page cut inside a shared place still says it is shared.
+    last = competitions.get(f"/competitions/{competition_id}/results?limit=1&offset=2").json()
+    assert [(r["place"], r["tied"]) for r in last["items"]] == [(2, True)]
+    assert set(page["items"][0]) == {
         "place",
         "tied",
         "submission_id",
@@ -353,7 +358,7 @@ def test_results_after_the_end(users: httpx.Client, competitions: httpx.Client, 
         "score",
         "ballots",
     }
-    assert (results.json()[0]["score"], results.json()[0]["ballots"]) == (1.0, None)
+    assert (page["items"][0]["score"], page["items"][0]["ballots"]) == (1.0, None)
     notices = competitions.get("/notifications", headers=authors[1].auth).json()["items"]
     [placed] = [n["data"] for n in notices if n["type"] == "competition.placed"]
     assert (placed["place"], placed["tied"], placed["participants"]) == (2, True, 3)

@@ -58,7 +58,7 @@ class Voted:
     def results(self) -> list[Json]:
         answer = self.client.get(f"{self.url}/results")
         assert answer.status_code == 200, answer.text
-        rows: list[Json] = answer.json()
+        rows: list[Json] = answer.json()["items"]
         return rows
 
 
@@ -110,7 +110,7 @@ def test_judges_score_and_the_best_mean_wins(
             assert given.status_code == 200, given.text
     # A judge changes their mind: the new score replaces the old.
     assert contest.put(f"/scores/{entries['C']}", judge_a, {"score": 4}).json()["score"] == 4
-    mine = competitions.get(f"{contest.url}/scores", headers=judge_a.auth).json()
+    mine = competitions.get(f"{contest.url}/scores", headers=judge_a.auth).json()["items"]
     assert {row["submission_id"]: row["score"] for row in mine} == {
         entries["A"]: 9,
         entries["B"]: 6,

@@ -268,7 +268,7 @@ def test_a_disqualified_entry_leaves_lists_likes_and_results_and_its_author_is_t
     assert not [r for r in open_reports(competitions, admin) if r["target_id"] == entries["Copied"]]
 
     time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 1.5)
-    results = competitions.get(f"{url}/results").json()
+    results = competitions.get(f"{url}/results").json()["items"]
     assert [(r["title"], r["place"]) for r in results] == [("Honest", 1)]
 
 
@@ -292,7 +292,7 @@ def test_disqualifying_after_the_results_places_the_others_again(
     )
     competitions.post(f"{url}/like/{winner['submission_id']}", headers=reader.auth)
     time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 1.5)
-    before = competitions.get(f"{url}/results").json()
+    before = competitions.get(f"{url}/results").json()["items"]
     assert [(r["title"], r["place"]) for r in before] == [("Winner", 1), ("Second", 2)]
     out = competitions.post(
         f"{url}/submissions/{winner['submission_id']}/disqualify",
@@ -300,5 +300,5 @@ def test_disqualifying_after_the_results_places_the_others_again(
         headers=admin.auth,
     )
     assert out.status_code == 200, out.text
-    after = competitions.get(f"{url}/results").json()
+    after = competitions.get(f"{url}/results").json()["items"]
     assert [(r["title"], r["place"]) for r in after] == [("Second", 1)]

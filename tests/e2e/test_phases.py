@@ -67,7 +67,8 @@ def test_a_voting_phase_closes_entries_then_opens_likes_until_the_results(
     wait_until_past(voting_end)
     results = competitions.get(f"{url}/results")
     assert results.status_code == 200, results.text
-    assert (results.json()[0]["submission_id"], results.json()[0]["likes"]) == (entries[0], 1)
+    first = results.json()["items"][0]
+    assert (first["submission_id"], first["likes"]) == (entries[0], 1)
     after = post(competitions, f"{url}/like/{entries[1]}", writers[0])
     assert expect_error(after, 409)["details"] == {"status": "finished", "changes_at": None}
     # Comments stay open after the results by default: when writers most want feedback.

@@ -30,6 +30,7 @@ from litcomp.competitions.schemas import (
     Draft,
     DraftSave,
     ResultEntry,
+    ResultPage,
     SubmissionCreate,
     SubmissionCreated,
     SubmissionDetails,
@@ -548,12 +549,20 @@ async def comment(
 
 @router.get("/{competition_id}/results", responses=error_responses(409))
 async def results(
-    competition_id: uuid.UUID, session: SessionDep, writer: WriterDep, wakeups: WakeupsDep
-) -> list[ResultEntry]:
-    """Final places, most likes first; equal likes share a place (``tied``)."""
+    competition_id: uuid.UUID,
+    session: SessionDep,
+    writer: WriterDep,
+    wakeups: WakeupsDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Offset = 0,
+) -> ResultPage:
+    """Final places, best first, a page at a time; equal scores share a place (``tied``)."""
     async with writer() as finalizing:
         notified = await lifecycle.finalize(finalizing, competition_id)  # if due, not done
     if notified:
         await wakeups.notify(notified)
-    placings = await service.results(session=session, competition_id=competition_id)
-    return [ResultEntry.model_validate(placing, from_attributes=True) for placing in placings]
+    placings, total = await service.results(
+        session=session, competition_id=competition_id, limit=limit, offset=offset
+    )
+    items = [ResultEntry.model_validate(placing, from_attributes=True) for placing in placings]
+    return ResultPage(items=items, total=total, limit=limit, offset=offset)

@@ -317,6 +317,13 @@ class ScoreGiven(BaseModel):
     scored_at: datetime
 
 
+class ScorePage(BaseModel):
+    items: list[ScoreGiven]
+    total: int
+    limit: int
+    offset: int
+
+
 class BallotCast(Input):
     submission_ids: Annotated[
         list[uuid.UUID],
@@ -347,3 +354,10 @@ class ResultEntry(BaseModel):
         " (its odds of beating a middling entry)"
     )
     ballots: int | None = Field(description="Ranked judging: the ballots it was on; else null")
+
+
+class ResultPage(BaseModel):
+    items: list[ResultEntry]
+    total: int
+    limit: int
+    offset: int

@@ -1,7 +1,6 @@
 """The rules of the competitions service: no HTTP here, only sessions and domain errors."""
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -850,9 +849,11 @@ class Placing:
     ballots: int | None
 
 
-async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[Placing]:
-    """The stored final places (see lifecycle.finalize), best first; entries sharing a
-    place oldest first, as rules.placed lists them."""
+async def results(
+    *, session: AsyncSession, competition_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[Placing], int]:
+    """A page of the stored final places (see lifecycle.finalize), best first; entries
+    sharing a place oldest first, as rules.placed lists them; and how many in all."""
     competition = await get_competition(session=session, competition_id=competition_id)
     status = status_of(competition)
     if status is not Status.FINISHED:
@@ -864,9 +865,13 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[P
         )
     if competition.finalized_at is None:
         raise Conflict("results are being written; ask again shortly", code="results_pending")
+    here = Placement.competition_id == competition_id
+    # Whether a place is shared is counted over every place, not the page's.
+    sharing = sa.func.count().over(partition_by=Placement.place)
     answer = await session.execute(
         sa.select(
             Placement.place,
+            sharing,
             Placement.submission_id,
             Submission.title,
             Submission.author_id,
@@ -875,12 +880,14 @@ async def results(*, session: AsyncSession, competition_id: uuid.UUID) -> list[P
             Placement.ballots,
         )
         .join(Submission, Submission.id == Placement.submission_id)
-        .where(Placement.competition_id == competition_id)
+        .where(here)
         .order_by(Placement.place, Submission.created_at, Submission.id)
+        .limit(limit)
+        .offset(offset)
     )
-    rows = answer.all()
-    sharing = Counter(row.place for row in rows)
-    return [Placing(row.place, sharing[row.place] > 1, *row[1:]) for row in rows]
+    total = await session.scalar(sa.select(sa.func.count()).select_from(Placement).where(here))
+    page = [Placing(row[0], row[1] > 1, *row[2:]) for row in answer.all()]
+    return page, total or 0
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from litcomp.competitions.judging import service
 from litcomp.competitions.models import BallotEntry
@@ -13,11 +13,12 @@ from litcomp.competitions.schemas import (
     Judges,
     JudgesSet,
     ScoreGiven,
+    ScorePage,
     ScoreSet,
 )
 from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.errors import Invalid
-from litcomp.kit.http import CurrentUser, SessionDep, error_responses, from_state
+from litcomp.kit.http import CurrentUser, Offset, SessionDep, error_responses, from_state
 
 UsersDep = Annotated[UsersClient, Depends(from_state("users"))]
 
@@ -76,11 +77,18 @@ async def score(
 
 @router.get("/{competition_id}/scores")
 async def my_scores(
-    competition_id: uuid.UUID, me: CurrentUser, session: SessionDep
-) -> list[ScoreGiven]:
-    """The scores the caller has given here (none unless they judge it)."""
-    given = await service.scores_by(session=session, actor=me, competition_id=competition_id)
-    return [ScoreGiven.model_validate(row, from_attributes=True) for row in given]
+    competition_id: uuid.UUID,
+    me: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Offset = 0,
+) -> ScorePage:
+    """The scores the caller has given here, a page at a time (none unless they judge it)."""
+    given, total = await service.scores_by(
+        session=session, actor=me, competition_id=competition_id, limit=limit, offset=offset
+    )
+    items = [ScoreGiven.model_validate(row, from_attributes=True) for row in given]
+    return ScorePage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.put("/{competition_id}/ballot", responses=error_responses(409))

@@ -119,16 +119,21 @@ async def score(
 
 
 async def scores_by(
-    *, session: AsyncSession, actor: Principal, competition_id: uuid.UUID
-) -> list[Score]:
-    """The scores the actor has given here (none unless they judge it)."""
+    *, session: AsyncSession, actor: Principal, competition_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[Score], int]:
+    """A page of the scores the actor has given here (none unless they judge it), and
+    how many in all."""
     await get_competition(session=session, competition_id=competition_id)
+    theirs = sa.and_(Score.competition_id == competition_id, Score.judge_id == actor.user_id)
     found = await session.scalars(
         sa.select(Score)
-        .where(Score.competition_id == competition_id, Score.judge_id == actor.user_id)
+        .where(theirs)
         .order_by(Score.scored_at, Score.submission_id)
+        .limit(limit)
+        .offset(offset)
     )
-    return list(found)
+    total = await session.scalar(sa.select(sa.func.count()).select_from(Score).where(theirs))
+    return list(found), total or 0
 
 
 async def cast_ballot(

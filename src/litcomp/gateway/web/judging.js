@@ -100,7 +100,7 @@ export async function scoreControl(competition, entry) {
   if (competition.judging !== "judges" || !me || !allows(competition, "like")) return null;
   const id = competition.competition_id;
   if (!(await judgesOf(id)).includes(me.user_id)) return null;
-  const given = (await api(`/competitions/${id}/scores`)).find((s) => s.submission_id === entry.submission_id);
+  const given = (await api(`/competitions/${id}/scores?limit=1000`)).items.find((s) => s.submission_id === entry.submission_id);
   return scoreForm(id, entry.submission_id, given?.score);
 }
 

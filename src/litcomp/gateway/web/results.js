@@ -9,6 +9,7 @@ import { competitionHref } from "./competitions.js";
 import { onLeave, refresh } from "./router.js";
 
 const CHART_ROWS = 10;
+const RESULT_ROWS = 1000; // the most a page of results holds
 
 export async function resultsPage(ctx) {
   const id = ctx.params.id;
@@ -18,8 +19,9 @@ export async function resultsPage(ctx) {
     h("h1", {}, `Results: ${competition.title}`),
   );
   let results;
+  let total;
   try {
-    results = await api(`/competitions/${id}/results`);
+    ({ items: results, total } = await api(`/competitions/${id}/results?limit=${RESULT_ROWS}`));
   } catch (error) {
     if (error.code !== "competition_not_finished" && error.code !== "results_pending") throw error;
     ctx.view.append(notYet(competition, error.code));
@@ -36,6 +38,7 @@ export async function resultsPage(ctx) {
   const names = await authorNames(id);
   const mode = MODES[competition.judging];
   ctx.view.append(chart(results.slice(0, CHART_ROWS), mode), places(id, results, names, mode));
+  if (total > results.length) ctx.view.append(h("p", { class: "meta" }, `The first ${results.length} places of ${total}.`));
 }
 
 /**
