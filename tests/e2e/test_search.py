@@ -287,3 +287,8 @@ def test_competitions_filter_by_tag_whatever_its_case(client: httpx.Client, boss
 def test_bad_tags_are_422(client: httpx.Client, tag: str):
     error = expect_error(client.get("/competitions", params={"tag": tag}), 422)
     assert "tag" in str(error["details"])
+
+
+def test_a_tag_that_folds_longer_than_a_tag_finds_nothing(client: httpx.Client):
+    answer = client.get("/competitions", params={"tag": "ß" * 32})  # "ss" * 32 once folded
+    assert answer.status_code == 200 and answer.json() == []

@@ -37,7 +37,8 @@ from litcomp.competitions.schemas import (
     SubmissionEdit,
     SubmissionPage,
     SubmissionSummary,
-    Tag,
+    TagFilter,
+    fold_tag,
 )
 from litcomp.competitions.service import StatusFilter, SubmissionSort, status_of
 from litcomp.competitions.settings import CompetitionsSettings
@@ -124,15 +125,22 @@ async def list_competitions(
     status_filter: Annotated[StatusFilter, Query(alias="status")] = "active",
     limit: ArrayLimit = 100,
     offset: Offset = 0,
-    tag: Annotated[Tag | None, Query(description="only those with this tag (any case)")] = None,
+    tag: Annotated[
+        TagFilter | None, Query(description="only those with this tag (any case)")
+    ] = None,
 ) -> list[CompetitionSummary]:
     """Competitions open for entries now (``status=active``, the default, or ``open``),
     or those in another phase (``upcoming``, ``voting``, ``finished``), or ``all``;
     how many in all in ``X-Total-Count``."""
+    folded = None if tag is None else fold_tag(tag)
 
     async def load() -> _Listing:
         competitions, total = await service.list_competitions(
-            session=session, status=status_filter, limit=limit, offset=offset, tag=tag
+            session=session,
+            status=status_filter,
+            limit=limit,
+            offset=offset,
+            tag=folded,
         )
         return _Listing(items=[_summary(c) for c in competitions], total=total)
 
@@ -140,7 +148,7 @@ async def list_competitions(
         return await service.next_change(session=session)
 
     # The tag as JSON: whatever it holds, the key stays one unambiguous string.
-    key = f"listing:{status_filter}:{limit}:{offset}:{json.dumps(tag)}"
+    key = f"listing:{status_filter}:{limit}:{offset}:{json.dumps(folded)}"
     listing = await cache.get(key, LISTING, load, until)
     total_count(response, listing.total)
     return listing.items

@@ -32,9 +32,13 @@ Rules = Annotated[str, Field(max_length=10_000), Storable()]
 TAG_MAX = 32
 
 
-def _folded(tag: str) -> str:
+def fold_tag(tag: str) -> str:
     """Tags compare without case or surrounding space: "Horror " is "horror"."""
-    folded = tag.strip().casefold()
+    return tag.strip().casefold()
+
+
+def _folded(tag: str) -> str:
+    folded = fold_tag(tag)
     if len(folded) > TAG_MAX:  # casefold can lengthen: "ß" is "ss"
         raise ValueError(f"must have at most {TAG_MAX} characters once case-folded")
     return folded
@@ -48,6 +52,8 @@ Tag = Annotated[
     str, Field(min_length=1, max_length=TAG_MAX), Storable(blank=False), AfterValidator(_folded)
 ]
 Tags = Annotated[list[Tag], Field(max_length=10), AfterValidator(_distinct)]
+# A tag to filter by: one that case-folds longer than a tag may be finds none (not 422).
+TagFilter = Annotated[str, Field(min_length=1, max_length=TAG_MAX), Storable(blank=False)]
 WordLimit = Annotated[int, Field(ge=1, le=100_000, description="null: no limit")]
 JudgingMode = Annotated[
     Judging,
