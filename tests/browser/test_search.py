@@ -81,7 +81,7 @@ def test_search_from_the_header_finds_stories_competitions_and_writers(
     expect(writers).to_have_count(1)
     expect(writers.locator("mark")).to_have_text(key)
     writers.get_by_role("link", name=writer.username).click()
-    expect(page).to_have_url(re.compile(f"/users/{writer.user_id}$"))
+    expect(page).to_have_url(re.compile(f"/writers/{writer.user_id}$"))
 
 
 def test_a_search_nothing_matches_says_so(people: People) -> None:
@@ -99,7 +99,7 @@ def test_the_competitions_list_shows_more_on_demand(
     for n in range(21):
         create_competition(api, admin_account, f"Crowded {n}")
     page = people.open("reader")
-    page.goto("/#/competitions")
+    page.goto("/competitions")
     cards = page.locator(".competition-card")
     expect(cards).to_have_count(20)
     page.get_by_role("button", name="Show more competitions").click()

@@ -53,6 +53,7 @@ def test_anything_else_keeps_the_api(accept: str | None) -> None:
         "/competitions/1f0e/results",
         "/competitions/1f0e/ballot",
         "/writers/1f0e",
+        "/search",
         "/login",
         "/notifications",
     ],

@@ -18,7 +18,7 @@ from litcomp.gateway.messages import Request
 
 PAGES = re.compile(
     r"/(?:|login|signup|password/forgot|password/reset|email/confirm|profile|notifications"
-    r"|moderation|admin/new|writers/[^/]+"
+    r"|moderation|admin/new|search|writers/[^/]+"
     r"|competitions(?:/[^/]+(?:/entries/[^/]+|/results|/ballot|/edit)?)?)"
 )
 METHODS = ("GET", "HEAD")

@@ -4,8 +4,9 @@
 // <mark> elements, never parsed as HTML, so nothing a writer typed can run.
 
 import { api } from "./api.js";
-import { statusBadge } from "./competitions.js";
+import { competitionHref, statusBadge } from "./competitions.js";
 import { h } from "./dom.js";
+import { userHref } from "./people.js";
 import { go } from "./router.js";
 
 const PAGE_SIZE = 20;
@@ -44,9 +45,8 @@ export function searchBox() {
 }
 
 function currentType() {
-  const query = new URLSearchParams(location.hash.split("?")[1] || "");
-  const type = query.get("type");
-  return location.hash.startsWith("#/search") && TYPES.some(([name]) => name === type) ? type : "entries";
+  const type = new URLSearchParams(location.search).get("type");
+  return location.pathname === "/search" && TYPES.some(([name]) => name === type) ? type : "entries";
 }
 
 function searchHref(q, type) {
@@ -86,7 +86,7 @@ export async function searchPage(ctx) {
       "nav",
       { class: "tabs", "aria-label": "Search results by kind" },
       TYPES.map(([name, label]) =>
-        h("a", { href: `#${searchHref(q, name)}`, "aria-current": name === type ? "page" : null }, label),
+        h("a", { href: searchHref(q, name), "aria-current": name === type ? "page" : null }, label),
       ),
     ),
     count,
@@ -132,15 +132,15 @@ function resultCard(item) {
 }
 
 function resultHref(item) {
-  if (item.type === "entries") return `#/competitions/${encodeURIComponent(item.competition_id)}/entries/${encodeURIComponent(item.id)}`;
-  if (item.type === "competitions") return `#/competitions/${encodeURIComponent(item.id)}`;
-  return `#/users/${encodeURIComponent(item.id)}`;
+  if (item.type === "entries") return competitionHref(item.competition_id, `/entries/${encodeURIComponent(item.id)}`);
+  if (item.type === "competitions") return competitionHref(item.id);
+  return userHref(item.id);
 }
 
 function resultMeta(item) {
   if (item.type === "entries") {
-    const by = item.author ? h("a", { href: `#/users/${encodeURIComponent(item.author.user_id)}` }, item.author.username ?? "a writer") : "an anonymous writer (named at the results)";
-    const where = h("a", { href: `#/competitions/${encodeURIComponent(item.competition_id)}` }, item.competition_title ?? "its competition");
+    const by = item.author ? h("a", { href: userHref(item.author.user_id) }, item.author.username ?? "a writer") : "an anonymous writer (named at the results)";
+    const where = h("a", { href: competitionHref(item.competition_id) }, item.competition_title ?? "its competition");
     return h("p", { class: "meta" }, "By ", by, " in ", where);
   }
   if (item.type === "competitions") return h("p", { class: "meta" }, "Competition ", statusBadge(item.status));
