@@ -115,6 +115,7 @@ def test_robots_and_sitemap(client: httpx.Client, edge: Edge):
     robots = client.get("/robots.txt")
     assert robots.headers["content-type"] == "text/plain; charset=utf-8"
     assert "Disallow: /profile" in robots.text
+    assert "Disallow: /search" in robots.text
     assert f"Sitemap: {edge.url}/sitemap.xml" in robots.text
     sitemap = client.get("/sitemap.xml")
     assert sitemap.headers["content-type"] == "application/xml; charset=utf-8"

@@ -40,6 +40,7 @@ _PLAIN_TITLES = {
     "/competitions": "Competitions",
     "/login": "Log in",
     "/signup": "Create an account",
+    "/search": "Search",
 }
 
 

@@ -26,7 +26,8 @@ ENTRIES_PER_COMPETITION = 100
 TTL_SECONDS = 600.0
 LOOKUP_SECONDS = 2.0
 # Pages that are one person's own, or admins': nothing there for a search engine.
-PRIVATE = ("/profile", "/notifications", "/moderation", "/admin/", "/login", "/signup")
+# Search results too: an endless space of addresses that only repeat the pages listed.
+PRIVATE = ("/profile", "/notifications", "/moderation", "/admin/", "/login", "/signup", "/search")
 
 
 class Sitemap:
