@@ -106,3 +106,12 @@ def test_the_competitions_list_shows_more_on_demand(
     expect(cards.nth(20)).to_be_visible()
     links = cards.locator("h2 a").evaluate_all("links => links.map((a) => a.href)")
     assert len(links) > 20 and len(links) == len(set(links))  # no competition twice
+
+
+def test_a_shared_search_address_opens_the_results(people: People) -> None:
+    page = people.open("reader")
+    page.goto("/search?q=%22unheard+of%22&type=writers")  # as a shared link: the gateway's page
+    expect(page.get_by_role("heading", level=1)).to_have_text('Search: "unheard of"')
+    tabs = page.get_by_role("navigation", name="Search results by kind")
+    expect(tabs.get_by_role("link", name="Writers")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("searchbox", name="Search litcomp")).to_have_value('"unheard of"')
