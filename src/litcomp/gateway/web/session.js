@@ -7,10 +7,19 @@
 // Lock, the winner's new tokens reaching the others by the storage event. A renewal
 // is due when three quarters of the access token's life have passed, and is done by
 // a timer, so an active writer is never logged out mid-story.
+//
+// The lock does not order localStorage: Chromium keeps a copy of it in each tab's
+// process and tells the others of a write a moment later, so the next tab to take
+// the lock may still read the refresh token just used, send it again and end the
+// session. So a renewal also records, in IndexedDB (one store for every tab, and
+// written before the lock is released), which session replaced the refresh token
+// it used; the next holder reads that first.
 
 const KEY = "litcomp.session";
 const EVENT = "litcomp:session";
 const LOCK = "litcomp.renew";
+const DATABASE = "litcomp.session";
+const ROTATION = "rotation"; // the object store, and its one key
 
 let current = load();
 let renewing = null; // this tab's renewal in flight
@@ -60,6 +69,7 @@ export function signOut(reason = "") {
   current = null;
   clearTimeout(timer);
   localStorage.removeItem(KEY);
+  recordRotation(null).catch(() => {}); // no tokens kept after a sign-out
   if (reason) sessionStorage.setItem("litcomp.signout-reason", reason);
   if (wasSignedIn) changed();
 }
@@ -120,11 +130,13 @@ export function renew(stale) {
 }
 
 async function renewOnce(stale) {
-  const stored = load(); // another tab may have renewed while we waited for the lock
+  let stored = load(); // another tab may have renewed while we waited for the lock
   if (!stored) {
     signOut();
     return null;
   }
+  const rotation = await lastRotation().catch(() => null);
+  if (rotation?.used === stored.refresh_token) stored = rotation.next; // our localStorage lags
   if (stored.token !== stale || !stored.refresh_token) {
     adopt(stored);
     return stored.token;
@@ -137,6 +149,7 @@ async function renewOnce(stale) {
   if (response.ok) {
     const tokens = await response.json();
     store({ ...stored, ...tokens, obtained_at: new Date().toISOString() });
+    await recordRotation({ used: stored.refresh_token, next: current }).catch(() => {});
     return tokens.token;
   }
   if (response.status === 401 || response.status === 403) {
@@ -151,6 +164,35 @@ async function renewOnce(stale) {
 function adopt(stored) {
   current = stored;
   schedule();
+}
+
+/** The last renewal's {used: refresh token, next: session}, or null. */
+function lastRotation() {
+  return rotations("readonly", (store) => store.get(ROTATION));
+}
+
+/** Record a renewal's rotation (null: forget it); resolves once committed. */
+function recordRotation(rotation) {
+  return rotations("readwrite", (store) => (rotation ? store.put(rotation, ROTATION) : store.delete(ROTATION)));
+}
+
+async function rotations(mode, work) {
+  const database = await new Promise((resolve, reject) => {
+    const opening = indexedDB.open(DATABASE, 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(ROTATION);
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      const transaction = database.transaction(ROTATION, mode);
+      const request = work(transaction.objectStore(ROTATION));
+      transaction.oncomplete = () => resolve(request.result ?? null);
+      transaction.onerror = transaction.onabort = () => reject(transaction.error);
+    });
+  } finally {
+    database.close();
+  }
 }
 
 /** Renew when three quarters of the access token's life have passed. */
