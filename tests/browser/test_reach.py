@@ -176,7 +176,12 @@ def test_the_home_page_says_what_litcomp_is_and_what_is_on(
 ) -> None:
     title = unique("Harbour lights ")
     competition = create_competition(
-        api, admin_account, title, starts_in=timedelta(hours=-1), lasts=timedelta(days=3)
+        # Closing within the hour: among the few closing soonest that the home page shows.
+        api,
+        admin_account,
+        title,
+        starts_in=timedelta(hours=-1),
+        lasts=timedelta(hours=1, minutes=50),
     )
     writer = sign_up(api, "home")
     enter(api, writer, competition, "Gull", "A gull steals a chip.")

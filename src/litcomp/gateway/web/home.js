@@ -9,6 +9,9 @@ import { dateTime, h, plural, retryable } from "./dom.js";
 import { session } from "./session.js";
 
 const WINNERS = 3;
+// Open and voting competitions shown, closing soonest first: each card asks for its
+// entry count, so the home page costs a bounded number of requests however many run.
+const LIVE = 6;
 
 export function homePage(ctx) {
   const open = h("section", { class: "home-part", "aria-labelledby": "open-heading" });
@@ -43,16 +46,22 @@ export function homePage(ctx) {
 }
 
 async function openNow(section) {
-  const [open, voting] = await Promise.all([api("/competitions?status=open"), api("/competitions?status=voting")]);
-  const live = [...open, ...voting];
+  const [open, voting] = await Promise.all([
+    api(`/competitions?status=open&limit=${LIVE}`),
+    api(`/competitions?status=voting&limit=${LIVE}`),
+  ]);
+  const live = [...open, ...voting].slice(0, LIVE);
   const counts = await Promise.all(live.map((c) => entryCount(c.competition_id)));
   section.replaceChildren(
     h("h2", { id: "open-heading" }, "Happening now"),
-    live.length
-      ? h("ul", { class: "cards" }, live.map((competition, i) => liveCard(competition, counts[i])))
-      : h("p", { class: "card empty" }, "No competition is open right now. ",
+    ...(live.length
+      ? [
+          h("ul", { class: "cards" }, live.map((competition, i) => liveCard(competition, counts[i]))),
+          h("p", {}, h("a", { href: "/competitions" }, "All competitions")),
+        ]
+      : [h("p", { class: "card empty" }, "No competition is open right now. ",
           h("a", { href: "/competitions?status=upcoming" }, "See what is coming"), " or ",
-          h("a", { href: "/competitions?status=finished" }, "read the stories of past ones"), "."),
+          h("a", { href: "/competitions?status=finished" }, "read the stories of past ones"), ".")]),
   );
 }
 
@@ -76,8 +85,7 @@ function liveCard(competition, count) {
 }
 
 async function comingNext(section) {
-  const upcoming = await api("/competitions?status=upcoming");
-  const first = [...upcoming].sort((a, b) => a.start_date.localeCompare(b.start_date))[0];
+  const [first] = await api("/competitions?status=upcoming&limit=1"); // opening soonest first
   section.replaceChildren(
     h("h2", { id: "next-heading" }, "Coming next"),
     first
@@ -90,8 +98,7 @@ async function comingNext(section) {
 }
 
 async function recentWinners(section) {
-  const finished = await api("/competitions?status=finished");
-  const latest = [...finished].sort((a, b) => ended(b).localeCompare(ended(a))).slice(0, WINNERS);
+  const latest = await api(`/competitions?status=finished&limit=${WINNERS}`); // latest first
   const winners = (await Promise.all(latest.map(winnerOf))).filter(Boolean);
   section.replaceChildren(
     h("h2", { id: "winners-heading" }, "Recent winners"),
@@ -101,13 +108,9 @@ async function recentWinners(section) {
   );
 }
 
-function ended(competition) {
-  return competition.voting_end_date ?? competition.end_date;
-}
-
 async function winnerOf(competition) {
-  const results = await api(`/competitions/${competition.competition_id}/results`).catch(() => []);
-  const first = results.find((row) => row.place === 1);
+  const results = await api(`/competitions/${competition.competition_id}/results?limit=1`).catch(() => null);
+  const first = results?.items.find((row) => row.place === 1);
   if (!first) return null;
   const writer = await api(`/users/${first.author_id}`).catch(() => null);
   return { competition, first, writer };
