@@ -4,10 +4,12 @@ Apart from cli.py so that ``litcomp serve`` loads none of this (SQLAlchemy, Alem
 every service's code): see ``cli.SERVICE_MODULES``.
 """
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.competitions import app as competitions_app
 from litcomp.kit.db import create_engine, create_sessionmaker, migrate
@@ -37,6 +39,20 @@ async def migrate_all(services: Sequence[str]) -> None:
         print(f"{name}: database is up to date", flush=True)
 
 
+@asynccontextmanager
+async def _users_session() -> AsyncIterator[AsyncSession]:
+    """A session on the users database, migrated first (the platform may not run yet)."""
+    spec = users_app.spec()
+    await migrate_database(spec)
+    assert spec.database_url is not None
+    engine = create_engine(spec.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
 async def create_admin(email: str, username: str, password: str) -> None:
     """Works while the platform runs: it only talks to the users database."""
     try:
@@ -44,12 +60,8 @@ async def create_admin(email: str, username: str, password: str) -> None:
     except ValidationError as exc:
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         raise SystemExit(f"create-admin: {problems}") from None
-    spec = users_app.spec()
-    await migrate_database(spec)
-    assert spec.database_url is not None
-    engine = create_engine(spec.database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with _users_session() as session:
             user, created = await users_service.create_admin(
                 session=session,
                 email=account.email,
@@ -58,8 +70,6 @@ async def create_admin(email: str, username: str, password: str) -> None:
             )
     except AppError as exc:
         raise SystemExit(f"create-admin: {exc.message}") from None
-    finally:
-        await engine.dispose()
     verb = "created admin" if created else "promoted to admin"
     print(f"{verb}: {user.username} <{user.email}> ({user.id})")
 
@@ -67,17 +77,10 @@ async def create_admin(email: str, username: str, password: str) -> None:
 async def demo_admin(email: str, username: str, password: str) -> None:
     """Create the demo's admin, unless the platform has writers already (SystemExit:
     ``litcomp demo`` fills an empty platform only; admins alone do not count)."""
-    spec = users_app.spec()
-    await migrate_database(spec)
-    assert spec.database_url is not None
-    engine = create_engine(spec.database_url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            writers = await session.scalar(
-                sa.select(sa.func.count()).select_from(User).where(User.role != "admin")
-            )
-    finally:
-        await engine.dispose()
+    async with _users_session() as session:
+        writers = await session.scalar(
+            sa.select(sa.func.count()).select_from(User).where(User.role != "admin")
+        )
     if writers:
         raise SystemExit(
             f"litcomp demo fills an empty platform only, and this one has {writers} writer(s)"

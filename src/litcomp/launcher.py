@@ -372,15 +372,25 @@ class Launcher:
         return get_json(f"{self.discovery_url}/health") is not None
 
     def ready(self) -> bool:
-        """Whether discovery lists every running replica and the gateway answers (its
-        ``/health``: ``/gateway/status`` may be for operators only)."""
+        """Whether discovery lists every running replica and the gateway routes to each
+        service that has one (so the first request after "litcomp is up" finds it). The
+        gateway learns of instances a moment after discovery does; where it keeps its
+        ``/gateway/status`` from us (operators only), its ``/health`` answering will do."""
         listed = get_json(f"{self.discovery_url}/discovery/instances")
         if listed is None:
             return False
         ids = [str(i["instance_id"]) for i in listed]
         running = [c for each in self.replicas.values() for c in each if c.running]
-        registered = all(any(f"-{c.pid}-" in i for i in ids) for c in running)
-        return registered and get_json(f"{self.url}/health") is not None
+        if not all(any(f"-{c.pid}-" in i for i in ids) for c in running):
+            return False
+        status = get_json(f"{self.url}/gateway/status")
+        if status is None:
+            return get_json(f"{self.url}/health") is not None
+        return all(
+            status["services"].get(service)
+            for service, children in self.replicas.items()
+            if any(c.running for c in children)
+        )
 
     def gateway_status(self) -> dict[str, Any]:
         """``/gateway/status``, or no services while the gateway does not answer."""

@@ -38,7 +38,8 @@ def test_the_demo_fills_an_empty_platform_and_refuses_a_second_time(empty: Platf
         )
         for competition in listed:
             if competition["status"] == "finished":
-                places = api.get(f"/competitions/{competition['competition_id']}/results").json()
+                results = api.get(f"/competitions/{competition['competition_id']}/results")
+                places = results.json()["items"]
                 assert places and places[0]["place"] == 1 and places[0]["likes"] > 0
                 entries = api.get(f"/competitions/{competition['competition_id']}/submissions")
                 assert all(entry["author"] for entry in entries.json()["items"])  # revealed
