@@ -7,9 +7,21 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import People
 from tests.browser.steps import log_in
-from tests.support import PASSWORD, Account, sign_up
+from tests.support import PASSWORD, Account, sign_up, wait_until
+from tests.support import log_in as log_in_by_api
 
 REASON = "Plagiarised <b>story</b> — «copié» 🙂"
+
+
+def lift_known_everywhere(api: httpx.Client, account: Account) -> None:
+    """Until every competitions replica takes the writer's token again: each learns of
+    a lift at its next refresh of the suspended users, and until then would close the
+    new session's socket as suspended (4403)."""
+    token = log_in_by_api(api, account.email, account.username).auth
+    wait_until(
+        lambda: all(api.get("/notifications", headers=token).status_code == 200 for _ in range(6)),
+        "the lift to reach every replica",
+    )
 
 
 def try_to_log_in(page: Page, account: Account) -> None:
@@ -51,6 +63,7 @@ def test_an_admin_suspends_and_the_writer_is_told_why(
     expect(moderation).to_contain_text("A suspension was lifted")
     expect(moderation.get_by_role("button", name="Suspend")).to_be_visible()
 
+    lift_known_everywhere(api, writer)
     try_to_log_in(writer_page, writer)
     expect(writer_page.get_by_role("button", name="Log out")).to_be_visible()
 

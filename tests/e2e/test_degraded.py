@@ -37,6 +37,8 @@ def test_the_api_document_with_no_service_up(lone: Platform):
         "/metrics",
         "/openapi.json",
         "/asyncapi.json",
+        "/sitemap.xml",
+        "/robots.txt",
     }
     assert "no instance of competitions, users answered" in merged["info"]["description"]
     assert httpx.get(f"{lone.url}/docs", timeout=10).status_code == 200
