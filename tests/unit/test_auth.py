@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import stat
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -19,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from litcomp.kit.auth import Principal, PublicKeys, SigningKey, TokenVerifier
-from litcomp.kit.errors import Unauthorized, Unavailable
+from litcomp.kit.errors import Forbidden, Unauthorized, Unavailable
+from litcomp.kit.suspensions import Suspensions
 from litcomp.kit.times import utcnow
 from tests.support import FakeClock
 
@@ -482,3 +484,118 @@ class TestPublicKeys:
         public = await PublicKeys.of(key).get(key.kid)
         token = token_by(key)
         assert jwt.decode(token, public, algorithms=["EdDSA"], issuer=ISSUER)["role"] == "user"
+
+
+class Decodes:
+    """jwt.decode, counted: each call is one signature check."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        self._decode = jwt.decode
+        monkeypatch.setattr(jwt, "decode", self)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self._decode(*args, **kwargs)
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> Decodes:
+    return Decodes(monkeypatch)
+
+
+@pytest.fixture
+def wall_clock() -> FakeClock:
+    return FakeClock(time.time())
+
+
+class TestRemembersVerifiedTokens:
+    async def test_a_repeated_token_is_not_checked_again(
+        self, key: SigningKey, verifier: TokenVerifier, decodes: Decodes
+    ) -> None:
+        token = token_by(key)
+        first = await verifier.verify(token)
+        assert await verifier.verify(token) is first
+        assert await verifier.verify(token) is first
+        assert decodes.calls == 1
+
+    async def test_a_remembered_token_is_refused_once_expired(
+        self, key: SigningKey, decodes: Decodes, wall_clock: FakeClock
+    ) -> None:
+        verifier = TokenVerifier(PublicKeys.of(key), issuer=ISSUER, clock=wall_clock)
+        token, expires_at = key.issue(
+            user_id=uuid.uuid4(), role="user", issuer=ISSUER, ttl=timedelta(minutes=5)
+        )
+        await verifier.verify(token)
+        # The same leeway as jwt.decode gives: refused from exp + 30 s.
+        wall_clock.now = int(expires_at.timestamp()) + 29
+        await verifier.verify(token)
+        assert decodes.calls == 1
+        wall_clock.now += 1
+        await assert_refused(verifier, token, code="token_expired")
+        assert decodes.calls == 1
+
+    async def test_a_remembered_token_of_a_suspended_user_is_refused(
+        self, key: SigningKey, decodes: Decodes
+    ) -> None:
+        async def nobody() -> Mapping[uuid.UUID, str]:
+            return {}
+
+        known = Suspensions(nobody, refresh_seconds=60)
+        verifier = TokenVerifier(PublicKeys.of(key), issuer=ISSUER, suspensions=known)
+        user_id = uuid.uuid4()
+        token, _ = key.issue(user_id=user_id, role="user", issuer=ISSUER, ttl=HOUR)
+        await verifier.verify(token)
+        known.suspend(user_id, "spam")
+        with pytest.raises(Forbidden) as caught:
+            await verifier.verify(token)
+        assert (caught.value.status, caught.value.code) == (403, "suspended")
+        known.lift(user_id)
+        assert (await verifier.verify(token)).user_id == user_id
+        assert decodes.calls == 1
+
+    async def test_remembers_at_most_cache_size_dropping_the_least_recently_used(
+        self, key: SigningKey, decodes: Decodes
+    ) -> None:
+        verifier = TokenVerifier(PublicKeys.of(key), issuer=ISSUER, cache_size=2)
+        one, two, three = token_by(key), token_by(key), token_by(key)
+        await verifier.verify(one)
+        await verifier.verify(two)
+        await verifier.verify(one)  # now the most recently used
+        await verifier.verify(three)  # drops two
+        assert decodes.calls == 3
+        await verifier.verify(one)
+        await verifier.verify(three)
+        assert decodes.calls == 3
+        await verifier.verify(two)
+        assert decodes.calls == 4
+
+    async def test_refused_tokens_are_not_remembered_nor_push_out_good_ones(
+        self, key: SigningKey, decodes: Decodes
+    ) -> None:
+        verifier = TokenVerifier(PublicKeys.of(key), issuer=ISSUER, cache_size=1)
+        good = token_by(key)
+        await verifier.verify(good)
+        forged = token_by(SigningKey(Ed25519PrivateKey.generate(), key.kid))
+        for _ in range(3):
+            await assert_refused(verifier, forged)
+        assert decodes.calls == 4, "each forgery is checked, every time"
+        await verifier.verify(good)
+        assert decodes.calls == 4
+
+    async def test_a_token_of_a_key_rotated_out_is_refused_though_remembered(
+        self, key: SigningKey, clock: FakeClock
+    ) -> None:
+        fetch = CountingJwks(key)
+        verifier = TokenVerifier(
+            PublicKeys(fetch, clock=clock, min_refresh_seconds=30), issuer=ISSUER
+        )
+        old = token_by(key)
+        await verifier.verify(old)
+
+        rotated = new_key()
+        fetch.keys = [rotated]
+        clock.now += 31
+        await verifier.verify(token_by(rotated))  # fetches the new key set
+        with pytest.raises(Unauthorized, match="unknown key"):
+            await verifier.verify(old)

@@ -5,6 +5,8 @@ JWKS document; other services fetch that once, cache it, and fetch again only wh
 a token names a key id (``kid``) they have not seen, so verifying costs no call.
 Only ``EdDSA`` is accepted: ``alg=none`` and HMAC-with-the-public-key tricks fail.
 A good token of a suspended user is refused too (``kit.suspensions``).
+A verified token is remembered until it expires, so a request repeating it skips the
+signature check (``TokenVerifier``).
 """
 
 import asyncio
@@ -17,6 +19,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -189,6 +192,10 @@ class PublicKeys:
 
         return cls(own)
 
+    def known(self, kid: str) -> Any:
+        """The key of ``kid`` as last fetched, or None: never fetches."""
+        return self._keys.get(kid)
+
     async def get(self, kid: str) -> Any:
         if kid not in self._keys:
             async with self._lock:  # one fetch at a time; the others wait for its result
@@ -214,20 +221,77 @@ class PublicKeys:
         self._next_fetch = self._clock() + self._min_refresh
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token whose signature and claims passed: who it proves, until when, by which key."""
+
+    principal: Principal
+    refused_from: float  # wall-clock seconds: its exp plus the leeway jwt.decode gives
+    kid: str
+    key: Any
+
+
 class TokenVerifier:
     """Turns a token into its ``Principal``, or raises ``Unauthorized`` (not ours, expired,
     malformed) or, when given ``suspensions``, ``Forbidden`` with code ``suspended`` for a
     good token of a suspended user: who they are is proven, what they may do is nothing,
-    and logging in again would not help (so not a 401, which clients answer by doing so)."""
+    and logging in again would not help (so not a 401, which clients answer by doing so).
+
+    The last ``cache_size`` tokens that passed are remembered (least recently used
+    dropped first), so a client repeating its token costs a lookup, not a signature
+    check. A remembered token is still refused once it expires, and checked against the
+    suspensions on every use. Only tokens that passed are remembered, so forgeries
+    cannot fill the cache; and real tokens, however many, only up to the bound.
+    """
 
     def __init__(
-        self, keys: PublicKeys, *, issuer: str, suspensions: Suspensions | None = None
+        self,
+        keys: PublicKeys,
+        *,
+        issuer: str,
+        suspensions: Suspensions | None = None,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._suspensions = suspensions
+        self._cache_size = cache_size
+        self._clock = clock  # wall clock, as "exp" is
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        verified = self._remembered(token)
+        if verified is None:
+            verified = await self._check(token)
+            self._verified[token] = verified
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        if self._suspensions is not None:
+            reason = self._suspensions.reason(verified.principal.user_id)
+            if reason is not None:
+                raise suspended_error(reason)
+        return verified.principal
+
+    def _remembered(self, token: str) -> _Verified | None:
+        verified = self._verified.get(token)
+        if verified is None:
+            return None
+        # Only while the key that signed it is still the one known for its kid: a key
+        # rotated out (perhaps because it leaked) stops being known at the next fetch of
+        # the key set, and its tokens are then refused exactly as without the cache, not
+        # honoured until an exp its holder chose. Any fetch makes new key objects, so
+        # after one each remembered token is checked once more: rare, and cheap.
+        if self._keys.known(verified.kid) is not verified.key:
+            del self._verified[token]
+            return None
+        if self._clock() >= verified.refused_from:
+            del self._verified[token]
+            raise Unauthorized("the token has expired", code="token_expired")
+        self._verified.move_to_end(token)
+        return verified
+
+    async def _check(self, token: str) -> _Verified:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -254,18 +318,16 @@ class TokenVerifier:
             raise Unauthorized("the token is invalid") from None
         if claims["role"] not in ROLES:
             raise Unauthorized("the token is invalid")
-        if self._suspensions is not None:
-            reason = self._suspensions.reason(user_id)
-            if reason is not None:
-                raise suspended_error(reason)
         username = claims.get("name", "")
-        return Principal(
+        principal = Principal(
             user_id=user_id,
             role=claims["role"],
             username=username if isinstance(username, str) else "",
             email_verified=claims.get("ev") is True,
             session_id=_session_id(claims.get("sid")),
         )
+        # jwt.decode refuses once int(exp) <= now - leeway, and accepted this one.
+        return _Verified(principal, int(claims["exp"]) + CLOCK_SKEW_SECONDS, header["kid"], key)
 
 
 def _session_id(claim: object) -> uuid.UUID | None:
