@@ -16,6 +16,10 @@ a module of bench/ that is a library of this command:
 - ``proxies`` (bench/proxies.py): the gateway against nginx and direct, on the real
   path (GET /competitions of one instance) and on a static upstream (each proxy's
   ceiling), ``--rounds`` rounds, medians.
+- ``floor`` (bench/floor.py): a competitions replica's CPU per request on its main reads
+  and writes against a minimal FastAPI app answering the same bytes (the framework's
+  floor), the statements and Redis commands per request, and with ``--profile`` where
+  the CPU goes (py-spy, bench/where.py).
 - ``balancing``, ``concurrency``, ``replicas``, ``cache``, ``entries``
   (bench/http_load.py): round robin against least load with one of three replicas
   ``--delay-ms`` late; requests/s and p50/p99 against 1 to 256 connections for the main
@@ -53,7 +57,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, http_load, judging, plots, proxies, search
+from bench import fanout, floor, http_load, judging, plots, proxies, search
 from bench.measure import log
 from bench.stack import PostgresCluster, RedisServer, install_hint, missing_tools
 from litcomp.gateway.process import hot_path_compiled
@@ -61,6 +65,7 @@ from litcomp.gateway.process import hot_path_compiled
 RESULTS = Path(__file__).with_name("results")
 PARTS = (
     "proxies",
+    "floor",
     "balancing",
     "concurrency",
     "replicas",
@@ -159,6 +164,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--entrants", type=int, default=32, help="entries-part writers, each a turn in wrk"
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="floor: where each route's CPU goes (py-spy)"
+    )
     parser.add_argument("--delay-ms", type=int, default=100, help="the slowed replica's delay")
     parser.add_argument("--judging-entries", type=int, default=2000, help="ranked entries")
     parser.add_argument("--judging-ballots", type=int, default=50_000, help="ranked ballots")
@@ -228,6 +236,7 @@ def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> Path:
             redis.start()
             steps: dict[str, Callable[[], tuple[str, Any]]] = {
                 "proxies": lambda: proxies.part(args.rounds, args.warmup, args.duration, redis.url),
+                "floor": lambda: floor.part(args, cluster, redis, workdir),
                 "balancing": lambda: http_load.balancing(args, cluster, workdir),
                 "concurrency": lambda: http_load.concurrency(args, cluster, redis, workdir),
                 "replicas": lambda: http_load.replicas(args, cluster, workdir),

@@ -229,6 +229,11 @@ class PostgresCluster:
             f"unix_socket_directories={self.directory}",
             "-c",
             "max_connections=300",
+            # The floor part counts each request's statements (BEGIN and COMMIT too).
+            "-c",
+            "shared_preload_libraries=pg_stat_statements",
+            "-c",
+            "pg_stat_statements.track_utility=on",
         ]
         with log.open("ab") as out:
             process = subprocess.Popen(

@@ -75,6 +75,7 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
             "--judging-ballots=200",
             "--search-entries=300",
             "--search-runs=3",
+            "--profile",
             f"--output={tmp_path}",
         ],
         handle_signals=False,
@@ -102,5 +103,10 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
         for kind in ("submit", "edit", "draft")
     )
     assert parts["proxies"]["targets"]["gateway"]["requests"] > 0
+    floor = parts["floor"]["routes"]
+    assert len(floor) == 10 and all(r["requests"] > 0 and r["errors"] == 0 for r in floor)
+    assert all(r["ratio"] > 1 for r in floor if r["kind"] != "write")
+    assert all(r["statements"] >= 1 for r in floor if r["kind"] == "write")
+    assert all(0.99 < sum(r["profile"].values()) < 1.01 for r in floor)
     plots = {p.name for p in tmp_path.glob("*.png")}
     assert plots == {f"bench-{n}.png" for n in ("concurrency", "replicas", "fanout", "comparisons")}
