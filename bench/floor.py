@@ -291,7 +291,8 @@ def measure(
 def part(
     args: argparse.Namespace, cluster: PostgresCluster, redis: RedisServer, workdir: Path
 ) -> tuple[str, dict[str, Any]]:
-    settings = {"LITCOMP_REDIS_PREFIX": "benchf"}
+    # Logging each request, as in production (the other parts log warnings only).
+    settings = {"LITCOMP_REDIS_PREFIX": "benchf", "LITCOMP_LOG_LEVEL": "INFO"}
     asyncio.run(cluster.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
     with http_stack(cluster, workdir, "floor", competitions=0, **settings) as stack:
         cached = stack.add_replica("competitions", LITCOMP_REDIS_URL=redis.url)

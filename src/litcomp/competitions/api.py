@@ -3,20 +3,19 @@
 import json
 import logging
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
-from litcomp.competitions.cache import CompetitionCache
+from litcomp.competitions.cache import Answer, CompetitionCache, Loaded
 from litcomp.competitions.models import Competition, Submission
 from litcomp.competitions.notifications.fanout import FanoutWorker
 from litcomp.competitions.notifications.wakeups import Wakeups
-from litcomp.competitions.rules import Schedule, Veil
+from litcomp.competitions.rules import Veil
 from litcomp.competitions.schemas import (
     Author,
     CommentCreate,
@@ -47,17 +46,18 @@ from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import OUTAGE_ERRORS
 from litcomp.kit.http import (
+    TOTAL_COUNT,
     ArrayLimit,
     CurrentUser,
     IdempotencyHeader,
     MaybeUser,
     Message,
     Offset,
+    ReadSessionsDep,
     SessionDep,
     counted,
     error_responses,
     from_state,
-    total_count,
 )
 from litcomp.kit.idempotency import IdempotencyKey
 from litcomp.kit.times import utcnow
@@ -73,9 +73,6 @@ WriterDep = Annotated[async_sessionmaker[AsyncSession], Depends(from_state("sess
 router = APIRouter(prefix="/competitions", tags=["competitions"])
 log = logging.getLogger(__name__)
 WRITE_FAILURES: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, *OUTAGE_ERRORS)
-
-# How the cached answers are read back from Redis.
-DETAILS = TypeAdapter(CompetitionDetails)
 
 
 def _summary(competition: Competition) -> CompetitionSummary:
@@ -107,51 +104,47 @@ def _details(competition: Competition) -> CompetitionDetails:
     )
 
 
-class _Listing(BaseModel):
-    """A page of competitions and how many there are in all, as cached."""
-
-    items: list[CompetitionSummary]
-    total: int
+# What the cached routes send, serialized as their response models would be.
+SUMMARIES = TypeAdapter(list[CompetitionSummary])
+DETAILS = TypeAdapter(CompetitionDetails)
 
 
-LISTING = TypeAdapter(_Listing)
+def _sent(answer: Answer) -> Response:
+    return Response(answer.body, headers=answer.headers, media_type="application/json")
 
 
-@router.get("", responses=counted())
+@router.get("", response_model=list[CompetitionSummary], responses=counted())
 async def list_competitions(
-    session: SessionDep,
+    sessions: ReadSessionsDep,
     cache: CacheDep,
-    response: Response,
     status_filter: Annotated[StatusFilter, Query(alias="status")] = "active",
     limit: ArrayLimit = 100,
     offset: Offset = 0,
     tag: Annotated[
         TagFilter | None, Query(description="only those with this tag (any case)")
     ] = None,
-) -> list[CompetitionSummary]:
+) -> Response:
     """Competitions open for entries now (``status=active``, the default, or ``open``),
     or those in another phase (``upcoming``, ``voting``, ``finished``), or ``all``;
     how many in all in ``X-Total-Count``."""
     folded = None if tag is None else fold_tag(tag)
 
-    async def load() -> _Listing:
-        competitions, total = await service.list_competitions(
-            session=session,
-            status=status_filter,
-            limit=limit,
-            offset=offset,
-            tag=folded,
-        )
-        return _Listing(items=[_summary(c) for c in competitions], total=total)
-
-    async def until(_: object) -> datetime | None:
-        return await service.next_change(session=session)
+    async def load() -> Loaded:
+        async with sessions() as session:
+            competitions, total = await service.list_competitions(
+                session=session,
+                status=status_filter,
+                limit=limit,
+                offset=offset,
+                tag=folded,
+            )
+            changes_at = await service.next_change(session=session)
+        body = SUMMARIES.dump_json([_summary(c) for c in competitions])
+        return Answer(body, {TOTAL_COUNT: str(total)}), changes_at
 
     # The tag as JSON: whatever it holds, the key stays one unambiguous string.
     key = f"listing:{status_filter}:{limit}:{offset}:{json.dumps(folded)}"
-    listing = await cache.get(key, LISTING, load, until)
-    total_count(response, listing.total)
-    return listing.items
+    return _sent(await cache.get(key, load))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(403))
@@ -177,19 +170,19 @@ async def create_competition(
     return _details(competition)
 
 
-@router.get("/{competition_id}")
+@router.get("/{competition_id}", response_model=CompetitionDetails)
 async def get_competition(
-    competition_id: uuid.UUID, session: SessionDep, cache: CacheDep
-) -> CompetitionDetails:
-    async def load() -> CompetitionDetails:
-        competition = await service.get_competition(session=session, competition_id=competition_id)
-        return _details(competition)
+    competition_id: uuid.UUID, sessions: ReadSessionsDep, cache: CacheDep
+) -> Response:
+    async def load() -> Loaded:
+        async with sessions() as session:
+            competition = await service.get_competition(
+                session=session, competition_id=competition_id
+            )
+        changes_at = competition.schedule.changes_at(utcnow())
+        return Answer(DETAILS.dump_json(_details(competition))), changes_at
 
-    async def until(details: CompetitionDetails) -> datetime | None:
-        schedule = Schedule(details.start_date, details.end_date, details.voting_end_date)
-        return schedule.changes_at(utcnow())
-
-    return await cache.get(f"one:{competition_id}", DETAILS, load, until)
+    return _sent(await cache.get(f"one:{competition_id}", load))
 
 
 @router.patch("/{competition_id}", responses=error_responses(403, 409))

@@ -56,9 +56,14 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
                 if settings.redis_url
                 else None
             )
-            app.state.cache = CompetitionCache(redis, prefix=settings.redis_prefix)
-            if redis is not None:
-                stack.push_async_callback(redis.aclose)
+            # The cache's own client answers bytes, which it sends on as they are.
+            cache_redis = (
+                Redis.from_url(settings.redis_url, socket_timeout=2) if settings.redis_url else None
+            )
+            app.state.cache = CompetitionCache(cache_redis, prefix=settings.redis_prefix)
+            for client in (redis, cache_redis):
+                if client is not None:
+                    stack.push_async_callback(client.aclose)
             app.state.hub = Hub(app.state.read_sessionmaker)
             app.state.wakeups = Wakeups(
                 app.state.hub,

@@ -1,29 +1,32 @@
 """The Redis cache of competitions (cache-aside), for GET /competitions and /competitions/{id}.
 
-- A value lives until the next moment it could change on its own: ``until(value)``
-  says when that is (the next start or end of a competition it shows), asked only
-  when the value is about to be stored, and the TTL is the time left until then,
-  never more than ``max_ttl``.
+- What is cached is the answer itself: the JSON body as the route sends it and its
+  headers (``Answer``). A hit is one Redis round trip and the bytes sent on: nothing
+  is validated again or serialized twice (it was validated by its response model when
+  it was made).
+- An answer lives until the next moment it could change on its own: its ``load``
+  says when that is (the next start or end of a competition it shows), and the TTL is
+  the time left until then, never more than ``max_ttl``.
 - Every create or edit bumps a version number that is part of every key, so all
-  cached answers are invalidated at once, across replicas, in one INCR.
+  cached answers are invalidated at once, across replicas, in one INCR; a lookup
+  reads the version and the answer under it in one script, one round trip.
 - A burst of misses for one key reaches the database once: within a process the
   first miss's load is shared, and across processes a short Redis lock lets one
   load while the others wait briefly for its value.
-- Values are pydantic models (or what a ``TypeAdapter`` validates): stored as their
-  JSON and validated back into the same type on a hit, so a hit and a miss return alike.
 - Redis unreachable: answers come straight from the database; the outage is logged
   when it starts and when it ends, and Redis is tried again after a pause.
 """
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
 from litcomp.kit import metrics
@@ -32,20 +35,52 @@ from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 
 LOCK_MS = 2000
 WAIT_FOR_OTHERS = 1.0
 RETRY_REDIS_AFTER = 5.0
+_HIT, _MISS, _BYPASS = (
+    metrics.CACHE_LOOKUPS.labels("competitions", outcome) for outcome in ("hit", "miss", "bypass")
+)
+# The version, then the answer stored under it. The answer's key is made in the script,
+# which a Redis Cluster would refuse (keys must be declared); litcomp's Redis is one server.
+_LOOKUP = """
+local version = redis.call('GET', KEYS[1]) or '0'
+return {version, redis.call('GET', ARGV[1] .. ':v' .. version .. ':' .. ARGV[2])}
+"""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer as cached: its JSON body, as sent, and the headers that go with it."""
+
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def dump(self) -> bytes:
+        # Compact JSON holds no raw newline: the first one ends the headers.
+        return json.dumps(self.headers).encode() + b"\n" + self.body
+
+    @classmethod
+    def parse(cls, stored: bytes) -> "Answer":
+        headers, _, body = stored.partition(b"\n")
+        return cls(body, json.loads(headers))
+
+
+# A freshly made answer, and when it stops being true (None: only an edit changes it).
+Loaded = tuple[Answer, datetime | None]
+Load = Callable[[], Awaitable[Loaded]]
 
 
 class CompetitionCache:
+    """``redis`` answers bytes (``decode_responses`` off): answers are sent as stored."""
+
     def __init__(self, redis: Redis | None, *, prefix: str, max_ttl: float = 60.0) -> None:
         self._redis = redis
         self._prefix = f"{prefix}:cache:competitions"
         self._max_ttl = max_ttl
         self._loading: dict[str, asyncio.Future[Any]] = {}
+        self._lookup = None if redis is None else redis.register_script(_LOOKUP)
         self._outage = Outage(
             log,
             "cache unavailable, serving from the database",
@@ -53,32 +88,23 @@ class CompetitionCache:
             retry_after=RETRY_REDIS_AFTER,
         )
 
-    async def get(
-        self,
-        key: str,
-        adapter: TypeAdapter[T],
-        load: Callable[[], Awaitable[T]],
-        until: Callable[[T], Awaitable[datetime | None]],
-    ) -> T:
-        """The value for ``key``, from Redis if it has it (validated by ``adapter``), else
-        from ``load``; ``until(value)`` says when a loaded value stops being true."""
-        redis = self._usable()
-        if redis is None:
-            metrics.CACHE_LOOKUPS.labels("competitions", "bypass").inc()
-            return await load()
+    async def get(self, key: str, load: Load) -> Answer:
+        """The answer for ``key``, from Redis if it has it, else made by ``load``."""
+        redis, lookup = self._usable(), self._lookup
+        if redis is None or lookup is None:
+            _BYPASS.inc()
+            return (await load())[0]
         try:
-            version = int(await redis.get(self._version_key) or 0)
-            full_key = f"{self._prefix}:v{version}:{key}"
-            cached = await redis.get(full_key)
+            version, cached = await lookup(keys=[self._version_key], args=[self._prefix, key])
         except REDIS_ERRORS as error:
             self._outage.failed(error)
-            return await load()
+            return (await load())[0]
         self._outage.succeeded()
         if cached is not None:
-            metrics.CACHE_LOOKUPS.labels("competitions", "hit").inc()
-            return adapter.validate_json(cached)
-        metrics.CACHE_LOOKUPS.labels("competitions", "miss").inc()
-        return await self._load_once(redis, full_key, adapter, load, until)
+            _HIT.inc()
+            return Answer.parse(cached)
+        _MISS.inc()
+        return await self._load_once(redis, f"{self._prefix}:v{int(version)}:{key}", load)
 
     async def invalidate(self) -> None:
         """Forget every cached answer (after a create or an edit).
@@ -97,24 +123,17 @@ class CompetitionCache:
     def _version_key(self) -> str:
         return f"{self._prefix}:version"
 
-    async def _load_once(
-        self,
-        redis: Redis,
-        full_key: str,
-        adapter: TypeAdapter[T],
-        load: Callable[[], Awaitable[T]],
-        until: Callable[[T], Awaitable[datetime | None]],
-    ) -> T:
+    async def _load_once(self, redis: Redis, full_key: str, load: Load) -> Answer:
         shared = self._loading.get(full_key)
         if shared is not None:
-            value: T = await asyncio.shield(shared)
-            return value
+            answer: Answer = await asyncio.shield(shared)
+            return answer
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._loading[full_key] = future
         try:
-            value = await self._load_across_processes(redis, full_key, adapter, load, until)
-            future.set_result(value)
-            return value
+            answer = await self._load_across_processes(redis, full_key, load)
+            future.set_result(answer)
+            return answer
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # retrieved here, so an unshared failure is not logged twice
@@ -122,38 +141,31 @@ class CompetitionCache:
         finally:
             del self._loading[full_key]
 
-    async def _load_across_processes(
-        self,
-        redis: Redis,
-        full_key: str,
-        adapter: TypeAdapter[T],
-        load: Callable[[], Awaitable[T]],
-        until: Callable[[T], Awaitable[datetime | None]],
-    ) -> T:
+    async def _load_across_processes(self, redis: Redis, full_key: str, load: Load) -> Answer:
         try:
             leader = await redis.set(f"{full_key}:lock", "1", nx=True, px=LOCK_MS)
             if not leader:
                 waited = await self._wait_for_value(redis, full_key)
                 if waited is not None:
-                    return adapter.validate_json(waited)
+                    return Answer.parse(waited)
         except REDIS_ERRORS as error:
             self._outage.failed(error)
-            return await load()
+            return (await load())[0]
         try:
-            value = await load()
-            await self._store(redis, full_key, adapter.dump_json(value), await until(value))
-            return value
+            answer, changes_at = await load()
+            await self._store(redis, full_key, answer.dump(), changes_at)
+            return answer
         finally:
             if leader:  # a follower that gave up waiting leaves the leader's lock alone
                 with contextlib.suppress(*REDIS_ERRORS):
                     await redis.delete(f"{full_key}:lock")
 
-    async def _wait_for_value(self, redis: Redis, full_key: str) -> bytes | str | None:
+    async def _wait_for_value(self, redis: Redis, full_key: str) -> bytes | None:
         deadline = time.monotonic() + WAIT_FOR_OTHERS
         while time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-            cached: bytes | str | None = await redis.get(full_key)
-            if cached is not None:
+            cached = await redis.get(full_key)
+            if isinstance(cached, bytes):  # decode_responses is off: bytes, or None
                 return cached
         return None
 
