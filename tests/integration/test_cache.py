@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from litcomp.competitions.cache import Answer, CompetitionCache, Loaded
 from litcomp.kit.times import utcnow
 from tests.support import free_port
+from tests.support.redis import PrivateRedis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -122,3 +123,20 @@ async def test_without_redis_reads_go_to_the_database(caplog: pytest.LogCaptureF
     assert source.loads == 5
     assert len([r for r in caplog.records if "cache unavailable" in r.message]) == 1
     await dead.aclose()
+
+
+async def test_a_restarted_redis_is_taught_the_lookup_script_again():
+    server = PrivateRedis(free_port())
+    server.start()
+    try:
+        source = Source(["kept"])
+        for _ in range(2):  # the second time on an empty Redis that knows no script
+            async with Redis.from_url(server.url) as client:
+                cache = CompetitionCache(client, prefix="litcomp-test-restarted")
+                assert await read(cache, "list", source) == ["kept"]
+                assert await read(cache, "list", source) == ["kept"]
+            server.stop()
+            server.start()
+        assert source.loads == 2  # one miss each time, then a hit
+    finally:
+        server.stop()

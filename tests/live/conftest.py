@@ -3,58 +3,15 @@ PostgreSQL, and WebSocket listeners."""
 
 import asyncio
 import json
-import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.support import Platform, Process, free_port, notices, wait_until, ws_url
-
-
-@dataclass
-class PrivateRedis:
-    """A redis-server only these tests use, so they can stop and start it."""
-
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_until(self._answers, "redis-server")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait()
-
-    def _answers(self) -> bool:
-        try:
-            with __import__("socket").create_connection(("127.0.0.1", self.port), 0.2) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+from tests.support import Platform, Process, free_port, notices, ws_url
+from tests.support.redis import PrivateRedis
 
 
 @pytest.fixture(scope="module")

