@@ -3,7 +3,8 @@
     python -m tests.echo_upstream PORT [JWKS_FILE]
 
 With ``ECHO_STATUS=N`` in its environment it answers every request with N (a broken
-instance); else:
+instance; with ``ECHO_ERROR=CODE`` too, as a litcomp service answers an error: its JSON
+body with that code, and for a 503 Retry-After: an overloaded instance); else:
 
 - any path: 200 with the method, path (decoded, and as sent), query, headers and body it
   got, as JSON;
@@ -39,8 +40,11 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from litcomp.kit.errors import error_body
+
 SEEN: dict[str, int] = {}  # requests by X-Request-ID
 ALWAYS = int(os.environ.get("ECHO_STATUS", "0"))
+ERROR_CODE = os.environ.get("ECHO_ERROR", "")
 # The methods the tests send through the gateway, which forwards any (Starlette gives
 # a route GET and HEAD only unless told).
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -81,9 +85,17 @@ class Counted:
         if ALWAYS or "x-echo-status" in headers:
             code = ALWAYS or int(headers["x-echo-status"])
             # On a WebSocket handshake Starlette sends this as the refusal.
-            await JSONResponse({"status": code}, status_code=code)(scope, receive, send)
+            await _forced(code)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _forced(status: int) -> Response:
+    if not ERROR_CODE:
+        return JSONResponse({"status": status}, status_code=status)
+    retry = {"Retry-After": "1"} if status == 503 else None
+    body = error_body(ERROR_CODE, f"answered {status} as asked")
+    return JSONResponse(body, status_code=status, headers=retry)
 
 
 async def seen(request: Request) -> Response:

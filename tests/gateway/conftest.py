@@ -82,10 +82,11 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
         yield edge
 
 
-def start_echo(port: int, *args: str, status: int = 0) -> subprocess.Popen[bytes]:
+def start_echo(port: int, *args: str, status: int = 0, error: str = "") -> subprocess.Popen[bytes]:
     """tests/echo_upstream.py on ``port`` with ``args``, answering every request with
-    ``status`` if given (a broken instance), once it answers; the caller terminates it."""
-    env = {**os.environ, "ECHO_STATUS": str(status)} if status else None
+    ``status`` if given (a broken instance; as a litcomp error with code ``error`` if
+    given), once it answers; the caller terminates it."""
+    env = {**os.environ, "ECHO_STATUS": str(status), "ECHO_ERROR": error} if status else None
     echo = subprocess.Popen(
         [sys.executable, "-m", "tests.echo_upstream", str(port), *args],
         env=env,

@@ -5,6 +5,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from tests.gateway.conftest import Edge, register, start_echo
+from tests.gateway.conftest import Edge, register, running_edge, start_echo
 from tests.support import expect_error, free_port, wait_until, ws_url
 
 
@@ -158,6 +159,40 @@ def test_an_instance_whose_500s_stand_out_from_its_peers_is_ejected(
         httpx.delete(f"{discovery}/discovery/instances/competitions/broken")
         broken.terminate()
         broken.wait()
+
+
+def test_an_instance_that_says_it_is_overloaded_is_busy_not_broken(tmp_path: Path):
+    """A users instance with more passwords to check than it can in time answers 503
+    ``overloaded`` at once: it is up, so it stays in, and its peers are not sent its
+    load. Beside it and two healthy ones (the echo server twice: with four, two may be
+    ejected), an instance answering any other 503 stands out and is ejected, by the
+    same traffic. (An edge of its own: the gateway remembers instances a while after
+    they leave discovery, and the overloaded one stays in.)"""
+    started = []
+    with running_edge(tmp_path, {}) as edge, httpx.Client(base_url=edge.url) as client:
+        try:
+            register(edge.platform.discovery_url, "competitions", "healthy", edge.echo_port)
+            for error in ("overloaded", "unavailable"):
+                port = free_port()
+                started.append(start_echo(port, status=503, error=error))
+                register(edge.platform.discovery_url, "competitions", error, port)
+            wait_until(
+                lambda: {"healthy", "overloaded", "unavailable"} <= breakers(edge).keys(),
+                "all four to be listed",
+            )
+
+            def ejected() -> bool:
+                # Enough answers for an interval to judge (10 from each at least).
+                for _ in range(80):
+                    client.get("/competitions/x")
+                return breakers(edge)["unavailable"] == "open"
+
+            wait_until(ejected, "the unavailable instance to be ejected", timeout=20)
+            assert breakers(edge)["overloaded"] == "closed"
+        finally:
+            for echo in started:
+                echo.terminate()
+                echo.wait()
 
 
 def test_timeouts_still_open_the_breaker_and_the_only_instance_is_still_tried(

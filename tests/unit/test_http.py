@@ -29,6 +29,7 @@ from litcomp.kit.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    Overloaded,
     Unavailable,
 )
 from litcomp.kit.http import (
@@ -101,6 +102,10 @@ def _router() -> APIRouter:
     @router.get("/errors/peer-down")
     async def peer_down() -> None:
         raise Unavailable("the other service is unavailable")
+
+    @router.get("/errors/overloaded")
+    async def overloaded() -> None:
+        raise Overloaded("too much to do", retry_after=7)
 
     @router.get("/errors/db-down")
     async def db_down() -> None:
@@ -345,6 +350,13 @@ class TestUnexpectedErrors:
         response = await client.get("/errors/peer-down")
         assert_error(response, 503, "unavailable")
         assert response.headers["retry-after"] == "1"
+
+    async def test_an_overloaded_instance_says_how_long_to_wait(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/errors/overloaded")
+        assert_error(response, 503, "overloaded")
+        assert response.headers["retry-after"] == "7"
 
     async def test_operational_error_is_503_with_retry_after(
         self, client: httpx.AsyncClient

@@ -14,10 +14,15 @@ only when it stands out from its peers' (``kit.outliers``): one client whose req
 make every instance answer 500 opened every breaker when 5xx counted as failures, and
 a 503 (the instance is up, its database or peer is not) is true of every instance
 alike (``make faults``, PostgreSQL restarted: opening their breakers kept traffic away
-for a cooldown after it was back). A 5xx is still retried elsewhere where safe. With
-no instance left to try the client gets 503 with Retry-After.
+for a cooldown after it was back). A 503 ``overloaded`` (``kit.errors.Overloaded``:
+the users instance has more passwords to check than it can in time) counts as an
+answer, not even an error: the instance is up and said so at once, and ejecting it
+for being busy would only send its load to its peers, busy in turn. A 5xx is still
+retried elsewhere where safe. With no instance left to try the client gets 503 with
+Retry-After.
 """
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 
@@ -26,6 +31,7 @@ from litcomp.gateway.messages import Request, Response, error
 from litcomp.gateway.pool import Answer, ConnectFailed, ConnectionPool, TimedOut, encode_request
 from litcomp.gateway.routes import Route, honours_idempotency_key
 from litcomp.kit.balancer import Endpoint
+from litcomp.kit.errors import Overloaded
 from litcomp.kit.instance_table import InstanceTable
 from litcomp.kit.logging import request_id_var
 
@@ -48,6 +54,17 @@ def no_instance(route: Route) -> Response:
     return error(
         503, "unavailable", f"no {route.service} instance is available", **{"Retry-After": "1"}
     )
+
+
+def overloaded(answer: Response) -> bool:
+    """Whether ``answer`` is an instance refusing work it has too much of: a 503 whose
+    error code is ``overloaded``. (Only a 503's body is read, and only a small one.)"""
+    if answer.status != 503 or len(answer.body) > 1024:
+        return False
+    try:
+        return bool(json.loads(answer.body)["error"]["code"] == Overloaded.code)
+    except (ValueError, TypeError, KeyError):
+        return False
 
 
 class Forwarder:
@@ -159,7 +176,10 @@ class _Forwarding:
                 instances.succeeded(endpoint)
                 self._reply(response)
                 return
-            instances.errored(endpoint, f"HTTP {answer.status}")
+            if overloaded(answer):
+                instances.succeeded(endpoint)  # busy, not broken
+            else:
+                instances.errored(endpoint, f"HTTP {answer.status}")
             self._failure = response
         else:
             instances.failed(endpoint, str(answer))

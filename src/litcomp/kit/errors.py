@@ -86,3 +86,16 @@ class Unavailable(AppError):
 
     status = 503
     code = "unavailable"
+    retry_after = 1  # seconds, for the Retry-After header
+
+
+class Overloaded(Unavailable):
+    """This instance has more of some costly work waiting than it can do in time, and
+    says so at once, with how long to wait, rather than answering late. The gateway
+    does not count it against the instance (gateway/forwarding.py): busy, not broken."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -36,6 +36,7 @@ from litcomp.kit.errors import (
     BadRequest,
     PayloadTooLarge,
     Unauthorized,
+    Unavailable,
     error_body,
     max_body_bytes,
 )
@@ -61,7 +62,7 @@ def error_response(
 
 
 def _error(exc: AppError) -> JSONResponse:
-    retry = {"Retry-After": "1"} if exc.status == 503 else None
+    retry = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
     return error_response(exc.status, exc.code, exc.message, exc.details, headers=retry)
 
 

@@ -88,7 +88,7 @@ DESCRIPTIONS = {
     422: "Invalid input",
     429: "Too many requests from this address; retry after Retry-After seconds",
     502: "The service dropped the request",
-    503: "A dependency is unavailable; retry after Retry-After seconds",
+    503: "A dependency is unavailable, or the instance too busy; retry after Retry-After seconds",
     504: "The service did not answer in time",
 }
 

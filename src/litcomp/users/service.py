@@ -100,6 +100,7 @@ async def register(
 
 async def authenticate(*, session: AsyncSession, email: str, password: str) -> User:
     user = await session.scalar(sa.select(User).where(User.email_key == fold(email)))
+    await _end_read(session)
     if not await verify_password(user.password_hash if user else None, password):
         raise Unauthorized("wrong email or password", code="invalid_credentials")
     assert user is not None
@@ -444,7 +445,7 @@ async def change_password(
 ) -> None:
     """Set a new password; every other session ends, and reset links die."""
     user = await get_user(session=session, user_id=user_id)
-    await _check_password(user, current_password)
+    await _check_password(session, user, current_password)
     user.password_hash = await hash_password(new_password)
     now = utcnow()
     await _revoke_sessions(session, user.id, now, keep=current_session)
@@ -452,10 +453,19 @@ async def change_password(
     await session.commit()
 
 
-async def _check_password(user: User, password: str) -> None:
+async def _check_password(session: AsyncSession, user: User, password: str) -> None:
+    await _end_read(session)
     # 403, not 401: the caller's token is good (a 401 would have clients log them out).
     if not await verify_password(user.password_hash, password):
         raise Forbidden("the password is wrong", code="wrong_password")
+
+
+async def _end_read(session: AsyncSession) -> None:
+    """End the transaction that read the user before its password is checked: the
+    check may wait its turn (``passwords``), and meanwhile holds no pooled connection
+    nor, on SQLite, the write lock a writing session takes when it begins (which made
+    every login wait for the one before it). Only reads precede this: nothing is written."""
+    await session.commit()
 
 
 async def request_password_reset(*, session: AsyncSession, email: str) -> bool:
@@ -492,7 +502,7 @@ async def request_email_change(
     """Mail a link to confirm ``new_email`` there, and a notice to the current
     address; whether mails were queued (not when sent too often lately)."""
     user = await get_user(session=session, user_id=user_id)
-    await _check_password(user, password)
+    await _check_password(session, user, password)
     if fold(new_email) == user.email_key:
         raise Conflict("this is already your email address", code="same_email")
     await _check_email_free(session, new_email)

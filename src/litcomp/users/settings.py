@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -9,6 +10,12 @@ from litcomp.kit.settings import (
     in_var_dir,
     load_settings,
 )
+
+# A hash takes ~0.1 s of a core (argon2id, 64 MiB), so the last of the 4 per core that
+# wait behind the one running is done ~0.5 s after it arrived (1.4 s on a 2-core machine
+# where two hashes at a time took 0.27 s each): within the gateway's deadline
+# (LITCOMP_GATEWAY_TIMEOUT_SECONDS, 5 s) with room for a machine several times as busy.
+_PASSWORDS_WAITING_PER_CORE = 4
 
 
 class UsersSettings(BaseServiceSettings):
@@ -27,6 +34,14 @@ class UsersSettings(BaseServiceSettings):
         ge=60,
         le=365 * 24 * 3600,
         description="how long a refresh token lives; each refresh issues a new one",
+    )
+    password_queue: int = Field(
+        default_factory=lambda: _PASSWORDS_WAITING_PER_CORE * (os.cpu_count() or 1),
+        ge=0,
+        le=10_000,
+        description="how many password checks (login, sign-up, password change) may wait "
+        "while one per core runs; past that they are refused at once, 503 with Retry-After "
+        "(default: 4 per core)",
     )
     public_url: str = Field(
         "http://127.0.0.1:8000",

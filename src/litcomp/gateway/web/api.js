@@ -115,6 +115,7 @@ export function describe(error) {
     return "Please confirm your email address first: follow the link we mailed you, or send it again from your profile.";
   }
   if (error.code === "rate_limited") return `Too many tries in a short time. Please wait ${waitWords(error.retryAfter)} and try again.`;
+  if (error.code === "overloaded") return `litcomp is busy right now. Please wait ${waitWords(error.retryAfter)} and try again.`;
   if (error.status === 0) return error.message;
   if (error.status >= 500) return `litcomp is having trouble right now (${error.message}). Please try again shortly.`;
   return sentence(error.message);
