@@ -136,6 +136,34 @@ def comparisons(parts: Mapping[str, Any], facts: Mapping[str, Any], folder: Path
     return _save(figure, folder, "comparisons", facts)
 
 
+def floor(
+    parts: Mapping[str, Any], facts: Mapping[str, Any], folder: Path, name: str = "floor"
+) -> Path:
+    rows = parts["floor"]["routes"]
+    labels = [f"{row['route']} ({row['kind']})" for row in rows]
+    figure, axes = plt.subplots(figsize=(9, 0.42 * len(rows) + 1.4))
+    places = range(len(rows))
+    replica = axes.barh(
+        [p + 0.2 for p in places], [r["replica_cpu_us"] for r in rows], 0.4, label="replica"
+    )
+    axes.barh(
+        [p - 0.2 for p in places],
+        [r.get("floor_cpu_us", 0) for r in rows],
+        0.4,
+        label="floor (same bytes)",
+        color="0.6",
+    )
+    notes = [f"{r['ratio']:.1f}x" if "ratio" in r else "" for r in rows]
+    axes.bar_label(replica, labels=notes, fontsize=8, padding=2)
+    axes.set_yticks(list(places), labels, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xscale("log")
+    axes.set_xlabel("CPU per request, us (log)")
+    axes.set_title("A competitions replica against its floor: CPU per request (PostgreSQL)")
+    axes.legend(fontsize=8, loc="upper right")
+    return _save(figure, folder, name, facts)
+
+
 def draw(parts: Mapping[str, Any], facts: Mapping[str, Any], folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     drawn = []
@@ -143,6 +171,8 @@ def draw(parts: Mapping[str, Any], facts: Mapping[str, Any], folder: Path) -> li
         drawn.append(concurrency(parts, facts, folder))
     if "replicas" in parts:
         drawn.append(replicas(parts, facts, folder))
+    if "floor" in parts:
+        drawn.append(floor(parts, facts, folder))
     if parts.get("fanout"):
         drawn.append(fanout(parts, facts, folder))
     if any(name in parts for name in ("proxies", "balancing", "cache")):

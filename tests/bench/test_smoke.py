@@ -109,4 +109,6 @@ def test_every_benchmark_part_runs_and_draws_its_plots(tmp_path: Path):
     assert all(r["statements"] >= 1 for r in floor if r["kind"] == "write")
     assert all(0.99 < sum(r["profile"].values()) < 1.01 for r in floor)
     plots = {p.name for p in tmp_path.glob("*.png")}
-    assert plots == {f"bench-{n}.png" for n in ("concurrency", "replicas", "fanout", "comparisons")}
+    assert plots == {
+        f"bench-{n}.png" for n in ("concurrency", "replicas", "floor", "fanout", "comparisons")
+    }
