@@ -302,12 +302,12 @@ async def get_submission(
     """One entry with its like count and its comments as threads of replies (404
     ``disqualified`` to all but its author and admins once a moderator disqualified it).
     With a token, notes that the caller has read it (see ``sort=queue``)."""
-    submission = await service.readable_submission(
+    entry = await service.entry_to_read(
         session=session, competition_id=competition_id, submission_id=submission_id, reader=me
     )
-    details = await _details_of(submission, session, users, me)
-    if me is not None:
-        await _note_read(writer, me, submission)
+    details = await _details_of(entry, session, users, me)
+    if me is not None and not entry.read:  # a reader's return writes nothing
+        await _note_read(writer, me, entry.submission)
     return details
 
 
@@ -333,14 +333,17 @@ async def edit_submission(
     users: UsersDep,
 ) -> SubmissionDetails:
     """Its author changes the title and/or the content while entries are open."""
-    submission = await service.edit_submission(
+    await service.edit_submission(
         session=session,
         actor=me,
         competition_id=competition_id,
         submission_id=submission_id,
         changes=body.model_dump(exclude_unset=True),
     )
-    return await _details_of(submission, session, users, me)
+    entry = await service.entry_to_read(
+        session=session, competition_id=competition_id, submission_id=submission_id, reader=me
+    )
+    return await _details_of(entry, session, users, me)
 
 
 @router.delete(
@@ -358,15 +361,10 @@ async def withdraw_submission(
 
 
 async def _details_of(
-    submission: Submission, session: AsyncSession, users: UsersClient, me: Principal | None
+    entry: service.EntryToRead, session: AsyncSession, users: UsersClient, me: Principal | None
 ) -> SubmissionDetails:
-    veil = await service.entry_veil(
-        session=session, competition_id=submission.competition_id, viewer=me
-    )
+    submission, veil = entry.submission, entry.veil
     comments = await service.list_comments(session=session, submission_id=submission.id)
-    liked = me is not None and await service.is_liked(
-        session=session, submission_id=submission.id, user_id=me.user_id
-    )
     await session.close()  # give the connection back before calling another service
     author_id = submission.author_id
     named = {author_id, *(c.author_id for c in comments)}
@@ -383,7 +381,7 @@ async def _details_of(
         author=_author(author_id, names, veil),
         is_mine=me is not None and me.user_id == author_id,
         likes=None if veil.hides_likes else submission.like_count,
-        liked_by_me=liked,
+        liked_by_me=entry.liked,
         created_at=submission.created_at,
         edited_at=submission.edited_at,
         disqualified_at=submission.disqualified_at,

@@ -92,13 +92,6 @@ def veil_of(competition: Competition, viewer: Principal | None) -> Veil:
     )
 
 
-async def entry_veil(
-    *, session: AsyncSession, competition_id: uuid.UUID, viewer: Principal | None
-) -> Veil:
-    competition = await get_competition(session=session, competition_id=competition_id)
-    return veil_of(competition, viewer)
-
-
 async def create_competition(
     *,
     session: AsyncSession,
@@ -429,21 +422,45 @@ async def get_submission(
     return submission
 
 
-async def readable_submission(
+@dataclass(frozen=True)
+class EntryToRead:
+    submission: Submission
+    veil: Veil  # what the reader may not see of it
+    liked: bool  # by the reader
+    read: bool  # the reader opened it before (see ``record_read``)
+
+
+async def entry_to_read(
     *,
     session: AsyncSession,
     competition_id: uuid.UUID,
     submission_id: uuid.UUID,
     reader: Principal | None,
-) -> Submission:
-    """The entry, unless it was disqualified: then only its author and admins read it."""
-    submission = await get_submission(
-        session=session, competition_id=competition_id, submission_id=submission_id
+) -> EntryToRead:
+    """The entry with what its reader may see of it, in one statement (its competition,
+    the reader's like and read joined in), unless it was disqualified: then only its
+    author and admins read it."""
+    liked, read = (
+        (sa.literal(False), sa.literal(False))
+        if reader is None
+        else (
+            sa.exists().where(Like.submission_id == Submission.id, Like.user_id == reader.user_id),
+            sa.exists().where(Read.submission_id == Submission.id, Read.user_id == reader.user_id),
+        )
     )
+    query = (
+        sa.select(Submission, Competition, liked, read)
+        .join(Competition, Competition.id == Submission.competition_id)
+        .where(Submission.id == submission_id, Submission.competition_id == competition_id)
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        raise NotFound("no such submission in this competition")
+    submission, competition, is_liked, was_read = row
     privileged = reader is not None and (reader.is_admin or reader.user_id == submission.author_id)
     if submission.disqualified_at is not None and not privileged:
         raise NotFound("this entry was disqualified by a moderator", code="disqualified")
-    return submission
+    return EntryToRead(submission, veil_of(competition, reader), bool(is_liked), bool(was_read))
 
 
 async def submission_to_react_to(
@@ -564,10 +581,6 @@ async def _count_like(session: AsyncSession, submission_id: uuid.UUID, delta: in
         .where(Submission.id == submission_id)
         .values(like_count=Submission.like_count + delta)
     )
-
-
-async def is_liked(*, session: AsyncSession, submission_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    return await session.get(Like, (submission_id, user_id)) is not None
 
 
 async def comment(
