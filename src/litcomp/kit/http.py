@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette import types as asgi
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -143,7 +143,7 @@ def _route_facts(app: FastAPI) -> dict[tuple[str, str], openapi.RouteFacts]:
             if optional_principal in calls
             else None
         )
-        fact = openapi.RouteFacts(auth=auth, database=bool({db_session, read_sessions} & calls))
+        fact = openapi.RouteFacts(auth=auth, database=db_session in calls)
         for method in route.methods or ():
             facts[(context.path_format or route.path_format, method.lower())] = fact
     return facts
@@ -434,15 +434,6 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(db_session)]
-
-
-async def read_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    """Read-only sessions, for a route that opens one only when it must (a cache miss)."""
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
-    return sessions
-
-
-ReadSessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(read_sessions)]
 
 
 def from_state(name: str) -> Callable[[HTTPConnection], Awaitable[Any]]:
