@@ -49,7 +49,7 @@ test: prerequisites-test $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-## Every benchmark of the real platform on 127.0.0.1, one entry point (~7 minutes; results and
+## Every benchmark of the real platform on 127.0.0.1, one entry point (~9 minutes; results and
 ## plots in bench/results, shown in bench/README.md). Needs nginx, wrk, PostgreSQL and Redis's
 ## binaries. Shorter: make bench BENCH_ARGS=--quick, or BENCH_ARGS='--parts proxies,cache'.
 bench: prerequisites-bench compile

@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python -m bench.run                     # everything, ~7 minutes
+    .venv/bin/python -m bench.run                     # everything, ~9 minutes
     .venv/bin/python -m bench.run --quick             # smaller counts, ~4 minutes
     .venv/bin/python -m bench.run --parts concurrency,replicas --duration 3
 
