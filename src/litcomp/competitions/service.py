@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer, load_only
 
 from litcomp.competitions.markdown import rendered
 from litcomp.competitions.models import (
@@ -210,10 +210,24 @@ async def competition_allowing(
     update) waits for likes in flight and counts them, and likes that come after it
     see it finished."""
     query = sa.select(Competition).where(Competition.id == competition_id)
-    query = query.with_for_update() if lock else query.with_for_update(read=True, key_share=True)
-    competition = await session.scalar(query)
+    competition = await session.scalar(_locking_competition(query, lock=lock))
     if competition is None:
         raise NotFound("no such competition")
+    _check_phase(competition, action)
+    return competition
+
+
+_S = TypeVar("_S", bound=sa.Select[*tuple[Any, ...]])
+
+
+def _locking_competition(query: _S, *, lock: bool) -> _S:
+    """``query`` locking the competition's row (only it): see competition_allowing."""
+    if lock:
+        return query.with_for_update(of=Competition)
+    return query.with_for_update(read=True, key_share=True, of=Competition)
+
+
+def _check_phase(competition: Competition, action: Action) -> None:
     now = utcnow()
     schedule = competition.schedule
     why = refusal(
@@ -229,7 +243,6 @@ async def competition_allowing(
                 "changes_at": iso(changes) if changes else None,
             },
         )
-    return competition
 
 
 async def submit(
@@ -251,21 +264,23 @@ async def submit(
         )
     author_id = actor.user_id
     content_html = await rendered(content)  # before the competition's row is locked
+    created: Submission | None = None
 
     async def create(submission_id: uuid.UUID) -> None:
+        nonlocal created
         # Locking the competition row makes concurrent entries to it take turns, so the
         # entry limit holds even when one author's entries race (SQLite: every write
         # transaction takes the database lock at BEGIN, see kit.db).
         competition = await competition_allowing(session, competition_id, Action.ENTER, lock=True)
-        entries = await session.scalar(
-            sa.select(sa.func.count()).where(
-                Submission.competition_id == competition_id, Submission.author_id == author_id
-            )
-        )
-        judge = await session.get(Judge, (competition_id, author_id))
-        if judge is not None:
+        # A statement of its own, after the lock: each statement reads what was committed
+        # when it started, so a count in the locking one could miss an entry committed
+        # while it waited for the lock.
+        entries, judge, draft = (
+            await session.execute(_in_the_way(competition_id, author_id))
+        ).one()
+        if judge:
             raise Forbidden("a judge cannot enter the competition they judge", code="judge")
-        if (entries or 0) >= competition.max_entries_per_user:
+        if entries >= competition.max_entries_per_user:
             raise Conflict(
                 f"at most {competition.max_entries_per_user} entries per person here",
                 code="entry_limit_reached",
@@ -281,7 +296,8 @@ async def submit(
         _check_word_limits(competition, submission)
         session.add(submission)
         await session.flush()
-        await _forget_draft(session, author_id, competition_id)
+        if draft:
+            await _forget_draft(session, author_id, competition_id)
         session.add(
             FanoutJob(
                 type=type_name(SubmissionCreated),
@@ -302,9 +318,21 @@ async def submit(
                     author_id=author_id,
                 )
             )
+        created = submission
 
     submission_id = await create_once(session, idempotency_keys, idempotency, create)
-    return await _get(session, Submission, submission_id)
+    return created or await _get(session, Submission, submission_id)
+
+
+def _in_the_way(competition_id: uuid.UUID, author_id: uuid.UUID) -> sa.Select[int, bool, bool]:
+    """How many entries the author has in the competition, whether they judge it, and
+    whether they have a draft for it (deleted on entering), in one statement."""
+    entries = sa.select(sa.func.count()).where(
+        Submission.competition_id == competition_id, Submission.author_id == author_id
+    )
+    judge = sa.exists().where(Judge.competition_id == competition_id, Judge.user_id == author_id)
+    draft = sa.exists().where(Draft.competition_id == competition_id, Draft.author_id == author_id)
+    return sa.select(entries.scalar_subquery(), judge, draft)
 
 
 async def _own_entry_while_open(
@@ -466,12 +494,36 @@ async def entry_to_read(
 async def submission_to_react_to(
     session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID, action: Action
 ) -> tuple[Competition, Submission]:
-    submission = await get_submission(
-        session=session, competition_id=competition_id, submission_id=submission_id
+    """The entry and its competition, if it may be reacted to with ``action`` now; the
+    competition's row key-share locked (see competition_allowing). One statement."""
+    row = (await session.execute(_entry_and_competition(competition_id, submission_id))).first()
+    return _to_react_to(row, action)
+
+
+def _entry_and_competition(
+    competition_id: uuid.UUID, submission_id: uuid.UUID
+) -> sa.Select[Submission, Competition]:
+    """The entry, with only what a reaction needs of it (not its text: up to 200,000
+    characters), and its competition, key-share locked."""
+    query = (
+        sa.select(Submission, Competition)
+        .join(Competition, Competition.id == Submission.competition_id)
+        .options(load_only(Submission.author_id, Submission.title, Submission.disqualified_at))
+        .where(Submission.id == submission_id, Submission.competition_id == competition_id)
     )
+    return _locking_competition(query, lock=False)
+
+
+def _to_react_to(row: Sequence[Any] | None, action: Action) -> tuple[Competition, Submission]:
+    """Of a row of _entry_and_competition (with any columns after those two)."""
+    if row is None:
+        raise NotFound("no such submission in this competition")
+    submission: Submission = row[0]
+    competition: Competition = row[1]
     if submission.disqualified_at is not None:
         raise Conflict("this entry was disqualified by a moderator", code="disqualified")
-    return await competition_allowing(session, competition_id, action), submission
+    _check_phase(competition, action)
+    return competition, submission
 
 
 def writer_published(
@@ -592,8 +644,8 @@ async def comment(
     content: str,
     parent_id: uuid.UUID | None,
     idempotency: IdempotencyKey | None = None,
-) -> tuple[Comment, list[Recorded]]:
-    """Comment on an entry, or reply to a comment on it; returns it and who was notified.
+) -> tuple[uuid.UUID, list[Recorded]]:
+    """Comment on an entry, or reply to a comment on it; returns its id and who was notified.
 
     The reply's parent author hears "comment.replied"; the entry's author hears
     "comment.created" unless that is the same person (one notice per comment each).
@@ -604,44 +656,47 @@ async def comment(
 
     async def create(comment_id: uuid.UUID) -> None:
         nonlocal notified
-        competition, submission = await submission_to_react_to(
-            session, competition_id, submission_id, Action.COMMENT
-        )
-        parent = await session.get(Comment, parent_id) if parent_id else None
-        if parent_id is not None and (parent is None or parent.submission_id != submission_id):
+        query: sa.Select[*tuple[Any, ...]] = _entry_and_competition(competition_id, submission_id)
+        if parent_id is not None:  # and the author of the parent, if it is on this entry
+            parent = aliased(Comment)
+            on_entry = sa.and_(parent.id == parent_id, parent.submission_id == Submission.id)
+            query = query.add_columns(parent.author_id).outerjoin(parent, on_entry)
+        row = (await session.execute(query)).first()
+        competition, submission = _to_react_to(row, Action.COMMENT)
+        parent_author = row[2] if row is not None and parent_id is not None else None
+        if parent_id is not None and parent_author is None:
             message = "parent_id does not name a comment on this submission"
             raise Invalid(
                 message,
                 # The shape of every 422's details: one entry per invalid input.
                 details=[{"location": "body.parent_id", "message": message, "type": "not_found"}],
             )
-        new = Comment(
-            id=comment_id,
-            submission_id=submission_id,
-            author_id=actor.user_id,
-            parent_id=parent_id,
-            content=content,
-            content_html=content_html,
+        await session.execute(
+            sa.insert(Comment).values(
+                id=comment_id,
+                submission_id=submission_id,
+                author_id=actor.user_id,
+                parent_id=parent_id,
+                content=content,
+                content_html=content_html,
+            )
         )
-        session.add(new)
-        await session.flush()
         # The entry's author, replying under an anonymous entry, stays anonymous.
         by_hidden_author = (
             veil_of(competition, None).active and actor.user_id == submission.author_id
         )
         about = _about(competition, submission, actor, hidden=by_hidden_author)
-        data = AboutComment(**dict(about), comment_id=new.id, parent_id=parent_id)
+        data = AboutComment(**dict(about), comment_id=comment_id, parent_id=parent_id)
         recipients: dict[uuid.UUID, type[CommentCreated | CommentReplied]] = {}
-        if parent is not None:
-            recipients[parent.author_id] = CommentReplied
+        if parent_author is not None:
+            recipients[parent_author] = CommentReplied
         recipients.setdefault(submission.author_id, CommentCreated)
         recipients.pop(actor.user_id, None)  # nobody is told of their own words
         notified = await store.record(
             session, [Notice(user, kind, data) for user, kind in recipients.items()]
         )
 
-    comment_id = await create_once(session, idempotency_keys, idempotency, create)
-    return await _get(session, Comment, comment_id), notified
+    return await create_once(session, idempotency_keys, idempotency, create), notified
 
 
 async def get_comment(
