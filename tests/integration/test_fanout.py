@@ -2,6 +2,7 @@
 once with its entry's disqualification in the same statement, each competition's
 subscribers asked once per batch."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
@@ -159,5 +160,23 @@ async def test_a_disqualified_entry_is_told_to_no_follower(databases: tuple[Sess
     assert await _told(sessions, follower) == [("writer.published", str(kept))]
     told = await _told(sessions, subscriber)
     assert told == [("submission.created", str(kept)), ("submission.created", str(copied))]
+    async with sessions() as session:
+        assert await session.scalar(sa.select(sa.func.count()).select_from(FanoutJob)) == 0
+
+
+async def test_two_replicas_on_the_same_jobs_tell_each_subscriber_once(
+    databases: tuple[Sessions, Sessions],
+):
+    sessions, _ = databases
+    subscriber = uuid.uuid4()
+    users = Users(subscribers=[subscriber], followers=[])
+    entries = await _enter(sessions, writers=5)
+
+    replicas = [_worker(databases, users, Wakeups()) for _ in range(2)]
+    await asyncio.gather(*(replica.work() for replica in replicas))
+    # Whatever the one that lost a race left to the other, the other did.
+    assert await _told(sessions, subscriber) == [
+        ("submission.created", str(entry)) for entry in entries
+    ]
     async with sessions() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(FanoutJob)) == 0

@@ -88,7 +88,14 @@ class FanoutWorker(Worker):
                 log.exception("fan-out failed; the job stays and is retried")
 
     async def work_batch(self) -> bool:
-        """Do the jobs that are due, up to ``BATCH``; False when that was all of them."""
+        """Do the jobs that are due, up to ``BATCH``; False when that was all of them, or
+        another replica is working through them.
+
+        Two replicas that read the same jobs would otherwise race through all of them,
+        each asking users for every job and one of them deleting nothing: the first
+        job found taken leaves the rest to the replica that took it (whatever that one
+        did not read, the next poll or kick finds).
+        """
         async with self._read_sessionmaker() as session:
             due = sa.or_(FanoutJob.next_attempt_at.is_(None), FanoutJob.next_attempt_at <= utcnow())
             jobs = list(
@@ -99,7 +106,8 @@ class FanoutWorker(Worker):
         subscribers: dict[uuid.UUID, list[uuid.UUID]] = {}  # by competition
         for job in jobs:
             try:
-                await self._do(job, subscribers)
+                if not await self._do(job, subscribers):
+                    return False
             except Unavailable:
                 raise  # every job would fail alike: wait for users, blaming none
             except Exception as error:
@@ -119,8 +127,9 @@ class FanoutWorker(Worker):
             )
             await session.commit()
 
-    async def _do(self, job: FanoutJob, subscribers: dict[uuid.UUID, list[uuid.UUID]]) -> None:
-        """Do ``job``; ``subscribers`` holds those asked for already, by competition."""
+    async def _do(self, job: FanoutJob, subscribers: dict[uuid.UUID, list[uuid.UUID]]) -> bool:
+        """Do ``job``, unless another replica did (False); ``subscribers`` holds those
+        asked for already, by competition."""
         kind, model = ANNOUNCEMENTS[job.type]
         data = model.model_validate(job.data)  # one for all: record() serialises it once
         if job.competition_id not in subscribers:
@@ -133,12 +142,13 @@ class FanoutWorker(Worker):
             taken = (await session.execute(_TAKE.where(FanoutJob.id == job.id))).first()
             if taken is None:
                 await session.rollback()  # another replica did this one
-                return
+                return False
             if job.type == WRITER_PUBLISHED and taken.disqualified_at is not None:
                 notices = []
             recipients = await store.record(session, notices)
             await session.commit()
         await self._wakeups.notify(recipients)
+        return True
 
     async def _followers_told(
         self, job: FanoutJob, data: BaseModel, subscribers: set[uuid.UUID]
