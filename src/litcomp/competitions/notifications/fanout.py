@@ -139,7 +139,7 @@ class FanoutWorker(Worker):
             data, users = await self._followers_told(job, data, set(users))
         notices = [Notice(user, kind, data) for user in users if user != job.author_id]
         async with self._sessionmaker() as session:
-            taken = (await session.execute(_TAKE.where(FanoutJob.id == job.id))).first()
+            taken = (await session.execute(_TAKE, {"job_id": job.id})).first()
             if taken is None:
                 await session.rollback()  # another replica did this one
                 return False
@@ -165,11 +165,15 @@ class FanoutWorker(Worker):
 
 
 # Deletes a job, saying when its entry (if any) was disqualified: one round trip.
-_TAKE = sa.delete(FanoutJob).returning(
-    FanoutJob.id,
-    sa.select(Submission.disqualified_at)
-    .where(Submission.id == FanoutJob.submission_id)
-    .correlate(FanoutJob)
-    .scalar_subquery()
-    .label("disqualified_at"),
+_TAKE = (
+    sa.delete(FanoutJob)
+    .where(FanoutJob.id == sa.bindparam("job_id"))
+    .returning(
+        FanoutJob.id,
+        sa.select(Submission.disqualified_at)
+        .where(Submission.id == FanoutJob.submission_id)
+        .correlate(FanoutJob)
+        .scalar_subquery()
+        .label("disqualified_at"),
+    )
 )
