@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -146,3 +146,49 @@ async def test_a_page_of_entries_costs_the_same_queries_however_long(
         return len(statements)
 
     assert await statements_for(2) == await statements_for(20)
+
+
+async def test_each_write_sends_the_statements_its_docstring_counts(
+    competitions_engine: AsyncEngine, competitions_sessions: Sessions
+):
+    """The round trips of service.py's docstrings, less BEGIN and COMMIT (the driver's
+    adapter sends those itself: no cursor event sees them)."""
+    competition_id = await _open_competition(competitions_sessions)
+    author = Principal(user_id=uuid.uuid4(), role="user", username="writer")
+    reader = Principal(user_id=uuid.uuid4(), role="user", username="reader")
+    ids = {"competition_id": competition_id}
+
+    async def statements(write: Callable[[AsyncSession], Awaitable[object]]) -> int:
+        async with competitions_sessions() as session:
+            with _counting_statements(competitions_engine) as sent:
+                await write(session)
+        return len(sent)
+
+    entry: list[uuid.UUID] = []
+
+    async def enter(session: AsyncSession) -> None:
+        submitted = await service.submit(
+            session=session, actor=author, title="t", content="c", **ids
+        )
+        entry.append(submitted.id)
+
+    assert await statements(enter) == 4  # lock, checks, entry, fan-out jobs
+    on_entry = {**ids, "submission_id": entry[0]}
+
+    def like(session: AsyncSession) -> Awaitable[object]:
+        return service.like(session=session, actor=reader, **on_entry)
+
+    def unlike(session: AsyncSession) -> Awaitable[object]:
+        return service.unlike(session=session, actor=reader, **on_entry)
+
+    def comment(who: Principal) -> Callable[[AsyncSession], Awaitable[object]]:
+        return lambda session: service.comment(
+            session=session, actor=who, content="Hm", parent_id=None, **on_entry
+        )
+
+    assert await statements(like) == 5  # entry, like, count, like's notice, notification
+    assert await statements(like) == 2  # entry, like (there already)
+    assert await statements(unlike) == 3  # entry, like, count
+    assert await statements(like) == 4  # entry, like, count, like's notice (told before)
+    assert await statements(comment(reader)) == 3  # entry, comment, notification
+    assert await statements(comment(author)) == 2  # entry, comment: nobody is told

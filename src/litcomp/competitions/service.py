@@ -1,4 +1,11 @@
-"""The rules of the competitions service: no HTTP here, only sessions and domain errors."""
+"""The rules of the competitions service: no HTTP here, only sessions and domain errors.
+
+Each write is one transaction. The writes' docstrings count their round trips to
+PostgreSQL (BEGIN and COMMIT included: each is one); an ``Idempotency-Key`` adds one,
+its claim (a repeat: a ROLLBACK and a SELECT instead of the work). On SQLite the same
+statements run, less the row locks (a writing transaction takes the database's write
+lock at BEGIN), and notifications take two (notifications/store.py).
+"""
 
 import uuid
 from collections.abc import Sequence
@@ -264,7 +271,15 @@ async def submit(
 ) -> Submission:
     """Enter a story. Its subscribers are told by the fan-out worker (fanout.py), from
     a job written in this same transaction. When ``require_verified_email``, only an
-    author whose token says their address is verified may."""
+    author whose token says their address is verified may.
+
+    6 round trips, 7 with a draft to delete: BEGIN; the competition's row locked
+    (SELECT ... FOR UPDATE); the author's entries, whether they judge and whether they
+    have a draft (one SELECT); INSERT the entry; DELETE the draft; INSERT the fan-out
+    jobs (one statement: the entry's, and the followers' unless it is anonymous); COMMIT.
+    The fan-out then costs each job BEGIN, DELETE ... RETURNING, the notices (one
+    statement, if anyone is told) and COMMIT, and a share of one poll for up to 100 jobs.
+    """
     if require_verified_email and not actor.email_verified:
         raise Forbidden(
             "verify your email address before entering a competition", code="email_unverified"
@@ -603,7 +618,14 @@ async def like(
     competition_id: uuid.UUID,
     submission_id: uuid.UUID,
 ) -> Outcome:
-    """Like an entry; ``changed`` is False if it was liked already (nothing is sent then)."""
+    """Like an entry; ``changed`` is False if it was liked already (nothing is sent then).
+
+    7 round trips the first time this reader likes it, 6 after an unlike, 4 if it is
+    liked already: BEGIN; the entry and its competition (one SELECT, the competition's
+    row key-share locked); INSERT the like ... ON CONFLICT DO NOTHING; UPDATE the
+    entry's like count; INSERT the like's notice ... ON CONFLICT DO NOTHING (not while
+    likes are hidden); the notification (one statement); COMMIT.
+    """
     competition, submission = await submission_to_react_to(
         session, competition_id, submission_id, Action.LIKE
     )
@@ -641,7 +663,11 @@ async def unlike(
     competition_id: uuid.UUID,
     submission_id: uuid.UUID,
 ) -> bool:
-    """Take a like back; True if there was one."""
+    """Take a like back; True if there was one.
+
+    5 round trips, 4 if there was none: BEGIN; the entry and its competition (one
+    SELECT, key-share locked); DELETE the like; UPDATE the like count; COMMIT.
+    """
     await submission_to_react_to(session, competition_id, submission_id, Action.LIKE)
     result = await session.execute(
         _UNLIKE, {"submission_id": submission_id, "user_id": actor.user_id}
@@ -686,6 +712,11 @@ async def comment(
 
     The reply's parent author hears "comment.replied"; the entry's author hears
     "comment.created" unless that is the same person (one notice per comment each).
+
+    5 round trips, 4 when nobody is told (the entry's author comments, not replying):
+    BEGIN; the entry, its competition and a reply's parent (one SELECT, the
+    competition's row key-share locked); INSERT the comment; the notifications (one
+    statement, for both recipients); COMMIT.
     """
     notified: list[Recorded] = []
 
