@@ -186,9 +186,55 @@ async def test_each_write_sends_the_statements_its_docstring_counts(
             session=session, actor=who, content="Hm", parent_id=None, **on_entry
         )
 
-    assert await statements(like) == 5  # entry, like, count, like's notice, notification
+    assert await statements(like) == 3  # entry, like (counted, noted), notification
     assert await statements(like) == 2  # entry, like (there already)
-    assert await statements(unlike) == 3  # entry, like, count
-    assert await statements(like) == 4  # entry, like, count, like's notice (told before)
+    assert await statements(unlike) == 2  # entry, like (uncounted)
+    assert await statements(like) == 2  # entry, like (the author was told before)
     assert await statements(comment(reader)) == 3  # entry, comment, notification
     assert await statements(comment(author)) == 2  # entry, comment: nobody is told
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def sessions(request: pytest.FixtureRequest) -> Sessions:
+    """PostgreSQL likes in one statement, SQLite in up to three: both run the test."""
+    name = (
+        "competitions_sessions" if request.param == "postgresql" else "sqlite_competitions_sessions"
+    )
+    found: Sessions = request.getfixturevalue(name)
+    return found
+
+
+async def test_likes_unlikes_and_likes_again_count_once_and_tell_once(sessions: Sessions):
+    competition_id = await _open_competition(sessions)
+    author = uuid.uuid4()
+    entry = await _submit(sessions, competition_id, author)
+    reader = Principal(user_id=uuid.uuid4(), role="user", username="reader")
+    on_entry = {"competition_id": competition_id, "submission_id": entry}
+
+    async def like() -> tuple[bool, int]:
+        async with sessions() as session:
+            outcome = await service.like(session=session, actor=reader, **on_entry)
+        return outcome.changed, len(outcome.notified)
+
+    async def unlike() -> bool:
+        async with sessions() as session:
+            return await service.unlike(session=session, actor=reader, **on_entry)
+
+    async def counted() -> tuple[int | None, int | None]:
+        async with sessions() as session:
+            likes = await session.scalar(
+                sa.select(Submission.like_count).where(Submission.id == entry)
+            )
+            told = await session.scalar(
+                sa.select(sa.func.count()).where(Notification.user_id == author)
+            )
+        return likes, told
+
+    assert await like() == (True, 1)
+    assert await like() == (False, 0)
+    assert await counted() == (1, 1)
+    assert await unlike() is True
+    assert await unlike() is False
+    assert await counted() == (0, 1)
+    assert await like() == (True, 0)  # counted again; the author was told already
+    assert await counted() == (1, 1)

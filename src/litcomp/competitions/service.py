@@ -63,7 +63,7 @@ from litcomp.competitions.rules import (
 )
 from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import insert_ignore, upsert
+from litcomp.kit.db import UTCDateTime, insert_ignore, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
@@ -159,9 +159,13 @@ async def get_competition(*, session: AsyncSession, competition_id: uuid.UUID) -
     return competition
 
 
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _tagged(session: AsyncSession, tag: str) -> sa.ColumnElement[bool]:
     """Competitions whose tags (a JSON array, case-folded) hold ``tag``."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgres(session):
         return sa.cast(Competition.tags, JSONB).contains([tag])
     each = sa.func.json_each(Competition.tags).table_valued("value")
     return sa.exists(sa.select(each.c.value).where(each.c.value == tag))
@@ -620,33 +624,20 @@ async def like(
 ) -> Outcome:
     """Like an entry; ``changed`` is False if it was liked already (nothing is sent then).
 
-    7 round trips the first time this reader likes it, 6 after an unlike, 4 if it is
-    liked already: BEGIN; the entry and its competition (one SELECT, the competition's
-    row key-share locked); INSERT the like ... ON CONFLICT DO NOTHING; UPDATE the
-    entry's like count; INSERT the like's notice ... ON CONFLICT DO NOTHING (not while
-    likes are hidden); the notification (one statement); COMMIT.
+    5 round trips the first time this reader likes it, 4 otherwise: BEGIN; the entry
+    and its competition (one SELECT, the competition's row key-share locked); the like
+    with its count and its notice noted (one statement, see _add_like); the
+    notification (one statement); COMMIT.
     """
     competition, submission = await submission_to_react_to(
         session, competition_id, submission_id, Action.LIKE
     )
     if submission.author_id == actor.user_id:
         raise Conflict("you cannot like your own entry", code="own_submission")
-    added = await insert_ignore(
-        session,
-        Like,
-        {"submission_id": submission_id, "user_id": actor.user_id, "created_at": utcnow()},
-    )
-    notified: list[Recorded] = []
-    if added:
-        await _count_like(session, submission_id, +1)
     # A like notice is a count: while counts are hidden, authors hear of none.
-    first_time = (
-        added
-        and not veil_of(competition, None).hides_likes
-        and await insert_ignore(
-            session, LikeNotice, {"submission_id": submission_id, "user_id": actor.user_id}
-        )
-    )
+    told = not veil_of(competition, None).hides_likes
+    added, first_time = await _add_like(session, submission_id, actor.user_id, told=told)
+    notified: list[Recorded] = []
     if first_time:
         notice = Notice(
             submission.author_id, SubmissionLiked, _about(competition, submission, actor)
@@ -665,18 +656,71 @@ async def unlike(
 ) -> bool:
     """Take a like back; True if there was one.
 
-    5 round trips, 4 if there was none: BEGIN; the entry and its competition (one
-    SELECT, key-share locked); DELETE the like; UPDATE the like count; COMMIT.
+    4 round trips: BEGIN; the entry and its competition (one SELECT, key-share
+    locked); the like deleted and uncounted (one statement, see _add_like); COMMIT.
     """
     await submission_to_react_to(session, competition_id, submission_id, Action.LIKE)
-    result = await session.execute(
-        _UNLIKE, {"submission_id": submission_id, "user_id": actor.user_id}
-    )
-    removed = bool(result.rowcount)  # type: ignore[attr-defined]
-    if removed:
-        await _count_like(session, submission_id, -1)
+    ids = {"submission_id": submission_id, "user_id": actor.user_id}
+    if _is_postgres(session):
+        removed = (await session.execute(_UNLIKE_COUNTED, ids)).first() is not None
+    else:
+        result = await session.execute(_UNLIKE, ids)
+        removed = bool(result.rowcount)  # type: ignore[attr-defined]
+        if removed:
+            await _count_like(session, submission_id, -1)
     await session.commit()
     return removed
+
+
+async def _add_like(
+    session: AsyncSession, submission_id: uuid.UUID, user_id: uuid.UUID, *, told: bool
+) -> tuple[bool, bool]:
+    """Add the like unless there is one, count it, and if its author is ``told``, note
+    that they were (once per reader and entry, whatever the unlikes between). Returns
+    whether it was added, and whether it is the first told.
+
+    On PostgreSQL one statement (data-modifying WITHs), on SQLite up to three: it has
+    no INSERT or UPDATE in a WITH. The same goes for _UNLIKE_COUNTED.
+    """
+    ids = {"submission_id": submission_id, "user_id": user_id}
+    if _is_postgres(session):
+        row = (await session.execute(_ADD_LIKE, {**ids, "at": utcnow(), "told": told})).one()
+        return bool(row.added), bool(row.first_told)
+    if not await insert_ignore(session, Like, {**ids, "created_at": utcnow()}):
+        return False, False
+    await _count_like(session, submission_id, +1)
+    return True, told and await insert_ignore(session, LikeNotice, ids)
+
+
+_ADD_LIKE = sa.text(
+    "WITH added AS ("
+    " INSERT INTO likes (submission_id, user_id, created_at)"
+    " VALUES (:submission_id, :user_id, :at) ON CONFLICT DO NOTHING RETURNING submission_id"
+    "), counted AS ("
+    " UPDATE submissions SET like_count = like_count + 1"
+    " WHERE id IN (SELECT submission_id FROM added)"
+    "), noted AS ("
+    " INSERT INTO like_notices (submission_id, user_id)"
+    " SELECT submission_id, :user_id FROM added WHERE :told"
+    " ON CONFLICT DO NOTHING RETURNING submission_id"
+    ")"
+    " SELECT EXISTS (SELECT FROM added) AS added, EXISTS (SELECT FROM noted) AS first_told"
+).bindparams(
+    sa.bindparam("submission_id", type_=sa.Uuid()),
+    sa.bindparam("user_id", type_=sa.Uuid()),
+    sa.bindparam("at", type_=UTCDateTime()),
+    sa.bindparam("told", type_=sa.Boolean()),
+)
+_UNLIKE_COUNTED = sa.text(
+    "WITH removed AS ("
+    " DELETE FROM likes WHERE submission_id = :submission_id AND user_id = :user_id"
+    " RETURNING submission_id"
+    ")"
+    " UPDATE submissions SET like_count = like_count - 1"
+    " WHERE id IN (SELECT submission_id FROM removed) RETURNING id"
+).bindparams(
+    sa.bindparam("submission_id", type_=sa.Uuid()), sa.bindparam("user_id", type_=sa.Uuid())
+)
 
 
 # On the tables, not the models (Core costs less CPU than the ORM's bulk statements,
