@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -146,3 +146,95 @@ async def test_a_page_of_entries_costs_the_same_queries_however_long(
         return len(statements)
 
     assert await statements_for(2) == await statements_for(20)
+
+
+async def test_each_write_sends_the_statements_its_docstring_counts(
+    competitions_engine: AsyncEngine, competitions_sessions: Sessions
+):
+    """The round trips of service.py's docstrings, less BEGIN and COMMIT (the driver's
+    adapter sends those itself: no cursor event sees them)."""
+    competition_id = await _open_competition(competitions_sessions)
+    author = Principal(user_id=uuid.uuid4(), role="user", username="writer")
+    reader = Principal(user_id=uuid.uuid4(), role="user", username="reader")
+    ids = {"competition_id": competition_id}
+
+    async def statements(write: Callable[[AsyncSession], Awaitable[object]]) -> int:
+        async with competitions_sessions() as session:
+            with _counting_statements(competitions_engine) as sent:
+                await write(session)
+        return len(sent)
+
+    entry: list[uuid.UUID] = []
+
+    async def enter(session: AsyncSession) -> None:
+        submitted = await service.submit(
+            session=session, actor=author, title="t", content="c", **ids
+        )
+        entry.append(submitted.id)
+
+    assert await statements(enter) == 4  # lock, checks, entry, fan-out jobs
+    on_entry = {**ids, "submission_id": entry[0]}
+
+    def like(session: AsyncSession) -> Awaitable[object]:
+        return service.like(session=session, actor=reader, **on_entry)
+
+    def unlike(session: AsyncSession) -> Awaitable[object]:
+        return service.unlike(session=session, actor=reader, **on_entry)
+
+    def comment(who: Principal) -> Callable[[AsyncSession], Awaitable[object]]:
+        return lambda session: service.comment(
+            session=session, actor=who, content="Hm", parent_id=None, **on_entry
+        )
+
+    assert await statements(like) == 3  # entry, like (counted, noted), notification
+    assert await statements(like) == 2  # entry, like (there already)
+    assert await statements(unlike) == 2  # entry, like (uncounted)
+    assert await statements(like) == 2  # entry, like (the author was told before)
+    assert await statements(comment(reader)) == 3  # entry, comment, notification
+    assert await statements(comment(author)) == 2  # entry, comment: nobody is told
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def sessions(request: pytest.FixtureRequest) -> Sessions:
+    """PostgreSQL likes in one statement, SQLite in up to three: both run the test."""
+    name = (
+        "competitions_sessions" if request.param == "postgresql" else "sqlite_competitions_sessions"
+    )
+    found: Sessions = request.getfixturevalue(name)
+    return found
+
+
+async def test_likes_unlikes_and_likes_again_count_once_and_tell_once(sessions: Sessions):
+    competition_id = await _open_competition(sessions)
+    author = uuid.uuid4()
+    entry = await _submit(sessions, competition_id, author)
+    reader = Principal(user_id=uuid.uuid4(), role="user", username="reader")
+    on_entry = {"competition_id": competition_id, "submission_id": entry}
+
+    async def like() -> tuple[bool, int]:
+        async with sessions() as session:
+            outcome = await service.like(session=session, actor=reader, **on_entry)
+        return outcome.changed, len(outcome.notified)
+
+    async def unlike() -> bool:
+        async with sessions() as session:
+            return await service.unlike(session=session, actor=reader, **on_entry)
+
+    async def counted() -> tuple[int | None, int | None]:
+        async with sessions() as session:
+            likes = await session.scalar(
+                sa.select(Submission.like_count).where(Submission.id == entry)
+            )
+            told = await session.scalar(
+                sa.select(sa.func.count()).where(Notification.user_id == author)
+            )
+        return likes, told
+
+    assert await like() == (True, 1)
+    assert await like() == (False, 0)
+    assert await counted() == (1, 1)
+    assert await unlike() is True
+    assert await unlike() is False
+    assert await counted() == (0, 1)
+    assert await like() == (True, 0)  # counted again; the author was told already
+    assert await counted() == (1, 1)

@@ -6,7 +6,14 @@ from html.parser import HTMLParser
 
 import pytest
 
-from litcomp.competitions.markdown import LINK_REL, MAX_NESTING, TAGS, to_html
+from litcomp.competitions.markdown import (
+    INLINE_CHARS,
+    LINK_REL,
+    MAX_NESTING,
+    TAGS,
+    rendered,
+    to_html,
+)
 
 REL = f'rel="{LINK_REL}"'
 
@@ -218,3 +225,9 @@ def test_the_longest_odd_input_renders(text: str) -> None:
     html = to_html(text)
     assert time.perf_counter() - start < 30
     assert _Markup(html).tags <= TAGS
+
+
+@pytest.mark.parametrize("length", [INLINE_CHARS, INLINE_CHARS + 1])
+async def test_short_text_renders_on_the_loop_and_long_in_a_thread_alike(length: int) -> None:
+    text = ("*Word* " * length)[:length]
+    assert await rendered(text) == to_html(text)

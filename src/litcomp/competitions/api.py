@@ -535,7 +535,7 @@ async def comment(
     wakeups: WakeupsDep,
     idempotency_key: IdempotencyHeader = None,
 ) -> CommentCreated:
-    new, notified = await service.comment(
+    comment_id, notified = await service.comment(
         session=session,
         actor=me,
         competition_id=competition_id,
@@ -550,7 +550,7 @@ async def comment(
         ),
     )
     await wakeups.notify(notified)
-    return CommentCreated(comment_id=new.id)
+    return CommentCreated(comment_id=comment_id)
 
 
 @router.get("/{competition_id}/results", responses=error_responses(409))

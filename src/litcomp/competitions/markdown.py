@@ -26,7 +26,8 @@ Bounded: markdown-it stops nesting at ``MAX_NESTING`` levels (what is nested dee
 is left out), and an entry is at most 200,000 characters. Rendering takes milliseconds
 for a story but up to seconds for text written to be slow (200,000 ``[`` take about
 2.5 s, pure Python): it happens once, when the text is written (``rendered``, off the
-event loop), and what is read is the stored HTML, so no reader pays for it.
+event loop unless the text is short), and what is read is the stored HTML, so no
+reader pays for it.
 """
 
 import asyncio
@@ -39,6 +40,11 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 MAX_NESTING = 20  # markdown-it's commonmark default: block quotes in lists in ...
+# Text this short renders on the event loop: prose of this length takes tens of
+# microseconds, text written to be slow 15 ms (``![`` repeated, the slowest found),
+# while the hand-off to a thread and back costs a few hundred microseconds of CPU on a
+# busy machine (the thread and the loop take turns with the GIL): more than a comment.
+INLINE_CHARS = 1_000
 
 TAGS = {
     "p",
@@ -99,5 +105,8 @@ def to_html(text: str) -> str:
 
 
 async def rendered(text: str) -> str:
-    """``to_html`` in a worker thread, so the instance's other requests go on."""
+    """``to_html``; of longer text than ``INLINE_CHARS`` in a worker thread, so the
+    instance's other requests go on."""
+    if len(text) <= INLINE_CHARS:
+        return to_html(text)
     return await asyncio.to_thread(to_html, text)

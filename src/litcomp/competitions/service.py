@@ -1,4 +1,11 @@
-"""The rules of the competitions service: no HTTP here, only sessions and domain errors."""
+"""The rules of the competitions service: no HTTP here, only sessions and domain errors.
+
+Each write is one transaction. The writes' docstrings count their round trips to
+PostgreSQL (BEGIN and COMMIT included: each is one); an ``Idempotency-Key`` adds one,
+its claim (a repeat: a ROLLBACK and a SELECT instead of the work). On SQLite the same
+statements run, less the row locks (a writing transaction takes the database's write
+lock at BEGIN), and notifications take two (notifications/store.py).
+"""
 
 import uuid
 from collections.abc import Sequence
@@ -9,7 +16,7 @@ from typing import Any, Literal, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer, load_only
 
 from litcomp.competitions.markdown import rendered
 from litcomp.competitions.models import (
@@ -56,7 +63,7 @@ from litcomp.competitions.rules import (
 )
 from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import insert_ignore, upsert
+from litcomp.kit.db import UTCDateTime, insert_ignore, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
@@ -152,9 +159,13 @@ async def get_competition(*, session: AsyncSession, competition_id: uuid.UUID) -
     return competition
 
 
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _tagged(session: AsyncSession, tag: str) -> sa.ColumnElement[bool]:
     """Competitions whose tags (a JSON array, case-folded) hold ``tag``."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgres(session):
         return sa.cast(Competition.tags, JSONB).contains([tag])
     each = sa.func.json_each(Competition.tags).table_valued("value")
     return sa.exists(sa.select(each.c.value).where(each.c.value == tag))
@@ -209,11 +220,32 @@ async def competition_allowing(
     update (entries); otherwise a key-share lock, so finalizing (which locks the row for
     update) waits for likes in flight and counts them, and likes that come after it
     see it finished."""
-    query = sa.select(Competition).where(Competition.id == competition_id)
-    query = query.with_for_update() if lock else query.with_for_update(read=True, key_share=True)
-    competition = await session.scalar(query)
+    query = _COMPETITION_FOR_UPDATE if lock else _COMPETITION_KEY_SHARED
+    competition = await session.scalar(query, {"competition_id": competition_id})
     if competition is None:
         raise NotFound("no such competition")
+    _check_phase(competition, action)
+    return competition
+
+
+_S = TypeVar("_S", bound=sa.Select[*tuple[Any, ...]])
+
+
+def _locking_competition(query: _S, *, lock: bool) -> _S:
+    """``query`` locking the competition's row (only it): see competition_allowing."""
+    if lock:
+        return query.with_for_update(of=Competition)
+    return query.with_for_update(read=True, key_share=True, of=Competition)
+
+
+# The hot statements of the writes are built once, their values bound when they run:
+# building a statement and its cache key costs 50-150 us of CPU, as much as sending it.
+_COMPETITION = sa.select(Competition).where(Competition.id == sa.bindparam("competition_id"))
+_COMPETITION_FOR_UPDATE = _locking_competition(_COMPETITION, lock=True)
+_COMPETITION_KEY_SHARED = _locking_competition(_COMPETITION, lock=False)
+
+
+def _check_phase(competition: Competition, action: Action) -> None:
     now = utcnow()
     schedule = competition.schedule
     why = refusal(
@@ -229,7 +261,6 @@ async def competition_allowing(
                 "changes_at": iso(changes) if changes else None,
             },
         )
-    return competition
 
 
 async def submit(
@@ -244,28 +275,37 @@ async def submit(
 ) -> Submission:
     """Enter a story. Its subscribers are told by the fan-out worker (fanout.py), from
     a job written in this same transaction. When ``require_verified_email``, only an
-    author whose token says their address is verified may."""
+    author whose token says their address is verified may.
+
+    6 round trips, 7 with a draft to delete: BEGIN; the competition's row locked
+    (SELECT ... FOR UPDATE); the author's entries, whether they judge and whether they
+    have a draft (one SELECT); INSERT the entry; DELETE the draft; INSERT the fan-out
+    jobs (one statement: the entry's, and the followers' unless it is anonymous); COMMIT.
+    The fan-out then costs each job BEGIN, DELETE ... RETURNING, the notices (one
+    statement, if anyone is told) and COMMIT, and a share of one poll for up to 100 jobs.
+    """
     if require_verified_email and not actor.email_verified:
         raise Forbidden(
             "verify your email address before entering a competition", code="email_unverified"
         )
     author_id = actor.user_id
     content_html = await rendered(content)  # before the competition's row is locked
+    created: Submission | None = None
 
     async def create(submission_id: uuid.UUID) -> None:
+        nonlocal created
         # Locking the competition row makes concurrent entries to it take turns, so the
         # entry limit holds even when one author's entries race (SQLite: every write
         # transaction takes the database lock at BEGIN, see kit.db).
         competition = await competition_allowing(session, competition_id, Action.ENTER, lock=True)
-        entries = await session.scalar(
-            sa.select(sa.func.count()).where(
-                Submission.competition_id == competition_id, Submission.author_id == author_id
-            )
-        )
-        judge = await session.get(Judge, (competition_id, author_id))
-        if judge is not None:
+        # A statement of its own, after the lock: each statement reads what was committed
+        # when it started, so a count in the locking one could miss an entry committed
+        # while it waited for the lock.
+        where = {"competition_id": competition_id, "author_id": author_id}
+        entries, judge, draft = (await session.execute(_IN_THE_WAY, where)).one()
+        if judge:
             raise Forbidden("a judge cannot enter the competition they judge", code="judge")
-        if (entries or 0) >= competition.max_entries_per_user:
+        if entries >= competition.max_entries_per_user:
             raise Conflict(
                 f"at most {competition.max_entries_per_user} entries per person here",
                 code="entry_limit_reached",
@@ -281,7 +321,8 @@ async def submit(
         _check_word_limits(competition, submission)
         session.add(submission)
         await session.flush()
-        await _forget_draft(session, author_id, competition_id)
+        if draft:
+            await _forget_draft(session, author_id, competition_id)
         session.add(
             FanoutJob(
                 type=type_name(SubmissionCreated),
@@ -302,9 +343,26 @@ async def submit(
                     author_id=author_id,
                 )
             )
+        created = submission
 
     submission_id = await create_once(session, idempotency_keys, idempotency, create)
-    return await _get(session, Submission, submission_id)
+    return created or await _get(session, Submission, submission_id)
+
+
+def _in_the_way() -> sa.Select[int, bool, bool]:
+    """How many entries the author has in the competition, whether they judge it, and
+    whether they have a draft for it (deleted on entering), in one statement."""
+    competition_id = sa.bindparam("competition_id", type_=sa.Uuid())
+    author_id = sa.bindparam("author_id", type_=sa.Uuid())
+    entries = sa.select(sa.func.count()).where(
+        Submission.competition_id == competition_id, Submission.author_id == author_id
+    )
+    judge = sa.exists().where(Judge.competition_id == competition_id, Judge.user_id == author_id)
+    draft = sa.exists().where(Draft.competition_id == competition_id, Draft.author_id == author_id)
+    return sa.select(entries.scalar_subquery(), judge, draft)
+
+
+_IN_THE_WAY = _in_the_way()
 
 
 async def _own_entry_while_open(
@@ -466,12 +524,51 @@ async def entry_to_read(
 async def submission_to_react_to(
     session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID, action: Action
 ) -> tuple[Competition, Submission]:
-    submission = await get_submission(
-        session=session, competition_id=competition_id, submission_id=submission_id
+    """The entry and its competition, if it may be reacted to with ``action`` now; the
+    competition's row key-share locked (see competition_allowing). One statement."""
+    ids = {"competition_id": competition_id, "submission_id": submission_id}
+    row = (await session.execute(_ENTRY_AND_COMPETITION, ids)).first()
+    return _to_react_to(row, action)
+
+
+def _entry_and_competition() -> sa.Select[Submission, Competition]:
+    """The entry, with only what a reaction needs of it (not its text: up to 200,000
+    characters), and its competition, key-share locked."""
+    query = (
+        sa.select(Submission, Competition)
+        .join(Competition, Competition.id == Submission.competition_id)
+        .options(load_only(Submission.author_id, Submission.title, Submission.disqualified_at))
+        .where(
+            Submission.id == sa.bindparam("submission_id"),
+            Submission.competition_id == sa.bindparam("competition_id"),
+        )
     )
+    return _locking_competition(query, lock=False)
+
+
+def _and_parent_author(query: sa.Select[Submission, Competition]) -> sa.Select[Any]:
+    """``query``, and the author of the comment ``parent_id`` if it is on this entry."""
+    parent = aliased(Comment)
+    on_entry = sa.and_(
+        parent.id == sa.bindparam("parent_id"), parent.submission_id == Submission.id
+    )
+    return query.add_columns(parent.author_id).outerjoin(parent, on_entry)
+
+
+_ENTRY_AND_COMPETITION = _entry_and_competition()
+_ENTRY_COMPETITION_AND_PARENT = _and_parent_author(_ENTRY_AND_COMPETITION)
+
+
+def _to_react_to(row: Sequence[Any] | None, action: Action) -> tuple[Competition, Submission]:
+    """Of a row of _entry_and_competition (with any columns after those two)."""
+    if row is None:
+        raise NotFound("no such submission in this competition")
+    submission: Submission = row[0]
+    competition: Competition = row[1]
     if submission.disqualified_at is not None:
         raise Conflict("this entry was disqualified by a moderator", code="disqualified")
-    return await competition_allowing(session, competition_id, action), submission
+    _check_phase(competition, action)
+    return competition, submission
 
 
 def writer_published(
@@ -525,28 +622,22 @@ async def like(
     competition_id: uuid.UUID,
     submission_id: uuid.UUID,
 ) -> Outcome:
-    """Like an entry; ``changed`` is False if it was liked already (nothing is sent then)."""
+    """Like an entry; ``changed`` is False if it was liked already (nothing is sent then).
+
+    5 round trips the first time this reader likes it, 4 otherwise: BEGIN; the entry
+    and its competition (one SELECT, the competition's row key-share locked); the like
+    with its count and its notice noted (one statement, see _add_like); the
+    notification (one statement); COMMIT.
+    """
     competition, submission = await submission_to_react_to(
         session, competition_id, submission_id, Action.LIKE
     )
     if submission.author_id == actor.user_id:
         raise Conflict("you cannot like your own entry", code="own_submission")
-    added = await insert_ignore(
-        session,
-        Like,
-        {"submission_id": submission_id, "user_id": actor.user_id, "created_at": utcnow()},
-    )
-    notified: list[Recorded] = []
-    if added:
-        await _count_like(session, submission_id, +1)
     # A like notice is a count: while counts are hidden, authors hear of none.
-    first_time = (
-        added
-        and not veil_of(competition, None).hides_likes
-        and await insert_ignore(
-            session, LikeNotice, {"submission_id": submission_id, "user_id": actor.user_id}
-        )
-    )
+    told = not veil_of(competition, None).hides_likes
+    added, first_time = await _add_like(session, submission_id, actor.user_id, told=told)
+    notified: list[Recorded] = []
     if first_time:
         notice = Notice(
             submission.author_id, SubmissionLiked, _about(competition, submission, actor)
@@ -563,24 +654,92 @@ async def unlike(
     competition_id: uuid.UUID,
     submission_id: uuid.UUID,
 ) -> bool:
-    """Take a like back; True if there was one."""
+    """Take a like back; True if there was one.
+
+    4 round trips: BEGIN; the entry and its competition (one SELECT, key-share
+    locked); the like deleted and uncounted (one statement, see _add_like); COMMIT.
+    """
     await submission_to_react_to(session, competition_id, submission_id, Action.LIKE)
-    result = await session.execute(
-        sa.delete(Like).where(Like.submission_id == submission_id, Like.user_id == actor.user_id)
-    )
-    removed = bool(result.rowcount)  # type: ignore[attr-defined]
-    if removed:
-        await _count_like(session, submission_id, -1)
+    ids = {"submission_id": submission_id, "user_id": actor.user_id}
+    if _is_postgres(session):
+        removed = (await session.execute(_UNLIKE_COUNTED, ids)).first() is not None
+    else:
+        result = await session.execute(_UNLIKE, ids)
+        removed = bool(result.rowcount)  # type: ignore[attr-defined]
+        if removed:
+            await _count_like(session, submission_id, -1)
     await session.commit()
     return removed
 
 
+async def _add_like(
+    session: AsyncSession, submission_id: uuid.UUID, user_id: uuid.UUID, *, told: bool
+) -> tuple[bool, bool]:
+    """Add the like unless there is one, count it, and if its author is ``told``, note
+    that they were (once per reader and entry, whatever the unlikes between). Returns
+    whether it was added, and whether it is the first told.
+
+    On PostgreSQL one statement (data-modifying WITHs), on SQLite up to three: it has
+    no INSERT or UPDATE in a WITH. The same goes for _UNLIKE_COUNTED.
+    """
+    ids = {"submission_id": submission_id, "user_id": user_id}
+    if _is_postgres(session):
+        row = (await session.execute(_ADD_LIKE, {**ids, "at": utcnow(), "told": told})).one()
+        return bool(row.added), bool(row.first_told)
+    if not await insert_ignore(session, Like, {**ids, "created_at": utcnow()}):
+        return False, False
+    await _count_like(session, submission_id, +1)
+    return True, told and await insert_ignore(session, LikeNotice, ids)
+
+
+_ADD_LIKE = sa.text(
+    "WITH added AS ("
+    " INSERT INTO likes (submission_id, user_id, created_at)"
+    " VALUES (:submission_id, :user_id, :at) ON CONFLICT DO NOTHING RETURNING submission_id"
+    "), counted AS ("
+    " UPDATE submissions SET like_count = like_count + 1"
+    " WHERE id IN (SELECT submission_id FROM added)"
+    "), noted AS ("
+    " INSERT INTO like_notices (submission_id, user_id)"
+    " SELECT submission_id, :user_id FROM added WHERE :told"
+    " ON CONFLICT DO NOTHING RETURNING submission_id"
+    ")"
+    " SELECT EXISTS (SELECT FROM added) AS added, EXISTS (SELECT FROM noted) AS first_told"
+).bindparams(
+    sa.bindparam("submission_id", type_=sa.Uuid()),
+    sa.bindparam("user_id", type_=sa.Uuid()),
+    sa.bindparam("at", type_=UTCDateTime()),
+    sa.bindparam("told", type_=sa.Boolean()),
+)
+_UNLIKE_COUNTED = sa.text(
+    "WITH removed AS ("
+    " DELETE FROM likes WHERE submission_id = :submission_id AND user_id = :user_id"
+    " RETURNING submission_id"
+    ")"
+    " UPDATE submissions SET like_count = like_count - 1"
+    " WHERE id IN (SELECT submission_id FROM removed) RETURNING id"
+).bindparams(
+    sa.bindparam("submission_id", type_=sa.Uuid()), sa.bindparam("user_id", type_=sa.Uuid())
+)
+
+
+# On the tables, not the models (Core costs less CPU than the ORM's bulk statements,
+# and the entry a like loads has no like_count to keep in step).
+_likes = Base.metadata.tables[Like.__tablename__]
+_submissions = Base.metadata.tables[Submission.__tablename__]
+_UNLIKE = sa.delete(_likes).where(
+    _likes.c.submission_id == sa.bindparam("submission_id"),
+    _likes.c.user_id == sa.bindparam("user_id"),
+)
+_COUNT_LIKE = (
+    sa.update(_submissions)
+    .where(_submissions.c.id == sa.bindparam("submission_id"))
+    .values(like_count=_submissions.c.like_count + sa.bindparam("delta"))
+)
+
+
 async def _count_like(session: AsyncSession, submission_id: uuid.UUID, delta: int) -> None:
-    await session.execute(
-        sa.update(Submission)
-        .where(Submission.id == submission_id)
-        .values(like_count=Submission.like_count + delta)
-    )
+    await session.execute(_COUNT_LIKE, {"submission_id": submission_id, "delta": delta})
 
 
 async def comment(
@@ -592,11 +751,16 @@ async def comment(
     content: str,
     parent_id: uuid.UUID | None,
     idempotency: IdempotencyKey | None = None,
-) -> tuple[Comment, list[Recorded]]:
-    """Comment on an entry, or reply to a comment on it; returns it and who was notified.
+) -> tuple[uuid.UUID, list[Recorded]]:
+    """Comment on an entry, or reply to a comment on it; returns its id and who was notified.
 
     The reply's parent author hears "comment.replied"; the entry's author hears
     "comment.created" unless that is the same person (one notice per comment each).
+
+    5 round trips, 4 when nobody is told (the entry's author comments, not replying):
+    BEGIN; the entry, its competition and a reply's parent (one SELECT, the
+    competition's row key-share locked); INSERT the comment; the notifications (one
+    statement, for both recipients); COMMIT.
     """
     notified: list[Recorded] = []
 
@@ -604,44 +768,49 @@ async def comment(
 
     async def create(comment_id: uuid.UUID) -> None:
         nonlocal notified
-        competition, submission = await submission_to_react_to(
-            session, competition_id, submission_id, Action.COMMENT
-        )
-        parent = await session.get(Comment, parent_id) if parent_id else None
-        if parent_id is not None and (parent is None or parent.submission_id != submission_id):
+        query = _ENTRY_AND_COMPETITION if parent_id is None else _ENTRY_COMPETITION_AND_PARENT
+        ids = {"competition_id": competition_id, "submission_id": submission_id}
+        row = (await session.execute(query, {**ids, "parent_id": parent_id})).first()
+        competition, submission = _to_react_to(row, Action.COMMENT)
+        parent_author = row[2] if row is not None and parent_id is not None else None
+        if parent_id is not None and parent_author is None:
             message = "parent_id does not name a comment on this submission"
             raise Invalid(
                 message,
                 # The shape of every 422's details: one entry per invalid input.
                 details=[{"location": "body.parent_id", "message": message, "type": "not_found"}],
             )
-        new = Comment(
-            id=comment_id,
-            submission_id=submission_id,
-            author_id=actor.user_id,
-            parent_id=parent_id,
-            content=content,
-            content_html=content_html,
+        await session.execute(
+            _ADD_COMMENT,
+            {
+                "id": comment_id,
+                "submission_id": submission_id,
+                "author_id": actor.user_id,
+                "parent_id": parent_id,
+                "content": content,
+                "content_html": content_html,
+            },
         )
-        session.add(new)
-        await session.flush()
         # The entry's author, replying under an anonymous entry, stays anonymous.
         by_hidden_author = (
             veil_of(competition, None).active and actor.user_id == submission.author_id
         )
         about = _about(competition, submission, actor, hidden=by_hidden_author)
-        data = AboutComment(**dict(about), comment_id=new.id, parent_id=parent_id)
+        data = AboutComment(**dict(about), comment_id=comment_id, parent_id=parent_id)
         recipients: dict[uuid.UUID, type[CommentCreated | CommentReplied]] = {}
-        if parent is not None:
-            recipients[parent.author_id] = CommentReplied
+        if parent_author is not None:
+            recipients[parent_author] = CommentReplied
         recipients.setdefault(submission.author_id, CommentCreated)
         recipients.pop(actor.user_id, None)  # nobody is told of their own words
         notified = await store.record(
             session, [Notice(user, kind, data) for user, kind in recipients.items()]
         )
 
-    comment_id = await create_once(session, idempotency_keys, idempotency, create)
-    return await _get(session, Comment, comment_id), notified
+    return await create_once(session, idempotency_keys, idempotency, create), notified
+
+
+# On the table, not the model: a Core INSERT costs a third less CPU than the ORM's.
+_ADD_COMMENT = sa.insert(Base.metadata.tables[Comment.__tablename__])
 
 
 async def get_comment(

@@ -2,18 +2,20 @@
 anonymous competition has revealed its authors; and a writer's followers of an entry
 of theirs anyone can now read (``writer.published``).
 
-The entry's (or the finalizing) transaction leaves a job. A worker on any replica reads it, asks the
-users service for the subscribers (outside any transaction: no lock or connection
-is held during the remote calls), then in one short transaction deletes the job and
-records one notice per subscriber. Only the transaction whose DELETE removed the job
-goes on, so if two replicas work on the same job, one of them records it. If users
-cannot be reached the job stays and is tried again; if a replica dies mid-way its
-transaction rolls back and another replica does the job. Each subscriber hears once.
+The entry's (or the finalizing) transaction leaves a job. A worker on any replica reads
+the due jobs (up to ``BATCH`` in one statement) and, for each, asks the users service
+for the subscribers (outside any transaction: no lock or connection is held during the
+remote calls; each competition's are asked once per batch), then in one short
+transaction deletes the job and records one notice per subscriber. Only the transaction
+whose DELETE removed the job goes on, so if two replicas work on the same job, one of
+them records it. If users cannot be reached the job stays and is tried again; if a
+replica dies mid-way its transaction rolls back and another replica does the job. Each
+subscriber hears once.
 A job that fails for any other reason is tried again later (after 2, 4, 8, ... up to
 300 s), and the jobs behind it go first.
 
 One notice per person per entry: a follower of the writer who also subscribes to the
-competition gets no ``writer.published`` (the subscribers are read when the job is
+competition gets no ``writer.published`` (the subscribers are read when its batch is
 done), since ``submission.created`` tells them of the entry, naming the writer, or, in
 an anonymous competition, ``competition.revealed`` tells them its authors are shown.
 A ``writer.published`` job for an entry disqualified before it is done tells nobody.
@@ -55,6 +57,7 @@ ANNOUNCEMENTS: dict[str, tuple[type[Message[Any]], type[BaseModel]]] = {
     type_name(WriterPublished): (WriterPublished, AboutEntry),
 }
 WRITER_PUBLISHED = type_name(WriterPublished)
+BATCH = 100  # due jobs read in one statement
 
 
 class FanoutWorker(Worker):
@@ -76,7 +79,7 @@ class FanoutWorker(Worker):
     async def work(self) -> None:
         """Do the jobs that are due until none is, or users cannot be reached."""
         try:
-            while await self.work_one():
+            while await self.work_batch():
                 pass
         except Unavailable as error:
             log.info("fan-out waits for the users service: %s", error.message)
@@ -84,25 +87,35 @@ class FanoutWorker(Worker):
             if not is_outage(error):
                 log.exception("fan-out failed; the job stays and is retried")
 
-    async def work_one(self) -> bool:
-        """Do one job that is due; False when there is none left."""
+    async def work_batch(self) -> bool:
+        """Do the jobs that are due, up to ``BATCH``; False when that was all of them, or
+        another replica is working through them.
+
+        Two replicas that read the same jobs would otherwise race through all of them,
+        each asking users for every job and one of them deleting nothing: the first
+        job found taken leaves the rest to the replica that took it (whatever that one
+        did not read, the next poll or kick finds).
+        """
         async with self._read_sessionmaker() as session:
             due = sa.or_(FanoutJob.next_attempt_at.is_(None), FanoutJob.next_attempt_at <= utcnow())
-            job = await session.scalar(
-                sa.select(FanoutJob).where(due).order_by(FanoutJob.id).limit(1)
+            jobs = list(
+                await session.scalars(
+                    sa.select(FanoutJob).where(due).order_by(FanoutJob.id).limit(BATCH)
+                )
             )
-        if job is None:
-            return False
-        try:
-            await self._do(job)
-        except Unavailable:
-            raise  # every job would fail alike: wait for users, blaming none
-        except Exception as error:
-            if is_outage(error):
-                raise
-            log.exception("fan-out job failed; it is retried later", extra={"job": job.id})
-            await self._postpone(job)
-        return True
+        subscribers: dict[uuid.UUID, list[uuid.UUID]] = {}  # by competition
+        for job in jobs:
+            try:
+                if not await self._do(job, subscribers):
+                    return False
+            except Unavailable:
+                raise  # every job would fail alike: wait for users, blaming none
+            except Exception as error:
+                if is_outage(error):
+                    raise
+                log.exception("fan-out job failed; it is retried later", extra={"job": job.id})
+                await self._postpone(job)
+        return len(jobs) == BATCH
 
     async def _postpone(self, job: FanoutJob) -> None:
         delay = retry_delay(job.attempts)
@@ -114,27 +127,28 @@ class FanoutWorker(Worker):
             )
             await session.commit()
 
-    async def _do(self, job: FanoutJob) -> None:
+    async def _do(self, job: FanoutJob, subscribers: dict[uuid.UUID, list[uuid.UUID]]) -> bool:
+        """Do ``job``, unless another replica did (False); ``subscribers`` holds those
+        asked for already, by competition."""
         kind, model = ANNOUNCEMENTS[job.type]
         data = model.model_validate(job.data)  # one for all: record() serialises it once
-        subscribers = await self._users.subscribers(job.competition_id)
+        if job.competition_id not in subscribers:
+            subscribers[job.competition_id] = await self._users.subscribers(job.competition_id)
+        users = subscribers[job.competition_id]
         if job.type == WRITER_PUBLISHED:
-            data, users = await self._followers_told(job, data, set(subscribers))
-        else:
-            users = subscribers
+            data, users = await self._followers_told(job, data, set(users))
         notices = [Notice(user, kind, data) for user in users if user != job.author_id]
         async with self._sessionmaker() as session:
-            taken = await session.execute(
-                sa.delete(FanoutJob).where(FanoutJob.id == job.id).returning(FanoutJob.id)
-            )
-            if taken.first() is None:
+            taken = (await session.execute(_TAKE, {"job_id": job.id})).first()
+            if taken is None:
                 await session.rollback()  # another replica did this one
-                return
-            if job.type == WRITER_PUBLISHED and await _disqualified(session, job):
+                return False
+            if job.type == WRITER_PUBLISHED and taken.disqualified_at is not None:
                 notices = []
             recipients = await store.record(session, notices)
             await session.commit()
         await self._wakeups.notify(recipients)
+        return True
 
     async def _followers_told(
         self, job: FanoutJob, data: BaseModel, subscribers: set[uuid.UUID]
@@ -150,8 +164,16 @@ class FanoutWorker(Worker):
         return data, users
 
 
-async def _disqualified(session: AsyncSession, job: FanoutJob) -> bool:
-    found = await session.scalar(
-        sa.select(Submission.disqualified_at).where(Submission.id == job.submission_id)
+# Deletes a job, saying when its entry (if any) was disqualified: one round trip.
+_TAKE = (
+    sa.delete(FanoutJob)
+    .where(FanoutJob.id == sa.bindparam("job_id"))
+    .returning(
+        FanoutJob.id,
+        sa.select(Submission.disqualified_at)
+        .where(Submission.id == FanoutJob.submission_id)
+        .correlate(FanoutJob)
+        .scalar_subquery()
+        .label("disqualified_at"),
     )
-    return found is not None
+)

@@ -9,12 +9,13 @@ everything after n" exact, with no gaps and no repeats, on any replica.
 ``record`` returns what it wrote, messages included, so the replica that commits
 delivers to its own sockets without reading the rows back. On PostgreSQL the writes
 and the catch-up reads are set-based (one statement joining ``unnest`` arrays of
-users and numbers, whatever their count); SQLite, the embedded default, takes the
-same data in batches of plain statements. Why two ways: SQLite has no arrays and no
-``unnest``, and what SQLAlchemy can say portably (a multi-row VALUES, an OR per cursor)
-is a statement that grows with the number of users, which SQLite caps (hence the
-batches) and which would make PostgreSQL parse and plan a new, larger statement for
-every fan-out size, where the ``unnest`` form is one fixed statement.
+users and numbers, whatever their count: ``record`` takes the numbers and writes the
+rows in one round trip); SQLite, the embedded default, takes the same data in batches
+of plain statements. Why two ways: SQLite has no arrays and no ``unnest``, and what
+SQLAlchemy can say portably (a multi-row VALUES, an OR per cursor) is a statement that
+grows with the number of users, which SQLite caps (hence the batches) and which would
+make PostgreSQL parse and plan a new, larger statement for every fan-out size, where
+the ``unnest`` form is one fixed statement.
 """
 
 import json
@@ -129,14 +130,18 @@ async def record(session: AsyncSession, notices: Iterable[Notice[Any]]) -> list[
     batch = len(users) if postgres else BATCH
     recorded: list[Recorded] = []
     for start in range(0, len(users), batch or 1):
-        chunk = users[start : start + batch]
-        last = await _take_numbers(session, {user: len(by_user[user]) for user in chunk})
+        chunk = {user: by_user[user] for user in users[start : start + batch]}
+        if postgres:
+            last = await _write_unnest(session, chunk, texts)
+        else:
+            last = await _take_numbers(session, {user: len(chunk[user]) for user in chunk})
         written = [
-            (user, last[user] - len(by_user[user]) + offset, notice)
-            for user in chunk
-            for offset, notice in enumerate(by_user[user], start=1)
+            (user, last[user] - len(notices) + offset, notice)
+            for user, notices in chunk.items()
+            for offset, notice in enumerate(notices, start=1)
         ]
-        await _insert(session, written, texts, postgres=postgres)
+        if not postgres:
+            await _insert(session, written, texts)
         recorded.extend(
             Recorded(user, seq, texts.text(seq, notice), texts.created_at)
             for user, seq, notice in written
@@ -149,63 +154,72 @@ def _is_postgres(session: AsyncSession) -> bool:
 
 
 async def _insert(
-    session: AsyncSession,
-    written: list[tuple[uuid.UUID, int, Notice[Any]]],
-    texts: _Texts,
-    *,
-    postgres: bool,
+    session: AsyncSession, written: list[tuple[uuid.UUID, int, Notice[Any]]], texts: _Texts
 ) -> None:
-    if not postgres:
-        rows = [
-            {
-                "user_id": u,
-                "seq": seq,
-                "type": type_name(n.kind),
-                "data": texts.data(n),
-                "created_at": texts.created_at,
-            }
-            for u, seq, n in written
-        ]
-        await session.execute(sa.insert(Notification), rows)
-        return
-    await session.execute(
-        _INSERT_UNNEST,
+    rows = [
         {
-            "users": [user for user, _, _ in written],
-            "seqs": [seq for _, seq, _ in written],
-            "types": [type_name(notice.kind) for _, _, notice in written],
-            "data": [texts.data_text(notice) for _, _, notice in written],
+            "user_id": u,
+            "seq": seq,
+            "type": type_name(n.kind),
+            "data": texts.data(n),
             "created_at": texts.created_at,
-        },
-    )
+        }
+        for u, seq, n in written
+    ]
+    await session.execute(sa.insert(Notification), rows)
 
 
-_INSERT_UNNEST = sa.text(
-    "INSERT INTO notifications (user_id, seq, type, data, created_at)"
-    " SELECT n.user_id, n.seq, n.type, n.data, :created_at"
-    " FROM unnest(CAST(:users AS uuid[]), CAST(:seqs AS bigint[]),"
-    " CAST(:types AS varchar[]), CAST(:data AS json[])) AS n(user_id, seq, type, data)"
-).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
-
-# Rows come out of unnest in array order, so counters lock in user-id order here too.
-_TAKE_NUMBERS_UNNEST = sa.text(
-    "INSERT INTO notification_counters (user_id, last_seq)"
+# Advances the counters and writes the rows: each notice's number is its user's new
+# last number less ``back``, how many of that user's notices come after it. Rows come
+# out of unnest in array order, so counters lock in user-id order here too. The
+# INSERT in ``written`` runs to completion although the answer does not read it.
+_WRITE_UNNEST = sa.text(
+    "WITH counters AS ("
+    " INSERT INTO notification_counters (user_id, last_seq)"
     " SELECT * FROM unnest(CAST(:users AS uuid[]), CAST(:counts AS bigint[]))"
     " ON CONFLICT (user_id) DO UPDATE"
     " SET last_seq = notification_counters.last_seq + excluded.last_seq"
     " RETURNING user_id, last_seq"
-)
+    "), written AS ("
+    " INSERT INTO notifications (user_id, seq, type, data, created_at)"
+    " SELECT n.user_id, counters.last_seq - n.back, n.type, n.data, :created_at"
+    " FROM unnest(CAST(:notice_users AS uuid[]), CAST(:backs AS bigint[]),"
+    " CAST(:types AS varchar[]), CAST(:data AS json[])) AS n(user_id, back, type, data)"
+    " JOIN counters ON counters.user_id = n.user_id"
+    ")"
+    " SELECT user_id, last_seq FROM counters"
+).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
+
+
+async def _write_unnest(
+    session: AsyncSession, by_user: dict[uuid.UUID, list[Notice[Any]]], texts: _Texts
+) -> dict[uuid.UUID, int]:
+    """Take each user's numbers and write their notices, in one statement; returns
+    the users' new last numbers."""
+    notices = [
+        (user, back, notice)
+        for user, told in by_user.items()
+        for back, notice in enumerate(reversed(told))
+    ]
+    result = await session.execute(
+        _WRITE_UNNEST,
+        {
+            "users": list(by_user),
+            "counts": [len(told) for told in by_user.values()],
+            "notice_users": [user for user, _, _ in notices],
+            "backs": [back for _, back, _ in notices],
+            "types": [type_name(notice.kind) for _, _, notice in notices],
+            "data": [texts.data_text(notice) for _, _, notice in notices],
+            "created_at": texts.created_at,
+        },
+    )
+    return {user: last for user, last in result}
 
 
 async def _take_numbers(
     session: AsyncSession, counts: dict[uuid.UUID, int]
 ) -> dict[uuid.UUID, int]:
-    """Advance each user's counter by their count; returns the new last numbers."""
-    if _is_postgres(session):
-        result = await session.execute(
-            _TAKE_NUMBERS_UNNEST, {"users": list(counts), "counts": list(counts.values())}
-        )
-        return {user: last for user, last in result}
+    """Advance each user's counter by their count; returns the new last numbers (SQLite)."""
     insert = upsert(session, NotificationCounter)
     statement = (
         insert.values([{"user_id": user, "last_seq": n} for user, n in counts.items()])
