@@ -24,6 +24,7 @@ from litcomp.kit.redis import Outage
 
 log = logging.getLogger(__name__)
 
+DEREGISTER_ATTEMPTS = 3
 # Anything a call to discovery can fail with: the network, or an answer we cannot read.
 DISCOVERY_ERRORS = (httpx.HTTPError, ValueError, KeyError, TypeError)
 
@@ -115,12 +116,20 @@ class Registration(Background):
             self._outage.succeeded()
 
     async def stop(self) -> None:
+        """Deregister, trying thrice: a discovery whose Redis has just come back fails a
+        call on each of its stale pooled connections once (503), and an instance that is
+        not deregistered is routed to until its TTL runs out."""
         await super().stop()
-        try:
-            await self.client.deregister(self.instance)
-            log.info("deregistered from discovery")
-        except DISCOVERY_ERRORS as error:
-            log.warning("could not deregister: %r", error)
+        for attempt in range(1, DEREGISTER_ATTEMPTS + 1):
+            try:
+                await self.client.deregister(self.instance)
+                log.info("deregistered from discovery")
+                return
+            except DISCOVERY_ERRORS as error:
+                if attempt == DEREGISTER_ATTEMPTS:
+                    log.warning("could not deregister: %r", error)
+                else:
+                    await asyncio.sleep(0.2)
 
 
 class Watch(Background):
