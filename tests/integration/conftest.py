@@ -40,3 +40,14 @@ async def sqlite_competitions_sessions(tmp_path: Path) -> AsyncIterator[Sessions
     await migrate(engine, COMPETITIONS_MIGRATIONS)
     yield create_sessionmaker(engine)
     await engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def sessions(request: pytest.FixtureRequest) -> Sessions:
+    """The competitions database's sessions, on PostgreSQL and then on SQLite: a test that
+    takes them runs on both (each database made only for its run)."""
+    name = (
+        "competitions_sessions" if request.param == "postgresql" else "sqlite_competitions_sessions"
+    )
+    found: Sessions = request.getfixturevalue(name)
+    return found

@@ -4,7 +4,6 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,26 +14,9 @@ from litcomp.competitions import service
 from litcomp.competitions.models import Like, Notification, Submission
 from litcomp.kit.auth import Principal
 from litcomp.kit.errors import Conflict
-from litcomp.kit.times import utcnow
+from tests.integration.scenes import open_competition
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-async def _open_competition(sessions: Sessions, **fields: object) -> uuid.UUID:
-    admin = Principal(user_id=uuid.uuid4(), role="admin")
-    async with sessions() as session:
-        competition = await service.create_competition(
-            session=session,
-            admin=admin,
-            fields={
-                "title": "Concurrent",
-                "description": "",
-                "start_date": utcnow() - timedelta(hours=1),
-                "end_date": utcnow() + timedelta(hours=1),
-                **fields,
-            },
-        )
-    return competition.id
 
 
 async def _submit(sessions: Sessions, competition_id: uuid.UUID, author: uuid.UUID) -> uuid.UUID:
@@ -50,7 +32,7 @@ async def _submit(sessions: Sessions, competition_id: uuid.UUID, author: uuid.UU
 
 
 async def test_concurrent_likes_are_all_counted_once(competitions_sessions: Sessions):
-    competition_id = await _open_competition(competitions_sessions)
+    competition_id = await open_competition(competitions_sessions, "Concurrent")
     author = uuid.uuid4()
     submission_id = await _submit(competitions_sessions, competition_id, author)
     likers = [uuid.uuid4() for _ in range(40)]
@@ -98,7 +80,7 @@ async def test_racing_entries_respect_the_entry_limit_on_sqlite(
 
 
 async def _race_entries(sessions: Sessions) -> None:
-    competition_id = await _open_competition(sessions, max_entries_per_user=2)
+    competition_id = await open_competition(sessions, "Concurrent", max_entries_per_user=2)
     author = uuid.uuid4()
     outcomes = await asyncio.gather(
         *(_submit(sessions, competition_id, author) for _ in range(6)),
@@ -126,7 +108,7 @@ def _counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
 async def test_a_page_of_entries_costs_the_same_queries_however_long(
     competitions_engine: AsyncEngine, competitions_sessions: Sessions, sort: str
 ):
-    competition_id = await _open_competition(competitions_sessions)
+    competition_id = await open_competition(competitions_sessions, "Concurrent")
     authors = [uuid.uuid4() for _ in range(25)]
     for author in authors:
         await _submit(competitions_sessions, competition_id, author)
@@ -153,7 +135,7 @@ async def test_each_write_sends_the_statements_its_docstring_counts(
 ):
     """The round trips of service.py's docstrings, less BEGIN and COMMIT (the driver's
     adapter sends those itself: no cursor event sees them)."""
-    competition_id = await _open_competition(competitions_sessions)
+    competition_id = await open_competition(competitions_sessions, "Concurrent")
     author = Principal(user_id=uuid.uuid4(), role="user", username="writer")
     reader = Principal(user_id=uuid.uuid4(), role="user", username="reader")
     ids = {"competition_id": competition_id}
@@ -194,18 +176,8 @@ async def test_each_write_sends_the_statements_its_docstring_counts(
     assert await statements(comment(author)) == 2  # entry, comment: nobody is told
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def sessions(request: pytest.FixtureRequest) -> Sessions:
-    """PostgreSQL likes in one statement, SQLite in up to three: both run the test."""
-    name = (
-        "competitions_sessions" if request.param == "postgresql" else "sqlite_competitions_sessions"
-    )
-    found: Sessions = request.getfixturevalue(name)
-    return found
-
-
 async def test_likes_unlikes_and_likes_again_count_once_and_tell_once(sessions: Sessions):
-    competition_id = await _open_competition(sessions)
+    competition_id = await open_competition(sessions, "Concurrent")
     author = uuid.uuid4()
     entry = await _submit(sessions, competition_id, author)
     reader = Principal(user_id=uuid.uuid4(), role="user", username="reader")

@@ -5,7 +5,6 @@ subscribers asked once per batch."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,6 +22,7 @@ from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import create_engine, create_sessionmaker, migrate
 from litcomp.kit.times import utcnow
+from tests.integration.scenes import open_competition
 from tests.support import asyncpg_url
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -87,25 +87,14 @@ def _worker(databases: tuple[Sessions, Sessions], users: Users, wakeups: Wakeups
 async def _enter(sessions: Sessions, writers: int) -> list[uuid.UUID]:
     """An open competition (not anonymous: each entry leaves two jobs) and an entry of
     each of ``writers`` writers."""
-    admin = Principal(user_id=uuid.uuid4(), role="admin")
-    async with sessions() as session:
-        competition = await service.create_competition(
-            session=session,
-            admin=admin,
-            fields={
-                "title": "Fan-out",
-                "description": "",
-                "start_date": utcnow() - timedelta(hours=1),
-                "end_date": utcnow() + timedelta(hours=1),
-            },
-        )
+    competition_id = await open_competition(sessions, "Fan-out")
     entries = []
     for _ in range(writers):
         async with sessions() as session:
             entry = await service.submit(
                 session=session,
                 actor=Principal(user_id=uuid.uuid4(), role="user", username="writer"),
-                competition_id=competition.id,
+                competition_id=competition_id,
                 title="t",
                 content="c",
             )

@@ -7,7 +7,6 @@ every test here.
 import json
 import uuid
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions.notifications import store
@@ -28,17 +27,6 @@ def _entry(title: str = "Haiku") -> AboutEntry:
         actor_id=uuid.uuid4(),
         actor_username="writer",
     )
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def sessions(
-    request: pytest.FixtureRequest,
-) -> Sessions:
-    name = (
-        "competitions_sessions" if request.param == "postgresql" else "sqlite_competitions_sessions"
-    )
-    found: Sessions = request.getfixturevalue(name)
-    return found
 
 
 async def _notify(sessions: Sessions, user: uuid.UUID, count: int) -> list[Recorded]:

@@ -5,7 +5,6 @@ import random
 import uuid
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -47,15 +46,6 @@ async def _entry_ids(session: AsyncSession, competition: Competition) -> list[uu
         sa.select(Submission.id).where(Submission.competition_id == competition.id)
     )
     return list(found)
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def sessions(
-    request: pytest.FixtureRequest,
-    competitions_sessions: Sessions,
-    sqlite_competitions_sessions: Sessions,
-) -> Sessions:
-    return competitions_sessions if request.param == "postgresql" else sqlite_competitions_sessions
 
 
 async def test_ranked_standings_are_the_fit_of_the_stored_ballots(sessions: Sessions):

@@ -11,26 +11,17 @@ from litcomp.competitions import lifecycle, service
 from litcomp.competitions.models import Competition, Notification, Placement, Submission
 from litcomp.competitions.notifications.store import Recorded
 from litcomp.competitions.rules import Action
-from litcomp.kit.auth import Principal
 from litcomp.kit.times import utcnow
+from tests.integration.scenes import open_competition
 
 Sessions = async_sessionmaker[AsyncSession]
 
 
 async def _ended_competition(sessions: Sessions, authors: list[uuid.UUID]) -> uuid.UUID:
     """A competition that has just ended, with one entry per author (liked 0, 1, 2, ...)."""
-    admin = Principal(user_id=uuid.uuid4(), role="admin")
+    competition_id = await open_competition(sessions, "Ended")
     async with sessions() as session:
-        competition = await service.create_competition(
-            session=session,
-            admin=admin,
-            fields={
-                "title": "Ended",
-                "description": "",
-                "start_date": utcnow() - timedelta(hours=1),
-                "end_date": utcnow() + timedelta(hours=1),
-            },
-        )
+        competition = await session.get_one(Competition, competition_id)
         for n, author in enumerate(authors):
             session.add(
                 Submission(

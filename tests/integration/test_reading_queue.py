@@ -22,15 +22,6 @@ from litcomp.kit.times import utcnow
 Sessions = async_sessionmaker[AsyncSession]
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def sessions(request: pytest.FixtureRequest) -> Sessions:
-    name = (
-        "competitions_sessions" if request.param == "postgresql" else "sqlite_competitions_sessions"
-    )
-    found: Sessions = request.getfixturevalue(name)
-    return found
-
-
 def person() -> Principal:
     return Principal(user_id=uuid.uuid4(), role="user", username="someone")
 

@@ -73,14 +73,19 @@ StatusFilter = Literal["active", "open", "upcoming", "voting", "finished", "all"
 SubmissionSort = Literal["new", "top", "queue"]
 
 
+# Built once (building it cost more than running it), ``now`` bound when it runs.
+_SOONEST = sa.select(
+    *(
+        sa.func.min(sa.case((column > sa.bindparam("now", type_=UTCDateTime), column)))
+        for column in (Competition.start_date, Competition.end_date, Competition.voting_end_date)
+    )
+)
+
+
 async def next_change(*, session: AsyncSession) -> datetime | None:
     """The next start or end of any competition's phase: when lists by status change
-    by themselves."""
-    now = utcnow()
-    columns = (Competition.start_date, Competition.end_date, Competition.voting_end_date)
-    soonest = await session.execute(
-        sa.select(*(sa.func.min(sa.case((column > now, column))) for column in columns))
-    )
+    by themselves. One statement."""
+    soonest = await session.execute(_SOONEST, {"now": utcnow()})
     return min((moment for moment in soonest.one() if moment is not None), default=None)
 
 
