@@ -41,11 +41,13 @@ class Source:
         self.changes_at = changes_at
         self.delay = delay
         self.loads = 0
+        self.stored: list[bool] = []  # what each load was told
 
-    async def __call__(self) -> Loaded:
+    async def __call__(self, storing: bool) -> Loaded:
         self.loads += 1
+        self.stored.append(storing)
         await asyncio.sleep(self.delay)
-        return Answer(json.dumps(self.value).encode()), self.changes_at
+        return Answer(json.dumps(self.value).encode()), self.changes_at if storing else None
 
 
 async def read(cache: CompetitionCache, key: str, source: Source) -> Any:
@@ -59,6 +61,7 @@ async def test_a_second_read_is_a_hit(redis: Redis, prefix: str):
     assert await read(cache, "list", source) == [{"title": "A"}]
     assert await read(cache, "list", source) == [{"title": "A"}]
     assert source.loads == 1
+    assert source.stored == [True]  # asked when it changes, to be stored until then
 
 
 async def test_a_hit_is_the_answer_a_miss_made_headers_included(redis: Redis, prefix: str):
@@ -67,7 +70,7 @@ async def test_a_hit_is_the_answer_a_miss_made_headers_included(redis: Redis, pr
 
     loads = []
 
-    async def load() -> Loaded:
+    async def load(_storing: bool) -> Loaded:
         loads.append(made)
         return made, None
 
@@ -121,6 +124,7 @@ async def test_without_redis_reads_go_to_the_database(caplog: pytest.LogCaptureF
         assert await read(cache, "list", source) == "from the database"
     await cache.invalidate()
     assert source.loads == 5
+    assert source.stored == [False] * 5  # nothing to store: not asked when it changes
     assert len([r for r in caplog.records if "cache unavailable" in r.message]) == 1
     await dead.aclose()
 

@@ -136,7 +136,7 @@ async def list_competitions(
     folded = None if tag is None else fold_tag(tag)
     cache, sessions = _cached_reads(request)
 
-    async def load() -> Loaded:
+    async def load(storing: bool) -> Loaded:
         async with sessions() as session:
             competitions, total = await service.list_competitions(
                 session=session,
@@ -145,7 +145,7 @@ async def list_competitions(
                 offset=offset,
                 tag=folded,
             )
-            changes_at = await service.next_change(session=session)
+            changes_at = await service.next_change(session=session) if storing else None
         body = SUMMARIES.dump_json([_summary(c) for c in competitions])
         return Answer(body, {TOTAL_COUNT: str(total)}), changes_at
 
@@ -181,7 +181,7 @@ async def create_competition(
 async def get_competition(competition_id: uuid.UUID, request: Request) -> Response:
     cache, sessions = _cached_reads(request)
 
-    async def load() -> Loaded:
+    async def load(_storing: bool) -> Loaded:
         async with sessions() as session:
             competition = await service.get_competition(
                 session=session, competition_id=competition_id

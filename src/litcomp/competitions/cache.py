@@ -5,8 +5,8 @@
   is validated again or serialized twice (it was validated by its response model when
   it was made).
 - An answer lives until the next moment it could change on its own: its ``load``
-  says when that is (the next start or end of a competition it shows), and the TTL is
-  the time left until then, never more than ``max_ttl``.
+  says when that is (the next start or end of a competition it shows) when the answer
+  is to be stored, and the TTL is the time left until then, never more than ``max_ttl``.
 - Every create or edit bumps a version number that is part of every key, so all
   cached answers are invalidated at once, across replicas, in one INCR; a lookup
   reads the version and the answer under it in one script, one round trip.
@@ -70,9 +70,11 @@ class Answer:
         return cls(body, json.loads(headers))
 
 
-# A freshly made answer, and when it stops being true (None: only an edit changes it).
+# A freshly made answer, and when it stops being true (None: only an edit changes it, or
+# not asked). ``Load(storing)`` makes one; only when ``storing`` does it have to say when:
+# without Redis, finding out would be work for nothing on every request.
 Loaded = tuple[Answer, datetime | None]
-Load = Callable[[], Awaitable[Loaded]]
+Load = Callable[[bool], Awaitable[Loaded]]
 
 
 class CompetitionCache:
@@ -95,12 +97,12 @@ class CompetitionCache:
         redis = self._usable()
         if redis is None:
             _BYPASS.inc()
-            return (await load())[0]
+            return (await load(False))[0]
         try:
             version, cached = await self._lookup(redis, key)
         except REDIS_ERRORS as error:
             self._outage.failed(error)
-            return (await load())[0]
+            return (await load(False))[0]
         self._outage.succeeded()
         if cached is not None:
             _HIT.inc()
@@ -160,9 +162,9 @@ class CompetitionCache:
                     return Answer.parse(waited)
         except REDIS_ERRORS as error:
             self._outage.failed(error)
-            return (await load())[0]
+            return (await load(False))[0]
         try:
-            answer, changes_at = await load()
+            answer, changes_at = await load(True)
             await self._store(redis, full_key, answer.dump(), changes_at)
             return answer
         finally:
