@@ -7,11 +7,13 @@ fresh app, which has forgotten everything, on the same port.
 """
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import uvicorn
 
+import litcomp.kit.discovery
 from litcomp.discovery.app import create_app
 from litcomp.discovery.settings import DiscoverySettings
 from litcomp.kit.balancer import Instance
@@ -183,6 +185,26 @@ class TestRegistration:
         await registration.start()
         await discovery.stop()
         await registration.stop()
+
+    async def test_stop_deregisters_when_discovery_answers_again_in_time(
+        self,
+        discovery: DiscoveryServer,
+        client: DiscoveryClient,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        monkeypatch.setattr(litcomp.kit.discovery, "DEREGISTER_PAUSE", 1.0)
+        caplog.set_level(logging.INFO, logger="litcomp.kit.discovery")
+        registration = Registration(client, instance(), Load())
+        await registration.start()
+        await discovery.stop()
+        stopping = asyncio.create_task(registration.stop())
+        await asyncio.sleep(0.1)  # its first attempt has failed
+        await discovery.start()
+        await stopping
+        messages = [record.getMessage() for record in caplog.records]
+        assert "deregistered from discovery" in messages
+        assert not [m for m in messages if m.startswith("could not deregister")]
 
 
 class TestWatch:

@@ -25,6 +25,7 @@ from litcomp.kit.redis import Outage
 log = logging.getLogger(__name__)
 
 DEREGISTER_ATTEMPTS = 3
+DEREGISTER_PAUSE = 0.2  # seconds between attempts
 # Anything a call to discovery can fail with: the network, or an answer we cannot read.
 DISCOVERY_ERRORS = (httpx.HTTPError, ValueError, KeyError, TypeError)
 
@@ -116,9 +117,9 @@ class Registration(Background):
             self._outage.succeeded()
 
     async def stop(self) -> None:
-        """Deregister, trying thrice: a discovery whose Redis has just come back fails a
-        call on each of its stale pooled connections once (503), and an instance that is
-        not deregistered is routed to until its TTL runs out."""
+        """Deregister, trying thrice, ``DEREGISTER_PAUSE`` apart: a discovery whose Redis
+        has just come back fails a call on each of its stale pooled connections once (503),
+        and an instance that is not deregistered is routed to until its TTL runs out."""
         await super().stop()
         for attempt in range(1, DEREGISTER_ATTEMPTS + 1):
             try:
@@ -129,7 +130,7 @@ class Registration(Background):
                 if attempt == DEREGISTER_ATTEMPTS:
                     log.warning("could not deregister: %r", error)
                 else:
-                    await asyncio.sleep(0.2)
+                    await asyncio.sleep(DEREGISTER_PAUSE)
 
 
 class Watch(Background):
