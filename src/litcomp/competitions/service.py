@@ -63,7 +63,7 @@ from litcomp.competitions.rules import (
 )
 from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import UTCDateTime, insert_ignore, upsert
+from litcomp.kit.db import UTCDateTime, counted_page, insert_ignore, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
@@ -204,9 +204,8 @@ async def list_competitions(
     else:
         order = (Competition.start_date.desc(), Competition.id)
     query = sa.select(Competition).where(*where).order_by(*order)
-    page = list(await session.scalars(query.limit(limit).offset(offset)))
-    total = await session.scalar(sa.select(sa.func.count()).select_from(Competition).where(*where))
-    return page, total or 0
+    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    return [competition for (competition,) in rows], total
 
 
 async def get_competitions(
@@ -928,19 +927,15 @@ async def list_submissions(
         else (Submission.like_count.desc(), Submission.created_at, Submission.id)
     )
     excerpt = sa.func.substr(Submission.content, 1, EXCERPT_CHARS)
-    page = (
-        await session.execute(
-            sa.select(Submission, excerpt, _read_by(reader))
-            .options(defer(Submission.content))
-            .where(where)
-            .order_by(*order)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    total = await session.scalar(sa.select(sa.func.count()).where(where))
-    read = frozenset(row[0].id for row in page if row[2])
-    return EntryPage([(row[0], row[1]) for row in page], total or 0, veil, read)
+    query = (
+        sa.select(Submission, excerpt, _read_by(reader))
+        .options(defer(Submission.content))
+        .where(where)
+        .order_by(*order)
+    )
+    page, total = await counted_page(session, query, limit=limit, offset=offset)
+    read = frozenset(entry.id for entry, _, was_read in page if was_read)
+    return EntryPage([(entry, text) for entry, text, _ in page], total, veil, read)
 
 
 def _read_by(reader: Principal | None) -> sa.ColumnElement[bool]:
@@ -1055,7 +1050,7 @@ async def results(
     here = Placement.competition_id == competition_id
     # Whether a place is shared is counted over every place, not the page's.
     sharing = sa.func.count().over(partition_by=Placement.place)
-    answer = await session.execute(
+    query = (
         sa.select(
             Placement.place,
             sharing,
@@ -1069,12 +1064,9 @@ async def results(
         .join(Submission, Submission.id == Placement.submission_id)
         .where(here)
         .order_by(Placement.place, Submission.created_at, Submission.id)
-        .limit(limit)
-        .offset(offset)
     )
-    total = await session.scalar(sa.select(sa.func.count()).select_from(Placement).where(here))
-    page = [Placing(row[0], row[1] > 1, *row[2:]) for row in answer.all()]
-    return page, total or 0
+    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    return [Placing(row[0], row[1] > 1, *row[2:]) for row in rows], total
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,22 @@ async def id_page(
     return ids[:size], ids[size - 1] if len(ids) > size else None
 
 
+async def counted_page(
+    session: AsyncSession, query: sa.Select[*tuple[Any, ...]], *, limit: int, offset: int
+) -> tuple[list[tuple[Any, ...]], int]:
+    """A page of ``query``'s rows (each without the count) and how many rows it has in
+    all, in one statement: the count is a window over the whole result, taken before
+    LIMIT and OFFSET. Only a page past the end, with no row to carry it, asks again."""
+    counted = query.add_columns(sa.func.count().over()).limit(limit).offset(offset)
+    rows = (await session.execute(counted)).all()
+    if rows:
+        return [tuple(row[:-1]) for row in rows], rows[0][-1]
+    if offset == 0:
+        return [], 0
+    everything = query.order_by(None).subquery()
+    return [], await session.scalar(sa.select(sa.func.count()).select_from(everything)) or 0
+
+
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(sa.text("SELECT 1"))

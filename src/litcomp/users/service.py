@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import id_page, insert_ignore
+from litcomp.kit.db import counted_page, id_page, insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.search import Searched, search
@@ -170,21 +170,18 @@ async def list_subscriptions(
     """A page of the user's competitions, most recently followed first, and how many
     they follow."""
     mine = Subscription.user_id == user_id
-    ids = list(
-        await session.scalars(
-            sa.select(Subscription.competition_id)
-            .where(mine)
-            .order_by(Subscription.created_at.desc(), Subscription.competition_id)
-            .limit(limit)
-            .offset(offset)
-        )
+    query = (
+        sa.select(Subscription.competition_id)
+        .where(mine)
+        .order_by(Subscription.created_at.desc(), Subscription.competition_id)
     )
-    total = await session.scalar(sa.select(sa.func.count()).select_from(Subscription).where(mine))
+    rows, total = await counted_page(session, query, limit=limit, offset=offset)
     await session.close()  # the connection goes back to the pool during the remote call
+    ids = [competition_id for (competition_id,) in rows]
     if not ids:
-        return [], total or 0
+        return [], total
     by_id = {c.competition_id: c for c in await competitions.get_competitions(ids)}
-    return [by_id[i] for i in ids if i in by_id], total or 0
+    return [by_id[i] for i in ids if i in by_id], total
 
 
 async def get_users(*, session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> list[User]:

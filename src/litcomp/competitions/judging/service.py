@@ -18,7 +18,7 @@ from litcomp.competitions.service import (
     submission_to_react_to,
 )
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import upsert
+from litcomp.kit.db import counted_page, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from litcomp.kit.times import utcnow
 
@@ -125,15 +125,9 @@ async def scores_by(
     how many in all."""
     await get_competition(session=session, competition_id=competition_id)
     theirs = sa.and_(Score.competition_id == competition_id, Score.judge_id == actor.user_id)
-    found = await session.scalars(
-        sa.select(Score)
-        .where(theirs)
-        .order_by(Score.scored_at, Score.submission_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    total = await session.scalar(sa.select(sa.func.count()).select_from(Score).where(theirs))
-    return list(found), total or 0
+    query = sa.select(Score).where(theirs).order_by(Score.scored_at, Score.submission_id)
+    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    return [score for (score,) in rows], total
 
 
 async def cast_ballot(

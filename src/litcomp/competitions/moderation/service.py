@@ -33,7 +33,7 @@ from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.rules import EXCERPT_CHARS
 from litcomp.competitions.service import get_comment, get_submission
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import insert_ignore
+from litcomp.kit.db import counted_page, insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, NotFound
 from litcomp.kit.times import utcnow
 
@@ -136,7 +136,7 @@ async def list_reports(
         (Report.created_at, Report.id) if status == "open" else (Report.closed_at.desc(), Report.id)
     )
     content = sa.case((Report.target_type == "comment", Comment.content), else_=Submission.content)
-    page = await session.execute(
+    query = (
         sa.select(Report, sa.func.substr(content, 1, EXCERPT_CHARS))
         .join(Submission, Submission.id == Report.submission_id)
         .outerjoin(
@@ -144,11 +144,9 @@ async def list_reports(
         )
         .where(where)
         .order_by(*order)
-        .limit(limit)
-        .offset(offset)
     )
-    total = await session.scalar(sa.select(sa.func.count()).select_from(Report).where(where))
-    return [ReportRow(row[0], row[1] or "") for row in page], total or 0
+    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    return [ReportRow(report, excerpt or "") for report, excerpt in rows], total
 
 
 async def list_actions(
@@ -156,14 +154,11 @@ async def list_actions(
 ) -> tuple[list[ModerationAction], int]:
     """The audit log, newest first."""
     _admin_only(actor)
-    page = await session.scalars(
-        sa.select(ModerationAction)
-        .order_by(ModerationAction.created_at.desc(), ModerationAction.id)
-        .limit(limit)
-        .offset(offset)
+    query = sa.select(ModerationAction).order_by(
+        ModerationAction.created_at.desc(), ModerationAction.id
     )
-    total = await session.scalar(sa.select(sa.func.count()).select_from(ModerationAction))
-    return list(page), total or 0
+    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    return [action for (action,) in rows], total
 
 
 @dataclass(frozen=True)
