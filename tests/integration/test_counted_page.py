@@ -1,4 +1,4 @@
-"""kit.db.counted_page on PostgreSQL and SQLite: a page and the whole result's count in
+"""kit.db.CountedQuery on PostgreSQL and SQLite: a page and the whole result's count in
 one statement, and the count still right on a page past the end (no row carries it)."""
 
 import uuid
@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from litcomp.competitions.models import Competition
-from litcomp.kit.db import counted_page
+from litcomp.kit.db import CountedQuery
 from litcomp.kit.times import utcnow
 from tests.integration.conftest import Sessions
 
@@ -37,11 +37,12 @@ async def test_a_page_and_the_count_of_all_even_past_the_end(sessions: Sessions)
         .where(Competition.title.startswith(prefix))
         .order_by(Competition.title)
     )
+    pages = CountedQuery(query)
 
     async def page(limit: int, offset: int) -> tuple[list[str], int]:
         async with sessions() as session:
-            rows, total = await counted_page(session, query, limit=limit, offset=offset)
-        return [title for title, in rows], total
+            rows, total = await pages.page(session, limit=limit, offset=offset)
+        return [title for (title,) in rows], total
 
     assert await page(2, 0) == ([f"{prefix} 0", f"{prefix} 1"], 5)
     assert await page(2, 4) == ([f"{prefix} 4"], 5)
@@ -50,7 +51,9 @@ async def test_a_page_and_the_count_of_all_even_past_the_end(sessions: Sessions)
 
 
 async def test_nothing_to_page_counts_none(sessions: Sessions) -> None:
-    query = sa.select(Competition).where(Competition.title == f"none {uuid.uuid4()}")
+    title = sa.bindparam("title")
+    pages = CountedQuery(sa.select(Competition).where(Competition.title == title))
     async with sessions() as session:
-        assert await counted_page(session, query, limit=10, offset=0) == ([], 0)
-        assert await counted_page(session, query, limit=10, offset=10) == ([], 0)
+        for offset in (0, 10):
+            none = await pages.page(session, limit=10, offset=offset, title=str(uuid.uuid4()))
+            assert none == ([], 0)

@@ -7,6 +7,7 @@ statements run, less the row locks (a writing transaction takes the database's w
 lock at BEGIN), and notifications take two (notifications/store.py).
 """
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ from litcomp.competitions.rules import (
 )
 from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import UTCDateTime, counted_page, insert_ignore, upsert
+from litcomp.kit.db import CountedQuery, UTCDateTime, insert_ignore, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
@@ -168,12 +169,47 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _tagged(session: AsyncSession, tag: str) -> sa.ColumnElement[bool]:
-    """Competitions whose tags (a JSON array, case-folded) hold ``tag``."""
-    if _is_postgres(session):
-        return sa.cast(Competition.tags, JSONB).contains([tag])
+def _tagged(dialect: str) -> sa.ColumnElement[bool]:
+    """Competitions whose tags (a JSON array, case-folded) hold the ``tag`` parameter,
+    in ``dialect``'s SQL."""
+    tag = sa.bindparam("tag", type_=sa.String)
+    if dialect == "postgresql":
+        return sa.cast(Competition.tags, JSONB).contains(sa.func.jsonb_build_array(tag))
     each = sa.func.json_each(Competition.tags).table_valued("value")
     return sa.exists(sa.select(each.c.value).where(each.c.value == tag))
+
+
+_NOW = sa.bindparam("now", type_=UTCDateTime)
+_Filter = tuple[sa.ColumnElement[bool], ...]
+_Order = tuple[sa.ColumnExpressionArgument[Any], ...]
+# Each status's competitions, and their order: open (``active``) and voting ones end
+# soonest first; upcoming start soonest first; finished ones newest first; all by
+# start, newest first.
+_OPEN: tuple[_Filter, _Order] = (
+    (Competition.start_date <= _NOW, Competition.end_date > _NOW),
+    (Competition.end_date, Competition.id),
+)
+_LISTINGS: dict[StatusFilter, tuple[_Filter, _Order]] = {
+    "active": _OPEN,
+    "open": _OPEN,
+    "upcoming": ((Competition.start_date > _NOW,), (Competition.start_date, Competition.id)),
+    "voting": (
+        (Competition.end_date <= _NOW, Competition.voting_end_date > _NOW),
+        (Competition.voting_end_date, Competition.id),
+    ),
+    "finished": ((_NOW >= RESULTS_AT,), (RESULTS_AT.desc(), Competition.id)),
+    "all": ((), (Competition.start_date.desc(), Competition.id)),
+}
+
+
+@functools.cache
+def _listing(status: StatusFilter, tagged_in: str | None) -> CountedQuery:
+    """The pages of competitions in ``status`` (``now`` a parameter), built once; with
+    ``tagged_in`` a dialect's name, only those with the ``tag`` parameter."""
+    where, order = _LISTINGS[status]
+    if tagged_in is not None:
+        where = (*where, _tagged(tagged_in))
+    return CountedQuery(sa.select(Competition).where(*where).order_by(*order))
 
 
 async def list_competitions(
@@ -184,27 +220,11 @@ async def list_competitions(
     offset: int = 0,
     tag: str | None = None,
 ) -> tuple[list[Competition], int]:
-    """A page of competitions, and how many there are in all. Open (``active``) and
-    voting ones end soonest first; upcoming start soonest first; finished ones newest
-    first; all by start, newest first. With ``tag``, only those tagged so."""
-    now = utcnow()
-    where: list[sa.ColumnElement[bool]] = [] if tag is None else [_tagged(session, tag)]
-    if status in ("active", "open"):
-        where += [Competition.start_date <= now, Competition.end_date > now]
-        order: tuple[sa.ColumnExpressionArgument[Any], ...] = (Competition.end_date, Competition.id)
-    elif status == "upcoming":
-        where.append(Competition.start_date > now)
-        order = (Competition.start_date, Competition.id)
-    elif status == "voting":
-        where += [Competition.end_date <= now, Competition.voting_end_date > now]
-        order = (Competition.voting_end_date, Competition.id)
-    elif status == "finished":
-        where.append(now >= RESULTS_AT)
-        order = (RESULTS_AT.desc(), Competition.id)
-    else:
-        order = (Competition.start_date.desc(), Competition.id)
-    query = sa.select(Competition).where(*where).order_by(*order)
-    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    """A page of competitions (see ``_LISTINGS``), and how many there are in all. With
+    ``tag``, only those tagged so."""
+    pages = _listing(status, None if tag is None else session.get_bind().dialect.name)
+    params = {"now": utcnow()} if tag is None else {"now": utcnow(), "tag": tag}
+    rows, total = await pages.page(session, limit=limit, offset=offset, **params)
     return [competition for (competition,) in rows], total
 
 
@@ -933,7 +953,7 @@ async def list_submissions(
         .where(where)
         .order_by(*order)
     )
-    page, total = await counted_page(session, query, limit=limit, offset=offset)
+    page, total = await CountedQuery(query).page(session, limit=limit, offset=offset)
     read = frozenset(entry.id for entry, _, was_read in page if was_read)
     return EntryPage([(entry, text) for entry, text, _ in page], total, veil, read)
 
@@ -1065,7 +1085,7 @@ async def results(
         .where(here)
         .order_by(Placement.place, Submission.created_at, Submission.id)
     )
-    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    rows, total = await CountedQuery(query).page(session, limit=limit, offset=offset)
     return [Placing(row[0], row[1] > 1, *row[2:]) for row in rows], total
 
 

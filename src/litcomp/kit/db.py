@@ -192,20 +192,32 @@ async def id_page(
     return ids[:size], ids[size - 1] if len(ids) > size else None
 
 
-async def counted_page(
-    session: AsyncSession, query: sa.Select[*tuple[Any, ...]], *, limit: int, offset: int
-) -> tuple[list[tuple[Any, ...]], int]:
-    """A page of ``query``'s rows (each without the count) and how many rows it has in
-    all, in one statement: the count is a window over the whole result, taken before
-    LIMIT and OFFSET. Only a page past the end, with no row to carry it, asks again."""
-    counted = query.add_columns(sa.func.count().over()).limit(limit).offset(offset)
-    rows = (await session.execute(counted)).all()
-    if rows:
-        return [tuple(row[:-1]) for row in rows], rows[0][-1]
-    if offset == 0:
-        return [], 0
-    everything = query.order_by(None).subquery()
-    return [], await session.scalar(sa.select(sa.func.count()).select_from(everything)) or 0
+class CountedQuery:
+    """A query's pages, each with how many rows the whole result has, in one statement:
+    the count is a window over the whole result, taken before LIMIT and OFFSET. Only a
+    page past the end, with no row to carry it, asks again. Build one once, at import,
+    where the query allows (its varying values as bind parameters): a statement built
+    once has its cache key computed once too."""
+
+    def __init__(self, query: sa.Select[*tuple[Any, ...]]) -> None:
+        self._page = (
+            query.add_columns(sa.func.count().over())
+            .limit(sa.bindparam("page_limit"))
+            .offset(sa.bindparam("page_offset"))
+        )
+        self._count = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+
+    async def page(
+        self, session: AsyncSession, *, limit: int, offset: int, **params: Any
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        """The rows (each without the count) and the count, ``params`` bound."""
+        paged = {**params, "page_limit": limit, "page_offset": offset}
+        rows = (await session.execute(self._page, paged)).all()
+        if rows:
+            return [tuple(row[:-1]) for row in rows], rows[0][-1]
+        if offset == 0:
+            return [], 0
+        return [], await session.scalar(self._count, params) or 0
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import counted_page, id_page, insert_ignore
+from litcomp.kit.db import CountedQuery, id_page, insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.search import Searched, search
@@ -175,7 +175,7 @@ async def list_subscriptions(
         .where(mine)
         .order_by(Subscription.created_at.desc(), Subscription.competition_id)
     )
-    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    rows, total = await CountedQuery(query).page(session, limit=limit, offset=offset)
     await session.close()  # the connection goes back to the pool during the remote call
     ids = [competition_id for (competition_id,) in rows]
     if not ids:

@@ -18,7 +18,7 @@ from litcomp.competitions.service import (
     submission_to_react_to,
 )
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import counted_page, upsert
+from litcomp.kit.db import CountedQuery, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from litcomp.kit.times import utcnow
 
@@ -126,7 +126,7 @@ async def scores_by(
     await get_competition(session=session, competition_id=competition_id)
     theirs = sa.and_(Score.competition_id == competition_id, Score.judge_id == actor.user_id)
     query = sa.select(Score).where(theirs).order_by(Score.scored_at, Score.submission_id)
-    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    rows, total = await CountedQuery(query).page(session, limit=limit, offset=offset)
     return [score for (score,) in rows], total
 
 

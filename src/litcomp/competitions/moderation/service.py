@@ -33,7 +33,7 @@ from litcomp.competitions.notifications.store import Notice, Recorded
 from litcomp.competitions.rules import EXCERPT_CHARS
 from litcomp.competitions.service import get_comment, get_submission
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import counted_page, insert_ignore
+from litcomp.kit.db import CountedQuery, insert_ignore
 from litcomp.kit.errors import Conflict, Forbidden, NotFound
 from litcomp.kit.times import utcnow
 
@@ -145,7 +145,7 @@ async def list_reports(
         .where(where)
         .order_by(*order)
     )
-    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    rows, total = await CountedQuery(query).page(session, limit=limit, offset=offset)
     return [ReportRow(report, excerpt or "") for report, excerpt in rows], total
 
 
@@ -157,7 +157,7 @@ async def list_actions(
     query = sa.select(ModerationAction).order_by(
         ModerationAction.created_at.desc(), ModerationAction.id
     )
-    rows, total = await counted_page(session, query, limit=limit, offset=offset)
+    rows, total = await CountedQuery(query).page(session, limit=limit, offset=offset)
     return [action for (action,) in rows], total
 
 
