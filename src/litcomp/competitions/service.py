@@ -159,7 +159,7 @@ async def update_competition(
 
 
 async def get_competition(*, session: AsyncSession, competition_id: uuid.UUID) -> Competition:
-    competition = await session.get(Competition, competition_id)
+    competition = await session.scalar(_COMPETITION, {"competition_id": competition_id})
     if competition is None:
         raise NotFound("no such competition")
     return competition
@@ -504,6 +504,32 @@ async def get_submission(
     return submission
 
 
+# Whether the reader (the ``reader_id`` parameter) has opened or liked the entry, as
+# columns of the entry queries below.
+_READER_ID = sa.bindparam("reader_id", type_=sa.Uuid)
+_READ_BY_READER = sa.exists().where(Read.submission_id == Submission.id, Read.user_id == _READER_ID)
+_LIKED_BY_READER = sa.exists().where(
+    Like.submission_id == Submission.id, Like.user_id == _READER_ID
+)
+
+
+def _entry_to_read(
+    liked: sa.ColumnElement[bool], read: sa.ColumnElement[bool]
+) -> sa.Select[Submission, Competition, bool, bool]:
+    return (
+        sa.select(Submission, Competition, liked, read)
+        .join(Competition, Competition.id == Submission.competition_id)
+        .where(
+            Submission.id == sa.bindparam("submission_id"),
+            Submission.competition_id == sa.bindparam("competition_id"),
+        )
+    )
+
+
+_ENTRY_TO_READ = _entry_to_read(_LIKED_BY_READER, _READ_BY_READER)
+_ENTRY_TO_READ_ANONYMOUSLY = _entry_to_read(sa.literal(False), sa.literal(False))
+
+
 @dataclass(frozen=True)
 class EntryToRead:
     submission: Submission
@@ -522,20 +548,12 @@ async def entry_to_read(
     """The entry with what its reader may see of it, in one statement (its competition,
     the reader's like and read joined in), unless it was disqualified: then only its
     author and admins read it."""
-    liked, read = (
-        (sa.literal(False), sa.literal(False))
-        if reader is None
-        else (
-            sa.exists().where(Like.submission_id == Submission.id, Like.user_id == reader.user_id),
-            sa.exists().where(Read.submission_id == Submission.id, Read.user_id == reader.user_id),
-        )
-    )
-    query = (
-        sa.select(Submission, Competition, liked, read)
-        .join(Competition, Competition.id == Submission.competition_id)
-        .where(Submission.id == submission_id, Submission.competition_id == competition_id)
-    )
-    row = (await session.execute(query)).one_or_none()
+    ids = {"submission_id": submission_id, "competition_id": competition_id}
+    if reader is None:
+        row = (await session.execute(_ENTRY_TO_READ_ANONYMOUSLY, ids)).one_or_none()
+    else:
+        ids["reader_id"] = reader.user_id
+        row = (await session.execute(_ENTRY_TO_READ, ids)).one_or_none()
     if row is None:
         raise NotFound("no such submission in this competition")
     submission, competition, is_liked, was_read = row
@@ -897,13 +915,15 @@ async def _get(session: AsyncSession, model: type[M], row_id: uuid.UUID) -> M:
     return found
 
 
+_COMMENTS = (
+    sa.select(Comment)
+    .where(Comment.submission_id == sa.bindparam("submission_id"))
+    .order_by(Comment.created_at, Comment.id)
+)
+
+
 async def list_comments(*, session: AsyncSession, submission_id: uuid.UUID) -> list[Comment]:
-    query = (
-        sa.select(Comment)
-        .where(Comment.submission_id == submission_id)
-        .order_by(Comment.created_at, Comment.id)
-    )
-    return list(await session.scalars(query))
+    return list(await session.scalars(_COMMENTS, {"submission_id": submission_id}))
 
 
 @dataclass(frozen=True)
@@ -938,31 +958,41 @@ async def list_submissions(
         )
     if sort == "queue":
         return await _queue_page(session, reader, competition, veil, limit=limit, offset=offset)
-    where = sa.and_(
-        Submission.competition_id == competition_id, Submission.disqualified_at.is_(None)
-    )
+    pages = _ENTRY_PAGES[sort, reader is not None]
+    params = {"competition_id": competition_id, "reader_id": reader and reader.user_id}
+    page, total = await pages.page(session, limit=limit, offset=offset, **params)
+    read = frozenset(entry.id for entry, _, was_read in page if was_read)
+    return EntryPage([(entry, text) for entry, text, _ in page], total, veil, read)
+
+
+_EXCERPT = sa.func.substr(Submission.content, 1, EXCERPT_CHARS)
+
+
+def _entry_pages(sort: SubmissionSort, signed_in: bool) -> CountedQuery:
+    """The pages of a competition's entries (``competition_id``) sorted so, with their
+    excerpts and whether the reader (``reader_id``) has opened each."""
     order = (
         (Submission.created_at.desc(), Submission.id)
         if sort == "new"
         else (Submission.like_count.desc(), Submission.created_at, Submission.id)
     )
-    excerpt = sa.func.substr(Submission.content, 1, EXCERPT_CHARS)
     query = (
-        sa.select(Submission, excerpt, _read_by(reader))
+        sa.select(Submission, _EXCERPT, _READ_BY_READER if signed_in else sa.false())
         .options(defer(Submission.content))
-        .where(where)
+        .where(
+            Submission.competition_id == sa.bindparam("competition_id"),
+            Submission.disqualified_at.is_(None),
+        )
         .order_by(*order)
     )
-    page, total = await CountedQuery(query).page(session, limit=limit, offset=offset)
-    read = frozenset(entry.id for entry, _, was_read in page if was_read)
-    return EntryPage([(entry, text) for entry, text, _ in page], total, veil, read)
+    return CountedQuery(query)
 
 
-def _read_by(reader: Principal | None) -> sa.ColumnElement[bool]:
-    """Whether ``reader`` has opened the entry (a column of an entry query)."""
-    if reader is None:
-        return sa.false()
-    return sa.exists().where(Read.submission_id == Submission.id, Read.user_id == reader.user_id)
+_ENTRY_PAGES = {
+    (sort, signed_in): _entry_pages(sort, signed_in)
+    for sort in ("new", "top")
+    for signed_in in (False, True)
+}
 
 
 async def _queue_page(
@@ -981,15 +1011,15 @@ async def _queue_page(
     at most: small rows, one index range), then the page's entries with excerpts."""
     if reader is None:
         raise Unauthorized("the reading queue is each reader's own: send a bearer token")
-    liked = sa.exists().where(Like.submission_id == Submission.id, Like.user_id == reader.user_id)
     candidates = [
         Unread(entry_id, like_count, read=bool(read), liked=bool(like))
         for entry_id, like_count, read, like in await session.execute(
-            sa.select(Submission.id, _votes(competition), _read_by(reader), liked).where(
+            sa.select(Submission.id, _votes(competition), _READ_BY_READER, _LIKED_BY_READER).where(
                 Submission.competition_id == competition.id,
-                Submission.author_id != reader.user_id,
+                Submission.author_id != _READER_ID,
                 Submission.disqualified_at.is_(None),
-            )
+            ),
+            {"reader_id": reader.user_id},
         )
     ]
     order = reading_queue(
@@ -1001,9 +1031,8 @@ async def _queue_page(
     ids = order[offset : offset + limit]
     loaded: dict[uuid.UUID, tuple[Submission, str]] = {}
     if ids:
-        excerpt = sa.func.substr(Submission.content, 1, EXCERPT_CHARS)
         rows = await session.execute(
-            sa.select(Submission, excerpt)
+            sa.select(Submission, _EXCERPT)
             .options(defer(Submission.content))
             .where(Submission.id.in_(ids))
         )
