@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from litcomp.competitions import cache as cache_module
 from litcomp.competitions.cache import Answer, CompetitionCache, Loaded
 from litcomp.kit.times import utcnow
 from tests.support import free_port
@@ -127,6 +128,33 @@ async def test_without_redis_reads_go_to_the_database(caplog: pytest.LogCaptureF
     assert source.stored == [False] * 5  # nothing to store: not asked when it changes
     assert len([r for r in caplog.records if "cache unavailable" in r.message]) == 1
     await dead.aclose()
+
+
+async def test_a_redis_that_never_answers_is_given_up_on_in_time(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """The cache's client has no socket timeout of its own: the cache bounds each call."""
+    monkeypatch.setattr(cache_module, "CALL_TIMEOUT", 0.2)
+
+    connections: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.read()  # reads every command, answers none, until the client leaves
+
+    silent = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    async with silent, Redis.from_url(f"redis://127.0.0.1:{port}/0") as client:
+        cache = CompetitionCache(client, prefix="litcomp-test-silent")
+        source = Source("from the database")
+        started = asyncio.get_running_loop().time()
+        assert await read(cache, "list", source) == "from the database"
+        await cache.invalidate()
+        assert asyncio.get_running_loop().time() - started < 1.0
+        for writer in connections:
+            writer.close()
+            await writer.wait_closed()
+    assert len([r for r in caplog.records if "cache unavailable" in r.message]) == 1
 
 
 async def test_a_restarted_redis_is_taught_the_lookup_script_again():

@@ -56,10 +56,9 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
                 if settings.redis_url
                 else None
             )
-            # The cache's own client answers bytes, which it sends on as they are.
-            cache_redis = (
-                Redis.from_url(settings.redis_url, socket_timeout=2) if settings.redis_url else None
-            )
+            # The cache's own client answers bytes, which it sends on as they are, and
+            # has no socket timeout: the cache bounds its calls itself (cache.py).
+            cache_redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
             app.state.cache = CompetitionCache(cache_redis, prefix=settings.redis_prefix)
             for client in (redis, cache_redis):
                 if client is not None:

@@ -14,7 +14,10 @@
   first miss's load is shared, and across processes a short Redis lock lets one
   load while the others wait briefly for its value.
 - Redis unreachable: answers come straight from the database; the outage is logged
-  when it starts and when it ends, and Redis is tried again after a pause.
+  when it starts and when it ends, and Redis is tried again after a pause. A Redis
+  that does not answer is given up on after ``CALL_TIMEOUT``: each call is bounded
+  here, and the client is made without redis-py's socket timeout, which runs every
+  command's send as a task of its own (``asyncio.wait_for``): ~35 us of a ~300 us hit.
 """
 
 import asyncio
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 LOCK_MS = 2000
 WAIT_FOR_OTHERS = 1.0
 RETRY_REDIS_AFTER = 5.0
+CALL_TIMEOUT = 2.0
 _HIT, _MISS, _BYPASS = (
     metrics.CACHE_LOOKUPS.labels("competitions", outcome) for outcome in ("hit", "miss", "bypass")
 )
@@ -113,10 +117,11 @@ class CompetitionCache:
     async def _lookup(self, redis: Redis, key: str) -> list[Any]:
         # EVALSHA itself, not redis-py's Script wrapper: ~14 us less on every hit.
         keys_and_args = (self._version_key, self._prefix, key)
-        try:
-            return await redis.evalsha(_LOOKUP_SHA, 1, *keys_and_args)  # type: ignore[no-any-return]
-        except NoScriptError:  # a Redis restarted or flushed: EVAL loads it again
-            return await redis.eval(_LOOKUP, 1, *keys_and_args)  # type: ignore[no-any-return]
+        async with asyncio.timeout(CALL_TIMEOUT):
+            try:
+                return await redis.evalsha(_LOOKUP_SHA, 1, *keys_and_args)  # type: ignore[no-any-return]
+            except NoScriptError:  # a Redis restarted or flushed: EVAL loads it again
+                return await redis.eval(_LOOKUP, 1, *keys_and_args)  # type: ignore[no-any-return]
 
     async def invalidate(self) -> None:
         """Forget every cached answer (after a create or an edit).
@@ -127,7 +132,8 @@ class CompetitionCache:
         if self._redis is None:
             return
         try:
-            await self._redis.incr(self._version_key)
+            async with asyncio.timeout(CALL_TIMEOUT):
+                await self._redis.incr(self._version_key)
         except REDIS_ERRORS as error:
             self._outage.failed(error)
 
@@ -155,7 +161,8 @@ class CompetitionCache:
 
     async def _load_across_processes(self, redis: Redis, full_key: str, load: Load) -> Answer:
         try:
-            leader = await redis.set(f"{full_key}:lock", "1", nx=True, px=LOCK_MS)
+            async with asyncio.timeout(CALL_TIMEOUT):
+                leader = await redis.set(f"{full_key}:lock", "1", nx=True, px=LOCK_MS)
             if not leader:
                 waited = await self._wait_for_value(redis, full_key)
                 if waited is not None:
@@ -170,13 +177,15 @@ class CompetitionCache:
         finally:
             if leader:  # a follower that gave up waiting leaves the leader's lock alone
                 with contextlib.suppress(*REDIS_ERRORS):
-                    await redis.delete(f"{full_key}:lock")
+                    async with asyncio.timeout(CALL_TIMEOUT):
+                        await redis.delete(f"{full_key}:lock")
 
     async def _wait_for_value(self, redis: Redis, full_key: str) -> bytes | None:
         deadline = time.monotonic() + WAIT_FOR_OTHERS
         while time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-            cached = await redis.get(full_key)
+            async with asyncio.timeout(CALL_TIMEOUT):
+                cached = await redis.get(full_key)
             if isinstance(cached, bytes):  # decode_responses is off: bytes, or None
                 return cached
         return None
@@ -189,7 +198,8 @@ class CompetitionCache:
             ttl = min(ttl, (changes_at - utcnow()).total_seconds())
         try:
             if ttl >= 0.001:
-                await redis.set(full_key, value, px=int(ttl * 1000))
+                async with asyncio.timeout(CALL_TIMEOUT):
+                    await redis.set(full_key, value, px=int(ttl * 1000))
         except REDIS_ERRORS as error:
             self._outage.failed(error)
 
