@@ -262,8 +262,9 @@ def _locking_competition(query: _S, *, lock: bool) -> _S:
     return query.with_for_update(read=True, key_share=True, of=Competition)
 
 
-# The hot statements of the writes are built once, their values bound when they run:
-# building a statement and its cache key costs 50-150 us of CPU, as much as sending it.
+# The hot statements, of the reads and of the writes, are built once, their values bound
+# when they run: building a statement and its cache key costs 50-150 us of CPU, as much
+# as sending it.
 _COMPETITION = sa.select(Competition).where(Competition.id == sa.bindparam("competition_id"))
 _COMPETITION_FOR_UPDATE = _locking_competition(_COMPETITION, lock=True)
 _COMPETITION_KEY_SHARED = _locking_competition(_COMPETITION, lock=False)

@@ -342,8 +342,13 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is None and "transfer-encoding" not in headers:
+            # No body at all (RFC 9112, 6.3): most GETs. Nothing to count or replay.
+            await self.app(scope, receive, send)
+            return
         limit = self.max_bytes(scope["method"], scope["path"])
-        declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 await _error(BadRequest("invalid Content-Length"))(scope, receive, send)
