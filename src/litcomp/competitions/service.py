@@ -514,12 +514,24 @@ _LIKED_BY_READER = sa.exists().where(
 )
 
 
+# What ``veil_of`` reads of a competition: not its texts (a prompt, rules), which an
+# entry's page would otherwise read every time for nothing.
+_VEIL_ONLY = load_only(
+    Competition.anonymous,
+    Competition.judging,
+    Competition.start_date,
+    Competition.end_date,
+    Competition.voting_end_date,
+)
+
+
 def _entry_to_read(
     liked: sa.ColumnElement[bool], read: sa.ColumnElement[bool]
 ) -> sa.Select[Submission, Competition, bool, bool]:
     return (
         sa.select(Submission, Competition, liked, read)
         .join(Competition, Competition.id == Submission.competition_id)
+        .options(_VEIL_ONLY)
         .where(
             Submission.id == sa.bindparam("submission_id"),
             Submission.competition_id == sa.bindparam("competition_id"),
