@@ -270,23 +270,23 @@ async def list_submissions(
         offset=offset,
     )
     await session.close()  # give the connection back before calling another service
-    shown = [s.author_id for s, _ in page.entries if not page.veil.hides_author(s.author_id)]
+    shown = [e.author_id for e in page.entries if not page.veil.hides_author(e.author_id)]
     names = await users.usernames(shown)
     items = [
         SubmissionSummary(
-            submission_id=s.id,
-            competition_id=s.competition_id,
-            title=s.title,
-            excerpt=excerpt,
-            word_count=s.word_count,
-            author=_author(s.author_id, names, page.veil),
-            is_mine=me is not None and me.user_id == s.author_id,
-            likes=None if page.veil.hides_likes else s.like_count,
-            read_by_me=s.id in page.read,
-            created_at=s.created_at,
-            edited_at=s.edited_at,
+            submission_id=e.id,
+            competition_id=e.competition_id,
+            title=e.title,
+            excerpt=e.excerpt,
+            word_count=e.word_count,
+            author=_author(e.author_id, names, page.veil),
+            is_mine=me is not None and me.user_id == e.author_id,
+            likes=None if page.veil.hides_likes else e.like_count,
+            read_by_me=e.id in page.read,
+            created_at=e.created_at,
+            edited_at=e.edited_at,
         )
-        for s, excerpt in page.entries
+        for e in page.entries
     ]
     return SubmissionPage(items=items, total=page.total, limit=limit, offset=offset)
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, defer, load_only
+from sqlalchemy.orm import aliased, load_only
 
 from litcomp.competitions.markdown import rendered
 from litcomp.competitions.models import (
@@ -940,8 +940,38 @@ async def list_comments(*, session: AsyncSession, submission_id: uuid.UUID) -> l
 
 
 @dataclass(frozen=True)
+class ListedEntry:
+    """What a list of entries shows of one. Read as columns, not as a whole entry: its
+    content (up to 200,000 characters) stays in the database, only the excerpt is read,
+    and rows cost less to read than ORM objects (~5 us an entry)."""
+
+    id: uuid.UUID
+    competition_id: uuid.UUID
+    author_id: uuid.UUID
+    title: str
+    excerpt: str
+    word_count: int
+    like_count: int
+    created_at: datetime
+    edited_at: datetime | None
+
+
+_LISTED = (
+    Submission.id,
+    Submission.competition_id,
+    Submission.author_id,
+    Submission.title,
+    sa.func.substr(Submission.content, 1, EXCERPT_CHARS),
+    Submission.word_count,
+    Submission.like_count,
+    Submission.created_at,
+    Submission.edited_at,
+)
+
+
+@dataclass(frozen=True)
 class EntryPage:
-    entries: list[tuple[Submission, str]]  # with their excerpts
+    entries: list[ListedEntry]
     total: int
     veil: Veil  # what the reader may not see of them
     read: frozenset[uuid.UUID] = frozenset()  # those of them the reader has opened
@@ -956,11 +986,7 @@ async def list_submissions(
     limit: int,
     offset: int,
 ) -> EntryPage:
-    """One page of a competition's entries with their excerpts, and how many there are.
-
-    Entries are loaded without their content (up to 200,000 characters each): only
-    the excerpt is read from the database.
-    """
+    """One page of a competition's entries with their excerpts, and how many there are."""
     competition = await get_competition(session=session, competition_id=competition_id)
     veil = veil_of(competition, reader)
     if sort == "top" and veil.hides_likes:
@@ -974,11 +1000,9 @@ async def list_submissions(
     pages = _ENTRY_PAGES[sort, reader is not None]
     params = {"competition_id": competition_id, "reader_id": reader and reader.user_id}
     page, total = await pages.page(session, limit=limit, offset=offset, **params)
-    read = frozenset(entry.id for entry, _, was_read in page if was_read)
-    return EntryPage([(entry, text) for entry, text, _ in page], total, veil, read)
-
-
-_EXCERPT = sa.func.substr(Submission.content, 1, EXCERPT_CHARS)
+    entries = [ListedEntry(*row[:-1]) for row in page]
+    read = frozenset(entry.id for entry, row in zip(entries, page, strict=True) if row[-1])
+    return EntryPage(entries, total, veil, read)
 
 
 def _entry_pages(sort: SubmissionSort, signed_in: bool) -> CountedQuery:
@@ -990,8 +1014,7 @@ def _entry_pages(sort: SubmissionSort, signed_in: bool) -> CountedQuery:
         else (Submission.like_count.desc(), Submission.created_at, Submission.id)
     )
     query = (
-        sa.select(Submission, _EXCERPT, _READ_BY_READER if signed_in else sa.false())
-        .options(defer(Submission.content))
+        sa.select(*_LISTED, _READ_BY_READER if signed_in else sa.false())
         .where(
             Submission.competition_id == sa.bindparam("competition_id"),
             Submission.disqualified_at.is_(None),
@@ -1042,14 +1065,10 @@ async def _queue_page(
         likes_hidden=veil.hides_likes,
     )
     ids = order[offset : offset + limit]
-    loaded: dict[uuid.UUID, tuple[Submission, str]] = {}
+    loaded: dict[uuid.UUID, ListedEntry] = {}
     if ids:
-        rows = await session.execute(
-            sa.select(Submission, _EXCERPT)
-            .options(defer(Submission.content))
-            .where(Submission.id.in_(ids))
-        )
-        loaded = {row[0].id: (row[0], row[1]) for row in rows}
+        rows = await session.execute(sa.select(*_LISTED).where(Submission.id.in_(ids)))
+        loaded = {row.id: ListedEntry(*row) for row in rows}
     read = frozenset(entry.id for entry in candidates if entry.read and entry.id in loaded)
     # An entry withdrawn between the two statements is left out of the page.
     entries = [loaded[entry_id] for entry_id in ids if entry_id in loaded]
