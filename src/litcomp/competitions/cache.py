@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
@@ -39,6 +39,7 @@ from litcomp.kit.redis import REDIS_ERRORS, Outage
 from litcomp.kit.times import utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 LOCK_MS = 2000
@@ -55,6 +56,12 @@ local version = redis.call('GET', KEYS[1]) or '0'
 return {version, redis.call('GET', ARGV[1] .. ':v' .. version .. ':' .. ARGV[2])}
 """
 _LOOKUP_SHA = hashlib.sha1(_LOOKUP.encode()).hexdigest()
+
+
+async def _bounded(call: Awaitable[T]) -> T:
+    """``call``, given up on after ``CALL_TIMEOUT`` (TimeoutError, one of REDIS_ERRORS)."""
+    async with asyncio.timeout(CALL_TIMEOUT):
+        return await call
 
 
 @dataclass(frozen=True)
@@ -117,11 +124,10 @@ class CompetitionCache:
     async def _lookup(self, redis: Redis, key: str) -> list[Any]:
         # EVALSHA itself, not redis-py's Script wrapper: ~14 us less on every hit.
         keys_and_args = (self._version_key, self._prefix, key)
-        async with asyncio.timeout(CALL_TIMEOUT):
-            try:
-                return await redis.evalsha(_LOOKUP_SHA, 1, *keys_and_args)  # type: ignore[no-any-return]
-            except NoScriptError:  # a Redis restarted or flushed: EVAL loads it again
-                return await redis.eval(_LOOKUP, 1, *keys_and_args)  # type: ignore[no-any-return]
+        try:
+            return await _bounded(redis.evalsha(_LOOKUP_SHA, 1, *keys_and_args))
+        except NoScriptError:  # a Redis restarted or flushed: EVAL loads it again
+            return await _bounded(redis.eval(_LOOKUP, 1, *keys_and_args))
 
     async def invalidate(self) -> None:
         """Forget every cached answer (after a create or an edit).
@@ -132,8 +138,7 @@ class CompetitionCache:
         if self._redis is None:
             return
         try:
-            async with asyncio.timeout(CALL_TIMEOUT):
-                await self._redis.incr(self._version_key)
+            await _bounded(self._redis.incr(self._version_key))
         except REDIS_ERRORS as error:
             self._outage.failed(error)
 
@@ -161,8 +166,7 @@ class CompetitionCache:
 
     async def _load_across_processes(self, redis: Redis, full_key: str, load: Load) -> Answer:
         try:
-            async with asyncio.timeout(CALL_TIMEOUT):
-                leader = await redis.set(f"{full_key}:lock", "1", nx=True, px=LOCK_MS)
+            leader = await _bounded(redis.set(f"{full_key}:lock", "1", nx=True, px=LOCK_MS))
             if not leader:
                 waited = await self._wait_for_value(redis, full_key)
                 if waited is not None:
@@ -177,15 +181,13 @@ class CompetitionCache:
         finally:
             if leader:  # a follower that gave up waiting leaves the leader's lock alone
                 with contextlib.suppress(*REDIS_ERRORS):
-                    async with asyncio.timeout(CALL_TIMEOUT):
-                        await redis.delete(f"{full_key}:lock")
+                    await _bounded(redis.delete(f"{full_key}:lock"))
 
     async def _wait_for_value(self, redis: Redis, full_key: str) -> bytes | None:
         deadline = time.monotonic() + WAIT_FOR_OTHERS
         while time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-            async with asyncio.timeout(CALL_TIMEOUT):
-                cached = await redis.get(full_key)
+            cached = await _bounded(redis.get(full_key))
             if isinstance(cached, bytes):  # decode_responses is off: bytes, or None
                 return cached
         return None
@@ -198,8 +200,7 @@ class CompetitionCache:
             ttl = min(ttl, (changes_at - utcnow()).total_seconds())
         try:
             if ttl >= 0.001:
-                async with asyncio.timeout(CALL_TIMEOUT):
-                    await redis.set(full_key, value, px=int(ttl * 1000))
+                await _bounded(redis.set(full_key, value, px=int(ttl * 1000)))
         except REDIS_ERRORS as error:
             self._outage.failed(error)
 
