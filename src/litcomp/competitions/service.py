@@ -169,11 +169,11 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _tagged(dialect: str) -> sa.ColumnElement[bool]:
+def _tagged(postgres: bool) -> sa.ColumnElement[bool]:
     """Competitions whose tags (a JSON array, case-folded) hold the ``tag`` parameter,
-    in ``dialect``'s SQL."""
+    in PostgreSQL's SQL or SQLite's."""
     tag = sa.bindparam("tag", type_=sa.String)
-    if dialect == "postgresql":
+    if postgres:
         return sa.cast(Competition.tags, JSONB).contains(sa.func.jsonb_build_array(tag))
     each = sa.func.json_each(Competition.tags).table_valued("value")
     return sa.exists(sa.select(each.c.value).where(each.c.value == tag))
@@ -203,12 +203,12 @@ _LISTINGS: dict[StatusFilter, tuple[_Filter, _Order]] = {
 
 
 @functools.cache
-def _listing(status: StatusFilter, tagged_in: str | None) -> CountedQuery:
-    """The pages of competitions in ``status`` (``now`` a parameter), built once; with
-    ``tagged_in`` a dialect's name, only those with the ``tag`` parameter."""
+def _listing(status: StatusFilter, *, tagged: bool, postgres: bool) -> CountedQuery:
+    """The pages of competitions in ``status`` (``now`` a parameter), built once; when
+    ``tagged``, only those with the ``tag`` parameter."""
     where, order = _LISTINGS[status]
-    if tagged_in is not None:
-        where = (*where, _tagged(tagged_in))
+    if tagged:
+        where = (*where, _tagged(postgres))
     return CountedQuery(sa.select(Competition).where(*where).order_by(*order))
 
 
@@ -222,8 +222,8 @@ async def list_competitions(
 ) -> tuple[list[Competition], int]:
     """A page of competitions (see ``_LISTINGS``), and how many there are in all. With
     ``tag``, only those tagged so."""
-    pages = _listing(status, None if tag is None else session.get_bind().dialect.name)
-    params = {"now": utcnow()} if tag is None else {"now": utcnow(), "tag": tag}
+    pages = _listing(status, tagged=tag is not None, postgres=_is_postgres(session))
+    params = {"now": utcnow(), "tag": tag}
     rows, total = await pages.page(session, limit=limit, offset=offset, **params)
     return [competition for (competition,) in rows], total
 
@@ -561,12 +561,13 @@ async def entry_to_read(
     """The entry with what its reader may see of it, in one statement (its competition,
     the reader's like and read joined in), unless it was disqualified: then only its
     author and admins read it."""
-    ids = {"submission_id": submission_id, "competition_id": competition_id}
-    if reader is None:
-        row = (await session.execute(_ENTRY_TO_READ_ANONYMOUSLY, ids)).one_or_none()
-    else:
-        ids["reader_id"] = reader.user_id
-        row = (await session.execute(_ENTRY_TO_READ, ids)).one_or_none()
+    query = _ENTRY_TO_READ_ANONYMOUSLY if reader is None else _ENTRY_TO_READ
+    params = {
+        "submission_id": submission_id,
+        "competition_id": competition_id,
+        "reader_id": reader and reader.user_id,
+    }
+    row = (await session.execute(query, params)).one_or_none()
     if row is None:
         raise NotFound("no such submission in this competition")
     submission, competition, is_liked, was_read = row
