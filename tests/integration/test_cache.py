@@ -144,13 +144,19 @@ async def test_a_redis_that_never_answers_is_given_up_on_in_time(
 
     silent = await asyncio.start_server(swallow, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
-    async with silent, Redis.from_url(f"redis://127.0.0.1:{port}/0") as client:
-        cache = CompetitionCache(client, prefix="litcomp-test-silent")
+    async with silent:
+        cache = CompetitionCache.connect(
+            f"redis://127.0.0.1:{port}/0", prefix="litcomp-test-silent"
+        )
+        # redis-py gives a client a 5 s socket timeout unless told otherwise.
+        assert cache._redis is not None
+        assert cache._redis.connection_pool.connection_kwargs["socket_timeout"] is None
         source = Source("from the database")
         started = asyncio.get_running_loop().time()
         assert await read(cache, "list", source) == "from the database"
         await cache.invalidate()
         assert asyncio.get_running_loop().time() - started < 1.0
+        await cache.close()
         for writer in connections:
             writer.close()
             await writer.wait_closed()

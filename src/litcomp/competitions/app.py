@@ -56,13 +56,12 @@ def create_app(settings: CompetitionsSettings, http_port: int) -> FastAPI:
                 if settings.redis_url
                 else None
             )
-            # The cache's own client answers bytes, which it sends on as they are, and
-            # has no socket timeout: the cache bounds its calls itself (cache.py).
-            cache_redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-            app.state.cache = CompetitionCache(cache_redis, prefix=settings.redis_prefix)
-            for client in (redis, cache_redis):
-                if client is not None:
-                    stack.push_async_callback(client.aclose)
+            if redis is not None:
+                stack.push_async_callback(redis.aclose)
+            app.state.cache = CompetitionCache.connect(
+                settings.redis_url, prefix=settings.redis_prefix
+            )
+            stack.push_async_callback(app.state.cache.close)
             app.state.hub = Hub(app.state.read_sessionmaker)
             app.state.wakeups = Wakeups(
                 app.state.hub,
