@@ -426,7 +426,7 @@ async def delete_draft(competition_id: uuid.UUID, me: CurrentUser, session: Sess
 
 
 def _threads(
-    nested: list[Thread],
+    nested: list[Thread[service.ShownComment]],
     names: dict[uuid.UUID, str],
     entry_author: uuid.UUID,
     veil: Veil,

@@ -929,15 +929,43 @@ async def _get(session: AsyncSession, model: type[M], row_id: uuid.UUID) -> M:
     return found
 
 
+@dataclass(frozen=True)
+class ShownComment:
+    """A comment as an entry's page shows it: read as columns, not as an ORM object
+    (20 comments ~685 -> ~516 us of CPU)."""
+
+    id: uuid.UUID
+    author_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    content: str
+    content_html: str
+    created_at: datetime
+    edited_at: datetime | None
+    removed_by: str | None
+    removed_reason: str | None
+
+
 _COMMENTS = (
-    sa.select(Comment)
+    sa.select(
+        Comment.id,
+        Comment.author_id,
+        Comment.parent_id,
+        Comment.content,
+        Comment.content_html,
+        Comment.created_at,
+        Comment.edited_at,
+        Comment.removed_by,
+        Comment.removed_reason,
+    )
     .where(Comment.submission_id == sa.bindparam("submission_id"))
     .order_by(Comment.created_at, Comment.id)
 )
 
 
-async def list_comments(*, session: AsyncSession, submission_id: uuid.UUID) -> list[Comment]:
-    return list(await session.scalars(_COMMENTS, {"submission_id": submission_id}))
+async def list_comments(*, session: AsyncSession, submission_id: uuid.UUID) -> list[ShownComment]:
+    """An entry's comments, oldest first."""
+    rows = await session.execute(_COMMENTS, {"submission_id": submission_id})
+    return [ShownComment(*row) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -9,24 +9,36 @@ parent is not among the comments is a thread of its own.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-from litcomp.competitions.models import Comment
+from typing import Generic, Protocol, TypeVar
 
 MAX_THREAD_DEPTH = 8
 
 
+class Reply(Protocol):
+    """All threading needs to know of a comment."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def parent_id(self) -> uuid.UUID | None: ...
+
+
+C = TypeVar("C", bound=Reply)
+
+
 @dataclass
-class Thread:
-    comment: Comment
-    replies: "list[Thread]" = field(default_factory=list)
+class Thread(Generic[C]):
+    comment: C
+    replies: "list[Thread[C]]" = field(default_factory=list)
 
 
-def threads(comments: Sequence[Comment]) -> list[Thread]:
+def threads(comments: Sequence[C]) -> list[Thread[C]]:
     """Nest replies under their parents; ``comments`` come oldest first, and so do
     the threads and each one's replies."""
     depth: dict[uuid.UUID, int] = {}
-    home: dict[uuid.UUID, Thread] = {}  # the thread a comment's replies go under
-    roots: list[Thread] = []
+    home: dict[uuid.UUID, Thread[C]] = {}  # the thread a comment's replies go under
+    roots: list[Thread[C]] = []
     for comment in comments:
         node = Thread(comment)
         parent = home.get(comment.parent_id) if comment.parent_id else None
