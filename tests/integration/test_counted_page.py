@@ -1,5 +1,6 @@
 """kit.db.CountedQuery on PostgreSQL and SQLite: a page and the whole result's count in
-one statement, and the count still right on a page past the end (no row carries it)."""
+one statement, and the count still right on a page past the end (no row carries it);
+kit.db.rows, which runs a statement of columns on the session's connection."""
 
 import uuid
 from datetime import timedelta
@@ -7,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from litcomp.competitions.models import Competition
-from litcomp.kit.db import CountedQuery
+from litcomp.kit.db import CountedQuery, rows
 from litcomp.kit.times import utcnow
 from tests.integration.conftest import Sessions
 
@@ -57,3 +58,35 @@ async def test_nothing_to_page_counts_none(sessions: Sessions) -> None:
         for offset in (0, 10):
             none = await pages.page(session, limit=10, offset=offset, title=str(uuid.uuid4()))
             assert none == ([], 0)
+
+
+async def test_a_page_of_objects_holds_objects(sessions: Sessions) -> None:
+    prefix = await _five(sessions)
+    query = sa.select(Competition).where(Competition.title.startswith(prefix))
+    async with sessions() as session:
+        page, total = await CountedQuery(query.order_by(Competition.title)).page(
+            session, limit=2, offset=3
+        )
+    assert [competition.title for (competition,) in page] == [f"{prefix} 3", f"{prefix} 4"]
+    assert total == 5
+
+
+async def test_rows_see_what_the_session_has_pending(sessions: Sessions) -> None:
+    prefix = await _five(sessions)
+    titles = sa.select(Competition.title).where(Competition.title.startswith(sa.bindparam("p")))
+    async with sessions() as session:
+        first = (
+            await session.scalars(sa.select(Competition).where(Competition.title == f"{prefix} 0"))
+        ).one()
+        first.title = f"{prefix} 9"  # dirty
+        session.add(
+            Competition(
+                title=f"{prefix} 5",
+                admin_id=uuid.uuid4(),
+                start_date=utcnow(),
+                end_date=utcnow() + timedelta(days=1),
+            )
+        )  # new
+        found = sorted(title for (title,) in await rows(session, titles, {"p": prefix}))
+        await session.rollback()
+    assert found == [f"{prefix} {n}" for n in (1, 2, 3, 4, 5, 9)]

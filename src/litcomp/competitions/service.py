@@ -64,7 +64,7 @@ from litcomp.competitions.rules import (
 )
 from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import CountedQuery, UTCDateTime, insert_ignore, upsert
+from litcomp.kit.db import CountedQuery, UTCDateTime, insert_ignore, rows, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
@@ -224,8 +224,8 @@ async def list_competitions(
     ``tag``, only those tagged so."""
     pages = _listing(status, tagged=tag is not None, postgres=_is_postgres(session))
     params = {"now": utcnow(), "tag": tag}
-    rows, total = await pages.page(session, limit=limit, offset=offset, **params)
-    return [competition for (competition,) in rows], total
+    page, total = await pages.page(session, limit=limit, offset=offset, **params)
+    return [competition for (competition,) in page], total
 
 
 async def get_competitions(
@@ -964,8 +964,8 @@ _COMMENTS = (
 
 async def list_comments(*, session: AsyncSession, submission_id: uuid.UUID) -> list[ShownComment]:
     """An entry's comments, oldest first."""
-    rows = await session.execute(_COMMENTS, {"submission_id": submission_id})
-    return [ShownComment(*row) for row in rows]
+    found = await rows(session, _COMMENTS, {"submission_id": submission_id})
+    return [ShownComment(*row) for row in found]
 
 
 @dataclass(frozen=True)
@@ -1096,8 +1096,8 @@ async def _queue_page(
     ids = order[offset : offset + limit]
     loaded: dict[uuid.UUID, ListedEntry] = {}
     if ids:
-        rows = await session.execute(sa.select(*_LISTED).where(Submission.id.in_(ids)))
-        loaded = {row.id: ListedEntry(*row) for row in rows}
+        listed = sa.select(*_LISTED).where(Submission.id.in_(ids))
+        loaded = {row.id: ListedEntry(*row) for row in await rows(session, listed, {})}
     read = frozenset(entry.id for entry in candidates if entry.read and entry.id in loaded)
     # An entry withdrawn between the two statements is left out of the page.
     entries = [loaded[entry_id] for entry_id in ids if entry_id in loaded]
@@ -1175,8 +1175,8 @@ async def results(
         .where(here)
         .order_by(Placement.place, Submission.created_at, Submission.id)
     )
-    rows, total = await CountedQuery(query).page(session, limit=limit, offset=offset)
-    return [Placing(row[0], row[1] > 1, *row[2:]) for row in rows], total
+    page, total = await CountedQuery(query).page(session, limit=limit, offset=offset)
+    return [Placing(row[0], row[1] > 1, *row[2:]) for row in page], total
 
 
 @dataclass(frozen=True)

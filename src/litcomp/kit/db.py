@@ -8,6 +8,7 @@ above this module stays portable between the two.
 import hashlib
 import socket
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,24 @@ async def id_page(
     return ids[:size], ids[size - 1] if len(ids) > size else None
 
 
+async def rows(
+    session: AsyncSession, statement: sa.Executable, params: Mapping[str, Any]
+) -> Sequence[sa.Row[*tuple[Any, ...]]]:
+    """The rows of a statement that selects columns, not ORM objects, run on the
+    session's connection: the ORM's own way to execute (its compile state, its result
+    processing) costs ~100 us a statement that loads no object. What the session has
+    pending is flushed first, as the ORM would."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection = await session.connection()
+    return (await connection.execute(statement, params)).all()
+
+
+def _selects_objects(query: sa.Select[*tuple[Any, ...]]) -> bool:
+    # An entity's description has its mapped class as its type, a column's a TypeEngine.
+    return any(isinstance(column["type"], type) for column in query.column_descriptions)
+
+
 class CountedQuery:
     """A query's pages, each with how many rows the whole result has, in one statement:
     the count is a window over the whole result, taken before LIMIT and OFFSET. Only a
@@ -206,15 +225,19 @@ class CountedQuery:
             .offset(sa.bindparam("page_offset"))
         )
         self._count = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+        self._objects = _selects_objects(query)
 
     async def page(
         self, session: AsyncSession, *, limit: int, offset: int, **params: Any
     ) -> tuple[list[tuple[Any, ...]], int]:
         """The rows (each without the count) and the count, ``params`` bound."""
         paged = {**params, "page_limit": limit, "page_offset": offset}
-        rows = (await session.execute(self._page, paged)).all()
-        if rows:
-            return [tuple(row[:-1]) for row in rows], rows[0][-1]
+        if self._objects:
+            found = (await session.execute(self._page, paged)).all()
+        else:
+            found = await rows(session, self._page, paged)
+        if found:
+            return [tuple(row[:-1]) for row in found], found[0][-1]
         if offset == 0:
             return [], 0
         return [], await session.scalar(self._count, params) or 0
