@@ -25,11 +25,13 @@ COMPILED := build/compiled
 SOURCES := setup.py pyproject.toml $(shell find src/litcomp -name '*.py')
 compile: $(COMPILED)/.built
 $(COMPILED)/.built: $(STAMP) $(SOURCES) scripts/build_wheel.sh
+	@# Stamped with the time the build starts: a source edited while it runs is newer.
+	@mkdir -p $(COMPILED) && touch $@.started
 	@if ! command -v cc >/dev/null; then \
 	  echo "no C compiler: the gateway runs interpreted (apt-get install gcc python3-dev)"; \
 	  rm -rf $(COMPILED); mkdir -p $(COMPILED)/site; exit 0; fi; \
 	set -x; PYTHON=$(BIN)/python scripts/build_wheel.sh . $(COMPILED)
-	touch $@
+	mv $@.started $@
 COMPILED_ENV := PYTHONPATH=$(CURDIR)/$(COMPILED)/site
 
 ## Start the whole platform with embedded defaults (Ctrl-C stops it); DEMO=1 fills an empty one

@@ -47,7 +47,10 @@ def serve_asgi(
     tracing.install(name, app)  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
     tune_garbage_collector()
     # WebSockets have a server of their own where a service needs them (competitions).
-    config = uvicorn.Config(app, log_config=None, timeout_graceful_shutdown=10, ws="none")
+    # No access log: RequestContext logs each request once, with its id (kit.logging).
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, timeout_graceful_shutdown=10, ws="none"
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
