@@ -3,7 +3,7 @@
 import json
 import logging
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -74,8 +74,12 @@ log = logging.getLogger(__name__)
 WRITE_FAILURES: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, *OUTAGE_ERRORS)
 
 
-def _summary(competition: Competition) -> CompetitionSummary:
-    return CompetitionSummary(
+def _summary(competition: service.ListedCompetition) -> CompetitionSummary:
+    return CompetitionSummary(**_summary_fields(competition))
+
+
+def _summary_fields(competition: Competition | service.ListedCompetition) -> dict[str, Any]:
+    return dict(
         competition_id=competition.id,
         title=competition.title,
         description=competition.description,
@@ -93,7 +97,7 @@ def _summary(competition: Competition) -> CompetitionSummary:
 
 def _details(competition: Competition) -> CompetitionDetails:
     return CompetitionDetails(
-        **_summary(competition).model_dump(),
+        **_summary_fields(competition),
         admin_id=competition.admin_id,
         max_entries_per_user=competition.max_entries_per_user,
         prompt=competition.prompt,

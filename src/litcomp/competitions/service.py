@@ -90,7 +90,44 @@ async def next_change(*, session: AsyncSession) -> datetime | None:
     return min((moment for moment in soonest.one() if moment is not None), default=None)
 
 
-def status_of(competition: Competition, now: datetime | None = None) -> Status:
+@dataclass(frozen=True)
+class ListedCompetition:
+    """What the competitions list shows of one: read as columns, not as an ORM object
+    (a page of 20 ~1,650 -> ~1,200 us of CPU in a serial loop), without its prompt and rules."""
+
+    id: uuid.UUID
+    title: str
+    description: str
+    start_date: datetime
+    end_date: datetime
+    voting_end_date: datetime | None
+    tags: list[str]
+    word_min: int | None
+    word_max: int | None
+    anonymous: bool
+    judging: str
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.start_date, self.end_date, self.voting_end_date)
+
+
+_LISTED_COMPETITION = (
+    Competition.id,
+    Competition.title,
+    Competition.description,
+    Competition.start_date,
+    Competition.end_date,
+    Competition.voting_end_date,
+    Competition.tags,
+    Competition.word_min,
+    Competition.word_max,
+    Competition.anonymous,
+    Competition.judging,
+)
+
+
+def status_of(competition: Competition | ListedCompetition, now: datetime | None = None) -> Status:
     return competition.schedule.status(now or utcnow())
 
 
@@ -209,7 +246,7 @@ def _listing(status: StatusFilter, *, tagged: bool, postgres: bool) -> CountedQu
     where, order = _LISTINGS[status]
     if tagged:
         where = (*where, _tagged(postgres))
-    return CountedQuery(sa.select(Competition).where(*where).order_by(*order))
+    return CountedQuery(sa.select(*_LISTED_COMPETITION).where(*where).order_by(*order))
 
 
 async def list_competitions(
@@ -219,13 +256,13 @@ async def list_competitions(
     limit: int,
     offset: int = 0,
     tag: str | None = None,
-) -> tuple[list[Competition], int]:
+) -> tuple[list[ListedCompetition], int]:
     """A page of competitions (see ``_LISTINGS``), and how many there are in all. With
     ``tag``, only those tagged so."""
     pages = _listing(status, tagged=tag is not None, postgres=_is_postgres(session))
     params = {"now": utcnow(), "tag": tag}
     page, total = await pages.page(session, limit=limit, offset=offset, **params)
-    return [competition for (competition,) in page], total
+    return [ListedCompetition(*row) for row in page], total
 
 
 async def get_competitions(
