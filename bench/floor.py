@@ -9,9 +9,12 @@ against its framework's floor, side by side in one run, and what each write cost
   one without it, a page of entries, an entry with its comments (anonymous and signed
   in: a signed-in read is also noted for the reading queue).
 - Writes (a submit of ~1,000 words, a comment, a like and its removal in turn), ``-c8``:
-  the replica's CPU per request and the database statements per request, counted by
+  the replicas' CPU per request and the database statements per request, counted by
   PostgreSQL (pg_stat_statements, BEGIN and COMMIT included: each is a round trip),
-  the notification rows and the fan-out they cause included.
+  the notification rows and the fan-out they cause included: the fan-out jobs a run
+  leaves are waited for, and done by either replica's worker, so both replicas' CPU
+  counts until they are (before, a submit's unfinished jobs were counted in the comments
+  measured after it).
 - With ``--profile``, py-spy samples the replica through a second run of each route,
   and bench/where.py sorts the samples into the layers they were spent in.
 """
@@ -22,7 +25,8 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +50,7 @@ COMMENTS = 20  # on the entry read
 CACHED_TARGET = 2.0
 UNCACHED_TARGET = 3.0
 WRITE_TARGET_US = 1500
+FANOUT_DEADLINE = 60.0  # seconds a write route's fan-out jobs are waited for
 
 
 @dataclass
@@ -217,6 +222,20 @@ class Counters:
             await connection.close()
         return {" ".join(row["query"].split()): int(row["calls"]) for row in rows}
 
+    def drain(self) -> None:
+        """Wait (``FANOUT_DEADLINE`` at most) until the fan-out jobs left by writes are
+        done: they are the writes' consequences, their CPU and statements the writes'."""
+        deadline = time.monotonic() + FANOUT_DEADLINE
+        while asyncio.run(self._jobs_left()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    async def _jobs_left(self) -> int:
+        connection = await asyncpg.connect(self.cluster.url(self.database))
+        try:
+            return int(await connection.fetchval("SELECT count(*) FROM fanout_jobs"))
+        finally:
+            await connection.close()
+
     def redis_commands(self) -> dict[str, int]:
         """Calls of each Redis command (CONFIG and INFO, the benchmark's own, left out)."""
         stats = self.redis.info("commandstats")
@@ -227,11 +246,11 @@ class Counters:
         }
 
 
-def cpu_per_request(pid: int, wrk: Callable[[], WrkRun]) -> tuple[WrkRun, float]:
-    """A wrk run and the CPU microseconds ``pid`` spent per request in it."""
-    before = cpu_seconds(pid)
+def cpu_per_request(pids: Sequence[int], wrk: Callable[[], WrkRun]) -> tuple[WrkRun, float]:
+    """A wrk run and the CPU microseconds ``pids`` spent between them per request in it."""
+    before = sum(cpu_seconds(pid) for pid in pids)
     run = wrk()
-    return run, (cpu_seconds(pid) - before) * 1e6 / max(run.requests, 1)
+    return run, (sum(cpu_seconds(pid) for pid in pids) - before) * 1e6 / max(run.requests, 1)
 
 
 def profile(route: Route, args: argparse.Namespace, workdir: Path) -> dict[str, float]:
@@ -249,19 +268,32 @@ def measure(
     route: Route,
     args: argparse.Namespace,
     counters: Counters,
-    floor_pid: int,
-    floor_url: str,
+    replicas: Sequence[Service],
+    floor: tuple[int, str],
     workdir: Path,
 ) -> dict[str, Any]:
     """One route's figures: the replica's CPU per request and what it asked the database
-    and Redis for; a read's floor and ratio; with ``--profile``, where its CPU went."""
+    and Redis for; a read's floor and ratio; with ``--profile``, where its CPU went.
+
+    A write's figures include the fan-out jobs it leaves, done by whichever replica's
+    worker takes them: the CPU is every replica's, until the jobs are done.
+    """
     connections = route.connections
     url = route.replica.url + route.path
     warm_up(url, args.warmup, connections, route.script)
+    write = route.kind == "write"
+    if write:
+        counters.drain()  # the warm-up's
     counters.reset()
-    run, cpu = cpu_per_request(
-        route.replica.pid, lambda: run_wrk(url, args.duration, connections, route.script)
-    )
+
+    def wrk() -> WrkRun:
+        run = run_wrk(url, args.duration, connections, route.script)
+        if write:
+            counters.drain()
+        return run
+
+    pids = [replica.pid for replica in replicas] if write else [route.replica.pid]
+    run, cpu = cpu_per_request(pids, wrk)
     requests = max(run.requests, 1)
     statements = {q: calls / requests for q, calls in counters.statements().items()}
     commands = {c: calls / requests for c, calls in counters.redis_commands().items()}
@@ -275,10 +307,11 @@ def measure(
         redis_commands=sum(commands.values()),
         redis_calls=commands,
     )
-    if route.kind != "write":
+    if not write:
+        floor_pid, floor_url = floor
         warm_up(floor_url + route.path, args.warmup, connections)
         _, floor_cpu = cpu_per_request(
-            floor_pid, lambda: run_wrk(floor_url + route.path, args.duration, connections)
+            [floor_pid], lambda: run_wrk(floor_url + route.path, args.duration, connections)
         )
         row["floor_cpu_us"] = floor_cpu
         row["ratio"] = cpu / max(floor_cpu, 1e-9)
@@ -306,10 +339,10 @@ def part(
         }
         counters = Counters(cluster, "bench_floor_competitions", Redis.from_url(redis.url))
         figures: dict[str, Any] = {"routes": []}
-        with floor_app(workdir, bodies) as (floor_pid, floor_url):
+        with floor_app(workdir, bodies) as floor:
             for route in measured:
                 figures["routes"].append(
-                    measure(route, args, counters, floor_pid, floor_url, workdir)
+                    measure(route, args, counters, [cached, uncached], floor, workdir)
                 )
     return report(args, figures), figures
 
@@ -318,7 +351,8 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> str:
     lines = [
         "== floor: a competitions replica's CPU per request against a minimal FastAPI app "
         "answering the same bytes on the same uvicorn (PostgreSQL; reads wrk -t1 "
-        f"-c{READ_CONNECTIONS}, writes -c{WRITE_CONNECTIONS}, -d{args.duration:g}s each)",
+        f"-c{READ_CONNECTIONS}, writes -c{WRITE_CONNECTIONS}, -d{args.duration:g}s each; "
+        "a write's CPU is both replicas' until the fan-out jobs it left are done)",
         f"{'route':<36} {'kind':<9} {'req/s':>6} {'CPU us':>7} {'floor us':>8} {'ratio':>6} "
         f"{'target':>7} {'SQL/req':>7} {'Redis/req':>9} {'errors':>6}",
     ]
