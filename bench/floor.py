@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -275,8 +276,11 @@ def measure(
     """One route's figures: the replica's CPU per request and what it asked the database
     and Redis for; a read's floor and ratio; with ``--profile``, where its CPU went.
 
-    A write's figures include the fan-out jobs it leaves, done by whichever replica's
-    worker takes them: the CPU is every replica's, until the jobs are done.
+    The replica and then the floor are measured ``--rounds`` times in turn: each figure
+    is the median over the rounds, a read's ratio the median of each round's ratio.
+    Statements and Redis commands are counted over all rounds. A write's figures include
+    the fan-out jobs it leaves, done by whichever replica's worker takes them: the CPU is
+    every replica's, until the jobs are done.
     """
     connections = route.connections
     url = route.replica.url + route.path
@@ -284,6 +288,9 @@ def measure(
     write = route.kind == "write"
     if write:
         counters.drain()  # the warm-up's
+    else:
+        floor_pid, floor_url = floor
+        warm_up(floor_url + route.path, args.warmup, connections)
     counters.reset()
 
     def wrk() -> WrkRun:
@@ -293,28 +300,37 @@ def measure(
         return run
 
     pids = [replica.pid for replica in replicas] if write else [route.replica.pid]
-    run, cpu = cpu_per_request(pids, wrk)
-    requests = max(run.requests, 1)
+    runs, cpus, floor_cpus = [], [], []
+    for _ in range(args.rounds):
+        run, cpu = cpu_per_request(pids, wrk)
+        runs.append(run)
+        cpus.append(cpu)
+        if not write:
+            _, floor_cpu = cpu_per_request(
+                [floor_pid], lambda: run_wrk(floor_url + route.path, args.duration, connections)
+            )
+            floor_cpus.append(floor_cpu)
+    requests = max(sum(run.requests for run in runs), 1)
     statements = {q: calls / requests for q, calls in counters.statements().items()}
     commands = {c: calls / requests for c, calls in counters.redis_commands().items()}
+    cpu = statistics.median(cpus)
     row = point(
-        run,
+        # The round whose CPU is the median's (the lower middle one of an even number).
+        runs[cpus.index(statistics.median_low(cpus))],
         route=route.name,
         kind=route.kind,
         replica_cpu_us=cpu,
+        replica_cpu_us_rounds=cpus,
         statements=sum(statements.values()),
         statement_calls=statements,
         redis_commands=sum(commands.values()),
         redis_calls=commands,
     )
+    row["errors"] = sum(run.errors for run in runs)
     if not write:
-        floor_pid, floor_url = floor
-        warm_up(floor_url + route.path, args.warmup, connections)
-        _, floor_cpu = cpu_per_request(
-            [floor_pid], lambda: run_wrk(floor_url + route.path, args.duration, connections)
-        )
-        row["floor_cpu_us"] = floor_cpu
-        row["ratio"] = cpu / max(floor_cpu, 1e-9)
+        row["floor_cpu_us"] = statistics.median(floor_cpus)
+        ratios = [c / max(f, 1e-9) for c, f in zip(cpus, floor_cpus, strict=True)]
+        row["ratio"] = statistics.median(ratios)
     if args.profile:
         row["profile"] = profile(route, args, workdir)
     log("floor: %s %s %.0f us", route.kind, route.name, cpu)
@@ -351,8 +367,9 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> str:
     lines = [
         "== floor: a competitions replica's CPU per request against a minimal FastAPI app "
         "answering the same bytes on the same uvicorn (PostgreSQL; reads wrk -t1 "
-        f"-c{READ_CONNECTIONS}, writes -c{WRITE_CONNECTIONS}, -d{args.duration:g}s each; "
-        "a write's CPU is both replicas' until the fan-out jobs it left are done)",
+        f"-c{READ_CONNECTIONS}, writes -c{WRITE_CONNECTIONS}, -d{args.duration:g}s each, "
+        f"median of {args.rounds} round(s); a write's CPU is both replicas' until the "
+        "fan-out jobs it left are done)",
         f"{'route':<36} {'kind':<9} {'req/s':>6} {'CPU us':>7} {'floor us':>8} {'ratio':>6} "
         f"{'target':>7} {'SQL/req':>7} {'Redis/req':>9} {'errors':>6}",
     ]

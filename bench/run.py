@@ -18,8 +18,9 @@ a module of bench/ that is a library of this command:
   ceiling), ``--rounds`` rounds, medians.
 - ``floor`` (bench/floor.py): a competitions replica's CPU per request on its main reads
   and writes against a minimal FastAPI app answering the same bytes (the framework's
-  floor), the statements and Redis commands per request, and with ``--profile`` where
-  the CPU goes (py-spy, bench/where.py).
+  floor), ``--rounds`` rounds of each in turn, medians; the statements and Redis
+  commands per request, and with ``--profile`` where the CPU goes (py-spy,
+  bench/where.py).
 - ``balancing``, ``concurrency``, ``replicas``, ``cache``, ``entries``
   (bench/http_load.py): round robin against least load with one of three replicas
   ``--delay-ms`` late; requests/s and p50/p99 against 1 to 256 connections for the main
@@ -145,7 +146,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--warmup", type=warmup_seconds, default=1, help="seconds of wrk before each (0: none)"
     )
-    parser.add_argument("--rounds", type=int, help="proxies rounds (1)")
+    parser.add_argument("--rounds", type=int, help="proxies and floor rounds (1)")
     parser.add_argument("--levels", type=levels, help="connections (1,2,4,...,256)")
     parser.add_argument("--sockets", type=levels, help="fan-out sizes (1000,5000,10000)")
     parser.add_argument("--fanout-rounds", type=int, help="measured entries per size (5)")
