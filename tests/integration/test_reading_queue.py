@@ -71,7 +71,12 @@ class Contest:
             submission = await service.get_submission(
                 session=session, competition_id=self.id, submission_id=entry
             )
-            return await service.record_read(session=session, reader=who, submission=submission)
+            return await service.record_read(
+                session=session,
+                reader=who,
+                submission_id=submission.id,
+                author_id=submission.author_id,
+            )
 
     async def page(
         self,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import lifecycle, service
 from litcomp.competitions.cache import Answer, CompetitionCache, Loaded
-from litcomp.competitions.models import Competition, Submission
+from litcomp.competitions.models import Competition
 from litcomp.competitions.notifications.fanout import FanoutWorker
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.rules import Veil
@@ -323,15 +323,17 @@ async def get_submission(
 
 
 async def _note_read(
-    writer: async_sessionmaker[AsyncSession], reader: Principal, submission: Submission
+    writer: async_sessionmaker[AsyncSession], reader: Principal, entry: service.ShownEntry
 ) -> None:
     """Record the read in a session that may write (a GET's own only reads). The
     reader has the entry anyway: if the write fails, it is logged, not answered."""
     try:
         async with writer() as session:
-            await service.record_read(session=session, reader=reader, submission=submission)
+            await service.record_read(
+                session=session, reader=reader, submission_id=entry.id, author_id=entry.author_id
+            )
     except WRITE_FAILURES:
-        log.warning("could not record a read of %s", submission.id, exc_info=True)
+        log.warning("could not record a read of %s", entry.id, exc_info=True)
 
 
 @router.patch("/{competition_id}/submissions/{submission_id}", responses=error_responses(403, 409))

@@ -133,10 +133,14 @@ def status_of(competition: Competition | ListedCompetition, now: datetime | None
 
 def veil_of(competition: Competition, viewer: Principal | None) -> Veil:
     """What ``viewer`` (None: someone without a token) may not see of its entries now."""
+    return _veil(competition.anonymous, competition.judging, competition.schedule, viewer)
+
+
+def _veil(anonymous: bool, judging: str, schedule: Schedule, viewer: Principal | None) -> Veil:
     return Veil.over(
-        anonymous=competition.anonymous,
-        judging=Judging(competition.judging),
-        status=status_of(competition),
+        anonymous=anonymous,
+        judging=Judging(judging),
+        status=schedule.status(utcnow()),
         viewer_id=viewer.user_id if viewer else None,
         viewer_is_admin=viewer is not None and viewer.is_admin,
     )
@@ -551,24 +555,52 @@ _LIKED_BY_READER = sa.exists().where(
 )
 
 
-# What ``veil_of`` reads of a competition: not its texts (a prompt, rules), which an
-# entry's page would otherwise read every time for nothing.
-_VEIL_ONLY = load_only(
-    Competition.anonymous,
-    Competition.judging,
-    Competition.start_date,
-    Competition.end_date,
-    Competition.voting_end_date,
-)
+@dataclass(frozen=True)
+class ShownEntry:
+    """An entry as its page shows it: read as columns, not as an ORM object."""
+
+    id: uuid.UUID
+    competition_id: uuid.UUID
+    author_id: uuid.UUID
+    title: str
+    content: str
+    content_html: str
+    word_count: int
+    like_count: int
+    created_at: datetime
+    edited_at: datetime | None
+    disqualified_at: datetime | None
+    disqualified_reason: str | None
 
 
 def _entry_to_read(
     liked: sa.ColumnElement[bool], read: sa.ColumnElement[bool]
-) -> sa.Select[Submission, Competition, bool, bool]:
+) -> sa.Select[*tuple[Any, ...]]:
+    """The entry's columns (``ShownEntry``), what the veil needs of its competition (not
+    its texts, a prompt and rules), and whether the reader liked and read it."""
     return (
-        sa.select(Submission, Competition, liked, read)
+        sa.select(
+            Submission.id,
+            Submission.competition_id,
+            Submission.author_id,
+            Submission.title,
+            Submission.content,
+            Submission.content_html,
+            Submission.word_count,
+            Submission.like_count,
+            Submission.created_at,
+            Submission.edited_at,
+            Submission.disqualified_at,
+            Submission.disqualified_reason,
+            Competition.anonymous,
+            Competition.judging,
+            Competition.start_date,
+            Competition.end_date,
+            Competition.voting_end_date,
+            liked,
+            read,
+        )
         .join(Competition, Competition.id == Submission.competition_id)
-        .options(_VEIL_ONLY)
         .where(
             Submission.id == sa.bindparam("submission_id"),
             Submission.competition_id == sa.bindparam("competition_id"),
@@ -582,7 +614,7 @@ _ENTRY_TO_READ_ANONYMOUSLY = _entry_to_read(sa.literal(False), sa.literal(False)
 
 @dataclass(frozen=True)
 class EntryToRead:
-    submission: Submission
+    submission: ShownEntry
     veil: Veil  # what the reader may not see of it
     liked: bool  # by the reader
     read: bool  # the reader opened it before (see ``record_read``)
@@ -604,14 +636,16 @@ async def entry_to_read(
         "competition_id": competition_id,
         "reader_id": reader and reader.user_id,
     }
-    row = (await session.execute(query, params)).one_or_none()
-    if row is None:
+    found = await rows(session, query, params)
+    if not found:
         raise NotFound("no such submission in this competition")
-    submission, competition, is_liked, was_read = row
-    privileged = reader is not None and (reader.is_admin or reader.user_id == submission.author_id)
-    if submission.disqualified_at is not None and not privileged:
+    *columns, anonymous, judging, start, end, voting_end, is_liked, was_read = found[0]
+    entry = ShownEntry(*columns)
+    privileged = reader is not None and (reader.is_admin or reader.user_id == entry.author_id)
+    if entry.disqualified_at is not None and not privileged:
         raise NotFound("this entry was disqualified by a moderator", code="disqualified")
-    return EntryToRead(submission, veil_of(competition, reader), bool(is_liked), bool(was_read))
+    veil = _veil(anonymous, judging, Schedule(start, end, voting_end), reader)
+    return EntryToRead(entry, veil, bool(is_liked), bool(was_read))
 
 
 async def submission_to_react_to(
@@ -1150,15 +1184,17 @@ def _votes(competition: Competition) -> sa.SQLColumnExpression[int]:
     return on_ballots.scalar_subquery()
 
 
-async def record_read(*, session: AsyncSession, reader: Principal, submission: Submission) -> bool:
-    """Note that ``reader`` opened ``submission`` (their own is not noted); True if it
-    is the first time."""
-    if submission.author_id == reader.user_id:
+async def record_read(
+    *, session: AsyncSession, reader: Principal, submission_id: uuid.UUID, author_id: uuid.UUID
+) -> bool:
+    """Note that ``reader`` opened the entry (their own is not noted); True if it is
+    the first time."""
+    if author_id == reader.user_id:
         return False
     added = await insert_ignore(
         session,
         Read,
-        {"user_id": reader.user_id, "submission_id": submission.id, "read_at": utcnow()},
+        {"user_id": reader.user_id, "submission_id": submission_id, "read_at": utcnow()},
     )
     await session.commit()
     return added
