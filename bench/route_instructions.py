@@ -1,0 +1,187 @@
+"""CPU instructions a competitions replica spends on one uncached read, counted, not timed.
+
+Method
+------
+On a shared 2-core machine the ``floor`` part's CPU per request moves by 10-30% between
+runs of the same code; an instruction count does not. This script runs the competitions
+app in one process (its own lifespan, on a PostgreSQL database made for the run and
+dropped after, no Redis: every read is a miss), seeds it with 20 open competitions and
+an entry of ~1,000 words with 20 comments, and sends one route's GET to it back to back
+through httpx's ASGI transport: FastAPI, the middleware, the service code, SQLAlchemy and
+asyncpg are counted; uvicorn and the sockets to the client are not. The users service is
+not started: names are left out of the answers, as a replica answers while users is
+down, which is the same for both trees measured.
+
+Valgrind's callgrind counts a run of ``--requests`` requests and one of
+``--baseline`` requests; (Ir(requests) - Ir(baseline)) / (requests - baseline) removes
+start-up and imports. The background workers poll rarely (every 60 s and more), so
+their few polls fall in both runs alike.
+
+``--src DIR`` measures another tree's ``src`` too (a worktree of another revision) and
+prints the ratio: a change's effect, side by side.
+
+    sudo apt-get install -y valgrind
+    git worktree add /tmp/before HEAD~3
+    .venv/bin/python -m bench.route_instructions --route entry --src /tmp/before/src
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+ROUTES = ("list", "competition", "entries", "entry")
+QUIET = {
+    "LITCOMP_NOTIFICATIONS_POLL_SECONDS": "60",
+    "LITCOMP_FINALIZE_POLL_SECONDS": "300",
+    "LITCOMP_SUSPENSIONS_REFRESH_SECONDS": "50",
+    "LITCOMP_DISCOVERY_URL": "http://127.0.0.1:1",  # nothing there: no peers, no users
+}
+
+
+# --- the driver: run inside valgrind, with the measured tree's src on PYTHONPATH --------
+
+
+async def drive(route: str, requests: int, var_dir: str) -> None:
+    import asyncpg
+    import httpx
+
+    database = f"litcomp_instructions_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f"CREATE DATABASE {database}")
+    os.environ.update(
+        LITCOMP_VAR_DIR=var_dir,
+        LITCOMP_COMPETITIONS_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1/{database}",
+    )
+    try:
+        from litcomp.competitions.app import create_app
+        from litcomp.competitions.settings import get_settings
+        from litcomp.kit.logging import configure_logging
+
+        configure_logging("competitions", "INFO")  # a line per request, as a replica logs
+        app = create_app(get_settings(), 0)
+        async with app.router.lifespan_context(app):
+            path = await seed(app, route)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://replica") as http:
+                for _ in range(requests):
+                    (await http.get(path)).raise_for_status()
+    finally:
+        await admin.execute(f"DROP DATABASE {database} WITH (FORCE)")
+        await admin.close()
+
+
+async def seed(app: object, route: str) -> str:
+    """20 open competitions, the first with an entry of ~1,000 words and 20 comments on
+    it; the path of ``route``."""
+    from litcomp.competitions.models import Comment, Competition, Submission
+    from litcomp.kit.times import utcnow
+
+    now = utcnow()
+    async with app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        competitions = [
+            Competition(
+                title=f"Competition {n}",
+                description="A competition to write in. " * 10,
+                admin_id=uuid.uuid4(),
+                start_date=now - timedelta(days=1),
+                end_date=now + timedelta(days=3),
+                tags=["flash", "fiction"],
+            )
+            for n in range(20)
+        ]
+        session.add_all(competitions)
+        await session.flush()
+        text = "A word in a story. " * 200
+        entry = Submission(
+            competition_id=competitions[0].id,
+            author_id=uuid.uuid4(),
+            title="The entry",
+            content=text,
+            content_html=f"<p>{text}</p>",
+            word_count=1000,
+        )
+        session.add(entry)
+        await session.flush()
+        session.add_all(
+            Comment(
+                submission_id=entry.id,
+                author_id=uuid.uuid4(),
+                content=f"Comment {n}: the *ending* lands.",
+                content_html=f"<p>Comment {n}: the <em>ending</em> lands.</p>",
+            )
+            for n in range(20)
+        )
+        await session.commit()
+    one = f"/competitions/{competitions[0].id}"
+    return {
+        "list": "/competitions",
+        "competition": one,
+        "entries": f"{one}/submissions",
+        "entry": f"{one}/submissions/{entry.id}",
+    }[route]
+
+
+# --- the measurement -----------------------------------------------------------------
+
+
+def instructions(src: Path, route: str, requests: int, var_dir: Path) -> int:
+    """Instructions of one driver run of ``requests`` requests, counted by callgrind."""
+    env = {**os.environ, **QUIET, "PYTHONPATH": str(src)}
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        "bench.route_instructions",
+        "--drive",
+        route,
+        str(requests),
+        str(var_dir),
+    ]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"the driver failed:\n{done.stderr[-3000:]}")
+    return int(found[1])
+
+
+def per_request(src: Path, route: str, requests: int, baseline: int) -> float:
+    with tempfile.TemporaryDirectory(prefix="litcomp-instructions-") as var_dir:
+        more = instructions(src, route, requests, Path(var_dir))
+        fewer = instructions(src, route, baseline, Path(var_dir))
+    return (more - fewer) / (requests - baseline)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--drive":
+        route, requests, var_dir = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+        asyncio.run(drive(route, requests, var_dir))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--route", choices=ROUTES, default="entry")
+    parser.add_argument("--requests", type=int, default=120)
+    parser.add_argument("--baseline", type=int, default=20)
+    parser.add_argument("--src", type=Path, help="another tree's src, measured beside this one")
+    args = parser.parse_args()
+    if args.requests <= args.baseline:
+        parser.error("--requests must be more than --baseline")
+    here = per_request(ROOT / "src", args.route, args.requests, args.baseline)
+    print(f"GET {args.route}: {here:,.0f} instructions a request (this tree)")
+    if args.src is not None:
+        there = per_request(args.src, args.route, args.requests, args.baseline)
+        print(f"GET {args.route}: {there:,.0f} instructions a request ({args.src})")
+        print(f"this tree / that one: {here / there:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
