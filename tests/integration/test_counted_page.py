@@ -3,12 +3,13 @@ one statement, and the count still right on a page past the end (no row carries 
 kit.db.rows, which runs a statement of columns on the session's connection."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from litcomp.competitions.models import Competition
-from litcomp.kit.db import CountedQuery, rows
+from litcomp.kit.db import CountedQuery, columns, rows
 from litcomp.kit.times import utcnow
 from tests.integration.conftest import Sessions
 
@@ -90,3 +91,21 @@ async def test_rows_see_what_the_session_has_pending(sessions: Sessions) -> None
         found = sorted(title for (title,) in await rows(session, titles, {"p": prefix}))
         await session.rollback()
     assert found == [f"{prefix} {n}" for n in (1, 2, 3, 4, 5, 9)]
+
+
+@dataclass(frozen=True)
+class _Titled:
+    title: str
+    id: uuid.UUID
+    shouted: str
+
+
+async def test_columns_select_a_dataclass_s_fields_in_their_order(sessions: Sessions) -> None:
+    prefix = await _five(sessions)
+    selected = columns(Competition, _Titled, shouted=sa.func.upper(Competition.title))
+    query = sa.select(*selected).where(Competition.title == f"{prefix} 2")
+    async with sessions() as session:
+        (found,) = [_Titled(*row) for row in await rows(session, query, {})]
+    assert found.title == f"{prefix} 2"
+    assert isinstance(found.id, uuid.UUID)
+    assert found.shouted == f"{prefix} 2".upper()

@@ -64,7 +64,7 @@ from litcomp.competitions.rules import (
 )
 from litcomp.competitions.schemas import check_word_limits
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import CountedQuery, UTCDateTime, insert_ignore, rows, upsert
+from litcomp.kit.db import CountedQuery, UTCDateTime, columns, insert_ignore, rows, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
@@ -112,19 +112,7 @@ class ListedCompetition:
         return Schedule(self.start_date, self.end_date, self.voting_end_date)
 
 
-_LISTED_COMPETITION = (
-    Competition.id,
-    Competition.title,
-    Competition.description,
-    Competition.start_date,
-    Competition.end_date,
-    Competition.voting_end_date,
-    Competition.tags,
-    Competition.word_min,
-    Competition.word_max,
-    Competition.anonymous,
-    Competition.judging,
-)
+_LISTED_COMPETITION = columns(Competition, ListedCompetition)
 
 
 def status_of(competition: Competition | ListedCompetition, now: datetime | None = None) -> Status:
@@ -580,18 +568,7 @@ def _entry_to_read(
     its texts, a prompt and rules), and whether the reader liked and read it."""
     return (
         sa.select(
-            Submission.id,
-            Submission.competition_id,
-            Submission.author_id,
-            Submission.title,
-            Submission.content,
-            Submission.content_html,
-            Submission.word_count,
-            Submission.like_count,
-            Submission.created_at,
-            Submission.edited_at,
-            Submission.disqualified_at,
-            Submission.disqualified_reason,
+            *columns(Submission, ShownEntry),
             Competition.anonymous,
             Competition.judging,
             Competition.start_date,
@@ -1017,17 +994,7 @@ class ShownComment:
 
 
 _COMMENTS = (
-    sa.select(
-        Comment.id,
-        Comment.author_id,
-        Comment.parent_id,
-        Comment.content,
-        Comment.content_html,
-        Comment.created_at,
-        Comment.edited_at,
-        Comment.removed_by,
-        Comment.removed_reason,
-    )
+    sa.select(*columns(Comment, ShownComment))
     .where(Comment.submission_id == sa.bindparam("submission_id"))
     .order_by(Comment.created_at, Comment.id)
 )
@@ -1056,16 +1023,8 @@ class ListedEntry:
     edited_at: datetime | None
 
 
-_LISTED = (
-    Submission.id,
-    Submission.competition_id,
-    Submission.author_id,
-    Submission.title,
-    sa.func.substr(Submission.content, 1, EXCERPT_CHARS),
-    Submission.word_count,
-    Submission.like_count,
-    Submission.created_at,
-    Submission.edited_at,
+_LISTED = columns(
+    Submission, ListedEntry, excerpt=sa.func.substr(Submission.content, 1, EXCERPT_CHARS)
 )
 
 

@@ -5,6 +5,7 @@ Each service owns one database. PostgreSQL (asyncpg) is the real thing; SQLite
 above this module stays portable between the two.
 """
 
+import dataclasses
 import hashlib
 import socket
 import uuid
@@ -191,6 +192,18 @@ async def id_page(
         query = query.where(column > after)
     ids = list(await session.scalars(query.order_by(column).limit(size + 1)))
     return ids[:size], ids[size - 1] if len(ids) > size else None
+
+
+def columns(
+    model: type[DeclarativeBase], row: type[Any], **computed: sa.ColumnElement[Any]
+) -> tuple[sa.ColumnElement[Any], ...]:
+    """What to select for ``row``, a dataclass read from ``model``'s table: its column
+    of each of ``row``'s fields, in their order (``computed`` names those that are not
+    columns), so ``row(*selected)`` cannot take a value for the wrong field."""
+    return tuple(
+        computed[name] if name in computed else getattr(model, name)
+        for name in (field.name for field in dataclasses.fields(row))
+    )
 
 
 async def rows(
