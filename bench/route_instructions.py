@@ -36,6 +36,8 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from fastapi import FastAPI
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROUTES = ("list", "competition", "entries", "entry")
@@ -79,14 +81,14 @@ async def drive(route: str, requests: int, var_dir: str) -> None:
         await admin.close()
 
 
-async def seed(app: object, route: str) -> str:
+async def seed(app: FastAPI, route: str) -> str:
     """20 open competitions, the first with an entry of ~1,000 words and 20 comments on
     it; the path of ``route``."""
     from litcomp.competitions.models import Comment, Competition, Submission
     from litcomp.kit.times import utcnow
 
     now = utcnow()
-    async with app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+    async with app.state.sessionmaker() as session:
         competitions = [
             Competition(
                 title=f"Competition {n}",
