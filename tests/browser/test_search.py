@@ -6,7 +6,7 @@ import re
 import string
 
 import httpx
-from playwright.sync_api import Dialog, expect
+from playwright.sync_api import Dialog, Route, expect
 
 from tests.browser.conftest import People
 from tests.support import Account, create_competition, sign_up
@@ -82,6 +82,32 @@ def test_search_from_the_header_finds_stories_competitions_and_writers(
     expect(writers.locator("mark")).to_have_text(key)
     writers.get_by_role("link", name=writer.username).click()
     expect(page).to_have_url(re.compile(f"/writers/{writer.user_id}$"))
+
+
+def test_typing_a_search_while_the_page_loads_keeps_the_focus_in_the_box(
+    people: People,
+) -> None:
+    page = people.open("reader")
+    lists = re.compile(r"/competitions\?status=")
+    held: list[Route] = []
+    page.route(lists, lambda route: held.append(route))  # held until the typing is done
+    page.goto("/")
+    for _ in range(100):
+        if len(held) == 4:  # open, voting, upcoming and finished
+            break
+        page.wait_for_timeout(50)
+    box = page.get_by_role("searchbox", name="Search litcomp")
+    box.click()
+    page.keyboard.type("unheard")
+    for route in held:
+        route.continue_()
+    page.unroute(lists)
+
+    expect(page.get_by_role("heading", name="Happening now")).to_be_visible()
+    expect(box).to_be_focused()  # the loaded page did not take the focus to its heading
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Search: unheard")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
 
 
 def test_a_search_nothing_matches_says_so(people: People) -> None:

@@ -3,7 +3,8 @@
 // app's own pages are caught and pushed onto the history, so back and forward work
 // without reloading; the gateway answers the same page for the same address when it
 // is opened directly, shared or reloaded. After rendering, focus moves to the page's
-// heading, so keyboard and screen-reader users start at the new content.
+// heading, so keyboard and screen-reader users start at the new content, unless they
+// have moved it themselves while the page loaded (typing in the search box, say).
 
 import { describe } from "./api.js";
 import { h } from "./dom.js";
@@ -72,6 +73,7 @@ export async function refresh({ focus = true } = {}) {
   leaving = [];
   generation += 1;
   const mine = generation;
+  const focused = document.activeElement;
   const view = h("div", { class: "view" });
   outlet.replaceChildren(view);
   const ctx = { view, query: new URLSearchParams(location.search), isCurrent: () => mine === generation };
@@ -80,7 +82,7 @@ export async function refresh({ focus = true } = {}) {
   } catch (error) {
     if (mine === generation) view.replaceChildren(...failure(error));
   }
-  if (mine === generation) settle(view, focus);
+  if (mine === generation) settle(view, focus && !movedSince(focused, view));
   window.dispatchEvent(new Event("routechange"));
 }
 
@@ -111,6 +113,12 @@ function failure(error) {
     h("p", { class: "alert", role: "alert" }, describe(error)),
     h("p", {}, again, " ", h("a", { href: "/" }, "Go to the home page")),
   ];
+}
+
+/** Whether the reader put the focus somewhere new (outside the page) while it loaded. */
+function movedSince(focused, view) {
+  const now = document.activeElement;
+  return now !== focused && now !== document.body && now !== null && !view.contains(now);
 }
 
 function settle(view, focus) {
