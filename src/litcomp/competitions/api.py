@@ -95,7 +95,7 @@ def _summary_fields(competition: Competition | service.ListedCompetition) -> dic
     )
 
 
-def _details(competition: Competition) -> CompetitionDetails:
+def _details(competition: Competition | service.ShownCompetition) -> CompetitionDetails:
     return CompetitionDetails(
         **_summary_fields(competition),
         admin_id=competition.admin_id,
@@ -187,7 +187,7 @@ async def get_competition(competition_id: uuid.UUID, request: Request) -> Respon
 
     async def load(_storing: bool) -> Loaded:
         async with sessions() as session:
-            competition = await service.get_competition(
+            competition = await service.read_competition(
                 session=session, competition_id=competition_id
             )
         changes_at = competition.schedule.changes_at(utcnow())

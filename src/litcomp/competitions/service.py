@@ -115,6 +115,24 @@ class ListedCompetition:
 _LISTED_COMPETITION = columns(Competition, ListedCompetition)
 
 
+@dataclass(frozen=True)
+class ShownCompetition(ListedCompetition):
+    """What a competition's own page shows of it (GET /competitions/{id}), read as
+    columns like the list's (``read_competition``)."""
+
+    admin_id: uuid.UUID
+    max_entries_per_user: int
+    prompt: str
+    rules: str
+    comments_after_results: bool
+    created_at: datetime
+
+
+_SHOWN_COMPETITION = sa.select(*columns(Competition, ShownCompetition)).where(
+    Competition.id == sa.bindparam("competition_id")
+)
+
+
 def status_of(competition: Competition | ListedCompetition, now: datetime | None = None) -> Status:
     return competition.schedule.status(now or utcnow())
 
@@ -192,6 +210,16 @@ async def get_competition(*, session: AsyncSession, competition_id: uuid.UUID) -
     if competition is None:
         raise NotFound("no such competition")
     return competition
+
+
+async def read_competition(
+    *, session: AsyncSession, competition_id: uuid.UUID
+) -> ShownCompetition:
+    """A competition to show, as columns; for a change, ``get_competition``'s object."""
+    found = await rows(session, _SHOWN_COMPETITION, {"competition_id": competition_id})
+    if not found:
+        raise NotFound("no such competition")
+    return ShownCompetition(*found[0])
 
 
 def _is_postgres(session: AsyncSession) -> bool:
