@@ -1,14 +1,15 @@
-"""CPU instructions a competitions replica spends on one uncached read, counted, not timed.
+"""CPU instructions a competitions replica spends on one read, counted, not timed.
 
 Method
 ------
 On a shared 2-core machine the ``floor`` part's CPU per request moves by 10-30% between
 runs of the same code; an instruction count does not. This script runs the competitions
 app in one process (its own lifespan, on a PostgreSQL database made for the run and
-dropped after, no Redis: every read is a miss), seeds it with 20 open competitions and
-an entry of ~1,000 words with 20 comments, and sends one route's GET to it back to back
-through httpx's ASGI transport: FastAPI, the middleware, the service code, SQLAlchemy and
-asyncpg are counted; uvicorn and the sockets to the client are not. The users service is
+dropped after, without Redis unless ``--cache``: every read is a miss), seeds it with 20
+open competitions and an entry of ~1,000 words with 20 comments, and sends one route's
+GET to it back to back through httpx's ASGI transport: FastAPI, the middleware, the
+service code, SQLAlchemy and asyncpg are counted; uvicorn and the sockets to the client
+are not. The users service is
 not started: names are left out of the answers, as a replica answers while users is
 down, which is the same for both trees measured.
 
@@ -17,16 +18,22 @@ Valgrind's callgrind counts a run of ``--requests`` requests and one of
 start-up and imports. The background workers poll rarely (every 60 s and more), so
 their few polls fall in both runs alike.
 
+``--cache`` measures a cache hit instead, for the routes the cache serves (``list`` and
+``competition``): the replica is given the Redis at ``--redis`` under a key prefix of the
+run's own, deleted after, and all its requests but the first are hits.
+
 ``--src DIR`` measures another tree's ``src`` too (a worktree of another revision) and
 prints the ratio: a change's effect, side by side.
 
     sudo apt-get install -y valgrind
     git worktree add /tmp/before HEAD~3
     .venv/bin/python -m bench.route_instructions --route entry --src /tmp/before/src
+    .venv/bin/python -m bench.route_instructions --route competition --cache
 """
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -41,6 +48,7 @@ from fastapi import FastAPI
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROUTES = ("list", "competition", "entries", "entry")
+CACHED_ROUTES = ("list", "competition")
 QUIET = {
     "LITCOMP_NOTIFICATIONS_POLL_SECONDS": "60",
     "LITCOMP_FINALIZE_POLL_SECONDS": "300",
@@ -52,17 +60,19 @@ QUIET = {
 # --- the driver: run inside valgrind, with the measured tree's src on PYTHONPATH --------
 
 
-async def drive(route: str, requests: int, var_dir: str) -> None:
+async def drive(route: str, requests: int, var_dir: str, redis_url: str | None) -> None:
     import asyncpg
     import httpx
 
-    database = f"litcomp_instructions_{uuid.uuid4().hex[:8]}"
+    run = f"litcomp_instructions_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f"CREATE DATABASE {database}")
+    await admin.execute(f"CREATE DATABASE {run}")
     os.environ.update(
         LITCOMP_VAR_DIR=var_dir,
-        LITCOMP_COMPETITIONS_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1/{database}",
+        LITCOMP_COMPETITIONS_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1/{run}",
     )
+    if redis_url is not None:
+        os.environ.update(LITCOMP_REDIS_URL=redis_url, LITCOMP_REDIS_PREFIX=run)
     try:
         from litcomp.competitions.app import create_app
         from litcomp.competitions.settings import get_settings
@@ -76,9 +86,35 @@ async def drive(route: str, requests: int, var_dir: str) -> None:
             async with httpx.AsyncClient(transport=transport, base_url="http://replica") as http:
                 for _ in range(requests):
                     (await http.get(path)).raise_for_status()
+        if redis_url is not None:
+            expect_hits(requests - 1)
     finally:
-        await admin.execute(f"DROP DATABASE {database} WITH (FORCE)")
+        await admin.execute(f"DROP DATABASE {run} WITH (FORCE)")
         await admin.close()
+        if redis_url is not None:
+            await forget_keys(redis_url, run)
+
+
+def expect_hits(expected: int) -> None:
+    """Stop unless the requests after the first were all cache hits: a count of misses
+    (Redis unreachable, a key that changed) is not what ``--cache`` says it counts."""
+    from prometheus_client import REGISTRY
+
+    labels = {"cache": "competitions", "outcome": "hit"}
+    hits = REGISTRY.get_sample_value("litcomp_cache_lookups_total", labels) or 0
+    if hits != expected:
+        raise SystemExit(f"{hits:.0f} cache hits, not {expected}")
+
+
+async def forget_keys(redis_url: str, prefix: str) -> None:
+    from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as Unreachable
+
+    with contextlib.suppress(Unreachable):  # a Redis never reached holds nothing of the run
+        async with Redis.from_url(redis_url) as redis:
+            keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+            if keys:
+                await redis.delete(*keys)
 
 
 async def seed(app: FastAPI, route: str) -> str:
@@ -135,7 +171,7 @@ async def seed(app: FastAPI, route: str) -> str:
 # --- the measurement -----------------------------------------------------------------
 
 
-def instructions(src: Path, route: str, requests: int, var_dir: Path) -> int:
+def instructions(src: Path, route: str, requests: int, var_dir: Path, redis_url: str | None) -> int:
     """Instructions of one driver run of ``requests`` requests, counted by callgrind."""
     env = {**os.environ, **QUIET, "PYTHONPATH": str(src)}
     command = [
@@ -149,6 +185,7 @@ def instructions(src: Path, route: str, requests: int, var_dir: Path) -> int:
         route,
         str(requests),
         str(var_dir),
+        *([redis_url] if redis_url else []),
     ]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     found = re.search(r"Collected : (\d+)", done.stderr)
@@ -157,31 +194,39 @@ def instructions(src: Path, route: str, requests: int, var_dir: Path) -> int:
     return int(found[1])
 
 
-def per_request(src: Path, route: str, requests: int, baseline: int) -> float:
+def per_request(
+    src: Path, route: str, requests: int, baseline: int, redis_url: str | None
+) -> float:
     with tempfile.TemporaryDirectory(prefix="litcomp-instructions-") as var_dir:
-        more = instructions(src, route, requests, Path(var_dir))
-        fewer = instructions(src, route, baseline, Path(var_dir))
+        more = instructions(src, route, requests, Path(var_dir), redis_url)
+        fewer = instructions(src, route, baseline, Path(var_dir), redis_url)
     return (more - fewer) / (requests - baseline)
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--drive":
-        route, requests, var_dir = sys.argv[2], int(sys.argv[3]), sys.argv[4]
-        asyncio.run(drive(route, requests, var_dir))
+        route, requests, var_dir, *redis = sys.argv[2:]
+        asyncio.run(drive(route, int(requests), var_dir, redis[0] if redis else None))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--route", choices=ROUTES, default="entry")
     parser.add_argument("--requests", type=int, default=120)
     parser.add_argument("--baseline", type=int, default=20)
     parser.add_argument("--src", type=Path, help="another tree's src, measured beside this one")
+    parser.add_argument("--cache", action="store_true", help="count cache hits (list, competition)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="with --cache")
     args = parser.parse_args()
     if args.requests <= args.baseline:
         parser.error("--requests must be more than --baseline")
-    here = per_request(ROOT / "src", args.route, args.requests, args.baseline)
-    print(f"GET {args.route}: {here:,.0f} instructions a request (this tree)")
+    if args.cache and args.route not in CACHED_ROUTES:
+        parser.error(f"--cache: the cache serves {' and '.join(CACHED_ROUTES)} only")
+    redis_url = args.redis if args.cache else None
+    what = f"GET {args.route}{' (cached)' if args.cache else ''}"
+    here = per_request(ROOT / "src", args.route, args.requests, args.baseline, redis_url)
+    print(f"{what}: {here:,.0f} instructions a request (this tree)")
     if args.src is not None:
-        there = per_request(args.src, args.route, args.requests, args.baseline)
-        print(f"GET {args.route}: {there:,.0f} instructions a request ({args.src})")
+        there = per_request(args.src, args.route, args.requests, args.baseline, redis_url)
+        print(f"{what}: {there:,.0f} instructions a request ({args.src})")
         print(f"this tree / that one: {here / there:.3f}x")
 
 
