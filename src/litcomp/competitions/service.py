@@ -212,9 +212,7 @@ async def get_competition(*, session: AsyncSession, competition_id: uuid.UUID) -
     return competition
 
 
-async def read_competition(
-    *, session: AsyncSession, competition_id: uuid.UUID
-) -> ShownCompetition:
+async def read_competition(*, session: AsyncSession, competition_id: uuid.UUID) -> ShownCompetition:
     """A competition to show, as columns; for a change, ``get_competition``'s object."""
     found = await rows(session, _SHOWN_COMPETITION, {"competition_id": competition_id})
     if not found:
