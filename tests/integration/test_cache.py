@@ -117,6 +117,83 @@ async def test_a_burst_of_misses_loads_once_even_across_replicas(redis: Redis, p
     assert source.loads == 1
 
 
+class Lookups:
+    """Counts the cache's lookups (EVALSHA) on a real client; ``hold`` keeps each one
+    from reaching Redis until ``release``, so a test can act while one is in flight."""
+
+    def __init__(self, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent = 0
+        self.in_flight = asyncio.Event()
+        self._open = asyncio.Event()
+        self._open.set()
+        real = redis.evalsha
+
+        async def evalsha(*args: Any) -> Any:
+            self.sent += 1
+            self.in_flight.set()
+            await self._open.wait()
+            return await real(*args)
+
+        monkeypatch.setattr(redis, "evalsha", evalsha)
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+
+async def test_hits_that_start_together_share_one_round_trip(
+    redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+):
+    cache = CompetitionCache(redis, prefix=prefix)
+    source = Source({"title": "Hot"})
+    await read(cache, "one", source)
+    lookups = Lookups(redis, monkeypatch)
+    answers = await asyncio.gather(*(read(cache, "one", source) for _ in range(50)))
+    assert answers == [{"title": "Hot"}] * 50
+    assert lookups.sent == 1
+    for _ in range(3):  # one after another: a round trip each
+        await read(cache, "one", source)
+    assert lookups.sent == 4
+    assert source.loads == 1
+
+
+async def test_a_read_that_starts_after_an_edit_sees_it_though_a_lookup_is_in_flight(
+    redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+):
+    cache = CompetitionCache(redis, prefix=prefix)
+    source = Source({"title": "Old"})
+    await read(cache, "one", source)
+    lookups = Lookups(redis, monkeypatch)
+    lookups.hold()
+    early = asyncio.create_task(read(cache, "one", source))
+    await lookups.in_flight.wait()  # sent, not answered
+    source.value = {"title": "New"}
+    await cache.invalidate()  # an edit, acknowledged
+    late = asyncio.create_task(read(cache, "one", source))
+    lookups.release()
+    assert await late == {"title": "New"}  # its own lookup, not the one in flight
+    assert await early in ({"title": "Old"}, {"title": "New"})
+    assert lookups.sent == 2
+
+
+async def test_a_reader_who_goes_away_does_not_cancel_the_others_lookup(
+    redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+):
+    cache = CompetitionCache(redis, prefix=prefix)
+    source = Source({"title": "Shared"})
+    await read(cache, "one", source)
+    lookups = Lookups(redis, monkeypatch)
+    lookups.hold()
+    readers = [asyncio.create_task(read(cache, "one", source)) for _ in range(3)]
+    await lookups.in_flight.wait()
+    readers[0].cancel()
+    lookups.release()
+    assert await asyncio.gather(*readers[1:]) == [{"title": "Shared"}] * 2
+    assert readers[0].cancelled() and lookups.sent == 1
+
+
 async def test_without_redis_reads_go_to_the_database(caplog: pytest.LogCaptureFixture):
     dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
     cache = CompetitionCache(dead, prefix="litcomp-test-dead")
