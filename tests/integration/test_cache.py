@@ -143,13 +143,20 @@ class Lookups:
         self._open.set()
 
 
+async def cached(
+    value: Any, redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[CompetitionCache, Source, Lookups]:
+    """A cache holding ``value`` under "one", its source, and its lookups from now on."""
+    cache = CompetitionCache(redis, prefix=prefix)
+    source = Source(value)
+    await read(cache, "one", source)
+    return cache, source, Lookups(redis, monkeypatch)
+
+
 async def test_hits_that_start_together_share_one_round_trip(
     redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
 ):
-    cache = CompetitionCache(redis, prefix=prefix)
-    source = Source({"title": "Hot"})
-    await read(cache, "one", source)
-    lookups = Lookups(redis, monkeypatch)
+    cache, source, lookups = await cached({"title": "Hot"}, redis, prefix, monkeypatch)
     answers = await asyncio.gather(*(read(cache, "one", source) for _ in range(50)))
     assert answers == [{"title": "Hot"}] * 50
     assert lookups.sent == 1
@@ -162,10 +169,7 @@ async def test_hits_that_start_together_share_one_round_trip(
 async def test_a_read_that_starts_after_an_edit_sees_it_though_a_lookup_is_in_flight(
     redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
 ):
-    cache = CompetitionCache(redis, prefix=prefix)
-    source = Source({"title": "Old"})
-    await read(cache, "one", source)
-    lookups = Lookups(redis, monkeypatch)
+    cache, source, lookups = await cached({"title": "Old"}, redis, prefix, monkeypatch)
     lookups.hold()
     early = asyncio.create_task(read(cache, "one", source))
     await lookups.in_flight.wait()  # sent, not answered
@@ -181,10 +185,7 @@ async def test_a_read_that_starts_after_an_edit_sees_it_though_a_lookup_is_in_fl
 async def test_a_reader_who_goes_away_does_not_cancel_the_others_lookup(
     redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
 ):
-    cache = CompetitionCache(redis, prefix=prefix)
-    source = Source({"title": "Shared"})
-    await read(cache, "one", source)
-    lookups = Lookups(redis, monkeypatch)
+    cache, source, lookups = await cached({"title": "Shared"}, redis, prefix, monkeypatch)
     lookups.hold()
     readers = [asyncio.create_task(read(cache, "one", source)) for _ in range(3)]
     await lookups.in_flight.wait()
