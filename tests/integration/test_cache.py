@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from litcomp.competitions import cache as cache_module
 from litcomp.competitions.cache import Answer, CompetitionCache, Loaded
@@ -118,21 +119,26 @@ async def test_a_burst_of_misses_loads_once_even_across_replicas(redis: Redis, p
 
 
 class Lookups:
-    """Counts the cache's lookups (EVALSHA) on a real client; ``hold`` keeps each one
-    from reaching Redis until ``release``, so a test can act while one is in flight."""
+    """Counts the cache's lookups (EVALSHA) on a real client. ``hold`` keeps each reply,
+    once Redis has made it, from reaching the cache until ``release``, so a test can act
+    while a lookup is in flight; ``fail`` turns the replies held into a Redis error."""
 
     def __init__(self, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sent = 0
         self.in_flight = asyncio.Event()
         self._open = asyncio.Event()
         self._open.set()
+        self._failing = False
         real = redis.evalsha
 
         async def evalsha(*args: Any) -> Any:
             self.sent += 1
+            answer = await real(*args)
             self.in_flight.set()
             await self._open.wait()
-            return await real(*args)
+            if self._failing:
+                raise RedisConnectionError("connection lost")
+            return answer
 
         monkeypatch.setattr(redis, "evalsha", evalsha)
 
@@ -141,6 +147,10 @@ class Lookups:
 
     def release(self) -> None:
         self._open.set()
+
+    def fail(self) -> None:
+        self._failing = True
+        self.release()
 
 
 async def cached(
@@ -172,13 +182,13 @@ async def test_a_read_that_starts_after_an_edit_sees_it_though_a_lookup_is_in_fl
     cache, source, lookups = await cached({"title": "Old"}, redis, prefix, monkeypatch)
     lookups.hold()
     early = asyncio.create_task(read(cache, "one", source))
-    await lookups.in_flight.wait()  # sent, not answered
+    await lookups.in_flight.wait()  # read by Redis, the reply not yet taken in
     source.value = {"title": "New"}
     await cache.invalidate()  # an edit, acknowledged
     late = asyncio.create_task(read(cache, "one", source))
     lookups.release()
     assert await late == {"title": "New"}  # its own lookup, not the one in flight
-    assert await early in ({"title": "Old"}, {"title": "New"})
+    assert await early == {"title": "Old"}  # it began before the edit
     assert lookups.sent == 2
 
 
@@ -193,6 +203,33 @@ async def test_a_reader_who_goes_away_does_not_cancel_the_others_lookup(
     lookups.release()
     assert await asyncio.gather(*readers[1:]) == [{"title": "Shared"}] * 2
     assert readers[0].cancelled() and lookups.sent == 1
+
+
+async def test_a_redis_error_reaches_every_reader_sharing_the_lookup(
+    redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    cache, source, lookups = await cached({"title": "Kept"}, redis, prefix, monkeypatch)
+    lookups.hold()
+    readers = [asyncio.create_task(read(cache, "one", source)) for _ in range(3)]
+    await lookups.in_flight.wait()
+    lookups.fail()
+    assert await asyncio.gather(*readers) == [{"title": "Kept"}] * 3  # from the database
+    assert lookups.sent == 1 and source.loads == 1 + 3
+    assert len([r for r in caplog.records if "cache unavailable" in r.message]) == 1
+
+
+async def test_a_lookup_stopped_before_it_was_sent_leaves_no_read_waiting(
+    redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+):
+    cache, source, lookups = await cached({"title": "Later"}, redis, prefix, monkeypatch)
+    first = asyncio.create_task(read(cache, "one", source))
+    await asyncio.sleep(0)  # the read has begun, its lookup's task not yet run
+    for task in cache._sending:  # as a replica shutting down would
+        task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await asyncio.wait_for(read(cache, "one", source), 2) == {"title": "Later"}
+    assert lookups.sent == 1
 
 
 async def test_without_redis_reads_go_to_the_database(caplog: pytest.LogCaptureFixture):

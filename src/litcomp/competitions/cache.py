@@ -29,6 +29,7 @@
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -104,7 +105,7 @@ class CompetitionCache:
         self._max_ttl = max_ttl
         self._loading: dict[str, asyncio.Future[Any]] = {}
         self._gathering: dict[str, asyncio.Future[list[Any]]] = {}
-        self._sending: set[asyncio.Task[None]] = set()  # held here: the loop holds tasks weakly
+        self._sending: set[asyncio.Task[list[Any]]] = set()  # held: the loop holds tasks weakly
         self._outage = Outage(
             log,
             "cache unavailable, serving from the database",
@@ -151,23 +152,31 @@ class CompetitionCache:
         if gathering is None:
             gathering = asyncio.get_running_loop().create_future()
             self._gathering[key] = gathering
-            task = asyncio.create_task(self._send_lookup(redis, key, gathering))
+            task = asyncio.create_task(self._send_lookup(redis, key))
             self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            task.add_done_callback(functools.partial(self._settle, key, gathering))
         # Shielded: a reader who goes away must not cancel the others' lookup.
         return await asyncio.shield(gathering)
 
-    async def _send_lookup(
-        self, redis: Redis, key: str, gathering: asyncio.Future[list[Any]]
-    ) -> None:
+    async def _send_lookup(self, redis: Redis, key: str) -> list[Any]:
         del self._gathering[key]  # a lookup that starts from now on sends its own
-        try:
-            gathering.set_result(await self._evalsha(redis, key))
-        except asyncio.CancelledError:  # the replica is shutting down
+        return await self._evalsha(redis, key)
+
+    def _settle(
+        self, key: str, gathering: asyncio.Future[list[Any]], task: asyncio.Task[list[Any]]
+    ) -> None:
+        """Hand the sharers what the lookup's task came to, however it ended: cancelled
+        before it ran (at shutdown), its key is still gathering, and must not be."""
+        self._sending.discard(task)
+        if self._gathering.get(key) is gathering:
+            del self._gathering[key]
+        if task.cancelled():
             gathering.cancel()
-            raise
-        except Exception as error:
+        elif (error := task.exception()) is not None:
             gathering.set_exception(error)
+            gathering.exception()  # retrieved: when every sharer has gone, nobody else will
+        else:
+            gathering.set_result(task.result())
 
     async def _evalsha(self, redis: Redis, key: str) -> list[Any]:
         # EVALSHA itself, not redis-py's Script wrapper: ~14 us less on every hit.
