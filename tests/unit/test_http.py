@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from itertools import count
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import httpx
 import pytest
@@ -33,8 +33,11 @@ from litcomp.kit.errors import (
     Unavailable,
 )
 from litcomp.kit.http import (
+    ArrayLimit,
     CurrentUser,
     MaybeUser,
+    Offset,
+    QueryModel,
     SessionDep,
     create_app,
     error_responses,
@@ -49,6 +52,20 @@ _service_numbers = count()
 class ThingIn(BaseModel):
     name: str = Field(min_length=1)
     count: int
+
+
+Shelf = Literal["new", "old"]
+Label = Annotated[str, Field(min_length=1, max_length=8, description="on the spine")]
+
+
+class Browse(BaseModel):
+    shelf: Shelf = "new"
+    limit: ArrayLimit = 100
+    offset: Offset = 0
+    label: Label | None = None
+
+
+BROWSE = QueryModel(Browse)
 
 
 class Teapot(AppError):
@@ -78,6 +95,20 @@ def _router() -> APIRouter:
     @router.get("/find")
     async def find(name: str | None = None) -> dict[str, str | None]:
         return {"name": name}
+
+    # The same query twice: as one model (kit.http.QueryModel), and declared.
+    @router.get("/browse", openapi_extra=BROWSE.openapi)
+    async def browse(request: Request) -> dict[str, object]:
+        return BROWSE.parse(request).model_dump()
+
+    @router.get("/browse-declared")
+    async def browse_declared(
+        shelf: Shelf = "new",
+        limit: ArrayLimit = 100,
+        offset: Offset = 0,
+        label: Label | None = None,
+    ) -> dict[str, object]:
+        return {"shelf": shelf, "limit": limit, "offset": offset, "label": label}
 
     @router.get("/errors/conflict")
     async def conflict() -> None:
@@ -746,3 +777,53 @@ class TestDocs:
         assert_error(await client.get("/docs/..%2F__init__.py"), 404, "not_found")
         assert_error(await client.get("/docs/LICENSE"), 404, "not_found")
         assert_error(await client.get("/redoc"), 404, "not_found")
+
+
+class TestQueryModel:
+    """A query validated as one model answers as the same parameters declared do."""
+
+    QUERIES = (
+        "",
+        "?shelf=old&limit=5&offset=10&label=blue",
+        "?limit=0",
+        "?limit=&offset=-1&shelf=middle",
+        "?limit=1001&label=",
+        "?label=" + "\u00e9\u0301" * 5,  # ten code points, over the eight allowed
+        "?label=%F0%9F%93%9A",
+        "?limit=3&limit=4",  # the last counts
+        "?unknown=1&LIMIT=0",  # names are exact; unknown ones are ignored
+        "?limit=1e3",
+        "?label=" + "x" * 10_000,
+    )
+
+    @pytest.mark.parametrize("query", QUERIES)
+    async def test_answers_as_declared_parameters_do(
+        self, client: httpx.AsyncClient, query: str
+    ) -> None:
+        modelled = await client.get(f"/browse{query}")
+        declared = await client.get(f"/browse-declared{query}")
+        assert (modelled.status_code, modelled.json()) == (declared.status_code, declared.json())
+        assert modelled.status_code in (200, 422)
+
+    async def test_locates_each_error_in_the_query(self, client: httpx.AsyncClient) -> None:
+        error = assert_error(await client.get("/browse?limit=0&shelf=x"), 422, "validation_failed")
+        assert [(d["location"], d["type"]) for d in error["details"]] == [
+            ("query.shelf", "literal_error"),
+            ("query.limit", "greater_than_equal"),
+        ]
+
+    def test_is_documented_as_declared_parameters_are(self, app: FastAPI) -> None:
+        paths = app.openapi()["paths"]
+        modelled, declared = paths["/browse"]["get"], paths["/browse-declared"]["get"]
+        assert modelled["parameters"] == declared["parameters"]
+        assert set(modelled["responses"]) == set(declared["responses"]) == {"200", "422"}
+
+    def test_refuses_a_model_whose_fields_need_definitions(self) -> None:
+        class Inner(BaseModel):
+            x: int
+
+        class Nested(BaseModel):
+            inner: Inner | None = None
+
+        with pytest.raises(TypeError, match="plain values"):
+            QueryModel(Nested)

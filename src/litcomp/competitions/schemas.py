@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from litcomp.competitions.rules import BALLOT_MIN, EXCERPT_CHARS, Judging, Schedule, Status
+from litcomp.kit.http import ArrayLimit, Offset
 from litcomp.kit.schemas import Input, Patch, Storable, Unset
 from litcomp.kit.times import Instant
 
@@ -54,6 +55,26 @@ Tag = Annotated[
 Tags = Annotated[list[Tag], Field(max_length=10), AfterValidator(_distinct)]
 # A tag to filter by: one that case-folds longer than a tag may be finds none (not 422).
 TagFilter = Annotated[str, Field(min_length=1, max_length=TAG_MAX), Storable(blank=False)]
+StatusFilter = Literal["active", "open", "upcoming", "voting", "finished", "all"]
+
+
+class CompetitionListing(BaseModel):
+    """The query of GET /competitions (see kit.http.QueryModel)."""
+
+    status: Annotated[
+        StatusFilter,
+        Field(
+            description="active (the default) or open: open for entries now; upcoming, voting,"
+            " finished: in that phase; all"
+        ),
+    ] = "active"
+    limit: ArrayLimit = 100
+    offset: Offset = 0
+    tag: Annotated[TagFilter | None, Field(description="only those with this tag (any case)")] = (
+        None
+    )
+
+
 WordLimit = Annotated[int, Field(ge=1, le=100_000, description="null: no limit")]
 JudgingMode = Annotated[
     Judging,

@@ -62,7 +62,7 @@ from litcomp.competitions.rules import (
     refusal,
     word_limit_broken,
 )
-from litcomp.competitions.schemas import check_word_limits
+from litcomp.competitions.schemas import StatusFilter, check_word_limits
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import CountedQuery, UTCDateTime, columns, insert_ignore, rows, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -70,7 +70,6 @@ from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
 
 M = TypeVar("M", bound=Base)
-StatusFilter = Literal["active", "open", "upcoming", "voting", "finished", "all"]
 SubmissionSort = Literal["new", "top", "queue"]
 
 

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
@@ -21,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette import types as asgi
 from starlette.datastructures import Headers, MutableHeaders
@@ -88,6 +88,46 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 TOTAL_COUNT = "X-Total-Count"
 ArrayLimit = Annotated[int, Query(ge=1, le=1000, description="at most this many (1-1000)")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="after skipping this many")]
+
+
+Q = TypeVar("Q", bound=BaseModel)
+
+
+class QueryModel(Generic[Q]):
+    """A route's query parameters as one pydantic model, validated in one call.
+
+    FastAPI resolves declared query parameters one at a time, ~7 us each a request
+    beyond pydantic's validation (a cached list's four were a quarter of its hit). A
+    route that takes ``Request`` and calls ``parse`` gets the same values and the same
+    422 (each error located at ``query.<name>``); ``openapi`` goes in its
+    ``openapi_extra`` to document them as declared ones are. Unknown names are ignored,
+    and of a repeated name the last counts, as FastAPI does."""
+
+    def __init__(self, model: type[Q]) -> None:
+        self.model = model
+        self.openapi = {"parameters": _query_parameters(model)}
+
+    def parse(self, request: Request) -> Q:
+        try:
+            return self.model.model_validate(dict(request.query_params))
+        except ValidationError as error:
+            located = [{**each, "loc": ("query", *each["loc"])} for each in error.errors()]
+            raise RequestValidationError(located) from None
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(by_alias=True)
+    if "$defs" in schema:  # a field's schema would refer to what the document lacks
+        raise TypeError(f"{model.__name__}: a query's fields must be plain values")
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, field in schema["properties"].items():
+        parameter = {"name": name, "in": "query", "required": name in required}
+        parameter["schema"] = field
+        if "description" in field:
+            parameter["description"] = field["description"]
+        parameters.append(parameter)
+    return parameters
 
 
 def total_count(response: Response, total: int) -> None:
