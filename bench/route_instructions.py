@@ -1,4 +1,4 @@
-"""CPU instructions a competitions replica spends on one read, counted, not timed.
+"""CPU instructions a competitions replica spends on one read or comment, counted, not timed.
 
 Method
 ------
@@ -11,7 +11,10 @@ GET to it back to back through httpx's ASGI transport: FastAPI, the middleware, 
 service code, SQLAlchemy and asyncpg are counted; uvicorn and the sockets to the client
 are not. The users service is
 not started: names are left out of the answers, as a replica answers while users is
-down, which is the same for both trees measured.
+down, which is the same for both trees measured. ``--route comment`` posts a comment of
+~230 characters of Markdown on the entry instead (each one written, its author told),
+as a writer whose token is signed by a key of the run's own that the replica is made
+to trust.
 
 Valgrind's callgrind counts a run of ``--requests`` requests and one of
 ``--baseline`` requests; (Ir(requests) - Ir(baseline)) / (requests - baseline) removes
@@ -49,7 +52,7 @@ from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-ROUTES = ("list", "competition", "entries", "entry")
+ROUTES = ("list", "competition", "entries", "entry", "comment")
 CACHED_ROUTES = ("list", "competition")
 QUIET = {
     "LITCOMP_NOTIFICATIONS_POLL_SECONDS": "60",
@@ -81,14 +84,20 @@ async def drive(route: str, requests: int, var_dir: str, redis_url: str | None) 
         from litcomp.kit.logging import configure_logging
 
         configure_logging("competitions", "INFO")  # a line per request, as a replica logs
-        app = create_app(get_settings(), 0)
+        settings = get_settings()
+        app = create_app(settings, 0)
         async with app.router.lifespan_context(app):
             path = await seed(app, route)
             await quiesce()
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://replica") as http:
+                writes = route == "comment"
+                if writes:
+                    token = trust_a_writer(app, settings.jwt_issuer)
+                    http.headers["authorization"] = f"Bearer {token}"
                 for _ in range(requests):
-                    (await http.get(path)).raise_for_status()
+                    sent = http.post(path, json={"content": COMMENT}) if writes else http.get(path)
+                    (await sent).raise_for_status()
         if redis_url is not None:
             expect_hits(requests - 1)
     finally:
@@ -96,6 +105,28 @@ async def drive(route: str, requests: int, var_dir: str, redis_url: str | None) 
         await admin.close()
         if redis_url is not None:
             await forget_keys(redis_url, run)
+
+
+COMMENT = "The *ending* lands, and the middle drags a little; I would cut the dream. " * 3
+
+
+def trust_a_writer(app: FastAPI, issuer: str) -> str:
+    """A writer's token, signed by a key of the run's own that the replica is made to
+    trust: users, which signs tokens, is not started."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from litcomp.kit.auth import PublicKeys, SigningKey, TokenVerifier
+
+    key = SigningKey(Ed25519PrivateKey.generate(), "route-instructions")
+    app.state.token_verifier = TokenVerifier(PublicKeys.of(key), issuer=issuer)
+    token, _ = key.issue(
+        user_id=uuid.uuid4(),
+        role="user",
+        issuer=issuer,
+        ttl=timedelta(hours=1),
+        username="reader",
+    )
+    return token
 
 
 async def quiesce() -> None:
@@ -180,6 +211,7 @@ async def seed(app: FastAPI, route: str) -> str:
         "competition": one,
         "entries": f"{one}/submissions",
         "entry": f"{one}/submissions/{entry.id}",
+        "comment": f"{one}/comment/{entry.id}",
     }[route]
 
 
@@ -188,7 +220,7 @@ async def seed(app: FastAPI, route: str) -> str:
 
 def instructions(src: Path, route: str, requests: int, var_dir: Path, redis_url: str | None) -> int:
     """Instructions of one driver run of ``requests`` requests, counted by callgrind."""
-    env = {**os.environ, **QUIET, "PYTHONPATH": str(src)}
+    env = {**os.environ, **QUIET, "PYTHONPATH": str(src), "PYTHONHASHSEED": "0"}
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -240,7 +272,8 @@ def main() -> None:
     if args.cache and args.route not in CACHED_ROUTES:
         parser.error(f"--cache: the cache serves {' and '.join(CACHED_ROUTES)} only")
     redis_url = args.redis if args.cache else None
-    what = f"GET {args.route}{' (cached)' if args.cache else ''}"
+    method = "POST" if args.route == "comment" else "GET"
+    what = f"{method} {args.route}{' (cached)' if args.cache else ''}"
     here = per_request(ROOT / "src", args.route, args.requests, args.baseline, redis_url)
     print(f"{what}: {here:,.0f} instructions a request (this tree)")
     if args.src is not None:
