@@ -1,6 +1,7 @@
 """kit.db.CountedQuery on PostgreSQL and SQLite: a page and the whole result's count in
 one statement, and the count still right on a page past the end (no row carries it);
-kit.db.rows, which runs a statement of columns on the session's connection."""
+kit.db.rows and kit.db.run, which run a statement on the session's connection, in its
+transaction."""
 
 import uuid
 from dataclasses import dataclass
@@ -8,8 +9,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from litcomp.competitions.models import Competition
-from litcomp.kit.db import CountedQuery, columns, rows
+from litcomp.competitions.models import Base, Competition
+from litcomp.kit.db import CountedQuery, columns, rows, run
 from litcomp.kit.times import utcnow
 from tests.integration.conftest import Sessions
 
@@ -91,6 +92,28 @@ async def test_rows_see_what_the_session_has_pending(sessions: Sessions) -> None
         found = sorted(title for (title,) in await rows(session, titles, {"p": prefix}))
         await session.rollback()
     assert found == [f"{prefix} {n}" for n in (1, 2, 3, 4, 5, 9)]
+
+
+async def test_run_writes_in_the_session_s_transaction(sessions: Sessions) -> None:
+    prefix = await _five(sessions)
+    table = Base.metadata.tables[Competition.__tablename__]
+    rename = sa.update(table).where(table.c.title == sa.bindparam("old"))
+    titles = sa.select(Competition.title).where(Competition.title.startswith(sa.bindparam("p")))
+    async with sessions() as session:
+        session.add(
+            Competition(
+                title=f"{prefix} 5",
+                admin_id=uuid.uuid4(),
+                start_date=utcnow(),
+                end_date=utcnow() + timedelta(days=1),
+            )
+        )  # pending: flushed before the statement runs
+        renamed = await run(session, rename.values(title=f"{prefix} 6"), {"old": f"{prefix} 5"})
+        assert renamed.rowcount == 1
+        await session.rollback()
+    async with sessions() as session:
+        found = sorted(title for (title,) in await rows(session, titles, {"p": prefix}))
+    assert found == [f"{prefix} {n}" for n in range(5)]  # both went with the rollback
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ statements run, less the row locks (a writing transaction takes the database's w
 lock at BEGIN), and notifications take two (notifications/store.py).
 """
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from typing import Any, Literal, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, load_only
+from sqlalchemy.orm import aliased
 
 from litcomp.competitions.markdown import rendered
 from litcomp.competitions.models import (
@@ -64,7 +65,7 @@ from litcomp.competitions.rules import (
 )
 from litcomp.competitions.schemas import StatusFilter, check_word_limits
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import CountedQuery, UTCDateTime, columns, insert_ignore, rows, upsert
+from litcomp.kit.db import CountedQuery, UTCDateTime, columns, insert_ignore, rows, run, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
@@ -136,7 +137,7 @@ def status_of(competition: Competition | ListedCompetition, now: datetime | None
     return competition.schedule.status(now or utcnow())
 
 
-def veil_of(competition: Competition, viewer: Principal | None) -> Veil:
+def veil_of(competition: "Competition | EntryToReactTo", viewer: Principal | None) -> Veil:
     """What ``viewer`` (None: someone without a token) may not see of its entries now."""
     return _veil(competition.anonymous, competition.judging, competition.schedule, viewer)
 
@@ -324,7 +325,7 @@ _COMPETITION_FOR_UPDATE = _locking_competition(_COMPETITION, lock=True)
 _COMPETITION_KEY_SHARED = _locking_competition(_COMPETITION, lock=False)
 
 
-def _check_phase(competition: Competition, action: Action) -> None:
+def _check_phase(competition: "Competition | EntryToReactTo", action: Action) -> None:
     now = utcnow()
     schedule = competition.schedule
     why = refusal(
@@ -409,7 +410,12 @@ async def submit(
                 submission_id=submission.id,
                 author_id=author_id,
                 data=_about(
-                    competition, submission, actor, hidden=competition.anonymous
+                    competition_id=competition_id,
+                    competition_title=competition.title,
+                    submission_id=submission.id,
+                    submission_title=title,
+                    actor=actor,
+                    hidden=competition.anonymous,
                 ).model_dump(mode="json"),
             )
         )
@@ -650,23 +656,69 @@ async def entry_to_read(
     return EntryToRead(entry, veil, bool(is_liked), bool(was_read))
 
 
+@dataclass(frozen=True)
+class EntryToReactTo:
+    """An entry and what a reaction to it (a like, a comment, a judge's score) needs of
+    its competition, read as columns: not its text (up to 200,000 characters), nor the
+    competition's prompt and rules."""
+
+    id: uuid.UUID
+    author_id: uuid.UUID
+    title: str
+    disqualified_at: datetime | None
+    competition_id: uuid.UUID
+    competition_title: str
+    anonymous: bool
+    judging: str
+    start_date: datetime
+    end_date: datetime
+    voting_end_date: datetime | None
+    comments_after_results: bool
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.start_date, self.end_date, self.voting_end_date)
+
+    def about(self, actor: Principal, *, hidden: bool = False) -> AboutEntry:
+        """The common part of a notice of a reaction to it (see ``_about``)."""
+        return _about(
+            competition_id=self.competition_id,
+            competition_title=self.competition_title,
+            submission_id=self.id,
+            submission_title=self.title,
+            actor=actor,
+            hidden=hidden,
+        )
+
+
 async def submission_to_react_to(
     session: AsyncSession, competition_id: uuid.UUID, submission_id: uuid.UUID, action: Action
-) -> tuple[Competition, Submission]:
+) -> EntryToReactTo:
     """The entry and its competition, if it may be reacted to with ``action`` now; the
     competition's row key-share locked (see competition_allowing). One statement."""
     ids = {"competition_id": competition_id, "submission_id": submission_id}
-    row = (await session.execute(_ENTRY_AND_COMPETITION, ids)).first()
-    return _to_react_to(row, action)
+    found = await rows(session, _ENTRY_AND_COMPETITION, ids)
+    return _to_react_to(found[0] if found else None, action)
 
 
-def _entry_and_competition() -> sa.Select[Submission, Competition]:
-    """The entry, with only what a reaction needs of it (not its text: up to 200,000
-    characters), and its competition, key-share locked."""
+def _entry_and_competition() -> sa.Select[*tuple[Any, ...]]:
+    """The entry's and its competition's columns of an ``EntryToReactTo``, the
+    competition's row key-share locked."""
     query = (
-        sa.select(Submission, Competition)
+        sa.select(
+            *columns(
+                Submission,
+                EntryToReactTo,
+                competition_title=Competition.title,
+                anonymous=Competition.anonymous,
+                judging=Competition.judging,
+                start_date=Competition.start_date,
+                end_date=Competition.end_date,
+                voting_end_date=Competition.voting_end_date,
+                comments_after_results=Competition.comments_after_results,
+            )
+        )
         .join(Competition, Competition.id == Submission.competition_id)
-        .options(load_only(Submission.author_id, Submission.title, Submission.disqualified_at))
         .where(
             Submission.id == sa.bindparam("submission_id"),
             Submission.competition_id == sa.bindparam("competition_id"),
@@ -675,8 +727,9 @@ def _entry_and_competition() -> sa.Select[Submission, Competition]:
     return _locking_competition(query, lock=False)
 
 
-def _and_parent_author(query: sa.Select[Submission, Competition]) -> sa.Select[Any]:
-    """``query``, and the author of the comment ``parent_id`` if it is on this entry."""
+def _and_parent_author(query: sa.Select[*tuple[Any, ...]]) -> sa.Select[*tuple[Any, ...]]:
+    """``query``, and the author of the comment ``parent_id`` if it is on this entry
+    (a last column, after the entry's)."""
     parent = aliased(Comment)
     on_entry = sa.and_(
         parent.id == sa.bindparam("parent_id"), parent.submission_id == Submission.id
@@ -686,18 +739,18 @@ def _and_parent_author(query: sa.Select[Submission, Competition]) -> sa.Select[A
 
 _ENTRY_AND_COMPETITION = _entry_and_competition()
 _ENTRY_COMPETITION_AND_PARENT = _and_parent_author(_ENTRY_AND_COMPETITION)
+_ENTRY_COLUMNS = len(dataclasses.fields(EntryToReactTo))
 
 
-def _to_react_to(row: Sequence[Any] | None, action: Action) -> tuple[Competition, Submission]:
-    """Of a row of _entry_and_competition (with any columns after those two)."""
+def _to_react_to(row: Sequence[Any] | None, action: Action) -> EntryToReactTo:
+    """Of a row of _entry_and_competition (with any columns after the entry's)."""
     if row is None:
         raise NotFound("no such submission in this competition")
-    submission: Submission = row[0]
-    competition: Competition = row[1]
-    if submission.disqualified_at is not None:
+    entry = EntryToReactTo(*row[:_ENTRY_COLUMNS])
+    if entry.disqualified_at is not None:
         raise Conflict("this entry was disqualified by a moderator", code="disqualified")
-    _check_phase(competition, action)
-    return competition, submission
+    _check_phase(entry, action)
+    return entry
 
 
 def writer_published(
@@ -723,14 +776,20 @@ def writer_published(
 
 
 def _about(
-    competition: Competition, submission: Submission, actor: Principal, *, hidden: bool = False
+    *,
+    competition_id: uuid.UUID,
+    competition_title: str,
+    submission_id: uuid.UUID,
+    submission_title: str,
+    actor: Principal,
+    hidden: bool = False,
 ) -> AboutEntry:
     """The notice's common part; ``hidden`` leaves out who acted (an anonymous author)."""
     return AboutEntry(
-        competition_id=competition.id,
-        competition_title=competition.title,
-        submission_id=submission.id,
-        submission_title=submission.title,
+        competition_id=competition_id,
+        competition_title=competition_title,
+        submission_id=submission_id,
+        submission_title=submission_title,
         actor_id=None if hidden else actor.user_id,
         actor_username=None if hidden else actor.username,
     )
@@ -758,19 +817,15 @@ async def like(
     with its count and its notice noted (one statement, see _add_like); the
     notification (one statement); COMMIT.
     """
-    competition, submission = await submission_to_react_to(
-        session, competition_id, submission_id, Action.LIKE
-    )
-    if submission.author_id == actor.user_id:
+    entry = await submission_to_react_to(session, competition_id, submission_id, Action.LIKE)
+    if entry.author_id == actor.user_id:
         raise Conflict("you cannot like your own entry", code="own_submission")
     # A like notice is a count: while counts are hidden, authors hear of none.
-    told = not veil_of(competition, None).hides_likes
+    told = not veil_of(entry, None).hides_likes
     added, first_time = await _add_like(session, submission_id, actor.user_id, told=told)
     notified: list[Recorded] = []
     if first_time:
-        notice = Notice(
-            submission.author_id, SubmissionLiked, _about(competition, submission, actor)
-        )
+        notice = Notice(entry.author_id, SubmissionLiked, entry.about(actor))
         notified = await store.record(session, [notice])
     await session.commit()
     return Outcome(added, notified)
@@ -791,7 +846,7 @@ async def unlike(
     await submission_to_react_to(session, competition_id, submission_id, Action.LIKE)
     ids = {"submission_id": submission_id, "user_id": actor.user_id}
     if _is_postgres(session):
-        removed = (await session.execute(_UNLIKE_COUNTED, ids)).first() is not None
+        removed = (await run(session, _UNLIKE_COUNTED, ids)).first() is not None
     else:
         result = await session.execute(_UNLIKE, ids)
         removed = bool(result.rowcount)  # type: ignore[attr-defined]
@@ -813,7 +868,7 @@ async def _add_like(
     """
     ids = {"submission_id": submission_id, "user_id": user_id}
     if _is_postgres(session):
-        row = (await session.execute(_ADD_LIKE, {**ids, "at": utcnow(), "told": told})).one()
+        row = (await run(session, _ADD_LIKE, {**ids, "at": utcnow(), "told": told})).one()
         return bool(row.added), bool(row.first_told)
     if not await insert_ignore(session, Like, {**ids, "created_at": utcnow()}):
         return False, False
@@ -899,9 +954,9 @@ async def comment(
         nonlocal notified
         query = _ENTRY_AND_COMPETITION if parent_id is None else _ENTRY_COMPETITION_AND_PARENT
         ids = {"competition_id": competition_id, "submission_id": submission_id}
-        row = (await session.execute(query, {**ids, "parent_id": parent_id})).first()
-        competition, submission = _to_react_to(row, Action.COMMENT)
-        parent_author = row[2] if row is not None and parent_id is not None else None
+        found = await rows(session, query, {**ids, "parent_id": parent_id})
+        entry = _to_react_to(found[0] if found else None, Action.COMMENT)
+        parent_author = found[0][_ENTRY_COLUMNS] if parent_id is not None else None
         if parent_id is not None and parent_author is None:
             message = "parent_id does not name a comment on this submission"
             raise Invalid(
@@ -909,7 +964,8 @@ async def comment(
                 # The shape of every 422's details: one entry per invalid input.
                 details=[{"location": "body.parent_id", "message": message, "type": "not_found"}],
             )
-        await session.execute(
+        await run(
+            session,
             _ADD_COMMENT,
             {
                 "id": comment_id,
@@ -921,15 +977,13 @@ async def comment(
             },
         )
         # The entry's author, replying under an anonymous entry, stays anonymous.
-        by_hidden_author = (
-            veil_of(competition, None).active and actor.user_id == submission.author_id
-        )
-        about = _about(competition, submission, actor, hidden=by_hidden_author)
+        by_hidden_author = veil_of(entry, None).active and actor.user_id == entry.author_id
+        about = entry.about(actor, hidden=by_hidden_author)
         data = AboutComment(**dict(about), comment_id=comment_id, parent_id=parent_id)
         recipients: dict[uuid.UUID, type[CommentCreated | CommentReplied]] = {}
         if parent_author is not None:
             recipients[parent_author] = CommentReplied
-        recipients.setdefault(submission.author_id, CommentCreated)
+        recipients.setdefault(entry.author_id, CommentCreated)
         recipients.pop(actor.user_id, None)  # nobody is told of their own words
         notified = await store.record(
             session, [Notice(user, kind, data) for user, kind in recipients.items()]

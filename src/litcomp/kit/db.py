@@ -195,28 +195,38 @@ async def id_page(
 
 
 def columns(
-    model: type[DeclarativeBase], row: type[Any], **computed: sa.ColumnElement[Any]
-) -> tuple[sa.ColumnElement[Any], ...]:
+    model: type[DeclarativeBase],
+    row: type[Any],
+    **computed: sa.ColumnElement[Any] | InstrumentedAttribute[Any],
+) -> tuple[sa.ColumnElement[Any] | InstrumentedAttribute[Any], ...]:
     """What to select for ``row``, a dataclass read from ``model``'s table: its column
     of each of ``row``'s fields, in their order (``computed`` names those that are not
-    columns), so ``row(*selected)`` cannot take a value for the wrong field."""
+    ``model``'s columns: expressions, another table's), so ``row(*selected)`` cannot
+    take a value for the wrong field."""
     return tuple(
         computed[name] if name in computed else getattr(model, name)
         for name in (field.name for field in dataclasses.fields(row))
     )
 
 
-async def rows(
+async def run(
     session: AsyncSession, statement: sa.Executable, params: Mapping[str, Any]
-) -> Sequence[sa.Row[*tuple[Any, ...]]]:
-    """The rows of a statement that selects columns, not ORM objects, run on the
-    session's connection: the ORM's own way to execute (its compile state, its result
-    processing) costs ~100 us a statement that loads no object. What the session has
-    pending is flushed first, as the ORM would."""
+) -> sa.CursorResult[*tuple[Any, ...]]:
+    """A statement that loads no ORM object (columns, an INSERT of a table's rows, SQL
+    text), run on the session's connection in its transaction: the ORM's own way to
+    execute (its compile state, its result processing) costs ~100 us a statement that
+    loads no object. What the session has pending is flushed first, as the ORM would."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
     connection = await session.connection()
-    return (await connection.execute(statement, params)).all()
+    return await connection.execute(statement, params)
+
+
+async def rows(
+    session: AsyncSession, statement: sa.Executable, params: Mapping[str, Any]
+) -> Sequence[sa.Row[*tuple[Any, ...]]]:
+    """The rows of a statement that selects columns (see ``run``)."""
+    return (await run(session, statement, params)).all()
 
 
 def _selects_objects(query: sa.Select[*tuple[Any, ...]]) -> bool:

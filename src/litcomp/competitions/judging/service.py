@@ -12,6 +12,7 @@ from litcomp.competitions.models import BallotEntry, Competition, Judge, Score, 
 from litcomp.competitions.ranking import ballot_counts, bradley_terry
 from litcomp.competitions.rules import Action, Judging, Status, ballot_problem
 from litcomp.competitions.service import (
+    EntryToReactTo,
     competition_allowing,
     get_competition,
     status_of,
@@ -23,7 +24,7 @@ from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from litcomp.kit.times import utcnow
 
 
-def _judged_by(competition: Competition, judging: Judging) -> None:
+def _judged_by(competition: Competition | EntryToReactTo, judging: Judging) -> None:
     if competition.judging != judging:
         raise Conflict(
             f"this competition is judged by {competition.judging}, not {judging}",
@@ -102,10 +103,8 @@ async def score(
     value: int,
 ) -> Score:
     """A judge scores an entry 1-10 (again: the new score replaces the old)."""
-    competition, _ = await submission_to_react_to(
-        session, competition_id, submission_id, Action.LIKE
-    )
-    _judged_by(competition, Judging.JUDGES)
+    entry = await submission_to_react_to(session, competition_id, submission_id, Action.LIKE)
+    _judged_by(entry, Judging.JUDGES)
     if not await is_judge(session, competition_id, actor.user_id):
         raise Forbidden("only this competition's judges score its entries", code="not_a_judge")
     values = {"competition_id": competition_id, "score": value, "scored_at": utcnow()}

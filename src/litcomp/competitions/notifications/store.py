@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from litcomp.competitions.models import Notification, NotificationCounter
 from litcomp.competitions.notifications.schemas import Data, Message, type_name
-from litcomp.kit.db import UTCDateTime, upsert
+from litcomp.kit.db import UTCDateTime, run, upsert
 from litcomp.kit.times import iso, utcnow
 
 BATCH = 1000
@@ -201,7 +201,8 @@ async def _write_unnest(
         for user, told in by_user.items()
         for back, notice in enumerate(reversed(told))
     ]
-    result = await session.execute(
+    result = await run(
+        session,
         _WRITE_UNNEST,
         {
             "users": list(by_user),
