@@ -592,22 +592,33 @@ class ShownEntry:
     disqualified_reason: str | None
 
 
+@dataclass(frozen=True)
+class Veiling:
+    """What the veil over a competition's entries depends on, read as its columns."""
+
+    anonymous: bool
+    judging: str
+    start_date: datetime
+    end_date: datetime
+    voting_end_date: datetime | None
+
+    def over(self, viewer: Principal | None) -> Veil:
+        schedule = Schedule(self.start_date, self.end_date, self.voting_end_date)
+        return _veil(self.anonymous, self.judging, schedule, viewer)
+
+
+_SHOWN_ENTRY = columns(Submission, ShownEntry)
+_VEILING = columns(Competition, Veiling)
+
+
 def _entry_to_read(
     liked: sa.ColumnElement[bool], read: sa.ColumnElement[bool]
 ) -> sa.Select[*tuple[Any, ...]]:
-    """The entry's columns (``ShownEntry``), what the veil needs of its competition (not
-    its texts, a prompt and rules), and whether the reader liked and read it."""
+    """The entry's columns (``ShownEntry``), what the veil needs of its competition
+    (``Veiling``: not its texts, a prompt and rules), and whether the reader liked and
+    read it, in that order."""
     return (
-        sa.select(
-            *columns(Submission, ShownEntry),
-            Competition.anonymous,
-            Competition.judging,
-            Competition.start_date,
-            Competition.end_date,
-            Competition.voting_end_date,
-            liked,
-            read,
-        )
+        sa.select(*_SHOWN_ENTRY, *_VEILING, liked, read)
         .join(Competition, Competition.id == Submission.competition_id)
         .where(
             Submission.id == sa.bindparam("submission_id"),
@@ -647,13 +658,14 @@ async def entry_to_read(
     found = await rows(session, query, params)
     if not found:
         raise NotFound("no such submission in this competition")
-    *columns, anonymous, judging, start, end, voting_end, is_liked, was_read = found[0]
-    entry = ShownEntry(*columns)
+    row = found[0]
+    entry = ShownEntry(*row[: len(_SHOWN_ENTRY)])
+    veiling = Veiling(*row[len(_SHOWN_ENTRY) : -2])
+    is_liked, was_read = row[-2:]
     privileged = reader is not None and (reader.is_admin or reader.user_id == entry.author_id)
     if entry.disqualified_at is not None and not privileged:
         raise NotFound("this entry was disqualified by a moderator", code="disqualified")
-    veil = _veil(anonymous, judging, Schedule(start, end, voting_end), reader)
-    return EntryToRead(entry, veil, bool(is_liked), bool(was_read))
+    return EntryToRead(entry, veiling.over(reader), bool(is_liked), bool(was_read))
 
 
 @dataclass(frozen=True)
