@@ -751,14 +751,14 @@ def _and_parent_author(query: sa.Select[*tuple[Any, ...]]) -> sa.Select[*tuple[A
 
 _ENTRY_AND_COMPETITION = _entry_and_competition()
 _ENTRY_COMPETITION_AND_PARENT = _and_parent_author(_ENTRY_AND_COMPETITION)
-_ENTRY_COLUMNS = len(dataclasses.fields(EntryToReactTo))
+_ENTRY_WIDTH = len(dataclasses.fields(EntryToReactTo))
 
 
 def _to_react_to(row: Sequence[Any] | None, action: Action) -> EntryToReactTo:
     """Of a row of _entry_and_competition (with any columns after the entry's)."""
     if row is None:
         raise NotFound("no such submission in this competition")
-    entry = EntryToReactTo(*row[:_ENTRY_COLUMNS])
+    entry = EntryToReactTo(*row[:_ENTRY_WIDTH])
     if entry.disqualified_at is not None:
         raise Conflict("this entry was disqualified by a moderator", code="disqualified")
     _check_phase(entry, action)
@@ -919,8 +919,7 @@ _UNLIKE_COUNTED = sa.text(
 )
 
 
-# On the tables, not the models (Core costs less CPU than the ORM's bulk statements,
-# and the entry a like loads has no like_count to keep in step).
+# On the tables, not the models: Core costs less CPU than the ORM's bulk statements.
 _likes = Base.metadata.tables[Like.__tablename__]
 _submissions = Base.metadata.tables[Submission.__tablename__]
 _UNLIKE = sa.delete(_likes).where(
@@ -968,7 +967,7 @@ async def comment(
         ids = {"competition_id": competition_id, "submission_id": submission_id}
         found = await rows(session, query, {**ids, "parent_id": parent_id})
         entry = _to_react_to(found[0] if found else None, Action.COMMENT)
-        parent_author = found[0][_ENTRY_COLUMNS] if parent_id is not None else None
+        parent_author = found[0][_ENTRY_WIDTH] if parent_id is not None else None
         if parent_id is not None and parent_author is None:
             message = "parent_id does not name a comment on this submission"
             raise Invalid(

@@ -215,7 +215,9 @@ async def run(
     """A statement that loads no ORM object (columns, an INSERT of a table's rows, SQL
     text), run on the session's connection in its transaction: the ORM's own way to
     execute (its compile state, its result processing) costs ~100 us a statement that
-    loads no object. What the session has pending is flushed first, as the ORM would."""
+    loads no object. What the session has pending is flushed first, so the statement
+    sees it (the ORM flushes before its own statements, not before SQL text or a
+    table's)."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
     connection = await session.connection()
