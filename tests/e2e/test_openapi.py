@@ -130,3 +130,19 @@ def test_entries_are_described_with_their_markdown_html_and_word_count(platform:
             assert schemas[schema]["properties"]["word_count"]["type"] == "integer"
     assert "Markdown" in schemas["SubmissionCreate"]["properties"]["content"]["description"]
     assert "Markdown" in schemas["CommentCreate"]["properties"]["content"]["description"]
+
+
+def test_the_competitions_list_documents_its_query_as_parameters(platform: Platform):
+    """Its query is validated as one model (kit.http.QueryModel), documented by hand."""
+    document = httpx.get(f"{platform.url}/openapi.json", timeout=10).json()
+    listing = document["paths"]["/competitions"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in listing["parameters"]}
+    assert set(parameters) == {"status", "limit", "offset", "tag"}
+    assert all(p["in"] == "query" and p["required"] is False for p in parameters.values())
+    status = parameters["status"]["schema"]
+    assert status["enum"] == ["active", "open", "upcoming", "voting", "finished", "all"]
+    assert status["default"] == "active"
+    limit = parameters["limit"]["schema"]
+    assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 1000, 100)
+    assert parameters["tag"]["schema"]["type"] == "string"  # absent or a tag, never null
+    assert {"200", "422", "429", "503"} <= set(listing["responses"])
