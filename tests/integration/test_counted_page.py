@@ -15,20 +15,18 @@ from litcomp.kit.times import utcnow
 from tests.integration.conftest import Sessions
 
 
+def _competition(title: str) -> Competition:
+    now = utcnow()
+    return Competition(
+        title=title, admin_id=uuid.uuid4(), start_date=now, end_date=now + timedelta(days=1)
+    )
+
+
 async def _five(sessions: Sessions) -> str:
     """Five competitions titled ``{prefix} 0`` to ``{prefix} 4``; the prefix."""
     prefix = f"paged {uuid.uuid4().hex[:8]}"
-    now = utcnow()
     async with sessions() as session:
-        session.add_all(
-            Competition(
-                title=f"{prefix} {n}",
-                admin_id=uuid.uuid4(),
-                start_date=now,
-                end_date=now + timedelta(days=1),
-            )
-            for n in range(5)
-        )
+        session.add_all(_competition(f"{prefix} {n}") for n in range(5))
         await session.commit()
     return prefix
 
@@ -81,14 +79,7 @@ async def test_rows_see_what_the_session_has_pending(sessions: Sessions) -> None
             await session.scalars(sa.select(Competition).where(Competition.title == f"{prefix} 0"))
         ).one()
         first.title = f"{prefix} 9"  # dirty
-        session.add(
-            Competition(
-                title=f"{prefix} 5",
-                admin_id=uuid.uuid4(),
-                start_date=utcnow(),
-                end_date=utcnow() + timedelta(days=1),
-            )
-        )  # new
+        session.add(_competition(f"{prefix} 5"))  # new
         found = sorted(title for (title,) in await rows(session, titles, {"p": prefix}))
         await session.rollback()
     assert found == [f"{prefix} {n}" for n in (1, 2, 3, 4, 5, 9)]
@@ -100,14 +91,7 @@ async def test_run_writes_in_the_session_s_transaction(sessions: Sessions) -> No
     rename = sa.update(table).where(table.c.title == sa.bindparam("old"))
     titles = sa.select(Competition.title).where(Competition.title.startswith(sa.bindparam("p")))
     async with sessions() as session:
-        session.add(
-            Competition(
-                title=f"{prefix} 5",
-                admin_id=uuid.uuid4(),
-                start_date=utcnow(),
-                end_date=utcnow() + timedelta(days=1),
-            )
-        )  # pending: flushed before the statement runs
+        session.add(_competition(f"{prefix} 5"))  # pending: flushed before the statement runs
         renamed = await run(session, rename.values(title=f"{prefix} 6"), {"old": f"{prefix} 5"})
         assert renamed.rowcount == 1
         await session.rollback()
