@@ -21,14 +21,13 @@ Sessions = async_sessionmaker[AsyncSession]
 
 async def _submit(sessions: Sessions, competition_id: uuid.UUID, author: uuid.UUID) -> uuid.UUID:
     async with sessions() as session:
-        entry = await service.submit(
+        return await service.submit(
             session=session,
             actor=Principal(user_id=author, role="user", username="writer"),
             competition_id=competition_id,
             title="t",
             content="c",
         )
-    return entry.id
 
 
 async def test_concurrent_likes_are_all_counted_once(competitions_sessions: Sessions):
@@ -149,10 +148,9 @@ async def test_each_write_sends_the_statements_its_docstring_counts(
     entry: list[uuid.UUID] = []
 
     async def enter(session: AsyncSession) -> None:
-        submitted = await service.submit(
-            session=session, actor=author, title="t", content="c", **ids
+        entry.append(
+            await service.submit(session=session, actor=author, title="t", content="c", **ids)
         )
-        entry.append(submitted.id)
 
     assert await statements(enter) == 4  # lock, checks, entry, fan-out jobs
     on_entry = {**ids, "submission_id": entry[0]}

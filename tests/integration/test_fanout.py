@@ -98,7 +98,7 @@ async def _enter(sessions: Sessions, writers: int) -> list[uuid.UUID]:
                 title="t",
                 content="c",
             )
-        entries.append(entry.id)
+        entries.append(entry)
     return entries
 
 

@@ -234,7 +234,7 @@ async def submit(
     """Enter the competition. With LITCOMP_REQUIRE_VERIFIED_EMAIL=true, only with a
     verified address (403 `email_unverified`; a token issued before the address was
     verified says unverified until it is renewed: `POST /users/token/refresh`)."""
-    submission = await service.submit(
+    submission_id = await service.submit(
         session=session,
         actor=me,
         competition_id=competition_id,
@@ -249,7 +249,7 @@ async def submit(
         require_verified_email=settings.require_verified_email,
     )
     fanout.kick()
-    return SubmissionCreated(submission_id=submission.id)
+    return SubmissionCreated(submission_id=submission_id)
 
 
 @router.get("/{competition_id}/submissions")

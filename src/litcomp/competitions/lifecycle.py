@@ -84,12 +84,7 @@ async def finalize(session: AsyncSession, competition_id: uuid.UUID) -> list[Rec
         # Now that its authors are shown, each one's followers hear of their entries
         # (those of a competition that names its authors heard when they were entered).
         session.add_all(
-            writer_published(
-                competition,
-                submission_id=p.entry.id,
-                title=p.entry.title,
-                author_id=p.entry.author_id,
-            )
+            FanoutJob(**writer_published(competition, p.entry.id, p.entry.title, p.entry.author_id))
             for p in places
         )
     await session.commit()

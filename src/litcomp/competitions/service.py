@@ -43,6 +43,7 @@ from litcomp.competitions.notifications.schemas import (
     AboutEntry,
     CommentCreated,
     CommentReplied,
+    Message,
     SubmissionCreated,
     SubmissionLiked,
     WriterPublished,
@@ -64,6 +65,7 @@ from litcomp.competitions.rules import (
     word_limit_broken,
 )
 from litcomp.competitions.schemas import StatusFilter, check_word_limits
+from litcomp.competitions.words import word_count
 from litcomp.kit.auth import Principal
 from litcomp.kit.db import CountedQuery, UTCDateTime, columns, insert_ignore, rows, run, upsert
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -325,7 +327,9 @@ _COMPETITION_FOR_UPDATE = _locking_competition(_COMPETITION, lock=True)
 _COMPETITION_KEY_SHARED = _locking_competition(_COMPETITION, lock=False)
 
 
-def _check_phase(competition: "Competition | EntryToReactTo", action: Action) -> None:
+def _check_phase(
+    competition: "Competition | ShownCompetition | EntryToReactTo", action: Action
+) -> None:
     now = utcnow()
     schedule = competition.schedule
     why = refusal(
@@ -352,10 +356,11 @@ async def submit(
     content: str,
     idempotency: IdempotencyKey | None = None,
     require_verified_email: bool = False,
-) -> Submission:
-    """Enter a story. Its subscribers are told by the fan-out worker (fanout.py), from
-    a job written in this same transaction. When ``require_verified_email``, only an
-    author whose token says their address is verified may.
+) -> uuid.UUID:
+    """Enter a story; returns the entry's id. Its subscribers are told by the fan-out
+    worker (fanout.py), from a job written in this same transaction. When
+    ``require_verified_email``, only an author whose token says their address is
+    verified may.
 
     6 round trips, 7 with a draft to delete: BEGIN; the competition's row locked
     (SELECT ... FOR UPDATE); the author's entries, whether they judge and whether they
@@ -370,19 +375,18 @@ async def submit(
         )
     author_id = actor.user_id
     content_html = await rendered(content)  # before the competition's row is locked
-    created: Submission | None = None
+    words = word_count(content)
 
     async def create(submission_id: uuid.UUID) -> None:
-        nonlocal created
         # Locking the competition row makes concurrent entries to it take turns, so the
         # entry limit holds even when one author's entries race (SQLite: every write
         # transaction takes the database lock at BEGIN, see kit.db).
-        competition = await competition_allowing(session, competition_id, Action.ENTER, lock=True)
+        competition = await _competition_to_enter(session, competition_id)
         # A statement of its own, after the lock: each statement reads what was committed
         # when it started, so a count in the locking one could miss an entry committed
         # while it waited for the lock.
         where = {"competition_id": competition_id, "author_id": author_id}
-        entries, judge, draft = (await session.execute(_IN_THE_WAY, where)).one()
+        entries, judge, draft = (await rows(session, _IN_THE_WAY, where))[0]
         if judge:
             raise Forbidden("a judge cannot enter the competition they judge", code="judge")
         if entries >= competition.max_entries_per_user:
@@ -390,48 +394,47 @@ async def submit(
                 f"at most {competition.max_entries_per_user} entries per person here",
                 code="entry_limit_reached",
             )
-        submission = Submission(
-            id=submission_id,
-            competition_id=competition_id,
-            author_id=author_id,
-            title=title,
-            content=content,
-            content_html=content_html,
+        _check_word_limits(competition, words)
+        entry = {"id": submission_id, "title": title, "word_count": words, **where}
+        await run(
+            session, _INSERT_ENTRY, {**entry, "content": content, "content_html": content_html}
         )
-        _check_word_limits(competition, submission)
-        session.add(submission)
-        await session.flush()
         if draft:
             await _forget_draft(session, author_id, competition_id)
-        session.add(
-            FanoutJob(
-                type=type_name(SubmissionCreated),
-                competition_id=competition_id,
-                submission_id=submission.id,
-                author_id=author_id,
-                data=_about(
-                    competition_id=competition_id,
-                    competition_title=competition.title,
-                    submission_id=submission.id,
-                    submission_title=title,
-                    actor=actor,
-                    hidden=competition.anonymous,
-                ).model_dump(mode="json"),
-            )
+        about = _about(
+            competition_id=competition_id,
+            competition_title=competition.title,
+            submission_id=submission_id,
+            submission_title=title,
+            actor=actor,
+            hidden=competition.anonymous,
         )
+        jobs = [_fanout_job(SubmissionCreated, about, author_id=author_id)]
         if not competition.anonymous:  # an anonymous one's are told at its results
-            session.add(
-                writer_published(
-                    competition,
-                    submission_id=submission.id,
-                    title=submission.title,
-                    author_id=author_id,
-                )
-            )
-        created = submission
+            jobs.append(writer_published(competition, submission_id, title, author_id))
+        await run(session, _INSERT_JOBS, jobs)
 
-    submission_id = await create_once(session, idempotency_keys, idempotency, create)
-    return created or await _get(session, Submission, submission_id)
+    return await create_once(session, idempotency_keys, idempotency, create)
+
+
+async def _competition_to_enter(
+    session: AsyncSession, competition_id: uuid.UUID
+) -> ShownCompetition:
+    """The competition, its row locked for update, if it can be entered now: as
+    ``competition_allowing(..., lock=True)``, read as columns."""
+    found = await rows(session, _SHOWN_COMPETITION_FOR_UPDATE, {"competition_id": competition_id})
+    if not found:
+        raise NotFound("no such competition")
+    competition = ShownCompetition(*found[0])
+    _check_phase(competition, Action.ENTER)
+    return competition
+
+
+_SHOWN_COMPETITION_FOR_UPDATE = _SHOWN_COMPETITION.with_for_update(of=Competition)
+_INSERT_ENTRY = sa.insert(Submission)
+# RETURNING makes SQLAlchemy send the jobs as one multi-row INSERT (its "insertmanyvalues",
+# as the ORM did), not one INSERT a job: one statement on both dialects.
+_INSERT_JOBS = sa.insert(FanoutJob).returning(FanoutJob.id)
 
 
 def _in_the_way() -> sa.Select[int, bool, bool]:
@@ -480,14 +483,14 @@ async def edit_submission(
     )
     for field, value in changes.items():
         setattr(submission, field, value)
-    _check_word_limits(competition, submission)
+    _check_word_limits(competition, submission.word_count)
     submission.edited_at = utcnow()
     await session.commit()
     return submission
 
 
-def _check_word_limits(competition: Competition, submission: Submission) -> None:
-    broken = word_limit_broken(submission.word_count, competition.word_min, competition.word_max)
+def _check_word_limits(competition: Competition | ShownCompetition, words: int) -> None:
+    broken = word_limit_broken(words, competition.word_min, competition.word_max)
     if broken is None:
         return
     issue = {"location": "body.content", "message": broken.message, "type": broken.kind}
@@ -766,8 +769,11 @@ def _to_react_to(row: Sequence[Any] | None, action: Action) -> EntryToReactTo:
 
 
 def writer_published(
-    competition: Competition, *, submission_id: uuid.UUID, title: str, author_id: uuid.UUID
-) -> FanoutJob:
+    competition: Competition | ShownCompetition,
+    submission_id: uuid.UUID,
+    title: str,
+    author_id: uuid.UUID,
+) -> dict[str, Any]:
     """The job telling the author's followers of an entry they can now read. The fan-out
     worker fills in the author's name, and drops the job if the entry is disqualified."""
     data = AboutEntry(
@@ -778,13 +784,21 @@ def writer_published(
         actor_id=author_id,
         actor_username=None,
     )
-    return FanoutJob(
-        type=type_name(WriterPublished),
-        competition_id=competition.id,
-        submission_id=submission_id,
-        author_id=author_id,
-        data=data.model_dump(mode="json"),
-    )
+    return _fanout_job(WriterPublished, data, author_id=author_id)
+
+
+def _fanout_job(
+    kind: type[Message[Any]], about: AboutEntry, *, author_id: uuid.UUID
+) -> dict[str, Any]:
+    """A fan-out job's columns (``FanoutJob``): ``about`` is what each subscriber is told
+    of the entry, ``author_id`` who is not told of it."""
+    return {
+        "type": type_name(kind),
+        "competition_id": about.competition_id,
+        "submission_id": about.submission_id,
+        "author_id": author_id,
+        "data": about.model_dump(mode="json"),
+    }
 
 
 def _about(

@@ -210,10 +210,13 @@ def columns(
 
 
 async def run(
-    session: AsyncSession, statement: sa.Executable, params: Mapping[str, Any]
+    session: AsyncSession,
+    statement: sa.Executable,
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
 ) -> sa.CursorResult[*tuple[Any, ...]]:
     """A statement that loads no ORM object (columns, an INSERT of a table's rows, SQL
-    text), run on the session's connection in its transaction: the ORM's own way to
+    text), run on the session's connection in its transaction (with a list of
+    ``params``, once for each, as SQLAlchemy's executemany): the ORM's own way to
     execute (its compile state, its result processing) costs ~100 us a statement that
     loads no object. What the session has pending is flushed first, so the statement
     sees it (the ORM flushes before its own statements, not before SQL text or a
