@@ -2,12 +2,10 @@
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from litcomp.competitions import service
@@ -15,6 +13,7 @@ from litcomp.competitions.models import Like, Notification, Submission
 from litcomp.kit.auth import Principal
 from litcomp.kit.errors import Conflict
 from tests.integration.scenes import open_competition
+from tests.integration.statements import counting_statements
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -89,20 +88,6 @@ async def _race_entries(sessions: Sessions) -> None:
     assert all(isinstance(o, (uuid.UUID, Conflict)) for o in outcomes)
 
 
-@contextmanager
-def _counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
 @pytest.mark.parametrize("sort", ["new", "top"])
 async def test_a_page_of_entries_costs_the_same_queries_however_long(
     competitions_engine: AsyncEngine, competitions_sessions: Sessions, sort: str
@@ -114,7 +99,7 @@ async def test_a_page_of_entries_costs_the_same_queries_however_long(
 
     async def statements_for(limit: int) -> int:
         async with competitions_sessions() as session:
-            with _counting_statements(competitions_engine) as statements:
+            with counting_statements(competitions_engine) as statements:
                 page = await service.list_submissions(
                     session=session,
                     reader=None,
@@ -141,7 +126,7 @@ async def test_each_write_sends_the_statements_its_docstring_counts(
 
     async def statements(write: Callable[[AsyncSession], Awaitable[object]]) -> int:
         async with competitions_sessions() as session:
-            with _counting_statements(competitions_engine) as sent:
+            with counting_statements(competitions_engine) as sent:
                 await write(session)
         return len(sent)
 

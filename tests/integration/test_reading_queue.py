@@ -3,13 +3,10 @@
 entry records, and what a page costs."""
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litcomp.competitions import service
@@ -18,6 +15,7 @@ from litcomp.competitions.service import EntryPage, SubmissionSort
 from litcomp.kit.auth import Principal
 from litcomp.kit.errors import Unauthorized
 from litcomp.kit.times import utcnow
+from tests.integration.statements import counting_statements
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -96,21 +94,6 @@ class Contest:
 
     async def queue(self, who: Principal) -> list[uuid.UUID]:
         return [s.id for s in (await self.page(who)).entries]
-
-
-@contextmanager
-def counting_statements(sessions: Sessions) -> Iterator[list[str]]:
-    engine = sessions.kw["bind"].sync_engine
-    statements: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_the_readers_own_entries_are_left_out_and_not_counted(sessions: Sessions):
@@ -233,7 +216,7 @@ async def test_a_queue_page_costs_three_statements_however_long(sessions: Sessio
     await contest.read(me, (await contest.queue(me))[0])
 
     async def statements_for(limit: int) -> int:
-        with counting_statements(sessions) as statements:
+        with counting_statements(sessions.kw["bind"]) as statements:
             page = await contest.page(me, limit=limit)
         assert (len(page.entries), page.total) == (limit, 25)
         return len([s for s in statements if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))])

@@ -67,7 +67,16 @@ from litcomp.competitions.rules import (
 from litcomp.competitions.schemas import StatusFilter, check_word_limits
 from litcomp.competitions.words import word_count
 from litcomp.kit.auth import Principal
-from litcomp.kit.db import CountedQuery, UTCDateTime, columns, insert_ignore, rows, run, upsert
+from litcomp.kit.db import (
+    CountedQuery,
+    Prepared,
+    UTCDateTime,
+    columns,
+    insert_ignore,
+    rows,
+    run,
+    upsert,
+)
 from litcomp.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from litcomp.kit.idempotency import IdempotencyKey, create_once
 from litcomp.kit.times import iso, utcnow
@@ -130,8 +139,10 @@ class ShownCompetition(ListedCompetition):
     created_at: datetime
 
 
-_SHOWN_COMPETITION = sa.select(*columns(Competition, ShownCompetition)).where(
-    Competition.id == sa.bindparam("competition_id")
+_SHOWN_COMPETITION = Prepared(
+    sa.select(*columns(Competition, ShownCompetition)).where(
+        Competition.id == sa.bindparam("competition_id")
+    )
 )
 
 
@@ -266,7 +277,8 @@ def _listing(status: StatusFilter, *, tagged: bool, postgres: bool) -> CountedQu
     where, order = _LISTINGS[status]
     if tagged:
         where = (*where, _tagged(postgres))
-    return CountedQuery(sa.select(*_LISTED_COMPETITION).where(*where).order_by(*order))
+    query = sa.select(*_LISTED_COMPETITION).where(*where).order_by(*order)
+    return CountedQuery(query, prepared=True)
 
 
 async def list_competitions(
@@ -430,7 +442,7 @@ async def _competition_to_enter(
     return competition
 
 
-_SHOWN_COMPETITION_FOR_UPDATE = _SHOWN_COMPETITION.with_for_update(of=Competition)
+_SHOWN_COMPETITION_FOR_UPDATE = _SHOWN_COMPETITION.statement.with_for_update(of=Competition)
 _INSERT_ENTRY = sa.insert(Submission)
 # RETURNING makes SQLAlchemy send the jobs as one multi-row INSERT (its "insertmanyvalues",
 # as the ORM did), not one INSERT a job: one statement on both dialects.
@@ -450,7 +462,7 @@ def _in_the_way() -> sa.Select[int, bool, bool]:
     return sa.select(entries.scalar_subquery(), judge, draft)
 
 
-_IN_THE_WAY = _in_the_way()
+_IN_THE_WAY = Prepared(_in_the_way())
 
 
 async def _own_entry_while_open(
@@ -630,8 +642,8 @@ def _entry_to_read(
     )
 
 
-_ENTRY_TO_READ = _entry_to_read(_LIKED_BY_READER, _READ_BY_READER)
-_ENTRY_TO_READ_ANONYMOUSLY = _entry_to_read(sa.literal(False), sa.literal(False))
+_ENTRY_TO_READ = Prepared(_entry_to_read(_LIKED_BY_READER, _READ_BY_READER))
+_ENTRY_TO_READ_ANONYMOUSLY = Prepared(_entry_to_read(sa.literal(False), sa.literal(False)))
 
 
 @dataclass(frozen=True)
@@ -1097,7 +1109,7 @@ class ShownComment:
     removed_reason: str | None
 
 
-_COMMENTS = (
+_COMMENTS = Prepared(
     sa.select(*columns(Comment, ShownComment))
     .where(Comment.submission_id == sa.bindparam("submission_id"))
     .order_by(Comment.created_at, Comment.id)
@@ -1184,7 +1196,7 @@ def _entry_pages(sort: SubmissionSort, signed_in: bool) -> CountedQuery:
         )
         .order_by(*order)
     )
-    return CountedQuery(query)
+    return CountedQuery(query, prepared=True)
 
 
 _ENTRY_PAGES = {
@@ -1231,7 +1243,8 @@ async def _queue_page(
     loaded: dict[uuid.UUID, ListedEntry] = {}
     if ids:
         listed = sa.select(*_LISTED).where(Submission.id.in_(ids))
-        loaded = {row.id: ListedEntry(*row) for row in await rows(session, listed, {})}
+        listed_entries = (ListedEntry(*row) for row in await rows(session, listed, {}))
+        loaded = {entry.id: entry for entry in listed_entries}
     read = frozenset(entry.id for entry in candidates if entry.read and entry.id in loaded)
     # An entry withdrawn between the two statements is left out of the page.
     entries = [loaded[entry_id] for entry_id in ids if entry_id in loaded]

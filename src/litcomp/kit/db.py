@@ -9,11 +9,12 @@ import dataclasses
 import hashlib
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -21,12 +22,14 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from litcomp.kit.search import is_search_object
 from litcomp.kit.times import as_utc
@@ -221,17 +224,141 @@ async def run(
     loads no object. What the session has pending is flushed first, so the statement
     sees it (the ORM flushes before its own statements, not before SQL text or a
     table's)."""
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
-    connection = await session.connection()
+    connection = await _connection(session)
     return await connection.execute(statement, params)
 
 
 async def rows(
-    session: AsyncSession, statement: sa.Executable, params: Mapping[str, Any]
-) -> Sequence[sa.Row[*tuple[Any, ...]]]:
-    """The rows of a statement that selects columns (see ``run``)."""
-    return (await run(session, statement, params)).all()
+    session: AsyncSession, statement: "sa.Executable | Prepared", params: Mapping[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """The rows of a statement that selects columns (see ``run`` and ``Prepared``), each
+    a sequence of its values: by position, not by name."""
+    connection = await _connection(session)
+    if isinstance(statement, Prepared):
+        driver = await _driver_in_step(connection)
+        if driver is not None:
+            return await statement.read(driver, connection.dialect, params)
+        statement = statement.statement
+    return (await connection.execute(statement, params)).all()
+
+
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    return await session.connection()
+
+
+async def _driver_in_step(connection: AsyncConnection) -> Any:
+    """The asyncpg connection under ``connection``, if a statement sent on it directly
+    runs where SQLAlchemy would run it: in autocommit (reading sessions), or in the
+    transaction SQLAlchemy has begun. SQLAlchemy begins one with its first statement,
+    so a transaction's first statement goes through SQLAlchemy (None here)."""
+    if connection.dialect.driver != "asyncpg":
+        return None
+    raw = await connection.get_raw_connection()
+    if raw.dbapi_connection is None:
+        return None
+    driver: Any = raw.driver_connection
+    return driver if raw.dbapi_connection.autocommit or driver.is_in_transaction() else None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    compiled: SQLCompiler  # what puts together each run's values
+    names: tuple[str, ...]  # of the bind parameters, in the order the SQL numbers them
+    binds: tuple[Callable[[Any], Any] | None, ...]  # SQLAlchemy's processing of each
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # and of the columns it processes
+
+
+class Prepared:
+    """A SELECT of columns built once (at import) that hot paths read with ``rows``.
+
+    On asyncpg it is compiled once and its rows are read by asyncpg directly, with the
+    bind and result processing SQLAlchemy's own execution applies: its dialect hands
+    asyncpg the processed values and processes what asyncpg returns, nothing else.
+    SQLAlchemy's execution around a statement (its context, the DBAPI cursor it
+    emulates over asyncpg, its result objects) cost ~120 us of CPU a statement in a
+    serial loop, as much as asyncpg's own (bench/README.md, floor). Elsewhere (SQLite),
+    and as a transaction's first statement, it runs as any statement does. Errors are
+    raised as SQLAlchemy raises them (``_as_sqlalchemy_error``), so handlers and
+    ``is_outage`` treat both ways alike.
+    """
+
+    def __init__(self, statement: sa.Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self._compiled: _Compiled | None = None
+
+    async def read(
+        self, driver: Any, dialect: Dialect, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """Its rows, read on ``driver`` (an asyncpg connection), ``params`` bound."""
+        try:
+            compiled = self._compiled = self._compiled or await self._compile(driver, dialect)
+            values = compiled.compiled.construct_params(params)
+            bound = [
+                value if bind is None else bind(value)
+                for value, bind in zip(
+                    (values[name] for name in compiled.names), compiled.binds, strict=True
+                )
+            ]
+            records = await driver.fetch(compiled.sql, *bound)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise _as_sqlalchemy_error(error, str(self.statement), params) from error
+        if not compiled.results:
+            return [tuple(record) for record in records]
+        return [_processed(record, compiled.results) for record in records]
+
+    async def _compile(self, driver: Any, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        if compiled.post_compile_params or compiled.positiontup is None:
+            raise ValueError(f"its SQL is rendered anew for each run's values: {compiled}")
+        names = tuple(compiled.positiontup)
+        # A column's processing can depend on the type the server sends (a numeric's
+        # precision): SQLAlchemy asks the prepared statement, as here, once.
+        attributes = (await driver.prepare(compiled.string)).get_attributes()
+        columns = zip(self.statement.selected_columns, attributes, strict=True)
+        results = (
+            column.type.dialect_impl(dialect).result_processor(dialect, attribute.type.oid)
+            for column, attribute in columns
+        )
+        return _Compiled(
+            sql=compiled.string,
+            compiled=compiled,
+            names=names,
+            binds=tuple(
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in names
+            ),
+            results=tuple((n, result) for n, result in enumerate(results) if result is not None),
+        )
+
+
+def _processed(
+    record: Sequence[Any], results: tuple[tuple[int, Callable[[Any], Any]], ...]
+) -> tuple[Any, ...]:
+    row = list(record)
+    for n, result in results:
+        row[n] = result(row[n])
+    return tuple(row)
+
+
+# The kinds of SQLAlchemy's DBAPIError it raises for asyncpg's errors (its asyncpg
+# dialect's translation); any other is a DBAPIError.
+_ERROR_KINDS: tuple[tuple[type[Exception], type[sa.exc.DBAPIError]], ...] = (
+    (asyncpg.IntegrityConstraintViolationError, sa.exc.IntegrityError),
+    (asyncpg.SyntaxOrAccessError, sa.exc.ProgrammingError),
+    (asyncpg.InternalServerError, sa.exc.InternalError),
+    (asyncpg.InterfaceError, sa.exc.InterfaceError),
+)
+
+
+def _as_sqlalchemy_error(
+    error: Exception, sql: str, params: Mapping[str, Any]
+) -> sa.exc.DBAPIError:
+    kind = next((k for e, k in _ERROR_KINDS if isinstance(error, e)), sa.exc.DBAPIError)
+    return kind(sql, dict(params), error)
 
 
 def _selects_objects(query: sa.Select[*tuple[Any, ...]]) -> bool:
@@ -244,23 +371,29 @@ class CountedQuery:
     the count is a window over the whole result, taken before LIMIT and OFFSET. Only a
     page past the end, with no row to carry it, asks again. Build one once, at import,
     where the query allows (its varying values as bind parameters): a statement built
-    once has its cache key computed once too."""
+    once has its cache key computed once too, and a ``prepared`` one (of columns) its
+    pages read as ``Prepared``'s."""
 
-    def __init__(self, query: sa.Select[*tuple[Any, ...]]) -> None:
-        self._page = (
+    def __init__(self, query: sa.Select[*tuple[Any, ...]], *, prepared: bool = False) -> None:
+        page = (
             query.add_columns(sa.func.count().over())
             .limit(sa.bindparam("page_limit"))
             .offset(sa.bindparam("page_offset"))
         )
-        self._count = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
         self._objects = _selects_objects(query)
+        if prepared and self._objects:
+            raise ValueError("only a query of columns is read as Prepared")
+        self._page: sa.Select[*tuple[Any, ...]] | Prepared = Prepared(page) if prepared else page
+        self._count = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
 
     async def page(
         self, session: AsyncSession, *, limit: int, offset: int, **params: Any
     ) -> tuple[list[tuple[Any, ...]], int]:
         """The rows (each without the count) and the count, ``params`` bound."""
         paged = {**params, "page_limit": limit, "page_offset": offset}
+        found: Sequence[Sequence[Any]]
         if self._objects:
+            assert not isinstance(self._page, Prepared)
             found = (await session.execute(self._page, paged)).all()
         else:
             found = await rows(session, self._page, paged)
