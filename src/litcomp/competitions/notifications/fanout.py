@@ -44,7 +44,7 @@ from litcomp.competitions.notifications.store import Notice
 from litcomp.competitions.notifications.wakeups import Wakeups
 from litcomp.competitions.users_client import UsersClient
 from litcomp.kit.background import Worker, retry_delay
-from litcomp.kit.db import is_outage
+from litcomp.kit.db import is_outage, run
 from litcomp.kit.errors import Unavailable
 from litcomp.kit.times import utcnow
 
@@ -139,7 +139,7 @@ class FanoutWorker(Worker):
             data, users = await self._followers_told(job, data, set(users))
         notices = [Notice(user, kind, data) for user in users if user != job.author_id]
         async with self._sessionmaker() as session:
-            taken = (await session.execute(_TAKE, {"job_id": job.id})).first()
+            taken = (await run(session, _TAKE, {"job_id": job.id})).first()
             if taken is None:
                 await session.rollback()  # another replica did this one
                 return False
