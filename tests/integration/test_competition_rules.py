@@ -119,7 +119,9 @@ async def test_each_write_sends_the_statements_its_docstring_counts(
 ):
     """The round trips of service.py's docstrings, less BEGIN and COMMIT (the driver's
     adapter sends those itself: no cursor event sees them)."""
-    competition_id = await open_competition(competitions_sessions, "Concurrent")
+    competition_id = await open_competition(
+        competitions_sessions, "Concurrent", max_entries_per_user=2
+    )
     author = Principal(user_id=uuid.uuid4(), role="user", username="writer")
     reader = Principal(user_id=uuid.uuid4(), role="user", username="reader")
     ids = {"competition_id": competition_id}
@@ -139,6 +141,17 @@ async def test_each_write_sends_the_statements_its_docstring_counts(
 
     assert await statements(enter) == 4  # lock, checks, entry, fan-out jobs
     on_entry = {**ids, "submission_id": entry[0]}
+    async with competitions_sessions() as session:
+        await service.save_draft(session=session, actor=author, title="d", content="d", **ids)
+    assert await statements(enter) == 5  # lock, checks, entry, the draft deleted, jobs
+    anonymous = {
+        "competition_id": await open_competition(competitions_sessions, "A", anonymous=True)
+    }
+
+    async def enter_anonymously(session: AsyncSession) -> None:
+        await service.submit(session=session, actor=author, title="t", content="c", **anonymous)
+
+    assert await statements(enter_anonymously) == 4  # lock, checks, entry, one job
 
     def like(session: AsyncSession) -> Awaitable[object]:
         return service.like(session=session, actor=reader, **on_entry)

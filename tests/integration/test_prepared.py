@@ -3,19 +3,30 @@ give exactly what SQLAlchemy's execution gives (values and their types), run in 
 session's transaction or autocommit as SQLAlchemy would, and fail as SQLAlchemy fails."""
 
 import asyncio
+import inspect
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from litcomp.competitions import service
 from litcomp.competitions.models import Comment, Competition, Like, Read, Submission
-from litcomp.kit.db import CountedQuery, Prepared, create_sessionmaker, is_outage, rows, run
+from litcomp.kit.db import (
+    CountedQuery,
+    Prepared,
+    _as_sqlalchemy_error,
+    create_sessionmaker,
+    is_outage,
+    rows,
+    run,
+)
 from litcomp.kit.times import utcnow
 from tests.integration.conftest import Sessions
 
@@ -161,7 +172,7 @@ async def test_a_transaction_s_statements_after_its_first_are_read_in_it(
     through SQLAlchemy; a prepared read after it sees what the transaction wrote, and a
     rollback takes it back."""
     params = await _scene(competitions_sessions)
-    entries = sa.insert(Submission.__table__)
+    entries = sa.insert(Submission)
     count = Prepared(
         sa.select(sa.func.count()).where(
             Submission.competition_id == sa.bindparam("competition_id")
@@ -187,7 +198,9 @@ async def test_a_transaction_s_statements_after_its_first_are_read_in_it(
         assert await rows(session, count, params) == [(1,)]
 
 
-async def test_on_sqlite_a_prepared_read_is_any_read(sessions: Sessions) -> None:
+async def test_on_either_database_a_prepared_read_reads_as_its_statement(
+    sessions: Sessions,
+) -> None:
     params = await _scene(sessions)
     statement = service._SHOWN_COMPETITION
     async with sessions() as session:
@@ -222,14 +235,47 @@ async def test_a_connection_the_server_closed_is_an_outage(
         with pytest.raises(sa.exc.InterfaceError) as raised:
             await rows(session, service._SHOWN_COMPETITION, params)
     assert is_outage(raised.value)
+    async with reads() as session:  # the pool gives out a connection that works
+        assert len(await rows(session, service._SHOWN_COMPETITION, params)) == 1
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        Competition.id.in_(sa.bindparam("ids", expanding=True)),
+        Competition.title == sa.bindparam("ids", literal_execute=True),
+        Competition.title == sa.bindparam("a.b"),  # a name SQLAlchemy escapes
+    ],
+    ids=["expanding", "literal", "escaped"],
+)
 async def test_a_statement_rendered_anew_for_each_run_is_refused(
-    competitions_engine: AsyncEngine,
+    competitions_engine: AsyncEngine, where: sa.ColumnElement[bool]
 ) -> None:
-    expanding = sa.bindparam("ids", expanding=True)
-    listed = Prepared(sa.select(Competition.id).where(Competition.id.in_(expanding)))
+    listed = Prepared(sa.select(Competition.id).where(where))
     reads = create_sessionmaker(competitions_engine, read_only=True)
     async with reads() as session:
         with pytest.raises(ValueError, match="rendered anew"):
-            await rows(session, listed, {"ids": [uuid.uuid4()]})
+            await rows(session, listed, {"ids": ["x"], "a.b": "x"})
+
+
+def _asyncpg_errors() -> list[type[Exception]]:
+    bases = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+    members = inspect.getmembers(asyncpg.exceptions, inspect.isclass)
+    return [kind for _, kind in members if issubclass(kind, bases)]  # type: ignore[misc]
+
+
+def test_each_asyncpg_error_is_the_sqlalchemy_error_sqlalchemy_raises() -> None:
+    """Against SQLAlchemy's own translation (its asyncpg dialect's, then its wrapping)."""
+    dbapi = AsyncAdapt_asyncpg_dbapi(asyncpg)  # type: ignore[no-untyped-call]
+    translations = dbapi._asyncpg_error_translate
+    kinds = _asyncpg_errors()
+    assert len(kinds) > 200
+    for kind in kinds:
+        error = kind("failed")
+        translated = next(translations[k] for k in kind.__mro__ if k in translations)
+        by_sqlalchemy = sa.exc.DBAPIError.instance(
+            "SELECT", {}, translated("failed", error), dbapi.Error
+        )
+        ours = _as_sqlalchemy_error(error, "SELECT", {})
+        assert type(ours) is type(by_sqlalchemy), kind
+        assert ours.orig is error

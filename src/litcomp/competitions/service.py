@@ -369,8 +369,9 @@ async def submit(
     idempotency: IdempotencyKey | None = None,
     require_verified_email: bool = False,
 ) -> uuid.UUID:
-    """Enter a story; returns the entry's id. Its subscribers are told by the fan-out
-    worker (fanout.py), from a job written in this same transaction. When
+    """Enter a story; returns the entry's id (a replay of its ``idempotency`` key: the
+    first request's, even of an entry withdrawn since). Its subscribers are told by the
+    fan-out worker (fanout.py), from a job written in this same transaction. When
     ``require_verified_email``, only an author whose token says their address is
     verified may.
 

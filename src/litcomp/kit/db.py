@@ -87,6 +87,11 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.driver == "asyncpg":
+            return None  # it reads a timestamptz as aware UTC already: a call a value saved
+        return super().result_processor(dialect, coltype)
+
 
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
@@ -264,6 +269,7 @@ async def _driver_in_step(connection: AsyncConnection) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class _Compiled:
+    dialect: Dialect  # of the engine it was compiled for
     sql: str
     compiled: SQLCompiler  # what puts together each run's values
     names: tuple[str, ...]  # of the bind parameters, in the order the SQL numbers them
@@ -282,7 +288,10 @@ class Prepared:
     serial loop, as much as asyncpg's own (bench/README.md, floor). Elsewhere (SQLite),
     and as a transaction's first statement, it runs as any statement does. Errors are
     raised as SQLAlchemy raises them (``_as_sqlalchemy_error``), so handlers and
-    ``is_outage`` treat both ways alike.
+    ``is_outage`` treat both ways alike. What SQLAlchemy's execution adds is not applied
+    on asyncpg: its cursor events and ``echo`` do not see these reads, execution options
+    do not reach them, and a connection lost under one is not invalidated then (the
+    pool's checkout refuses it next time, see ``_refuse_closed``).
     """
 
     def __init__(self, statement: sa.Select[*tuple[Any, ...]]) -> None:
@@ -293,8 +302,10 @@ class Prepared:
         self, driver: Any, dialect: Dialect, params: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
         """Its rows, read on ``driver`` (an asyncpg connection), ``params`` bound."""
+        compiled = self._compiled
         try:
-            compiled = self._compiled = self._compiled or await self._compile(driver, dialect)
+            if compiled is None or compiled.dialect is not dialect:
+                compiled = self._compiled = await self._compile(driver, dialect)
             values = compiled.compiled.construct_params(params)
             bound = [
                 value if bind is None else bind(value)
@@ -303,8 +314,13 @@ class Prepared:
                 )
             ]
             records = await driver.fetch(compiled.sql, *bound)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            raise _as_sqlalchemy_error(error, str(self.statement), params) from error
+        except (
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ) as error:
+            sql = compiled.sql if compiled else str(self.statement)
+            raise _as_sqlalchemy_error(error, sql, params) from error
         if not compiled.results:
             return [tuple(record) for record in records]
         return [_processed(record, compiled.results) for record in records]
@@ -312,7 +328,8 @@ class Prepared:
     async def _compile(self, driver: Any, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        if compiled.post_compile_params or compiled.positiontup is None:
+        per_run = compiled.post_compile_params or compiled.literal_execute_params
+        if per_run or compiled.escaped_bind_names or compiled.positiontup is None:
             raise ValueError(f"its SQL is rendered anew for each run's values: {compiled}")
         names = tuple(compiled.positiontup)
         # A column's processing can depend on the type the server sends (a numeric's
@@ -324,6 +341,7 @@ class Prepared:
             for column, attribute in columns
         )
         return _Compiled(
+            dialect=dialect,
             sql=compiled.string,
             compiled=compiled,
             names=names,
@@ -345,11 +363,14 @@ def _processed(
 
 
 # The kinds of SQLAlchemy's DBAPIError it raises for asyncpg's errors (its asyncpg
-# dialect's translation); any other is a DBAPIError.
+# dialect's translation, the first that matches); any other is a DBAPIError. The
+# asyncpg error is the ``orig`` (SQLAlchemy's wraps it), with the same ``sqlstate``.
 _ERROR_KINDS: tuple[tuple[type[Exception], type[sa.exc.DBAPIError]], ...] = (
+    (asyncpg.InvalidCachedStatementError, sa.exc.NotSupportedError),
     (asyncpg.IntegrityConstraintViolationError, sa.exc.IntegrityError),
     (asyncpg.SyntaxOrAccessError, sa.exc.ProgrammingError),
     (asyncpg.InternalServerError, sa.exc.InternalError),
+    (asyncpg.InternalClientError, sa.exc.InternalError),
     (asyncpg.InterfaceError, sa.exc.InterfaceError),
 )
 
